@@ -1,0 +1,2 @@
+//! tarn: DynamoDB-compatible tables and WebAssembly functions in one binary.
+pub mod api;
