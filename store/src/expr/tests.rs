@@ -1,0 +1,1 @@
+//! Tests of the expression language through its public API (see the submodules for the rest).
