@@ -39,7 +39,7 @@ pub const MAX_EXPRESSION_BYTES: usize = 4096;
 /// Most candidates an IN list may have.
 pub const MAX_IN_OPERANDS: usize = 100;
 /// Deepest nesting of parentheses and NOTs the parser follows (bounds its stack use).
-const MAX_PARSE_DEPTH: usize = 256;
+const MAX_PARSE_DEPTH: usize = 64;
 
 /// Semantic error classes, highest priority first: of several semantic errors, the one in the
 /// earliest class is reported (ties go to the first found).
