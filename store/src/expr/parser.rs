@@ -920,10 +920,10 @@ impl<'a> Parser<'a> {
 
     fn update_operand(&mut self) -> PResult<UpdateOperand> {
         let raw = self.raw()?;
-        Ok(self.to_update_operand(raw))
+        Ok(self.update_operand_from(raw))
     }
 
-    fn to_update_operand(&mut self, raw: Raw) -> UpdateOperand {
+    fn update_operand_from(&mut self, raw: Raw) -> UpdateOperand {
         let placeholder = UpdateOperand::Path(Path::attr(""));
         match raw {
             Raw::Path(p) => UpdateOperand::Path(p),
@@ -941,15 +941,15 @@ impl<'a> Parser<'a> {
                         let p = match a {
                             Raw::Path(p) => p,
                             other => {
-                                let _ = self.to_update_operand(other);
+                                let _ = self.update_operand_from(other);
                                 self.note(Class::Operand, Reason::RequiresPath(name.clone()));
                                 Path::attr("")
                             }
                         };
-                        UpdateOperand::IfNotExists(p, Box::new(self.to_update_operand(b)))
+                        UpdateOperand::IfNotExists(p, Box::new(self.update_operand_from(b)))
                     } else {
-                        let a = self.to_update_operand(a);
-                        let b = self.to_update_operand(b);
+                        let a = self.update_operand_from(a);
+                        let b = self.update_operand_from(b);
                         for o in [&a, &b] {
                             if let UpdateOperand::Value(v) = o {
                                 let ty = v.value.value_type();
