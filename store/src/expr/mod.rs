@@ -27,6 +27,8 @@
 //! Every error is an [`ExprError`] whose `Display` is DynamoDB's message; all of them are
 //! `ValidationException`s on the wire.
 
+#![warn(missing_docs)]
+
 mod ast;
 mod context;
 mod error;

@@ -537,6 +537,17 @@ fn update_runtime_errors_leave_the_item_alone() {
     );
     let err = apply("SET n = :big + :big", &v, &it).unwrap_err();
     assert!(err.to_string().starts_with("Number overflow"), "{err}");
+    // an update may not nest values deeper than 32 levels
+    let mut deep = s("x");
+    for _ in 0..32 {
+        deep = l(vec![deep]);
+    }
+    let err = apply("SET d = :deep", &[(":deep", l(vec![deep]))], &it).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("Nesting Levels have exceeded supported limits"),
+        "{err}"
+    );
     let mut copy = it.clone();
     let u = ctx(&[], &v).parse_update("SET n = :one, q = zz").unwrap();
     assert!(u.apply(&mut copy).is_err());
@@ -1237,6 +1248,16 @@ mod properties {
             match context().parse_update(&text) {
                 Ok(parsed) => prop_assert_eq!(parsed, u, "{}", text),
                 Err(e) => prop_assert!(!e.to_string().contains("Syntax error"), "{} -> {}", text, e),
+            }
+        }
+
+        #[test]
+        fn printed_projections_parse_back(paths in prop::collection::vec(path(), 1..5)) {
+            let p = Projection { paths };
+            let text = p.to_string();
+            match context().parse_projection(&text) {
+                Ok(parsed) => prop_assert_eq!(parsed, p, "{}", text),
+                Err(e) => prop_assert!(e.to_string().contains("Two document paths"), "{} -> {}", text, e),
             }
         }
 
