@@ -1,12 +1,7 @@
 //! tarn-store: DynamoDB's data model on an embedded fjall LSM store.
-//!
-//! - [`value`]: items and attribute values with DynamoDB's rules.
-//! - [`key`]: the order-preserving encoding of primary keys.
-//! - [`schema`]: table definitions and their validation.
-//! - [`Store`]: the database itself (tables, items, Query, Scan, atomic multi-item writes).
-//!
-//! The store knows nothing of HTTP, wasm or DynamoDB JSON: the runtime maps wire formats to
-//! these types at its edge.
+pub mod expr;
+pub mod value;
+pub use value::{AttributeValue, Item, Number, ValueType};
 
 mod commit;
 mod db;
