@@ -415,6 +415,24 @@ impl Store {
         table.items.get(&k)?.map(|v| decode_item(&v)).transpose()
     }
 
+    /// Reads several items as of one instant: every item is read with its lock held, so no
+    /// multi-item write lands between the reads (TransactGetItems).
+    pub fn get_items(&self, keys: &[(String, Item)]) -> Result<Vec<Option<Item>>> {
+        let mut resolved = Vec::with_capacity(keys.len());
+        for (table, key) in keys {
+            let table = self.table(table)?;
+            let k = Self::storage_key(&table.meta, key)?;
+            resolved.push((table, k));
+        }
+        let _held = self
+            .locks
+            .lock(resolved.iter().map(|(t, k)| (&t.meta.id, k.as_slice())));
+        resolved
+            .iter()
+            .map(|(t, k)| t.items.get(k)?.map(|v| decode_item(&v)).transpose())
+            .collect()
+    }
+
     /// Reads, decides and writes one item atomically. `decide` sees the table and the current
     /// item (or `None`) and returns what to do; its error aborts the write.
     pub fn write_item<F>(&self, table: &str, key: &Item, decide: F) -> Result<WriteOutcome>

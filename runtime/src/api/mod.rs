@@ -25,12 +25,18 @@ pub struct Api {
     store: Arc<tarn_store::Store>,
     region: Arc<str>,
     account_id: Arc<str>,
+    idempotency: Arc<ops::transact::IdempotencyTokens>,
 }
 
 impl Api {
     /// The API over `store`, reporting the default region and account.
     pub fn new(store: Arc<tarn_store::Store>) -> Self {
-        Api { store, region: DEFAULT_REGION.into(), account_id: DEFAULT_ACCOUNT_ID.into() }
+        Api {
+            store,
+            region: DEFAULT_REGION.into(),
+            account_id: DEFAULT_ACCOUNT_ID.into(),
+            idempotency: Arc::default(),
+        }
     }
 
     /// The same API reporting another region in ARNs and endpoints.
@@ -54,6 +60,11 @@ impl Api {
         &self.account_id
     }
 
+    /// Transaction tokens seen recently (ClientRequestToken idempotency).
+    pub(crate) fn idempotency(&self) -> &ops::transact::IdempotencyTokens {
+        &self.idempotency
+    }
+
     /// Whether tarn implements `operation`.
     pub fn supports(&self, operation: &str) -> bool {
         ops::handler(operation).is_some()
@@ -64,7 +75,9 @@ impl Api {
     pub async fn call(&self, operation: &str, body: Value) -> Result<Value, ApiError> {
         let handler = ops::handler(operation).ok_or_else(ApiError::unknown_operation)?;
         if !body.is_object() {
-            return Err(ApiError::serialization("Start of structure or map found where not expected"));
+            return Err(ApiError::serialization(
+                "Start of structure or map found where not expected",
+            ));
         }
         let api = self.clone();
         tokio::task::spawn_blocking(move || handler(&api, &body))

@@ -161,7 +161,50 @@ pub enum Condition {
     Not(Box<Condition>),
 }
 
+impl Operand {
+    /// The document path this operand reads, if any.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Operand::Path(p) | Operand::Size(p) => Some(p),
+            Operand::Value(_) => None,
+        }
+    }
+}
+
 impl Condition {
+    /// Every document path the condition reads (a FilterExpression may not read key
+    /// attributes, for instance).
+    pub fn paths(&self) -> Vec<&Path> {
+        let mut out = Vec::new();
+        self.collect_paths(&mut out);
+        out
+    }
+
+    fn collect_paths<'a>(&'a self, out: &mut Vec<&'a Path>) {
+        match self {
+            Condition::Compare(_, a, b)
+            | Condition::BeginsWith(a, b)
+            | Condition::Contains(a, b) => {
+                out.extend(a.path());
+                out.extend(b.path());
+            }
+            Condition::Between(v, lo, hi) => {
+                out.extend([v, lo, hi].into_iter().filter_map(Operand::path))
+            }
+            Condition::In(v, list) => {
+                out.extend(std::iter::once(v).chain(list).filter_map(Operand::path))
+            }
+            Condition::AttributeExists(p)
+            | Condition::AttributeNotExists(p)
+            | Condition::AttributeType(p, _) => out.push(p),
+            Condition::And(a, b) | Condition::Or(a, b) => {
+                a.collect_paths(out);
+                b.collect_paths(out);
+            }
+            Condition::Not(a) => a.collect_paths(out),
+        }
+    }
+
     /// Binding strength: OR 1, AND 2, NOT 3, everything else 4.
     fn precedence(&self) -> u8 {
         match self {

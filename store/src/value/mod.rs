@@ -19,6 +19,8 @@ pub type Item = BTreeMap<String, AttributeValue>;
 
 /// Largest item, counted by DynamoDB's size rules (names plus values).
 pub const MAX_ITEM_BYTES: usize = 400 * 1024;
+/// Longest attribute name, in bytes.
+pub const MAX_ATTRIBUTE_NAME_BYTES: usize = 64 * 1024;
 /// Deepest nesting of maps and lists.
 pub const MAX_NESTING: usize = 32;
 
@@ -130,6 +132,12 @@ pub enum ValueError {
         "One or more parameter values were invalid: Input collection {0} contains duplicates."
     )]
     DuplicateInSet(String),
+    /// An attribute with an empty name.
+    #[error("One or more parameter values were invalid: An AttributeName must not be empty")]
+    EmptyAttributeName,
+    /// An attribute name longer than 64 KB.
+    #[error("One or more parameter values were invalid: An AttributeName must not be longer than 65536 bytes")]
+    AttributeNameTooLong,
     /// Maps and lists nested deeper than 32 levels.
     #[error("Nesting Levels have exceeded supported limits: The document path has exceeded the maximum allowed nesting depth of 32")]
     TooDeep,
@@ -230,9 +238,16 @@ pub fn item_size(item: &Item) -> usize {
     item.iter().map(|(k, v)| k.len() + v.size_bytes()).sum()
 }
 
-/// Checks an item against DynamoDB's value rules: nesting depth and the 400 KB size limit.
+/// Checks an item against DynamoDB's value rules: attribute names of 1 byte to 64 KB, nesting
+/// depth and the 400 KB size limit.
 /// (Sets are validated when they are built.)
 pub fn validate_item(item: &Item) -> Result<(), ValueError> {
+    if item.keys().any(String::is_empty) {
+        return Err(ValueError::EmptyAttributeName);
+    }
+    if item.keys().any(|k| k.len() > MAX_ATTRIBUTE_NAME_BYTES) {
+        return Err(ValueError::AttributeNameTooLong);
+    }
     if item.values().any(|v| v.depth() > MAX_NESTING) {
         return Err(ValueError::TooDeep);
     }
@@ -280,6 +295,21 @@ mod tests {
         assert!(validate_item(&item).is_ok());
         item.insert("a".into(), AttributeValue::L(vec![v]));
         assert_eq!(validate_item(&item), Err(ValueError::TooDeep));
+    }
+
+    #[test]
+    fn attribute_names_are_1_byte_to_64kb() {
+        let mut item = Item::new();
+        item.insert("n".repeat(MAX_ATTRIBUTE_NAME_BYTES), AttributeValue::Null);
+        assert!(validate_item(&item).is_ok());
+        item.insert(
+            "n".repeat(MAX_ATTRIBUTE_NAME_BYTES + 1),
+            AttributeValue::Null,
+        );
+        assert_eq!(validate_item(&item), Err(ValueError::AttributeNameTooLong));
+        let mut item = Item::new();
+        item.insert(String::new(), AttributeValue::Null);
+        assert_eq!(validate_item(&item), Err(ValueError::EmptyAttributeName));
     }
 
     #[test]

@@ -1,72 +1,166 @@
-//! Single-item operations: PutItem, GetItem, DeleteItem.
+//! Single-item operations: PutItem, GetItem, DeleteItem and UpdateItem, with conditions,
+//! ReturnValues, ReturnValuesOnConditionCheckFailure and ReturnConsumedCapacity.
 
 use serde_json::{json, Map, Value};
-use tarn_store::Item;
+use tarn_store::expr::Projection;
+use tarn_store::value::item_size;
+use tarn_store::{Item, Mutation, StoreError};
 
-use super::super::codec::{encode_item, optional_array, optional_str, required_item, table_name};
+use super::super::codec::{encode_item, optional_bool, optional_str, required_item, table_name};
 use super::super::{Api, ApiError};
+use super::capacity::{self, Kind, Report};
+use super::expressions::{check_condition, return_old_on_failure, write_error, RequestExprs};
 
 /// The ReturnValues member, checked against what the operation allows.
 fn return_values<'a>(body: &'a Value, allowed: &[&str]) -> Result<&'a str, ApiError> {
     let rv = optional_str(body, "ReturnValues")?.unwrap_or("NONE");
     if !allowed.contains(&rv) {
-        return Err(ApiError::validation(format!("ReturnValues can only be {} on this operation", allowed.join(" or "))));
+        return Err(ApiError::validation(format!(
+            "ReturnValues can only be {} on this operation",
+            allowed.join(" or ")
+        )));
     }
     Ok(rv)
 }
 
-fn refuse_unsupported(body: &Value, members: &[&str]) -> Result<(), ApiError> {
-    for m in members {
-        if body.get(*m).is_some_and(|v| !v.is_null()) {
-            return Err(ApiError::validation(format!("{m} is not supported by this version of tarn yet")));
-        }
-    }
-    Ok(())
-}
-
-fn with_attributes(item: Option<Item>) -> Value {
+fn response(attributes: Option<Item>, consumed: Option<Value>) -> Value {
     let mut out = Map::new();
-    if let Some(item) = item {
+    if let Some(item) = attributes.filter(|i| !i.is_empty()) {
         out.insert("Attributes".into(), encode_item(&item));
     }
-    Value::Object(out)
+    let mut out = Value::Object(out);
+    capacity::attach(&mut out, consumed);
+    out
+}
+
+fn write_capacity(
+    report: Report,
+    table: &str,
+    old: Option<&Item>,
+    new: Option<&Item>,
+) -> Option<Value> {
+    let bytes = old.map_or(0, item_size).max(new.map_or(0, item_size));
+    capacity::consumed(report, table, capacity::write_units(bytes), Kind::Write)
 }
 
 /// PutItem.
 pub(crate) fn put_item(api: &Api, body: &Value) -> Result<Value, ApiError> {
-    refuse_unsupported(body, &["ConditionExpression", "Expected"])?;
     let table = table_name(body)?;
     let item = required_item(body, "Item")?;
     let rv = return_values(body, &["NONE", "ALL_OLD"])?;
-    let old = api.store().put_item(table, item, |_| Ok(()))?;
-    Ok(with_attributes(old.filter(|_| rv == "ALL_OLD")))
+    let report = Report::from_request(body)?;
+    let return_old = return_old_on_failure(body)?;
+    let mut exprs = RequestExprs::new(body)?;
+    let condition = exprs.condition()?;
+    exprs.finish()?;
+    let new = item.clone();
+    let old = api
+        .store()
+        .put_item(table, item, |old| check_condition(condition.as_ref(), old))
+        .map_err(|e| write_error(e, return_old))?;
+    let consumed = write_capacity(report, table, old.as_ref(), Some(&new));
+    Ok(response(old.filter(|_| rv == "ALL_OLD"), consumed))
 }
 
 /// GetItem.
 pub(crate) fn get_item(api: &Api, body: &Value) -> Result<Value, ApiError> {
-    refuse_unsupported(body, &["ProjectionExpression"])?;
     let table = table_name(body)?;
     let key = required_item(body, "Key")?;
+    let consistent = optional_bool(body, "ConsistentRead")?.unwrap_or(false);
+    let report = Report::from_request(body)?;
+    let mut exprs = RequestExprs::new(body)?;
+    let projection = exprs.projection()?;
+    exprs.finish()?;
     let item = api.store().get_item(table, &key)?;
-    let item = match optional_array(body, "AttributesToGet")? {
-        Some(names) => {
-            let names: Vec<&str> = names.iter().filter_map(Value::as_str).collect();
-            item.map(|i| i.into_iter().filter(|(k, _)| names.contains(&k.as_str())).collect::<Item>())
-        }
-        None => item,
-    };
-    Ok(match item {
-        Some(item) => json!({"Item": encode_item(&item)}),
+    let units = capacity::read_units(item.as_ref().map_or(0, item_size), consistent);
+    let mut out = match item {
+        Some(item) => json!({"Item": encode_item(&project(projection.as_ref(), item))}),
         None => json!({}),
-    })
+    };
+    capacity::attach(
+        &mut out,
+        capacity::consumed(report, table, units, Kind::Read),
+    );
+    Ok(out)
+}
+
+/// Applies an optional projection.
+pub(crate) fn project(projection: Option<&Projection>, item: Item) -> Item {
+    match projection {
+        Some(p) => p.apply(&item),
+        None => item,
+    }
 }
 
 /// DeleteItem.
 pub(crate) fn delete_item(api: &Api, body: &Value) -> Result<Value, ApiError> {
-    refuse_unsupported(body, &["ConditionExpression", "Expected"])?;
     let table = table_name(body)?;
     let key = required_item(body, "Key")?;
     let rv = return_values(body, &["NONE", "ALL_OLD"])?;
-    let old = api.store().delete_item(table, &key, |_| Ok(()))?;
-    Ok(with_attributes(old.filter(|_| rv == "ALL_OLD")))
+    let report = Report::from_request(body)?;
+    let return_old = return_old_on_failure(body)?;
+    let mut exprs = RequestExprs::new(body)?;
+    let condition = exprs.condition()?;
+    exprs.finish()?;
+    let old = api
+        .store()
+        .delete_item(table, &key, |old| check_condition(condition.as_ref(), old))
+        .map_err(|e| write_error(e, return_old))?;
+    let consumed = write_capacity(report, table, old.as_ref(), None);
+    Ok(response(old.filter(|_| rv == "ALL_OLD"), consumed))
+}
+
+/// UpdateItem.
+pub(crate) fn update_item(api: &Api, body: &Value) -> Result<Value, ApiError> {
+    let table = table_name(body)?;
+    let key = required_item(body, "Key")?;
+    let rv = return_values(
+        body,
+        &["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"],
+    )?;
+    let report = Report::from_request(body)?;
+    let return_old = return_old_on_failure(body)?;
+    let mut exprs = RequestExprs::new(body)?;
+    let update = exprs.update()?;
+    let condition = exprs.condition()?;
+    exprs.finish()?;
+    let meta = api.store().table_meta(table)?;
+    if let Some(u) = &update {
+        if let Some(k) = u
+            .top_level_attributes()
+            .into_iter()
+            .find(|a| meta.key_schema.is_key_attribute(a))
+        {
+            return Err(ApiError::validation(format!(
+                "One or more parameter values were invalid: Cannot update attribute {k}. This attribute is part of the key"
+            )));
+        }
+    }
+    let outcome = api
+        .store()
+        .write_item(table, &key, |_, old| {
+            check_condition(condition.as_ref(), old)?;
+            let mut new = old.cloned().unwrap_or_else(|| key.clone());
+            if let Some(u) = &update {
+                u.apply(&mut new)
+                    .map_err(|e| StoreError::Validation(e.to_string()))?;
+            }
+            Ok(Mutation::Put(new))
+        })
+        .map_err(|e| write_error(e, return_old))?;
+    let consumed = write_capacity(report, table, outcome.old.as_ref(), outcome.new.as_ref());
+    let updated = || Projection {
+        paths: update
+            .as_ref()
+            .map(|u| u.paths().cloned().collect())
+            .unwrap_or_default(),
+    };
+    let attributes = match rv {
+        "ALL_OLD" => outcome.old,
+        "ALL_NEW" => outcome.new,
+        "UPDATED_OLD" if update.is_some() => outcome.old.map(|o| updated().apply(&o)),
+        "UPDATED_NEW" if update.is_some() => outcome.new.map(|n| updated().apply(&n)),
+        _ => None,
+    };
+    Ok(response(attributes, consumed))
 }

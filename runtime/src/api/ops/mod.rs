@@ -2,8 +2,13 @@
 //! [`super::codec`]), calling the store, and encoding the answer. Handlers are synchronous: the
 //! store blocks on disk, so [`super::Api::call`] runs them on tokio's blocking pool.
 
+pub(crate) mod batch;
+pub(crate) mod capacity;
+pub(crate) mod expressions;
 pub(crate) mod items;
+pub(crate) mod read;
 pub(crate) mod tables;
+pub(crate) mod transact;
 
 use serde_json::Value;
 
@@ -28,6 +33,13 @@ pub(crate) fn handler(operation: &str) -> Option<Handler> {
         "PutItem" => items::put_item,
         "GetItem" => items::get_item,
         "DeleteItem" => items::delete_item,
+        "UpdateItem" => items::update_item,
+        "Query" => read::query,
+        "Scan" => read::scan,
+        "BatchGetItem" => batch::batch_get_item,
+        "BatchWriteItem" => batch::batch_write_item,
+        "TransactWriteItems" => transact::transact_write_items,
+        "TransactGetItems" => transact::transact_get_items,
         _ => return None,
     })
 }

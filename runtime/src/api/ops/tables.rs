@@ -4,23 +4,34 @@
 use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
-use tarn_store::schema::{BillingMode, KeyAttribute, KeySchema, ScalarType, TableMeta, TableSpec, TableStatus, Throughput};
+use tarn_store::schema::{
+    BillingMode, KeyAttribute, KeySchema, ScalarType, TableMeta, TableSpec, TableStatus, Throughput,
+};
 use tarn_store::{TableInfo, TableUpdate};
 
 use super::super::codec::{
-    optional_array, optional_bool, optional_i64, optional_object, optional_str, required_array, required_str,
-    table_name, ValidationErrors,
+    optional_array, optional_bool, optional_i64, optional_object, optional_str, required_array,
+    required_str, table_name, ValidationErrors,
 };
 use super::super::{Api, ApiError};
 
 /// The table ARN DynamoDB would give `name`.
 pub(crate) fn table_arn(api: &Api, name: &str) -> String {
-    format!("arn:aws:dynamodb:{}:{}:table/{}", api.region(), api.account_id(), name)
+    format!(
+        "arn:aws:dynamodb:{}:{}:table/{}",
+        api.region(),
+        api.account_id(),
+        name
+    )
 }
 
 /// The table name inside a table ARN (`arn:aws:dynamodb:<region>:<account>:table/<name>`).
 fn table_from_arn(arn: &str) -> Result<&str, ApiError> {
-    let invalid = || ApiError::validation(format!("Invalid TableArn: Invalid ResourceArn provided as input {arn}"));
+    let invalid = || {
+        ApiError::validation(format!(
+            "Invalid TableArn: Invalid ResourceArn provided as input {arn}"
+        ))
+    };
     let rest = arn.strip_prefix("arn:").ok_or_else(invalid)?;
     let parts: Vec<&str> = rest.splitn(5, ':').collect();
     if parts.len() != 5 || parts[1] != "dynamodb" {
@@ -72,7 +83,9 @@ pub(crate) fn table_description(api: &Api, info: &TableInfo, status: TableStatus
     d.insert("ItemCount".into(), json!(info.item_count));
     d.insert("TableArn".into(), json!(table_arn(api, &meta.name)));
     d.insert("TableId".into(), json!(meta.id.to_string()));
-    if meta.billing_mode == BillingMode::PayPerRequest || meta.billing_mode_updated_at > meta.created_at {
+    if meta.billing_mode == BillingMode::PayPerRequest
+        || meta.billing_mode_updated_at > meta.created_at
+    {
         let mut summary = Map::new();
         summary.insert("BillingMode".into(), json!(meta.billing_mode.as_str()));
         let key = if meta.billing_mode == BillingMode::PayPerRequest {
@@ -86,19 +99,28 @@ pub(crate) fn table_description(api: &Api, info: &TableInfo, status: TableStatus
     if let Some(class) = &meta.table_class {
         d.insert("TableClassSummary".into(), json!({"TableClass": class}));
     }
-    d.insert("DeletionProtectionEnabled".into(), json!(meta.deletion_protection));
+    d.insert(
+        "DeletionProtectionEnabled".into(),
+        json!(meta.deletion_protection),
+    );
     Value::Object(d)
 }
 
 fn scalar_type(s: &str, path: &str, errors: &mut ValidationErrors) -> ScalarType {
     ScalarType::parse(s).unwrap_or_else(|| {
-        errors.push(path, Some(s), "Member must satisfy enum value set: [B, N, S]");
+        errors.push(
+            path,
+            Some(s),
+            "Member must satisfy enum value set: [B, N, S]",
+        );
         ScalarType::S
     })
 }
 
 fn throughput(body: &Value) -> Result<Option<Throughput>, ApiError> {
-    let Some(pt) = optional_object(body, "ProvisionedThroughput")? else { return Ok(None) };
+    let Some(pt) = optional_object(body, "ProvisionedThroughput")? else {
+        return Ok(None);
+    };
     let pt = Value::Object(pt.clone());
     let mut errors = ValidationErrors::new();
     let read = optional_i64(&pt, "ReadCapacityUnits")?;
@@ -109,14 +131,23 @@ fn throughput(body: &Value) -> Result<Option<Throughput>, ApiError> {
     if write.is_none() {
         errors.not_null("provisionedThroughput.writeCapacityUnits");
     }
-    for (v, path) in [(read, "provisionedThroughput.readCapacityUnits"), (write, "provisionedThroughput.writeCapacityUnits")]
-    {
+    for (v, path) in [
+        (read, "provisionedThroughput.readCapacityUnits"),
+        (write, "provisionedThroughput.writeCapacityUnits"),
+    ] {
         if let Some(v) = v.filter(|v| *v < 1) {
-            errors.push(path, Some(&v.to_string()), "Member must have value greater than or equal to 1");
+            errors.push(
+                path,
+                Some(&v.to_string()),
+                "Member must have value greater than or equal to 1",
+            );
         }
     }
     errors.finish()?;
-    Ok(Some(Throughput { read: read.unwrap_or(0) as u64, write: write.unwrap_or(0) as u64 }))
+    Ok(Some(Throughput {
+        read: read.unwrap_or(0) as u64,
+        write: write.unwrap_or(0) as u64,
+    }))
 }
 
 fn billing_mode(body: &Value) -> Result<Option<BillingMode>, ApiError> {
@@ -148,18 +179,34 @@ fn tags(body: &Value, member: &str) -> Result<BTreeMap<String, String>, ApiError
 /// CreateTable.
 pub(crate) fn create_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let name = table_name(body)?;
-    for unsupported in ["GlobalSecondaryIndexes", "LocalSecondaryIndexes", "StreamSpecification"] {
+    for unsupported in [
+        "GlobalSecondaryIndexes",
+        "LocalSecondaryIndexes",
+        "StreamSpecification",
+    ] {
         if body.get(unsupported).is_some_and(|v| !v.is_null()) {
-            return Err(ApiError::validation(format!("{unsupported} is not supported by this version of tarn yet")));
+            return Err(ApiError::validation(format!(
+                "{unsupported} is not supported by this version of tarn yet"
+            )));
         }
     }
     let mut errors = ValidationErrors::new();
     let mut definitions = Vec::new();
-    for (i, def) in required_array(body, "AttributeDefinitions")?.iter().enumerate() {
+    for (i, def) in required_array(body, "AttributeDefinitions")?
+        .iter()
+        .enumerate()
+    {
         let attr_name = required_str(def, "AttributeName")?;
         let ty = required_str(def, "AttributeType")?;
-        let attr_type = scalar_type(ty, &format!("attributeDefinitions.{}.member.attributeType", i + 1), &mut errors);
-        definitions.push(KeyAttribute { name: attr_name.to_string(), attr_type });
+        let attr_type = scalar_type(
+            ty,
+            &format!("attributeDefinitions.{}.member.attributeType", i + 1),
+            &mut errors,
+        );
+        definitions.push(KeyAttribute {
+            name: attr_name.to_string(),
+            attr_type,
+        });
     }
     let key_elems = required_array(body, "KeySchema")?;
     if key_elems.is_empty() || key_elems.len() > 2 {
@@ -186,7 +233,10 @@ pub(crate) fn create_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
                     definitions.iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join(", ")
                 ))
             })?;
-        let attr = KeyAttribute { name: attr_name.to_string(), attr_type };
+        let attr = KeyAttribute {
+            name: attr_name.to_string(),
+            attr_type,
+        };
         match (i, key_type) {
             (0, "HASH") => hash = Some(attr),
             (1, "RANGE") => range = Some(attr),
@@ -206,7 +256,9 @@ pub(crate) fn create_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
             }
         }
     }
-    let hash = hash.ok_or_else(|| ApiError::validation("Invalid KeySchema: The first KeySchemaElement is not a HASH key type"))?;
+    let hash = hash.ok_or_else(|| {
+        ApiError::validation("Invalid KeySchema: The first KeySchemaElement is not a HASH key type")
+    })?;
     let spec = TableSpec {
         name: name.to_string(),
         key_schema: KeySchema { hash, range },
@@ -218,7 +270,11 @@ pub(crate) fn create_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
         table_class: optional_str(body, "TableClass")?.map(str::to_string),
     };
     let meta = api.store().create_table(spec)?;
-    let info = TableInfo { meta, item_count: 0, size_bytes: 0 };
+    let info = TableInfo {
+        meta,
+        item_count: 0,
+        size_bytes: 0,
+    };
     Ok(json!({"TableDescription": table_description(api, &info, TableStatus::Creating)}))
 }
 
@@ -256,9 +312,15 @@ pub(crate) fn list_tables(api: &Api, body: &Value) -> Result<Value, ApiError> {
 /// UpdateTable: billing mode, provisioned throughput, deletion protection, table class.
 pub(crate) fn update_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let name = table_name(body)?;
-    for unsupported in ["GlobalSecondaryIndexUpdates", "StreamSpecification", "ReplicaUpdates"] {
+    for unsupported in [
+        "GlobalSecondaryIndexUpdates",
+        "StreamSpecification",
+        "ReplicaUpdates",
+    ] {
         if body.get(unsupported).is_some_and(|v| !v.is_null()) {
-            return Err(ApiError::validation(format!("{unsupported} is not supported by this version of tarn yet")));
+            return Err(ApiError::validation(format!(
+                "{unsupported} is not supported by this version of tarn yet"
+            )));
         }
     }
     let update = TableUpdate {
@@ -307,7 +369,9 @@ fn not_found_arn(api: &Api, name: &str, e: tarn_store::StoreError) -> ApiError {
 pub(crate) fn tag_resource(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let name = resource_table(body)?;
     let tags = tags(body, "Tags")?;
-    api.store().tag_table(name, tags).map_err(|e| not_found_arn(api, name, e))?;
+    api.store()
+        .tag_table(name, tags)
+        .map_err(|e| not_found_arn(api, name, e))?;
     Ok(json!({}))
 }
 
@@ -316,17 +380,30 @@ pub(crate) fn untag_resource(api: &Api, body: &Value) -> Result<Value, ApiError>
     let name = resource_table(body)?;
     let keys: Vec<String> = required_array(body, "TagKeys")?
         .iter()
-        .map(|k| k.as_str().map(str::to_string).ok_or_else(|| ApiError::serialization("TagKeys must be strings")))
+        .map(|k| {
+            k.as_str()
+                .map(str::to_string)
+                .ok_or_else(|| ApiError::serialization("TagKeys must be strings"))
+        })
         .collect::<Result<_, _>>()?;
-    api.store().untag_table(name, &keys).map_err(|e| not_found_arn(api, name, e))?;
+    api.store()
+        .untag_table(name, &keys)
+        .map_err(|e| not_found_arn(api, name, e))?;
     Ok(json!({}))
 }
 
 /// ListTagsOfResource.
 pub(crate) fn list_tags_of_resource(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let name = resource_table(body)?;
-    let meta: TableMeta = api.store().table_meta(name).map_err(|e| not_found_arn(api, name, e))?;
-    let tags: Vec<Value> = meta.tags.iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect();
+    let meta: TableMeta = api
+        .store()
+        .table_meta(name)
+        .map_err(|e| not_found_arn(api, name, e))?;
+    let tags: Vec<Value> = meta
+        .tags
+        .iter()
+        .map(|(k, v)| json!({"Key": k, "Value": v}))
+        .collect();
     Ok(json!({"Tags": tags}))
 }
 
@@ -342,7 +419,9 @@ pub(crate) fn describe_limits(_api: &Api, _body: &Value) -> Result<Value, ApiErr
 
 /// DescribeEndpoints: the regional endpoint, cached for a day, as DynamoDB answers.
 pub(crate) fn describe_endpoints(api: &Api, _body: &Value) -> Result<Value, ApiError> {
-    Ok(json!({"Endpoints": [{"Address": format!("dynamodb.{}.amazonaws.com", api.region()), "CachePeriodInMinutes": 1440}]}))
+    Ok(
+        json!({"Endpoints": [{"Address": format!("dynamodb.{}.amazonaws.com", api.region()), "CachePeriodInMinutes": 1440}]}),
+    )
 }
 
 #[cfg(test)]
@@ -351,9 +430,21 @@ mod tests {
 
     #[test]
     fn arns_name_tables() {
-        assert_eq!(table_from_arn("arn:aws:dynamodb:us-east-1:000000000000:table/orders").unwrap(), "orders");
-        for bad in ["orders", "arn:aws:s3:::bucket", "arn:aws:dynamodb:us-east-1:1:table/", "arn:aws:dynamodb:r:1:index/x"] {
-            assert_eq!(table_from_arn(bad).unwrap_err().kind, "ValidationException", "{bad}");
+        assert_eq!(
+            table_from_arn("arn:aws:dynamodb:us-east-1:000000000000:table/orders").unwrap(),
+            "orders"
+        );
+        for bad in [
+            "orders",
+            "arn:aws:s3:::bucket",
+            "arn:aws:dynamodb:us-east-1:1:table/",
+            "arn:aws:dynamodb:r:1:index/x",
+        ] {
+            assert_eq!(
+                table_from_arn(bad).unwrap_err().kind,
+                "ValidationException",
+                "{bad}"
+            );
         }
     }
 }

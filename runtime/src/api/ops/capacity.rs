@@ -1,0 +1,114 @@
+//! ReturnConsumedCapacity: what an operation would cost on DynamoDB.
+//!
+//! DynamoDB's rules: a read unit covers 4 KB read with strong consistency (eventually
+//! consistent reads cost half); a write unit covers 1 KB written, counting the larger of the item
+//! before and after; every operation costs at least one unit of its kind; Query and Scan round the
+//! total bytes read, not each item; transactions cost twice.
+
+use serde_json::{json, Map, Value};
+
+use super::super::codec::optional_str;
+use super::super::ApiError;
+
+/// What ReturnConsumedCapacity asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Report {
+    /// Nothing (the default).
+    None,
+    /// The total per table.
+    Total,
+    /// The total per table, with the table's own share broken out.
+    Indexes,
+}
+
+impl Report {
+    /// Reads ReturnConsumedCapacity.
+    pub(crate) fn from_request(body: &Value) -> Result<Report, ApiError> {
+        match optional_str(body, "ReturnConsumedCapacity")? {
+            None | Some("NONE") => Ok(Report::None),
+            Some("TOTAL") => Ok(Report::Total),
+            Some("INDEXES") => Ok(Report::Indexes),
+            Some(other) => Err(ApiError::validation(format!(
+                "1 validation error detected: Value '{other}' at 'returnConsumedCapacity' failed to satisfy constraint: Member must satisfy enum value set: [INDEXES, TOTAL, NONE]"
+            ))),
+        }
+    }
+}
+
+/// Read units for `bytes` read in one operation.
+pub(crate) fn read_units(bytes: usize, consistent: bool) -> f64 {
+    let units = bytes.div_ceil(4096).max(1) as f64;
+    if consistent {
+        units
+    } else {
+        units / 2.0
+    }
+}
+
+/// Write units for writing an item whose larger version (before or after) is `bytes`.
+pub(crate) fn write_units(bytes: usize) -> f64 {
+    bytes.div_ceil(1024).max(1) as f64
+}
+
+/// Whether units are read or write units.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Kind {
+    /// Read units.
+    Read,
+    /// Write units.
+    Write,
+}
+
+/// The ConsumedCapacity entry for `units` on `table`, or `None` when not asked for.
+pub(crate) fn consumed(report: Report, table: &str, units: f64, kind: Kind) -> Option<Value> {
+    if report == Report::None {
+        return None;
+    }
+    let kind_key = match kind {
+        Kind::Read => "ReadCapacityUnits",
+        Kind::Write => "WriteCapacityUnits",
+    };
+    let mut out = Map::new();
+    out.insert("TableName".into(), json!(table));
+    out.insert("CapacityUnits".into(), json!(units));
+    out.insert(kind_key.into(), json!(units));
+    if report == Report::Indexes {
+        out.insert(
+            "Table".into(),
+            json!({"CapacityUnits": units, kind_key: units}),
+        );
+    }
+    Some(Value::Object(out))
+}
+
+/// Adds `ConsumedCapacity` (a single entry) to a response object, when asked for.
+pub(crate) fn attach(response: &mut Value, entry: Option<Value>) {
+    if let (Some(entry), Some(obj)) = (entry, response.as_object_mut()) {
+        obj.insert("ConsumedCapacity".into(), entry);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_follow_dynamodb_rules() {
+        assert_eq!(read_units(0, true), 1.0);
+        assert_eq!(read_units(4096, true), 1.0);
+        assert_eq!(read_units(4097, true), 2.0);
+        assert_eq!(read_units(4097, false), 1.0);
+        assert_eq!(read_units(100, false), 0.5);
+        assert_eq!(write_units(1), 1.0);
+        assert_eq!(write_units(1025), 2.0);
+        assert_eq!(write_units(400 * 1024), 400.0);
+    }
+
+    #[test]
+    fn reports_only_when_asked() {
+        assert!(consumed(Report::None, "t", 1.0, Kind::Read).is_none());
+        let v = consumed(Report::Indexes, "t", 2.0, Kind::Write).unwrap();
+        assert_eq!(v["TableName"], "t");
+        assert_eq!(v["Table"]["CapacityUnits"], 2.0);
+    }
+}

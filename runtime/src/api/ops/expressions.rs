@@ -1,0 +1,357 @@
+//! A request's expressions: ConditionExpression, UpdateExpression, ProjectionExpression,
+//! FilterExpression and KeyConditionExpression with their ExpressionAttributeNames/Values, or
+//! the legacy parameters that came before them (Expected, AttributeUpdates, AttributesToGet,
+//! QueryFilter, ScanFilter, KeyConditions, ConditionalOperator).
+//!
+//! [`RequestExprs`] reads all of them from one request (or one element of a transaction), turns
+//! the legacy forms into the same syntax trees, and applies DynamoDB's cross-parameter rules:
+//! expression and legacy parameters never mix, and every name and value placeholder is used.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::Value;
+use tarn_store::expr::{
+    self, AttributeAction, AttributeUpdate, ComparisonOperator, Condition, ConditionalOperator,
+    ExpectedAttribute, ExprContext, ExprError, KeyCondition, Projection, UpdateExpr,
+};
+use tarn_store::{AttributeValue, Item, StoreError};
+
+use super::super::codec::{decode_value, optional_object, optional_str, optional_string_map};
+use super::super::ApiError;
+
+impl From<ExprError> for ApiError {
+    fn from(e: ExprError) -> Self {
+        ApiError::validation(e.to_string())
+    }
+}
+
+/// The expression context of a request: its placeholder maps, and whether it uses expression
+/// or legacy parameters.
+pub(crate) struct RequestExprs<'a> {
+    body: &'a Value,
+    ctx: ExprContext,
+    has_names: bool,
+    has_values: bool,
+    used_expression: Vec<&'static str>,
+    used_legacy: Vec<&'static str>,
+}
+
+fn present(body: &Value, member: &str) -> bool {
+    body.get(member).is_some_and(|v| !v.is_null())
+}
+
+impl<'a> RequestExprs<'a> {
+    /// Reads ExpressionAttributeNames and ExpressionAttributeValues of `body`.
+    pub(crate) fn new(body: &'a Value) -> Result<Self, ApiError> {
+        let names = optional_string_map(body, "ExpressionAttributeNames")?;
+        let values = match optional_object(body, "ExpressionAttributeValues")? {
+            None => None,
+            Some(map) => {
+                let mut out = HashMap::new();
+                for (k, v) in map {
+                    if !k.starts_with(':') {
+                        return Err(ApiError::validation(format!(
+                            "ExpressionAttributeValues contains invalid key: Syntax error; key: \"{k}\""
+                        )));
+                    }
+                    out.insert(k.clone(), decode_value(v)?);
+                }
+                Some(out)
+            }
+        };
+        if let Some(names) = &names {
+            if names.is_empty() {
+                return Err(ApiError::validation(
+                    "ExpressionAttributeNames must not be empty",
+                ));
+            }
+            if let Some(k) = names.keys().find(|k| !k.starts_with('#')) {
+                return Err(ApiError::validation(format!(
+                    "ExpressionAttributeNames contains invalid key: Syntax error; key: \"{k}\""
+                )));
+            }
+        }
+        if values.as_ref().is_some_and(HashMap::is_empty) {
+            return Err(ApiError::validation(
+                "ExpressionAttributeValues must not be empty",
+            ));
+        }
+        Ok(RequestExprs {
+            body,
+            has_names: names.is_some(),
+            has_values: values.is_some(),
+            ctx: ExprContext::new(
+                names.unwrap_or_default().into_iter().collect(),
+                values.unwrap_or_default(),
+            ),
+            used_expression: Vec::new(),
+            used_legacy: Vec::new(),
+        })
+    }
+
+    fn expression(&mut self, member: &'static str) -> Result<Option<&'a str>, ApiError> {
+        let s = optional_str(self.body, member)?;
+        if s.is_some() {
+            self.used_expression.push(member);
+        }
+        Ok(s)
+    }
+
+    fn legacy(&mut self, member: &'static str) -> bool {
+        let p = present(self.body, member);
+        if p {
+            self.used_legacy.push(member);
+        }
+        p
+    }
+
+    fn conditional_operator(&mut self) -> Result<ConditionalOperator, ApiError> {
+        match optional_str(self.body, "ConditionalOperator")? {
+            None => Ok(ConditionalOperator::And),
+            Some(op) => {
+                self.used_legacy.push("ConditionalOperator");
+                match op {
+                    "AND" => Ok(ConditionalOperator::And),
+                    "OR" => Ok(ConditionalOperator::Or),
+                    other => Err(ApiError::validation(format!(
+                        "1 validation error detected: Value '{other}' at 'conditionalOperator' failed to satisfy constraint: Member must satisfy enum value set: [OR, AND]"
+                    ))),
+                }
+            }
+        }
+    }
+
+    /// ConditionExpression, or Expected (+ ConditionalOperator).
+    pub(crate) fn condition(&mut self) -> Result<Option<Condition>, ApiError> {
+        if let Some(e) = self.expression("ConditionExpression")? {
+            return Ok(Some(self.ctx.parse_condition(e)?));
+        }
+        if self.legacy("Expected") {
+            let op = self.conditional_operator()?;
+            return Ok(expr::expected(
+                &legacy_conditions(self.body, "Expected")?,
+                op,
+            )?);
+        }
+        Ok(None)
+    }
+
+    /// FilterExpression, or QueryFilter/ScanFilter (+ ConditionalOperator).
+    pub(crate) fn filter(
+        &mut self,
+        legacy_member: &'static str,
+    ) -> Result<Option<Condition>, ApiError> {
+        if let Some(e) = self.expression("FilterExpression")? {
+            return Ok(Some(self.ctx.parse_filter(e)?));
+        }
+        if self.legacy(legacy_member) {
+            let op = self.conditional_operator()?;
+            return Ok(expr::filter(
+                &legacy_conditions(self.body, legacy_member)?,
+                op,
+            )?);
+        }
+        Ok(None)
+    }
+
+    /// ProjectionExpression, or AttributesToGet.
+    pub(crate) fn projection(&mut self) -> Result<Option<Projection>, ApiError> {
+        if let Some(e) = self.expression("ProjectionExpression")? {
+            return Ok(Some(self.ctx.parse_projection(e)?));
+        }
+        if self.legacy("AttributesToGet") {
+            let names: Vec<String> = self.body["AttributesToGet"]
+                .as_array()
+                .ok_or_else(|| {
+                    ApiError::serialization("AttributesToGet must be a list of strings")
+                })?
+                .iter()
+                .map(|v| {
+                    v.as_str().map(str::to_string).ok_or_else(|| {
+                        ApiError::serialization("AttributesToGet must be a list of strings")
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+            return Ok(Some(expr::attributes_to_get(&names)?));
+        }
+        Ok(None)
+    }
+
+    /// UpdateExpression, or AttributeUpdates.
+    pub(crate) fn update(&mut self) -> Result<Option<UpdateExpr>, ApiError> {
+        if let Some(e) = self.expression("UpdateExpression")? {
+            return Ok(Some(self.ctx.parse_update(e)?));
+        }
+        if self.legacy("AttributeUpdates") {
+            let mut entries = BTreeMap::new();
+            let map = optional_object(self.body, "AttributeUpdates")?
+                .cloned()
+                .unwrap_or_default();
+            for (name, u) in map {
+                let action = match u.get("Action").and_then(Value::as_str).unwrap_or("PUT") {
+                    "PUT" => AttributeAction::Put,
+                    "ADD" => AttributeAction::Add,
+                    "DELETE" => AttributeAction::Delete,
+                    other => {
+                        return Err(ApiError::validation(format!(
+                            "1 validation error detected: Value '{other}' at 'attributeUpdates.{name}.member.action' failed to satisfy constraint: Member must satisfy enum value set: [ADD, PUT, DELETE]"
+                        )))
+                    }
+                };
+                let value = u
+                    .get("Value")
+                    .filter(|v| !v.is_null())
+                    .map(decode_value)
+                    .transpose()?;
+                entries.insert(name, AttributeUpdate { action, value });
+            }
+            return Ok(Some(expr::attribute_updates(&entries)?));
+        }
+        Ok(None)
+    }
+
+    /// KeyConditionExpression, or KeyConditions, for a key schema.
+    pub(crate) fn key_condition(
+        &mut self,
+        hash: &str,
+        range: Option<&str>,
+    ) -> Result<KeyCondition, ApiError> {
+        if let Some(e) = self.expression("KeyConditionExpression")? {
+            return Ok(self.ctx.parse_key_condition(e, hash, range)?);
+        }
+        if self.legacy("KeyConditions") {
+            return Ok(expr::key_conditions(
+                &legacy_conditions(self.body, "KeyConditions")?,
+                hash,
+                range,
+            )?);
+        }
+        Err(ApiError::validation("Either the KeyConditions or KeyConditionExpression parameter must be specified in the request."))
+    }
+
+    /// Checks the request's parameters as a whole: no mixing of expression and legacy
+    /// parameters, placeholders only with expressions, and every placeholder used.
+    pub(crate) fn finish(self) -> Result<(), ApiError> {
+        if !self.used_expression.is_empty() && !self.used_legacy.is_empty() {
+            return Err(ApiError::validation(format!(
+                "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {{{}}} Expression parameters: {{{}}}",
+                self.used_legacy.join(", "),
+                self.used_expression.join(", ")
+            )));
+        }
+        if self.used_expression.is_empty() {
+            if self.has_names {
+                return Err(ApiError::validation(
+                    "ExpressionAttributeNames can only be specified when using expressions",
+                ));
+            }
+            if self.has_values {
+                return Err(ApiError::validation(
+                    "ExpressionAttributeValues can only be specified when using expressions",
+                ));
+            }
+        }
+        Ok(self.ctx.finish()?)
+    }
+}
+
+/// Decodes a legacy condition map (`Expected`, `QueryFilter`, `ScanFilter`, `KeyConditions`).
+fn legacy_conditions(
+    body: &Value,
+    member: &str,
+) -> Result<BTreeMap<String, ExpectedAttribute>, ApiError> {
+    let mut out = BTreeMap::new();
+    for (name, e) in optional_object(body, member)?.cloned().unwrap_or_default() {
+        let comparison_operator = match e.get("ComparisonOperator").and_then(Value::as_str) {
+            None => None,
+            Some(op) => Some(ComparisonOperator::parse(op).ok_or_else(|| {
+                ApiError::validation(format!(
+                    "1 validation error detected: Value '{op}' at '{}.{name}.member.comparisonOperator' failed to satisfy constraint: Member must satisfy enum value set: [IN, NULL, BETWEEN, LT, NOT_CONTAINS, EQ, GT, NOT_NULL, NE, LE, BEGINS_WITH, GE, CONTAINS]",
+                    lower_first(member)
+                ))
+            })?),
+        };
+        let attribute_value_list = match e.get("AttributeValueList").and_then(Value::as_array) {
+            Some(list) => list.iter().map(decode_value).collect::<Result<_, _>>()?,
+            None => Vec::new(),
+        };
+        let exists = e.get("Exists").and_then(Value::as_bool);
+        let value = e
+            .get("Value")
+            .filter(|v| !v.is_null())
+            .map(decode_value)
+            .transpose()?;
+        out.insert(
+            name,
+            ExpectedAttribute {
+                comparison_operator,
+                attribute_value_list,
+                exists,
+                value,
+            },
+        );
+    }
+    Ok(out)
+}
+
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_lowercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+/// A store-side check that enforces `condition` on the current item.
+pub(crate) fn check_condition(
+    condition: Option<&Condition>,
+    current: Option<&Item>,
+) -> Result<(), StoreError> {
+    match condition {
+        None => Ok(()),
+        Some(c) => match c.evaluate(current) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(StoreError::ConditionalCheckFailed {
+                item: current.cloned().map(Box::new),
+            }),
+            Err(e) => Err(StoreError::Validation(e.to_string())),
+        },
+    }
+}
+
+/// The ReturnValuesOnConditionCheckFailure member: whether to return the item on failure.
+pub(crate) fn return_old_on_failure(body: &Value) -> Result<bool, ApiError> {
+    match optional_str(body, "ReturnValuesOnConditionCheckFailure")? {
+        None | Some("NONE") => Ok(false),
+        Some("ALL_OLD") => Ok(true),
+        Some(other) => Err(ApiError::validation(format!(
+            "1 validation error detected: Value '{other}' at 'returnValuesOnConditionCheckFailure' failed to satisfy constraint: Member must satisfy enum value set: [ALL_OLD, NONE]"
+        ))),
+    }
+}
+
+/// Maps a store error to the API error, adding the item for ReturnValuesOnConditionCheckFailure.
+pub(crate) fn write_error(e: StoreError, return_old: bool) -> ApiError {
+    match e {
+        StoreError::ConditionalCheckFailed { item: Some(item) } if return_old => {
+            ApiError::conditional_check_failed()
+                .with_extra("Item", super::super::codec::encode_item(&item))
+        }
+        other => other.into(),
+    }
+}
+
+/// The attribute value as a sort-key condition's operand, unchanged.
+pub(crate) fn sort_condition(range: &expr::RangeCondition) -> tarn_store::SortCondition {
+    use expr::RangeCondition as R;
+    use tarn_store::SortCondition as S;
+    let c = |v: &AttributeValue| v.clone();
+    match range {
+        R::Eq(v) => S::Eq(c(v)),
+        R::Lt(v) => S::Lt(c(v)),
+        R::Le(v) => S::Le(c(v)),
+        R::Gt(v) => S::Gt(c(v)),
+        R::Ge(v) => S::Ge(c(v)),
+        R::Between(a, b) => S::Between(c(a), c(b)),
+        R::BeginsWith(v) => S::BeginsWith(c(v)),
+    }
+}

@@ -1,0 +1,205 @@
+//! Query and Scan: pages of items with Limit, ExclusiveStartKey/LastEvaluatedKey, the 1 MB page
+//! rule, filters, projections, Select, ScanIndexForward and parallel Scan segments.
+
+use serde_json::{json, Value};
+use tarn_store::expr::{Condition, Projection};
+use tarn_store::{Page, PageRequest};
+
+use super::super::codec::{
+    encode_item, optional_bool, optional_i64, optional_item, optional_str, table_name,
+};
+use super::super::{Api, ApiError};
+use super::capacity::{self, Kind, Report};
+use super::expressions::{sort_condition, RequestExprs};
+use super::items::project;
+
+/// What Select asked for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Select {
+    All,
+    Count,
+    Specific,
+}
+
+fn select(body: &Value, projection: Option<&Projection>) -> Result<Select, ApiError> {
+    match optional_str(body, "Select")? {
+        None => Ok(if projection.is_some() { Select::Specific } else { Select::All }),
+        Some("ALL_ATTRIBUTES") if projection.is_some() => Err(ApiError::validation(
+            "Cannot specify the AttributesToGet when choosing to get ALL_ATTRIBUTES",
+        )),
+        Some("ALL_ATTRIBUTES") => Ok(Select::All),
+        Some("COUNT") if projection.is_some() => Err(ApiError::validation(
+            "Cannot specify the AttributesToGet when choosing to get only the COUNT",
+        )),
+        Some("COUNT") => Ok(Select::Count),
+        Some("SPECIFIC_ATTRIBUTES") if projection.is_none() => Err(ApiError::validation(
+            "Must specify the AttributesToGet or ProjectionExpression when choosing to get SPECIFIC_ATTRIBUTES",
+        )),
+        Some("SPECIFIC_ATTRIBUTES") => Ok(Select::Specific),
+        Some("ALL_PROJECTED_ATTRIBUTES") => Err(ApiError::validation(
+            "ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName",
+        )),
+        Some(other) => Err(ApiError::validation(format!(
+            "1 validation error detected: Value '{other}' at 'select' failed to satisfy constraint: Member must satisfy enum value set: [SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]"
+        ))),
+    }
+}
+
+fn page_request(body: &Value) -> Result<PageRequest, ApiError> {
+    let limit = optional_i64(body, "Limit")?;
+    if let Some(l) = limit.filter(|l| *l < 1) {
+        return Err(ApiError::validation(format!(
+            "1 validation error detected: Value '{l}' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1"
+        )));
+    }
+    Ok(PageRequest {
+        exclusive_start_key: optional_item(body, "ExclusiveStartKey")?,
+        limit: limit.map(|l| l as usize),
+    })
+}
+
+fn refuse_index(body: &Value) -> Result<(), ApiError> {
+    if body.get("IndexName").is_some_and(|v| !v.is_null()) {
+        return Err(ApiError::validation(
+            "IndexName: secondary indexes are not supported by this version of tarn yet",
+        ));
+    }
+    Ok(())
+}
+
+fn filter_fn(
+    filter: Option<&Condition>,
+) -> impl FnMut(&tarn_store::Item) -> tarn_store::Result<bool> + '_ {
+    move |item| match filter {
+        None => Ok(true),
+        Some(f) => f
+            .evaluate(Some(item))
+            .map_err(|e| tarn_store::StoreError::Validation(e.to_string())),
+    }
+}
+
+fn page_response(
+    page: Page,
+    select: Select,
+    projection: Option<&Projection>,
+    report: Report,
+    table: &str,
+    consistent: bool,
+) -> Value {
+    let mut out = json!({
+        "Count": page.items.len(),
+        "ScannedCount": page.scanned_count,
+    });
+    if select != Select::Count {
+        out["Items"] = page
+            .items
+            .into_iter()
+            .map(|i| encode_item(&project(projection, i)))
+            .collect();
+    }
+    if let Some(k) = page.last_evaluated_key {
+        out["LastEvaluatedKey"] = encode_item(&k);
+    }
+    let units = capacity::read_units(page.scanned_bytes, consistent);
+    capacity::attach(
+        &mut out,
+        capacity::consumed(report, table, units, Kind::Read),
+    );
+    out
+}
+
+/// Query.
+pub(crate) fn query(api: &Api, body: &Value) -> Result<Value, ApiError> {
+    let table = table_name(body)?;
+    refuse_index(body)?;
+    let meta = api.store().table_meta(table)?;
+    let report = Report::from_request(body)?;
+    let consistent = optional_bool(body, "ConsistentRead")?.unwrap_or(false);
+    let forward = optional_bool(body, "ScanIndexForward")?.unwrap_or(true);
+    let page = page_request(body)?;
+    let mut exprs = RequestExprs::new(body)?;
+    let key_condition = exprs.key_condition(
+        &meta.key_schema.hash.name,
+        meta.key_schema.range.as_ref().map(|r| r.name.as_str()),
+    )?;
+    let filter = exprs.filter("QueryFilter")?;
+    let projection = exprs.projection()?;
+    exprs.finish()?;
+    if let Some(key) = filter.as_ref().and_then(|f| {
+        f.paths()
+            .into_iter()
+            .map(|p| p.top())
+            .find(|a| meta.key_schema.is_key_attribute(a))
+            .map(str::to_string)
+    }) {
+        return Err(ApiError::validation(format!(
+            "Filter Expression can only contain non-primary key attributes: Primary key attribute: {key}"
+        )));
+    }
+    let select = select(body, projection.as_ref())?;
+    let sort = key_condition.range.as_ref().map(sort_condition);
+    let result = api.store().query(
+        table,
+        &key_condition.hash_value,
+        sort.as_ref(),
+        forward,
+        &page,
+        filter_fn(filter.as_ref()),
+    )?;
+    Ok(page_response(
+        result,
+        select,
+        projection.as_ref(),
+        report,
+        table,
+        consistent,
+    ))
+}
+
+/// Scan, including parallel Scan (Segment / TotalSegments).
+pub(crate) fn scan(api: &Api, body: &Value) -> Result<Value, ApiError> {
+    let table = table_name(body)?;
+    refuse_index(body)?;
+    let report = Report::from_request(body)?;
+    let consistent = optional_bool(body, "ConsistentRead")?.unwrap_or(false);
+    let page = page_request(body)?;
+    let segment = match (optional_i64(body, "Segment")?, optional_i64(body, "TotalSegments")?) {
+        (None, None) => None,
+        (Some(s), Some(t)) => {
+            if !(1..=1_000_000).contains(&t) {
+                return Err(ApiError::validation(format!(
+                    "1 validation error detected: Value '{t}' at 'totalSegments' failed to satisfy constraint: Member must have value {}",
+                    if t < 1 { "greater than or equal to 1" } else { "less than or equal to 1000000" }
+                )));
+            }
+            if s < 0 || s >= t {
+                return Err(ApiError::validation(format!(
+                    "The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: {s} is not less than TotalSegments: {t}"
+                )));
+            }
+            Some((s as u32, t as u32))
+        }
+        (Some(_), None) => {
+            return Err(ApiError::validation("The TotalSegments parameter is required but was not present in the request when Segment parameter is present"))
+        }
+        (None, Some(_)) => {
+            return Err(ApiError::validation("The Segment parameter is required but was not present in the request when parameter TotalSegments is present"))
+        }
+    };
+    let mut exprs = RequestExprs::new(body)?;
+    let filter = exprs.filter("ScanFilter")?;
+    let projection = exprs.projection()?;
+    exprs.finish()?;
+    let select = select(body, projection.as_ref())?;
+    let result = api
+        .store()
+        .scan(table, segment, &page, filter_fn(filter.as_ref()))?;
+    Ok(page_response(
+        result,
+        select,
+        projection.as_ref(),
+        report,
+        table,
+        consistent,
+    ))
+}
