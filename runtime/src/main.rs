@@ -6,7 +6,9 @@ use clap::Parser;
 fn main() -> anyhow::Result<()> {
     let cli = tarn::cli::Cli::parse();
     tarn::logging::init();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(tarn::cli::run(cli))?;
     Ok(())
 }

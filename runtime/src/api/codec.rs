@@ -28,7 +28,8 @@ use super::error::ApiError;
 
 const BASE64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
-const EMPTY_VALUE: &str = "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes";
+const EMPTY_VALUE: &str =
+    "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes";
 const MANY_TYPES: &str =
     "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes";
 const NULL_NOT_TRUE: &str = "One or more parameter values were invalid: Null attribute value types must have the value of true";
@@ -55,7 +56,10 @@ pub fn decode_item(json: &Value) -> Result<Item, ApiError> {
 
 /// Decodes an object of names to attribute values whose values are nested `levels` deep
 /// (0 for an item's attributes).
-fn decode_map(map: &Map<String, Value>, levels: usize) -> Result<BTreeMap<String, AttributeValue>, ApiError> {
+fn decode_map(
+    map: &Map<String, Value>,
+    levels: usize,
+) -> Result<BTreeMap<String, AttributeValue>, ApiError> {
     let mut out = BTreeMap::new();
     for (name, v) in map {
         if v.is_null() {
@@ -73,8 +77,12 @@ fn decode_at(json: &Value, levels: usize) -> Result<AttributeValue, ApiError> {
         Value::Object(obj) => obj,
         other => return Err(wrong_json_type(JsonType::Structure, other)),
     };
-    let mut present = TYPE_MEMBERS.iter().filter_map(|t| obj.get(*t).filter(|v| !v.is_null()).map(|v| (*t, v)));
-    let (ty, v) = present.next().ok_or_else(|| ApiError::validation(EMPTY_VALUE))?;
+    let mut present = TYPE_MEMBERS
+        .iter()
+        .filter_map(|t| obj.get(*t).filter(|v| !v.is_null()).map(|v| (*t, v)));
+    let (ty, v) = present
+        .next()
+        .ok_or_else(|| ApiError::validation(EMPTY_VALUE))?;
     if present.next().is_some() {
         return Err(ApiError::validation(MANY_TYPES));
     }
@@ -107,15 +115,24 @@ fn decode_at(json: &Value, levels: usize) -> Result<AttributeValue, ApiError> {
             AttributeValue::L(out)
         }
         "SS" => {
-            let members = json_array(v)?.iter().map(|m| json_str(m).map(str::to_owned)).collect::<Result<_, _>>()?;
+            let members = json_array(v)?
+                .iter()
+                .map(|m| json_str(m).map(str::to_owned))
+                .collect::<Result<_, _>>()?;
             AttributeValue::string_set(members)?
         }
         "NS" => {
-            let members = json_array(v)?.iter().map(|m| parse_number(json_str(m)?)).collect::<Result<_, _>>()?;
+            let members = json_array(v)?
+                .iter()
+                .map(|m| parse_number(json_str(m)?))
+                .collect::<Result<_, _>>()?;
             AttributeValue::number_set(members)?
         }
         "BS" => {
-            let members = json_array(v)?.iter().map(decode_base64).collect::<Result<_, _>>()?;
+            let members = json_array(v)?
+                .iter()
+                .map(decode_base64)
+                .collect::<Result<_, _>>()?;
             AttributeValue::binary_set(members)?
         }
         _ => unreachable!("TYPE_MEMBERS lists only the ten types"),
@@ -134,7 +151,9 @@ fn check_depth(levels: usize) -> Result<(), ApiError> {
 /// Parses a number member with DynamoDB's messages (an empty string has no `: value` suffix).
 fn parse_number(s: &str) -> Result<Number, ApiError> {
     if s.is_empty() {
-        return Err(ApiError::validation("The parameter cannot be converted to a numeric value"));
+        return Err(ApiError::validation(
+            "The parameter cannot be converted to a numeric value",
+        ));
     }
     Ok(Number::parse(s)?)
 }
@@ -146,15 +165,22 @@ fn decode_base64(v: &Value) -> Result<Vec<u8>, ApiError> {
         Value::String(s) => s.as_str(),
         other => return Err(wrong_json_type(JsonType::Blob, other)),
     };
-    let fail = |why: String| ApiError::serialization(format!("'{s}' can not be converted to a Blob: {why}"));
+    let fail = |why: String| {
+        ApiError::serialization(format!("'{s}' can not be converted to a Blob: {why}"))
+    };
     if s.len() % 4 != 0 {
-        return Err(fail(format!("Base64 encoded length is expected a multiple of 4 bytes but found: {}", s.len())));
+        return Err(fail(format!(
+            "Base64 encoded length is expected a multiple of 4 bytes but found: {}",
+            s.len()
+        )));
     }
     BASE64.decode(s).map_err(|e| match e {
-        base64::DecodeError::InvalidByte(_, b) => fail(format!("Invalid Base64 character: '{}'", b as char)),
-        base64::DecodeError::InvalidLength(n) => {
-            fail(format!("Base64 encoded length is expected a multiple of 4 bytes but found: {n}"))
+        base64::DecodeError::InvalidByte(_, b) => {
+            fail(format!("Invalid Base64 character: '{}'", b as char))
         }
+        base64::DecodeError::InvalidLength(n) => fail(format!(
+            "Base64 encoded length is expected a multiple of 4 bytes but found: {n}"
+        )),
         base64::DecodeError::InvalidLastSymbol(..) | base64::DecodeError::InvalidPadding => {
             fail("Invalid last non-pad Base64 character dectected".to_string())
         }
@@ -171,9 +197,18 @@ pub fn encode_value(value: &AttributeValue) -> Value {
         AttributeValue::Null => ("NULL", Value::Bool(true)),
         AttributeValue::M(m) => ("M", encode_item(m)),
         AttributeValue::L(l) => ("L", Value::Array(l.iter().map(encode_value).collect())),
-        AttributeValue::Ss(ss) => ("SS", Value::Array(ss.iter().cloned().map(Value::String).collect())),
-        AttributeValue::Ns(ns) => ("NS", Value::Array(ns.iter().map(|n| Value::String(n.to_string())).collect())),
-        AttributeValue::Bs(bs) => ("BS", Value::Array(bs.iter().map(|b| Value::String(BASE64.encode(b))).collect())),
+        AttributeValue::Ss(ss) => (
+            "SS",
+            Value::Array(ss.iter().cloned().map(Value::String).collect()),
+        ),
+        AttributeValue::Ns(ns) => (
+            "NS",
+            Value::Array(ns.iter().map(|n| Value::String(n.to_string())).collect()),
+        ),
+        AttributeValue::Bs(bs) => (
+            "BS",
+            Value::Array(bs.iter().map(|b| Value::String(BASE64.encode(b))).collect()),
+        ),
     };
     let mut obj = Map::with_capacity(1);
     obj.insert(ty.to_string(), v);
@@ -182,7 +217,11 @@ pub fn encode_value(value: &AttributeValue) -> Value {
 
 /// Encodes an item (or a map value's members) as a DynamoDB JSON object.
 pub fn encode_item(item: &Item) -> Value {
-    Value::Object(item.iter().map(|(k, v)| (k.clone(), encode_value(v))).collect())
+    Value::Object(
+        item.iter()
+            .map(|(k, v)| (k.clone(), encode_value(v)))
+            .collect(),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -214,7 +253,11 @@ pub enum JsonType {
 
 /// The `SerializationException` DynamoDB sends when a member has the wrong JSON type.
 pub fn wrong_json_type(expected: JsonType, found: &Value) -> ApiError {
-    let article = if expected == JsonType::Blob { "a" } else { "an" };
+    let article = if expected == JsonType::Blob {
+        "a"
+    } else {
+        "an"
+    };
     let target = match expected {
         JsonType::String => "String",
         JsonType::Boolean => "Boolean",
@@ -225,15 +268,24 @@ pub fn wrong_json_type(expected: JsonType, found: &Value) -> ApiError {
         JsonType::List | JsonType::Map | JsonType::Structure => "",
     };
     let message = match (expected, found) {
-        (JsonType::List, Value::Object(_)) => "Start of structure or map found where not expected.".to_string(),
+        (JsonType::List, Value::Object(_)) => {
+            "Start of structure or map found where not expected.".to_string()
+        }
         (JsonType::List, _) => "Expected list or null".to_string(),
-        (JsonType::Map | JsonType::Structure, Value::Array(_)) => "Start of list found where not expected".to_string(),
+        (JsonType::Map | JsonType::Structure, Value::Array(_)) => {
+            "Start of list found where not expected".to_string()
+        }
         (JsonType::Map, _) => "Expected map or null".to_string(),
         (JsonType::Structure, _) => "Expected null".to_string(),
         (_, Value::Object(_)) => "Start of structure or map found where not expected.".to_string(),
         (_, Value::Array(_)) => "Start of list found where not expected".to_string(),
-        (_, Value::Bool(_)) => format!("class java.lang.Boolean can not be converted to {article} {target}"),
-        (_, Value::Number(n)) => format!("class {} can not be converted to {article} {target}", java_number_class(n)),
+        (_, Value::Bool(_)) => {
+            format!("class java.lang.Boolean can not be converted to {article} {target}")
+        }
+        (_, Value::Number(n)) => format!(
+            "class {} can not be converted to {article} {target}",
+            java_number_class(n)
+        ),
         (_, Value::String(s)) => {
             if expected == JsonType::Boolean {
                 format!("'{}' can not be converted to an Boolean", s.to_uppercase())
@@ -258,15 +310,18 @@ fn java_number_class(n: &serde_json::Number) -> &'static str {
 }
 
 fn json_str(v: &Value) -> Result<&str, ApiError> {
-    v.as_str().ok_or_else(|| wrong_json_type(JsonType::String, v))
+    v.as_str()
+        .ok_or_else(|| wrong_json_type(JsonType::String, v))
 }
 
 fn json_bool(v: &Value) -> Result<bool, ApiError> {
-    v.as_bool().ok_or_else(|| wrong_json_type(JsonType::Boolean, v))
+    v.as_bool()
+        .ok_or_else(|| wrong_json_type(JsonType::Boolean, v))
 }
 
 fn json_array(v: &Value) -> Result<&Vec<Value>, ApiError> {
-    v.as_array().ok_or_else(|| wrong_json_type(JsonType::List, v))
+    v.as_array()
+        .ok_or_else(|| wrong_json_type(JsonType::List, v))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -318,7 +373,11 @@ pub fn optional_i64(body: &Value, name: &str) -> Result<Option<i64>, ApiError> {
         .map(|v| match v {
             Value::Number(n) => n
                 .as_i64()
-                .or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f.trunc() as i64))
+                .or_else(|| {
+                    n.as_f64()
+                        .filter(|f| f.is_finite())
+                        .map(|f| f.trunc() as i64)
+                })
                 .ok_or_else(|| wrong_json_type(JsonType::Integer, v)),
             other => Err(wrong_json_type(JsonType::Integer, other)),
         })
@@ -326,14 +385,23 @@ pub fn optional_i64(body: &Value, name: &str) -> Result<Option<i64>, ApiError> {
 }
 
 /// An optional object member (a structure or a map).
-pub fn optional_object<'a>(body: &'a Value, name: &str) -> Result<Option<&'a Map<String, Value>>, ApiError> {
+pub fn optional_object<'a>(
+    body: &'a Value,
+    name: &str,
+) -> Result<Option<&'a Map<String, Value>>, ApiError> {
     member(body, name)
-        .map(|v| v.as_object().ok_or_else(|| wrong_json_type(JsonType::Structure, v)))
+        .map(|v| {
+            v.as_object()
+                .ok_or_else(|| wrong_json_type(JsonType::Structure, v))
+        })
         .transpose()
 }
 
 /// A required object member.
-pub fn required_object<'a>(body: &'a Value, name: &str) -> Result<&'a Map<String, Value>, ApiError> {
+pub fn required_object<'a>(
+    body: &'a Value,
+    name: &str,
+) -> Result<&'a Map<String, Value>, ApiError> {
     optional_object(body, name)?.ok_or_else(|| missing(name))
 }
 
@@ -358,9 +426,16 @@ pub fn required_item(body: &Value, name: &str) -> Result<Item, ApiError> {
 }
 
 /// `ExpressionAttributeNames`-style member: an object of strings to strings.
-pub fn optional_string_map(body: &Value, name: &str) -> Result<Option<BTreeMap<String, String>>, ApiError> {
-    let Some(v) = member(body, name) else { return Ok(None) };
-    let obj = v.as_object().ok_or_else(|| wrong_json_type(JsonType::Map, v))?;
+pub fn optional_string_map(
+    body: &Value,
+    name: &str,
+) -> Result<Option<BTreeMap<String, String>>, ApiError> {
+    let Some(v) = member(body, name) else {
+        return Ok(None);
+    };
+    let obj = v
+        .as_object()
+        .ok_or_else(|| wrong_json_type(JsonType::Map, v))?;
     let mut out = BTreeMap::new();
     for (k, v) in obj {
         if v.is_null() {
@@ -430,16 +505,30 @@ impl ValidationErrors {
 
     /// Checks a table or index name: 3 to 255 characters of `[a-zA-Z0-9_.-]`.
     pub fn check_name(&mut self, path: &str, value: &str) {
-        let ok_chars = value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+        let ok_chars = value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
         if !ok_chars {
-            self.push(path, Some(value), "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+");
+            self.push(
+                path,
+                Some(value),
+                "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
+            );
         }
         let len = value.chars().count();
         if len < 3 {
-            self.push(path, Some(value), "Member must have length greater than or equal to 3");
+            self.push(
+                path,
+                Some(value),
+                "Member must have length greater than or equal to 3",
+            );
         }
         if len > 255 {
-            self.push(path, Some(value), "Member must have length less than or equal to 255");
+            self.push(
+                path,
+                Some(value),
+                "Member must have length less than or equal to 255",
+            );
         }
     }
 
@@ -455,7 +544,10 @@ impl ValidationErrors {
         }
         let n = self.errors.len();
         let plural = if n == 1 { "" } else { "s" };
-        Some(ApiError::validation(format!("{n} validation error{plural} detected: {}", self.errors.join("; "))))
+        Some(ApiError::validation(format!(
+            "{n} validation error{plural} detected: {}",
+            self.errors.join("; ")
+        )))
     }
 
     /// `Ok` when nothing was recorded, else the combined error.
@@ -493,25 +585,52 @@ mod tests {
 
     #[test]
     fn decodes_every_type() {
-        assert_eq!(decode_value(&json!({"S": "x"})).unwrap(), AttributeValue::S("x".into()));
-        assert_eq!(decode_value(&json!({"S": ""})).unwrap(), AttributeValue::S("".into()));
-        assert_eq!(decode_value(&json!({"N": "01.50"})).unwrap(), AttributeValue::N(num("1.5")));
-        assert_eq!(decode_value(&json!({"B": "aGk="})).unwrap(), AttributeValue::B(b"hi".to_vec()));
-        assert_eq!(decode_value(&json!({"BOOL": false})).unwrap(), AttributeValue::Bool(false));
-        assert_eq!(decode_value(&json!({"NULL": true})).unwrap(), AttributeValue::Null);
+        assert_eq!(
+            decode_value(&json!({"S": "x"})).unwrap(),
+            AttributeValue::S("x".into())
+        );
+        assert_eq!(
+            decode_value(&json!({"S": ""})).unwrap(),
+            AttributeValue::S("".into())
+        );
+        assert_eq!(
+            decode_value(&json!({"N": "01.50"})).unwrap(),
+            AttributeValue::N(num("1.5"))
+        );
+        assert_eq!(
+            decode_value(&json!({"B": "aGk="})).unwrap(),
+            AttributeValue::B(b"hi".to_vec())
+        );
+        assert_eq!(
+            decode_value(&json!({"BOOL": false})).unwrap(),
+            AttributeValue::Bool(false)
+        );
+        assert_eq!(
+            decode_value(&json!({"NULL": true})).unwrap(),
+            AttributeValue::Null
+        );
         assert_eq!(
             decode_value(&json!({"M": {"a": {"N": "1"}, "b": {"L": [{"S": "x"}]}}})).unwrap(),
             AttributeValue::M(BTreeMap::from([
                 ("a".to_string(), AttributeValue::N(num("1"))),
-                ("b".to_string(), AttributeValue::L(vec![AttributeValue::S("x".into())])),
+                (
+                    "b".to_string(),
+                    AttributeValue::L(vec![AttributeValue::S("x".into())])
+                ),
             ]))
         );
         assert_eq!(
             decode_value(&json!({"SS": ["b", "a"]})).unwrap(),
             AttributeValue::Ss(vec!["a".into(), "b".into()])
         );
-        assert_eq!(decode_value(&json!({"NS": ["10", "2"]})).unwrap(), AttributeValue::Ns(vec![num("2"), num("10")]));
-        assert_eq!(decode_value(&json!({"BS": ["Yg==", "YQ=="]})).unwrap(), AttributeValue::Bs(vec![b"a".to_vec(), b"b".to_vec()]));
+        assert_eq!(
+            decode_value(&json!({"NS": ["10", "2"]})).unwrap(),
+            AttributeValue::Ns(vec![num("2"), num("10")])
+        );
+        assert_eq!(
+            decode_value(&json!({"BS": ["Yg==", "YQ=="]})).unwrap(),
+            AttributeValue::Bs(vec![b"a".to_vec(), b"b".to_vec()])
+        );
     }
 
     #[test]
@@ -520,10 +639,16 @@ mod tests {
         assert_eq!(encode_value(&v), json!({"N": "100"}));
         let v = decode_value(&json!({"NS": ["3", "1.0", "-2"]})).unwrap();
         assert_eq!(encode_value(&v), json!({"NS": ["-2", "1", "3"]}));
-        assert_eq!(encode_value(&AttributeValue::B(vec![0, 255])), json!({"B": "AP8="}));
+        assert_eq!(
+            encode_value(&AttributeValue::B(vec![0, 255])),
+            json!({"B": "AP8="})
+        );
         assert_eq!(encode_value(&AttributeValue::Null), json!({"NULL": true}));
         let item = decode_item(&json!({"pk": {"S": "a"}, "n": {"N": "5"}})).unwrap();
-        assert_eq!(encode_item(&item), json!({"n": {"N": "5"}, "pk": {"S": "a"}}));
+        assert_eq!(
+            encode_item(&item),
+            json!({"n": {"N": "5"}, "pk": {"S": "a"}})
+        );
     }
 
     #[test]
@@ -532,15 +657,27 @@ mod tests {
         assert_eq!(validation_message(json!({"X": "1"})), EMPTY_VALUE);
         assert_eq!(validation_message(json!({"S": null})), EMPTY_VALUE);
         assert_eq!(validation_message(json!({"S": "a", "N": "1"})), MANY_TYPES);
-        assert_eq!(decode_value(&json!({"S": "a", "N": null})).unwrap(), AttributeValue::S("a".into()));
+        assert_eq!(
+            decode_value(&json!({"S": "a", "N": null})).unwrap(),
+            AttributeValue::S("a".into())
+        );
     }
 
     #[test]
     fn value_errors_are_dynamodbs() {
         assert_eq!(validation_message(json!({"NULL": false})), NULL_NOT_TRUE);
-        assert_eq!(validation_message(json!({"N": "abc"})), "The parameter cannot be converted to a numeric value: abc");
-        assert_eq!(validation_message(json!({"N": ""})), "The parameter cannot be converted to a numeric value");
-        assert_eq!(validation_message(json!({"NS": ["1", "b"]})), "The parameter cannot be converted to a numeric value: b");
+        assert_eq!(
+            validation_message(json!({"N": "abc"})),
+            "The parameter cannot be converted to a numeric value: abc"
+        );
+        assert_eq!(
+            validation_message(json!({"N": ""})),
+            "The parameter cannot be converted to a numeric value"
+        );
+        assert_eq!(
+            validation_message(json!({"NS": ["1", "b"]})),
+            "The parameter cannot be converted to a numeric value: b"
+        );
         assert_eq!(
             validation_message(json!({"NS": []})),
             "One or more parameter values were invalid: An number set  may not be empty"
@@ -559,11 +696,26 @@ mod tests {
 
     #[test]
     fn json_type_errors_are_serialization() {
-        assert_eq!(serialization_message(json!({"S": 5})), "class java.lang.Short can not be converted to an String");
-        assert_eq!(serialization_message(json!({"S": true})), "class java.lang.Boolean can not be converted to an String");
-        assert_eq!(serialization_message(json!({"BOOL": "yes"})), "'YES' can not be converted to an Boolean");
-        assert_eq!(serialization_message(json!({"L": {}})), "Start of structure or map found where not expected.");
-        assert_eq!(serialization_message(json!({"M": []})), "Start of list found where not expected");
+        assert_eq!(
+            serialization_message(json!({"S": 5})),
+            "class java.lang.Short can not be converted to an String"
+        );
+        assert_eq!(
+            serialization_message(json!({"S": true})),
+            "class java.lang.Boolean can not be converted to an String"
+        );
+        assert_eq!(
+            serialization_message(json!({"BOOL": "yes"})),
+            "'YES' can not be converted to an Boolean"
+        );
+        assert_eq!(
+            serialization_message(json!({"L": {}})),
+            "Start of structure or map found where not expected."
+        );
+        assert_eq!(
+            serialization_message(json!({"M": []})),
+            "Start of list found where not expected"
+        );
         assert_eq!(serialization_message(json!("x")), "Expected null");
         let e = decode_item(&json!([])).unwrap_err();
         assert_eq!(e.kind, kind::SERIALIZATION);
@@ -579,7 +731,8 @@ mod tests {
             serialization_message(json!({"B": "ab!d"})),
             "'ab!d' can not be converted to a Blob: Invalid Base64 character: '!'"
         );
-        assert!(serialization_message(json!({"BS": ["YQ==", "Y"]})).contains("can not be converted to a Blob"));
+        assert!(serialization_message(json!({"BS": ["YQ==", "Y"]}))
+            .contains("can not be converted to a Blob"));
         assert_eq!(
             serialization_message(json!({"B": "YR=="})),
             "'YR==' can not be converted to a Blob: Invalid last non-pad Base64 character dectected"
@@ -599,7 +752,12 @@ mod tests {
         assert_eq!(decode_value(&nested_lists(32)).unwrap().depth(), 32);
         let e = decode_value(&nested_lists(33)).unwrap_err();
         assert_eq!(e.kind, kind::VALIDATION);
-        assert!(e.message.starts_with("Nesting Levels have exceeded supported limits"), "{}", e.message);
+        assert!(
+            e.message
+                .starts_with("Nesting Levels have exceeded supported limits"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
@@ -618,7 +776,10 @@ mod tests {
         // Drop without recursion on the deep part: serde_json's Drop is recursive.
         let mut cur = v;
         loop {
-            let next = cur.get_mut("M").and_then(|m| m.get_mut("a")).map(Value::take);
+            let next = cur
+                .get_mut("M")
+                .and_then(|m| m.get_mut("a"))
+                .map(Value::take);
             match next {
                 Some(n) => cur = n,
                 None => break,
@@ -634,9 +795,20 @@ mod tests {
         assert_eq!(optional_i64(&body, "Limit").unwrap(), Some(5));
         assert_eq!(optional_bool(&body, "ConsistentRead").unwrap(), Some(true));
         assert_eq!(optional_bool(&body, "Nope").unwrap(), None);
-        assert_eq!(required_item(&body, "Key").unwrap()["pk"], AttributeValue::S("a".into()));
-        assert_eq!(optional_string_map(&body, "ExpressionAttributeNames").unwrap().unwrap()["#a"], "a");
-        assert_eq!(required_str(&body, "Bad").unwrap_err().kind, kind::SERIALIZATION);
+        assert_eq!(
+            required_item(&body, "Key").unwrap()["pk"],
+            AttributeValue::S("a".into())
+        );
+        assert_eq!(
+            optional_string_map(&body, "ExpressionAttributeNames")
+                .unwrap()
+                .unwrap()["#a"],
+            "a"
+        );
+        assert_eq!(
+            required_str(&body, "Bad").unwrap_err().kind,
+            kind::SERIALIZATION
+        );
         let e = required_str(&json!({}), "TableName").unwrap_err();
         assert_eq!(
             e.message,
@@ -649,7 +821,10 @@ mod tests {
              regular expression pattern: [a-zA-Z0-9_.-]+; Value 'a!' at 'tableName' failed to satisfy constraint: \
              Member must have length greater than or equal to 3"
         );
-        assert_eq!(table_name(&json!({"TableName": "My_table.v-1"})).unwrap(), "My_table.v-1");
+        assert_eq!(
+            table_name(&json!({"TableName": "My_table.v-1"})).unwrap(),
+            "My_table.v-1"
+        );
     }
 
     fn arb_number() -> impl Strategy<Value = Number> {
@@ -665,8 +840,12 @@ mod tests {
             Just(AttributeValue::Null),
             proptest::collection::btree_set(".{0,4}", 1..4)
                 .prop_map(|s| AttributeValue::string_set(s.into_iter().collect()).unwrap()),
-            proptest::collection::btree_set(any::<i32>(), 1..4)
-                .prop_map(|s| AttributeValue::number_set(s.into_iter().map(|i| Number::from_i64(i.into())).collect()).unwrap()),
+            proptest::collection::btree_set(any::<i32>(), 1..4).prop_map(|s| {
+                AttributeValue::number_set(
+                    s.into_iter().map(|i| Number::from_i64(i.into())).collect(),
+                )
+                .unwrap()
+            }),
             proptest::collection::btree_set(proptest::collection::vec(any::<u8>(), 0..4), 1..4)
                 .prop_map(|s| AttributeValue::binary_set(s.into_iter().collect()).unwrap()),
         ];

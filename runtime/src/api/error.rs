@@ -56,7 +56,8 @@ pub mod kind {
     /// A client token was reused with different parameters.
     pub const IDEMPOTENT_PARAMETER_MISMATCH: &str = "IdempotentParameterMismatchException";
     /// An item collection (LSI) exceeded 10 GB.
-    pub const ITEM_COLLECTION_SIZE_LIMIT_EXCEEDED: &str = "ItemCollectionSizeLimitExceededException";
+    pub const ITEM_COLLECTION_SIZE_LIMIT_EXCEEDED: &str =
+        "ItemCollectionSizeLimitExceededException";
     /// Throughput limit exceeded.
     pub const PROVISIONED_THROUGHPUT_EXCEEDED: &str = "ProvisionedThroughputExceededException";
     /// Account-level request rate exceeded.
@@ -126,7 +127,11 @@ pub struct ApiError {
 impl ApiError {
     /// An error of the given exception name.
     pub fn new(kind: &'static str, message: impl Into<String>) -> Self {
-        ApiError { kind, message: message.into(), extra: None }
+        ApiError {
+            kind,
+            message: message.into(),
+            extra: None,
+        }
     }
 
     /// `ValidationException`: the request breaks one of DynamoDB's rules.
@@ -154,7 +159,10 @@ impl ApiError {
     /// failed`); add the old item with [`ApiError::with_extra`]`("Item", ...)` when the request
     /// asked for `ReturnValuesOnConditionCheckFailure: ALL_OLD`.
     pub fn conditional_check_failed() -> Self {
-        Self::new(kind::CONDITIONAL_CHECK_FAILED, "The conditional request failed")
+        Self::new(
+            kind::CONDITIONAL_CHECK_FAILED,
+            "The conditional request failed",
+        )
     }
 
     /// `SerializationException`: the body is not JSON, or a member has the wrong JSON type.
@@ -182,13 +190,16 @@ impl ApiError {
     /// DynamoDB's message listing the codes:
     /// `Transaction cancelled, please refer cancellation reasons for specific reasons [None, ConditionalCheckFailed]`.
     pub fn transaction_canceled(reasons: Vec<Value>) -> Self {
-        let codes: Vec<&str> =
-            reasons.iter().map(|r| r.get("Code").and_then(Value::as_str).unwrap_or("None")).collect();
+        let codes: Vec<&str> = reasons
+            .iter()
+            .map(|r| r.get("Code").and_then(Value::as_str).unwrap_or("None"))
+            .collect();
         let message = format!(
             "Transaction cancelled, please refer cancellation reasons for specific reasons [{}]",
             codes.join(", ")
         );
-        Self::new(kind::TRANSACTION_CANCELED, message).with_extra("CancellationReasons", Value::Array(reasons))
+        Self::new(kind::TRANSACTION_CANCELED, message)
+            .with_extra("CancellationReasons", Value::Array(reasons))
     }
 
     /// `TransactionConflictException`.
@@ -213,7 +224,9 @@ impl ApiError {
 
     /// Adds (or replaces) an extra member of the error body.
     pub fn with_extra(mut self, key: impl Into<String>, value: Value) -> Self {
-        self.extra.get_or_insert_with(Map::new).insert(key.into(), value);
+        self.extra
+            .get_or_insert_with(Map::new)
+            .insert(key.into(), value);
         self
     }
 
@@ -266,7 +279,10 @@ impl ApiError {
         let mut body = Map::new();
         body.insert("__type".into(), Value::String(self.type_name()));
         if !self.message.is_empty() {
-            body.insert(self.message_key().into(), Value::String(self.message.clone()));
+            body.insert(
+                self.message_key().into(),
+                Value::String(self.message.clone()),
+            );
         }
         if let Some(extra) = &self.extra {
             for (k, v) in extra {
@@ -318,7 +334,9 @@ impl From<tarn_store::StoreError> for ApiError {
                     })
                     .collect(),
             ),
-            E::IdempotentParameterMismatch(m) => ApiError::new(kind::IDEMPOTENT_PARAMETER_MISMATCH, m),
+            E::IdempotentParameterMismatch(m) => {
+                ApiError::new(kind::IDEMPOTENT_PARAMETER_MISMATCH, m)
+            }
             E::LimitExceeded(m) => ApiError::limit_exceeded(m),
             other => {
                 tracing::error!(error = %other, "store failure");
@@ -344,7 +362,10 @@ mod tests {
                    "message": "Requested resource not found"})
         );
         let e = ApiError::validation("bad");
-        assert_eq!(e.to_body(), json!({"__type": "com.amazon.coral.validate#ValidationException", "message": "bad"}));
+        assert_eq!(
+            e.to_body(),
+            json!({"__type": "com.amazon.coral.validate#ValidationException", "message": "bad"})
+        );
         assert_eq!(ApiError::internal("boom").status(), 500);
         assert!(ApiError::internal("boom").is_server_error());
     }
@@ -360,7 +381,8 @@ mod tests {
     #[test]
     fn serialization_uses_capital_message() {
         assert_eq!(
-            ApiError::serialization("Start of structure or map found where not expected.").to_body(),
+            ApiError::serialization("Start of structure or map found where not expected.")
+                .to_body(),
             json!({"__type": "com.amazon.coral.service#SerializationException",
                    "Message": "Start of structure or map found where not expected."})
         );
@@ -387,7 +409,10 @@ mod tests {
             body["Message"],
             "Transaction cancelled, please refer cancellation reasons for specific reasons [None, ConditionalCheckFailed]"
         );
-        assert_eq!(body["CancellationReasons"][1]["Code"], "ConditionalCheckFailed");
+        assert_eq!(
+            body["CancellationReasons"][1]["Code"],
+            "ConditionalCheckFailed"
+        );
         assert!(body.get("message").is_none());
     }
 
@@ -395,6 +420,9 @@ mod tests {
     fn store_errors_become_validation() {
         let e: ApiError = tarn_store::value::ValueError::EmptyNumberSet.into();
         assert_eq!(e.kind, kind::VALIDATION);
-        assert_eq!(e.message, "One or more parameter values were invalid: An number set  may not be empty");
+        assert_eq!(
+            e.message,
+            "One or more parameter values were invalid: An number set  may not be empty"
+        );
     }
 }

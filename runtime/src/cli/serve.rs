@@ -25,7 +25,12 @@ use crate::server::{self, DynamoDbService};
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// Directory holding the store (created if missing).
-    #[arg(long, value_name = "DIR", default_value = "./tarn-data", env = "TARN_DATA_DIR")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "./tarn-data",
+        env = "TARN_DATA_DIR"
+    )]
     pub data_dir: PathBuf,
 
     /// Address of the DynamoDB API (loopback only until credentials can be configured).
@@ -85,7 +90,8 @@ fn parse_listen(s: &str) -> Result<SocketAddr, String> {
         let port: u16 = port.parse().map_err(|_| format!("invalid port in {s:?}"))?;
         return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
     }
-    s.parse().map_err(|_| format!("{s:?} is not an address like 127.0.0.1:8000"))
+    s.parse()
+        .map_err(|_| format!("{s:?} is not an address like 127.0.0.1:8000"))
 }
 
 /// A bound, ready server: the store is open and the listener accepts connections.
@@ -117,7 +123,13 @@ impl Running {
     /// Serves until `shutdown` completes, finishes in-flight requests, then closes the store
     /// (and removes the temporary directory of `--in-memory`).
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
-        let Running { listener, api, temp_dir, data_dir, .. } = self;
+        let Running {
+            listener,
+            api,
+            temp_dir,
+            data_dir,
+            ..
+        } = self;
         let service = Arc::new(DynamoDbService::new(api));
         let served = server::serve(listener, service, shutdown).await;
         // `serve` has waited for the connections, so this is the last handle on the store but
@@ -137,20 +149,40 @@ pub async fn start(args: ServeArgs) -> Result<Running, ServeError> {
         let dir = tempfile::Builder::new()
             .prefix("tarn-")
             .tempdir()
-            .map_err(|source| ServeError::DataDir { path: std::env::temp_dir(), source })?;
+            .map_err(|source| ServeError::DataDir {
+                path: std::env::temp_dir(),
+                source,
+            })?;
         (dir.path().to_path_buf(), Some(dir))
     } else {
-        std::fs::create_dir_all(&args.data_dir)
-            .map_err(|source| ServeError::DataDir { path: args.data_dir.clone(), source })?;
+        std::fs::create_dir_all(&args.data_dir).map_err(|source| ServeError::DataDir {
+            path: args.data_dir.clone(),
+            source,
+        })?;
         (args.data_dir.clone(), None)
     };
-    let store = tarn_store::Store::open(&data_dir)
-        .map_err(|source| ServeError::Store { path: data_dir.clone(), source })?;
+    let store = tarn_store::Store::open(&data_dir).map_err(|source| ServeError::Store {
+        path: data_dir.clone(),
+        source,
+    })?;
     let api = Api::new(Arc::new(store));
-    let listener =
-        TcpListener::bind(args.listen).await.map_err(|source| ServeError::Bind { addr: args.listen, source })?;
-    let local_addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: args.listen, source })?;
-    Ok(Running { listener, local_addr, api, data_dir, temp_dir })
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: args.listen,
+            source,
+        })?;
+    let local_addr = listener.local_addr().map_err(|source| ServeError::Bind {
+        addr: args.listen,
+        source,
+    })?;
+    Ok(Running {
+        listener,
+        local_addr,
+        api,
+        data_dir,
+        temp_dir,
+    })
 }
 
 /// `tarn serve`: start, announce, serve until SIGINT or SIGTERM.
@@ -208,7 +240,9 @@ mod tests {
     fn serve_args(argv: &[&str]) -> ServeArgs {
         let mut full = vec!["tarn", "serve"];
         full.extend_from_slice(argv);
-        let Command::Serve(a) = Cli::try_parse_from(full).unwrap().command else { panic!("not serve") };
+        let Command::Serve(a) = Cli::try_parse_from(full).unwrap().command else {
+            panic!("not serve")
+        };
         a
     }
 
@@ -221,7 +255,10 @@ mod tests {
         let a = serve_args(&["--listen", "localhost:9000", "--in-memory"]);
         assert_eq!(a.listen, "127.0.0.1:9000".parse().unwrap());
         assert!(a.in_memory);
-        assert_eq!(serve_args(&["--listen", "[::1]:1"]).listen, "[::1]:1".parse().unwrap());
+        assert_eq!(
+            serve_args(&["--listen", "[::1]:1"]).listen,
+            "[::1]:1".parse().unwrap()
+        );
     }
 
     #[tokio::test]

@@ -80,14 +80,23 @@ impl DynamoDbService {
         let request_id = uuid::Uuid::new_v4().to_string();
         let span = tracing::info_span!("dynamodb", id = %request_id, op = tracing::field::Empty);
         if req.method() == Method::GET || req.method() == Method::HEAD {
-            let mut resp = response(StatusCode::OK, Bytes::from_static(b"healthy: tarn"), &request_id);
-            resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+            let mut resp = response(
+                StatusCode::OK,
+                Bytes::from_static(b"healthy: tarn"),
+                &request_id,
+            );
+            resp.headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
             return resp;
         }
         let started = Instant::now();
         let (status, body) = self.answer(req).instrument(span.clone()).await;
         let _entered = span.enter();
-        tracing::debug!(status = status.as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "answered");
+        tracing::debug!(
+            status = status.as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "answered"
+        );
         response(status, body, &request_id)
     }
 
@@ -109,11 +118,20 @@ impl DynamoDbService {
         if declared_len.is_some_and(|n| n > MAX_REQUEST_BYTES as u64) {
             return error_answer(&too_large());
         }
-        let target = req.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let target = req
+            .headers()
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
 
-        let bytes = match Limited::new(req.into_body(), MAX_REQUEST_BYTES).collect().await {
+        let bytes = match Limited::new(req.into_body(), MAX_REQUEST_BYTES)
+            .collect()
+            .await
+        {
             Ok(collected) => collected.to_bytes(),
-            Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return error_answer(&too_large()),
+            Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+                return error_answer(&too_large())
+            }
             Err(e) => {
                 tracing::debug!(error = %e, "could not read the request body");
                 return error_answer(&ApiError::serialization(""));
@@ -132,7 +150,10 @@ impl DynamoDbService {
             }
         };
         let Some(operation) = target.as_deref().and_then(operation_for_target) else {
-            tracing::debug!(x_amz_target = target.as_deref().unwrap_or(""), "missing or unknown X-Amz-Target");
+            tracing::debug!(
+                x_amz_target = target.as_deref().unwrap_or(""),
+                "missing or unknown X-Amz-Target"
+            );
             return error_answer(&ApiError::unknown_operation());
         };
         tracing::Span::current().record("op", operation.as_str());
@@ -174,7 +195,9 @@ impl super::Handler for DynamoDbService {
 }
 
 fn too_large() -> ApiError {
-    ApiError::validation(format!("Request size exceeded the maximum allowed size of {MAX_REQUEST_BYTES} bytes"))
+    ApiError::validation(format!(
+        "Request size exceeded the maximum allowed size of {MAX_REQUEST_BYTES} bytes"
+    ))
 }
 
 fn error_answer(e: &ApiError) -> (StatusCode, Bytes) {
@@ -189,7 +212,10 @@ fn response(status: StatusCode, body: Bytes, request_id: &str) -> Response<Full<
     let mut resp = Response::new(Full::new(body));
     *resp.status_mut() = status;
     let headers = resp.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE_JSON_1_0));
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(CONTENT_TYPE_JSON_1_0),
+    );
     if let Ok(id) = HeaderValue::from_str(request_id) {
         headers.insert("x-amzn-requestid", id);
     }
@@ -205,8 +231,14 @@ mod tests {
 
     #[test]
     fn targets_map_to_operations() {
-        assert_eq!(operation_for_target("DynamoDB_20120810.PutItem").as_deref(), Some("PutItem"));
-        assert_eq!(operation_for_target("DynamoDBStreams_20120810.GetRecords").as_deref(), Some("Streams.GetRecords"));
+        assert_eq!(
+            operation_for_target("DynamoDB_20120810.PutItem").as_deref(),
+            Some("PutItem")
+        );
+        assert_eq!(
+            operation_for_target("DynamoDBStreams_20120810.GetRecords").as_deref(),
+            Some("Streams.GetRecords")
+        );
         assert_eq!(operation_for_target("DynamoDB_20120810."), None);
         assert_eq!(operation_for_target("DynamoDB_20111205.PutItem"), None);
         assert_eq!(operation_for_target("DynamoDB_20120810.Put.Item"), None);
@@ -215,10 +247,15 @@ mod tests {
 
     #[test]
     fn error_answers_carry_dynamodb_bodies() {
-        let (status, body) = error_answer(&ApiError::resource_not_found("Requested resource not found"));
+        let (status, body) = error_answer(&ApiError::resource_not_found(
+            "Requested resource not found",
+        ));
         assert_eq!(status, StatusCode::BAD_REQUEST);
         let v: Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(v["__type"], "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException");
+        assert_eq!(
+            v["__type"],
+            "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException"
+        );
         let (status, _) = error_answer(&ApiError::internal("x"));
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     }
@@ -228,7 +265,10 @@ mod tests {
         let body = Bytes::from(serde_json::to_vec(&json!({"TableNames": []})).unwrap());
         let resp = response(StatusCode::OK, body.clone(), "abc");
         assert_eq!(resp.headers()["x-amzn-requestid"], "abc");
-        assert_eq!(resp.headers()["x-amz-crc32"], crc32fast::hash(&body).to_string().as_str());
+        assert_eq!(
+            resp.headers()["x-amz-crc32"],
+            crc32fast::hash(&body).to_string().as_str()
+        );
         assert_eq!(resp.headers()[CONTENT_TYPE], CONTENT_TYPE_JSON_1_0);
     }
 }

@@ -30,7 +30,11 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// Something that answers HTTP requests (one per server kind: DynamoDB, function routes...).
 pub trait Handler: Send + Sync + 'static {
     /// Answers one request. Errors are answered as HTTP responses, never returned.
-    fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> impl Future<Output = Response<Full<Bytes>>> + Send;
+    fn handle(
+        &self,
+        req: Request<Incoming>,
+        peer: SocketAddr,
+    ) -> impl Future<Output = Response<Full<Bytes>>> + Send;
 }
 
 /// Serves `handler` on `listener` until `shutdown` completes, then stops accepting and waits
@@ -73,7 +77,10 @@ pub async fn serve<H: Handler>(
         }
     }
     drop(listener);
-    tracing::info!(connections = graceful.count(), "shutting down: finishing in-flight requests");
+    tracing::info!(
+        connections = graceful.count(),
+        "shutting down: finishing in-flight requests"
+    );
     tokio::select! {
         () = graceful.shutdown() => tracing::debug!("all connections closed"),
         () = tokio::time::sleep(SHUTDOWN_GRACE) => {
@@ -111,7 +118,10 @@ mod tests {
     /// Sends one request over a fresh connection (`Connection: close`) and reads the answer.
     async fn send(addr: SocketAddr, method: &str, headers: &[(&str, &str)], body: &[u8]) -> Answer {
         let mut stream = TcpStream::connect(addr).await.unwrap();
-        let mut req = format!("{method} / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+        let mut req = format!(
+            "{method} / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n",
+            body.len()
+        );
         for (k, v) in headers {
             req.push_str(&format!("{k}: {v}\r\n"));
         }
@@ -120,15 +130,29 @@ mod tests {
         stream.write_all(body).await.unwrap();
         let mut raw = Vec::new();
         stream.read_to_end(&mut raw).await.unwrap();
-        let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("end of headers");
+        let split = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("end of headers");
         let head = String::from_utf8(raw[..split].to_vec()).unwrap();
         let mut lines = head.lines();
-        let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+        let status = lines
+            .next()
+            .unwrap()
+            .split(' ')
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
         let headers = lines
             .filter_map(|l| l.split_once(':'))
             .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
             .collect();
-        Answer { status, headers, body: raw[split + 4..].to_vec() }
+        Answer {
+            status,
+            headers,
+            body: raw[split + 4..].to_vec(),
+        }
     }
 
     async fn post(addr: SocketAddr, target: Option<&str>, body: &str) -> Answer {
@@ -140,7 +164,12 @@ mod tests {
     }
 
     /// Starts the DynamoDB endpoint over a fresh store on an ephemeral port.
-    async fn start_dynamodb() -> (SocketAddr, oneshot::Sender<()>, tokio::task::JoinHandle<()>, tempfile::TempDir) {
+    async fn start_dynamodb() -> (
+        SocketAddr,
+        oneshot::Sender<()>,
+        tokio::task::JoinHandle<()>,
+        tempfile::TempDir,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let store = tarn_store::Store::open(dir.path()).unwrap();
         let service = Arc::new(DynamoDbService::new(Api::new(Arc::new(store))));
@@ -167,33 +196,56 @@ mod tests {
 
         let bad = post(addr, Some("DynamoDB_20120810.ListTables"), "{not json").await;
         assert_eq!(bad.status, 400);
-        assert_eq!(bad.json(), json!({"__type": "com.amazon.coral.service#SerializationException"}));
+        assert_eq!(
+            bad.json(),
+            json!({"__type": "com.amazon.coral.service#SerializationException"})
+        );
         assert_eq!(bad.headers["content-type"], "application/x-amz-json-1.0");
-        assert_eq!(bad.headers["x-amz-crc32"], crc32fast::hash(&bad.body).to_string());
+        assert_eq!(
+            bad.headers["x-amz-crc32"],
+            crc32fast::hash(&bad.body).to_string()
+        );
         assert_eq!(bad.headers["x-amzn-requestid"].len(), 36);
 
         let not_object = post(addr, Some("DynamoDB_20120810.ListTables"), "[1]").await;
-        assert_eq!(not_object.json()["__type"], "com.amazon.coral.service#SerializationException");
+        assert_eq!(
+            not_object.json()["__type"],
+            "com.amazon.coral.service#SerializationException"
+        );
 
         let no_target = post(addr, None, "{}").await;
         assert_eq!(no_target.status, 400);
-        assert_eq!(no_target.json(), json!({"__type": "com.amazon.coral.service#UnknownOperationException"}));
+        assert_eq!(
+            no_target.json(),
+            json!({"__type": "com.amazon.coral.service#UnknownOperationException"})
+        );
 
         let foreign = post(addr, Some("Kinesis_20131202.ListStreams"), "{}").await;
-        assert_eq!(foreign.json()["__type"], "com.amazon.coral.service#UnknownOperationException");
+        assert_eq!(
+            foreign.json()["__type"],
+            "com.amazon.coral.service#UnknownOperationException"
+        );
 
         let made_up = post(addr, Some("DynamoDB_20120810.MakeCoffee"), "{}").await;
         assert_eq!(made_up.status, 400);
-        assert!(made_up.json()["__type"].as_str().unwrap().ends_with("#UnknownOperationException"));
+        assert!(made_up.json()["__type"]
+            .as_str()
+            .unwrap()
+            .ends_with("#UnknownOperationException"));
 
         // Whatever ListTables answers (it is the API's business), it is framed as DynamoDB frames it.
         let list = post(addr, Some("DynamoDB_20120810.ListTables"), "").await;
         assert!(list.status == 200 || list.status == 400, "{}", list.status);
-        assert_eq!(list.headers["x-amz-crc32"], crc32fast::hash(&list.body).to_string());
+        assert_eq!(
+            list.headers["x-amz-crc32"],
+            crc32fast::hash(&list.body).to_string()
+        );
         let _ = list.json();
 
-        let ids: std::collections::HashSet<_> =
-            [&bad, &no_target, &list].iter().map(|a| a.headers["x-amzn-requestid"].clone()).collect();
+        let ids: std::collections::HashSet<_> = [&bad, &no_target, &list]
+            .iter()
+            .map(|a| a.headers["x-amzn-requestid"].clone())
+            .collect();
         assert_eq!(ids.len(), 3, "request ids are unique");
 
         stop.send(()).unwrap();
@@ -224,7 +276,11 @@ mod tests {
     struct Slow;
 
     impl Handler for Slow {
-        async fn handle(&self, _req: Request<Incoming>, _peer: SocketAddr) -> Response<Full<Bytes>> {
+        async fn handle(
+            &self,
+            _req: Request<Incoming>,
+            _peer: SocketAddr,
+        ) -> Response<Full<Bytes>> {
             tokio::time::sleep(Duration::from_millis(300)).await;
             Response::new(Full::new(Bytes::from_static(b"done")))
         }
@@ -244,7 +300,11 @@ mod tests {
         let answer = in_flight.await.unwrap();
         assert_eq!(answer.status, 200);
         assert_eq!(answer.body, b"done");
-        tokio::time::timeout(Duration::from_secs(5), server).await.expect("server stopped").unwrap().unwrap();
+        tokio::time::timeout(Duration::from_secs(5), server)
+            .await
+            .expect("server stopped")
+            .unwrap()
+            .unwrap();
         // No longer accepting.
         assert!(TcpStream::connect(addr).await.is_err());
     }
