@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Runs every test of the project on a fresh machine: sets up what the tests need (cargo-nextest,
+# the wasm guest toolchain, a Python virtualenv with boto3), builds the guests from functions/,
+# runs the Rust tests (unit, property and end-to-end, against the `tarn` binary cargo builds for
+# them) and the Python boto3 suite against that same binary, and prints one line:
+#   tests: N passed, N failed
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2}
+export CARGO_TERM_COLOR=never
+log_dir=${TARN_TEST_LOGS:-$root/target/test-logs}
+mkdir -p "$log_dir"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "tools"
+if ! cargo nextest --version >/dev/null 2>&1; then
+  cargo install --locked cargo-nextest || { echo "cannot install cargo-nextest"; exit 1; }
+fi
+venv=${TARN_VENV:-$root/target/venv}
+if [ ! -x "$venv/bin/pytest" ]; then
+  python3 -m venv "$venv" && "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/python/requirements.txt \
+    || { echo "cannot set up the Python test environment"; exit 1; }
+fi
+
+if [ -x scripts/build-guests.sh ] || [ -f scripts/build-guests.sh ]; then
+  step "wasm guests (functions/)"
+  bash scripts/build-guests.sh || { echo "building the wasm guests failed"; exit 1; }
+fi
+
+step "Rust tests (cargo nextest)"
+cargo nextest run --workspace --no-fail-fast 2>&1 | tee "$log_dir/nextest.log"
+rust_status=${PIPESTATUS[0]}
+summary=$(grep -E '^ *Summary' "$log_dir/nextest.log" | tail -n 1)
+rust_passed=$(sed -nE 's/.* ([0-9]+) passed.*/\1/p' <<<"$summary")
+rust_failed=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$summary")
+rust_passed=${rust_passed:-0}
+rust_failed=${rust_failed:-0}
+if [ "$rust_status" -ne 0 ] && [ "$rust_failed" -eq 0 ]; then
+  rust_failed=1 # the build itself failed, or nextest stopped before its summary
+fi
+
+step "Python tests (boto3, AWS CLI)"
+TARN_BIN="$root/target/debug/tarn" "$venv/bin/pytest" tests/python -q -p no:cacheprovider 2>&1 | tee "$log_dir/pytest.log"
+py_status=${PIPESTATUS[0]}
+py_line=$(grep -E '[0-9]+ (passed|failed)' "$log_dir/pytest.log" | tail -n 1)
+py_passed=$(sed -nE 's/.*[^0-9]?([0-9]+) passed.*/\1/p' <<<" $py_line")
+py_failed=$(sed -nE 's/.*[^0-9]([0-9]+) failed.*/\1/p' <<<" $py_line")
+py_errors=$(sed -nE 's/.*[^0-9]([0-9]+) errors?.*/\1/p' <<<" $py_line")
+py_passed=${py_passed:-0}
+py_failed=$(( ${py_failed:-0} + ${py_errors:-0} ))
+if [ "$py_status" -ne 0 ] && [ "$py_failed" -eq 0 ]; then
+  py_failed=1 # pytest could not run the suite
+fi
+
+passed=$(( rust_passed + py_passed ))
+failed=$(( rust_failed + py_failed ))
+echo
+echo "rust: $rust_passed passed, $rust_failed failed"
+echo "python: $py_passed passed, $py_failed failed"
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
