@@ -42,7 +42,12 @@ def test_unused_value(ddb, seeded):
         ":v",
     )
     _validation(
-        lambda: ddb.get_item(TableName=seeded, Key=K, ProjectionExpression="a", ExpressionAttributeValues={":v": {"N": "3"}}),
+        lambda: ddb.delete_item(
+            TableName=seeded, Key=K, ConditionExpression="a = :a",
+            ExpressionAttributeValues={":a": {"N": "2"}, ":unused": {"N": "3"}},
+        ),
+        "unused",
+        ":unused",
     )
     _unchanged(ddb, seeded)
 

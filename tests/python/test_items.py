@@ -202,7 +202,7 @@ def test_delete_unsupported_return_values(ddb, table, rv):
 
 def test_get_projection_top_level(ddb, table):
     ddb.put_item(TableName=table, Item=every_type_item())
-    got = ddb.get_item(TableName=table, Key={"pk": {"S": "k"}}, ProjectionExpression="s, n, missing")["Item"]
+    got = ddb.get_item(TableName=table, Key={"pk": {"S": "k"}}, ProjectionExpression="s, n, absent")["Item"]
     assert got == {"s": {"S": "héllo wörld ✓ 🎉"}, "n": {"N": "42"}}
     got = ddb.get_item(
         TableName=table,
@@ -234,14 +234,31 @@ def test_item_size_counts_attribute_names_and_utf8(ddb, table):
     with pytest.raises(ClientError) as e:
         ddb.put_item(TableName=table, Item={"pk": {"S": "k"}, "d": {"S": "€" * 140000}})
     assert error_code(e) == "ValidationException"
-    # Long attribute names count too.
+    # Attribute names count too: 7 names of 60000 bytes (each under the 64 KB name limit)
+    # with 1-byte values = 420010 bytes > 400 KB.
     item = {"pk": {"S": "k"}}
-    for i in range(5):
-        item[f"{i}" + "n" * 81000] = {"S": "v"}  # 5 * ~81 KB of names
+    for i in range(7):
+        item[f"{i}" + "n" * 59999] = {"S": "v"}
     with pytest.raises(ClientError) as e:
         ddb.put_item(TableName=table, Item=item)
     assert error_code(e) == "ValidationException"
     assert "Item" not in ddb.get_item(TableName=table, Key={"pk": {"S": "k"}})
+    # Six of them (360009 bytes) fit.
+    del item["6" + "n" * 59999]
+    ddb.put_item(TableName=table, Item=item)
+    assert len(ddb.get_item(TableName=table, Key={"pk": {"S": "k"}})["Item"]) == 7
+
+
+def test_attribute_name_length_limits(ddb, table):
+    # Attribute names are 1 byte to 64 KB.
+    with pytest.raises(ClientError) as e:
+        ddb.put_item(TableName=table, Item={"pk": {"S": "k"}, "n" * (64 * 1024 + 1): {"S": "v"}})
+    assert error_code(e) == "ValidationException"
+    with pytest.raises(ClientError) as e:
+        ddb.put_item(TableName=table, Item={"pk": {"S": "k"}, "": {"S": "v"}})
+    assert error_code(e) == "ValidationException"
+    assert "Item" not in ddb.get_item(TableName=table, Key={"pk": {"S": "k"}})
+    ddb.put_item(TableName=table, Item={"pk": {"S": "k"}, "n" * (64 * 1024): {"S": "v"}})
 
 
 def _nested(depth, kind):

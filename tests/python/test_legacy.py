@@ -171,7 +171,13 @@ def test_legacy_validation(ddb, rows):
     with pytest.raises(ClientError) as e:
         ddb.scan(TableName=rows, ScanFilter={"v": {"ComparisonOperator": "BETWEEN", "AttributeValueList": [{"N": "1"}]}})
     assert error_code(e) == "ValidationException"
-    # Mixing legacy and expression parameters.
+    # Key conditions need EQ on the partition key.
+    with pytest.raises(ClientError) as e:
+        ddb.query(TableName=rows, KeyConditions={"pk": {"ComparisonOperator": "GT", "AttributeValueList": [{"S": "a"}]}})
+    assert error_code(e) == "ValidationException"
+
+
+def test_legacy_and_expression_parameters_cannot_mix(ddb, rows):
     with pytest.raises(ClientError) as e:
         ddb.get_item(TableName=rows, Key={"pk": {"S": "p"}, "sk": {"N": "1"}}, AttributesToGet=["v"], ProjectionExpression="tag")
     assert error_code(e) == "ValidationException"
@@ -189,8 +195,4 @@ def test_legacy_validation(ddb, rows):
             TableName=rows, Item={"pk": {"S": "p"}, "sk": {"N": "1"}},
             Expected={"v": {"Exists": False}}, ConditionExpression="attribute_exists(v)",
         )
-    assert error_code(e) == "ValidationException"
-    # Key conditions need EQ on the partition key.
-    with pytest.raises(ClientError) as e:
-        ddb.query(TableName=rows, KeyConditions={"pk": {"ComparisonOperator": "GT", "AttributeValueList": [{"S": "a"}]}})
     assert error_code(e) == "ValidationException"

@@ -168,10 +168,14 @@ def test_transact_get(ddb, make_table):
     assert canon(r[2]["Item"]) == canon({"y": {"SS": ["p"]}})
 
 
-def test_transact_get_errors(ddb, table):
+def test_transact_get_same_item_twice(ddb, table):
     with pytest.raises(ClientError) as e:
         ddb.transact_get_items(TransactItems=[{"Get": {"TableName": table, "Key": k("a")}}, {"Get": {"TableName": table, "Key": k("a")}}])
     assert error_code(e) == "ValidationException"
+    assert "multiple operations on one item" in error_message(e)
+
+
+def test_transact_get_errors(ddb, table):
     with pytest.raises(ClientError) as e:
         ddb.transact_get_items(TransactItems=[{"Get": {"TableName": table, "Key": {"pk": {"N": "1"}}}}])
     assert error_code(e) == "ValidationException"

@@ -300,7 +300,7 @@ def test_arithmetic_type_errors(ddb, table):
         ddb.update_item(TableName=table, Key=K, UpdateExpression="SET s = s + :one", ExpressionAttributeValues={":one": {"N": "1"}})
     assert error_code(e) == "ValidationException"
     with pytest.raises(ClientError) as e:
-        ddb.update_item(TableName=table, Key=K, UpdateExpression="SET x = missing + :one", ExpressionAttributeValues={":one": {"N": "1"}})
+        ddb.update_item(TableName=table, Key=K, UpdateExpression="SET x = absent + :one", ExpressionAttributeValues={":one": {"N": "1"}})
     assert error_code(e) == "ValidationException"
     assert get(ddb, table) == {"pk": {"S": "k"}, "s": {"S": "x"}}
 

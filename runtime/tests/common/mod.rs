@@ -29,7 +29,10 @@ pub struct TarnServer {
 impl TarnServer {
     /// Start on a fresh temporary data directory.
     pub fn start() -> TarnServer {
-        let tmp = tempfile::Builder::new().prefix("tarn-e2e-").tempdir().expect("tempdir");
+        let tmp = tempfile::Builder::new()
+            .prefix("tarn-e2e-")
+            .tempdir()
+            .expect("tempdir");
         let data_dir = tmp.path().join("data");
         let log_path = tmp.path().join("tarn.log");
         let mut s = Self::spawn(&data_dir, log_path);
@@ -39,7 +42,10 @@ impl TarnServer {
 
     /// Start on an existing data directory (for restart tests); the log goes next to it.
     pub fn start_on(data_dir: &Path, log_name: &str) -> TarnServer {
-        let log_path = data_dir.parent().expect("data dir has a parent").join(log_name);
+        let log_path = data_dir
+            .parent()
+            .expect("data dir has a parent")
+            .join(log_name);
         Self::spawn(data_dir, log_path)
     }
 
@@ -73,13 +79,19 @@ impl TarnServer {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             if let Some(status) = self.child.as_mut().unwrap().try_wait().expect("try_wait") {
-                panic!("tarn serve exited ({status}) before answering; log:\n{}", self.log());
+                panic!(
+                    "tarn serve exited ({status}) before answering; log:\n{}",
+                    self.log()
+                );
             }
             if let Some((200, _)) = raw_post(self.addr, "DynamoDB_20120810.ListTables", b"{}") {
                 return;
             }
             if Instant::now() > deadline {
-                panic!("tarn serve did not answer within {START_TIMEOUT:?}; log:\n{}", self.log());
+                panic!(
+                    "tarn serve did not answer within {START_TIMEOUT:?}; log:\n{}",
+                    self.log()
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -92,7 +104,9 @@ impl TarnServer {
     pub fn log(&self) -> String {
         let s = std::fs::read_to_string(&self.log_path).unwrap_or_default();
         let start = s.len().saturating_sub(8000);
-        let start = (start..s.len()).find(|&i| s.is_char_boundary(i)).unwrap_or(s.len());
+        let start = (start..s.len())
+            .find(|&i| s.is_char_boundary(i))
+            .unwrap_or(s.len());
         s[start..].to_string()
     }
 
@@ -143,7 +157,11 @@ pub fn client_for(endpoint: &str) -> aws_sdk_dynamodb::Client {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A blocking raw POST to `/` with the given X-Amz-Target; returns (status, body).
