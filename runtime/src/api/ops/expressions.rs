@@ -105,6 +105,18 @@ impl<'a> RequestExprs<'a> {
         p
     }
 
+    /// Refuses a request that mixes expression and legacy parameters seen so far.
+    fn check_mix(&self) -> Result<(), ApiError> {
+        if !self.used_expression.is_empty() && !self.used_legacy.is_empty() {
+            return Err(ApiError::validation(format!(
+                "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {{{}}} Expression parameters: {{{}}}",
+                self.used_legacy.join(", "),
+                self.used_expression.join(", ")
+            )));
+        }
+        Ok(())
+    }
+
     fn conditional_operator(&mut self) -> Result<ConditionalOperator, ApiError> {
         match optional_str(self.body, "ConditionalOperator")? {
             None => Ok(ConditionalOperator::And),
@@ -123,10 +135,13 @@ impl<'a> RequestExprs<'a> {
 
     /// ConditionExpression, or Expected (+ ConditionalOperator).
     pub(crate) fn condition(&mut self) -> Result<Option<Condition>, ApiError> {
-        if let Some(e) = self.expression("ConditionExpression")? {
+        let expression = self.expression("ConditionExpression")?;
+        let legacy = self.legacy("Expected");
+        self.check_mix()?;
+        if let Some(e) = expression {
             return Ok(Some(self.ctx.parse_condition(e)?));
         }
-        if self.legacy("Expected") {
+        if legacy {
             let op = self.conditional_operator()?;
             return Ok(expr::expected(
                 &legacy_conditions(self.body, "Expected")?,
@@ -141,10 +156,13 @@ impl<'a> RequestExprs<'a> {
         &mut self,
         legacy_member: &'static str,
     ) -> Result<Option<Condition>, ApiError> {
-        if let Some(e) = self.expression("FilterExpression")? {
+        let expression = self.expression("FilterExpression")?;
+        let legacy = self.legacy(legacy_member);
+        self.check_mix()?;
+        if let Some(e) = expression {
             return Ok(Some(self.ctx.parse_filter(e)?));
         }
-        if self.legacy(legacy_member) {
+        if legacy {
             let op = self.conditional_operator()?;
             return Ok(expr::filter(
                 &legacy_conditions(self.body, legacy_member)?,
@@ -156,10 +174,13 @@ impl<'a> RequestExprs<'a> {
 
     /// ProjectionExpression, or AttributesToGet.
     pub(crate) fn projection(&mut self) -> Result<Option<Projection>, ApiError> {
-        if let Some(e) = self.expression("ProjectionExpression")? {
+        let expression = self.expression("ProjectionExpression")?;
+        let legacy = self.legacy("AttributesToGet");
+        self.check_mix()?;
+        if let Some(e) = expression {
             return Ok(Some(self.ctx.parse_projection(e)?));
         }
-        if self.legacy("AttributesToGet") {
+        if legacy {
             let names: Vec<String> = self.body["AttributesToGet"]
                 .as_array()
                 .ok_or_else(|| {
@@ -179,10 +200,13 @@ impl<'a> RequestExprs<'a> {
 
     /// UpdateExpression, or AttributeUpdates.
     pub(crate) fn update(&mut self) -> Result<Option<UpdateExpr>, ApiError> {
-        if let Some(e) = self.expression("UpdateExpression")? {
+        let expression = self.expression("UpdateExpression")?;
+        let legacy = self.legacy("AttributeUpdates");
+        self.check_mix()?;
+        if let Some(e) = expression {
             return Ok(Some(self.ctx.parse_update(e)?));
         }
-        if self.legacy("AttributeUpdates") {
+        if legacy {
             let mut entries = BTreeMap::new();
             let map = optional_object(self.body, "AttributeUpdates")?
                 .cloned()
@@ -216,10 +240,13 @@ impl<'a> RequestExprs<'a> {
         hash: &str,
         range: Option<&str>,
     ) -> Result<KeyCondition, ApiError> {
-        if let Some(e) = self.expression("KeyConditionExpression")? {
+        let expression = self.expression("KeyConditionExpression")?;
+        let legacy = self.legacy("KeyConditions");
+        self.check_mix()?;
+        if let Some(e) = expression {
             return Ok(self.ctx.parse_key_condition(e, hash, range)?);
         }
-        if self.legacy("KeyConditions") {
+        if legacy {
             return Ok(expr::key_conditions(
                 &legacy_conditions(self.body, "KeyConditions")?,
                 hash,
@@ -232,13 +259,7 @@ impl<'a> RequestExprs<'a> {
     /// Checks the request's parameters as a whole: no mixing of expression and legacy
     /// parameters, placeholders only with expressions, and every placeholder used.
     pub(crate) fn finish(self) -> Result<(), ApiError> {
-        if !self.used_expression.is_empty() && !self.used_legacy.is_empty() {
-            return Err(ApiError::validation(format!(
-                "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {{{}}} Expression parameters: {{{}}}",
-                self.used_legacy.join(", "),
-                self.used_expression.join(", ")
-            )));
-        }
+        self.check_mix()?;
         if self.used_expression.is_empty() {
             if self.has_names {
                 return Err(ApiError::validation(

@@ -239,6 +239,11 @@ pub(crate) fn transact_get_items(api: &Api, body: &Value) -> Result<Value, ApiEr
         let mut exprs = RequestExprs::new(get)?;
         projections.push(exprs.projection()?);
         exprs.finish()?;
+        if keys.iter().any(|(t, k)| *t == table && *k == key) {
+            return Err(ApiError::validation(
+                "Transaction request cannot include multiple operations on one item",
+            ));
+        }
         keys.push((table, key));
     }
     let found = api.store().get_items(&keys)?;
