@@ -2,7 +2,7 @@
 //! ReturnValues, ReturnValuesOnConditionCheckFailure and ReturnConsumedCapacity.
 
 use serde_json::{json, Map, Value};
-use tarn_store::expr::Projection;
+use tarn_store::expr::{Condition, Projection};
 use tarn_store::value::item_size;
 use tarn_store::{Item, Mutation, StoreError};
 
@@ -43,23 +43,55 @@ fn write_capacity(
     capacity::consumed(report, table, capacity::write_units(bytes), Kind::Write)
 }
 
+/// What PutItem and DeleteItem read beside the item or key: ReturnValues,
+/// ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure and the condition.
+struct ConditionalWrite<'a> {
+    table: &'a str,
+    return_values: &'a str,
+    report: Report,
+    return_old_on_failure: bool,
+    condition: Option<Condition>,
+}
+
+impl<'a> ConditionalWrite<'a> {
+    fn from_request(body: &'a Value) -> Result<Self, ApiError> {
+        let table = table_name(body)?;
+        let return_values = return_values(body, &["NONE", "ALL_OLD"])?;
+        let report = Report::from_request(body)?;
+        let return_old_on_failure = return_old_on_failure(body)?;
+        let mut exprs = RequestExprs::new(body)?;
+        let condition = exprs.condition()?;
+        exprs.finish()?;
+        Ok(ConditionalWrite {
+            table,
+            return_values,
+            report,
+            return_old_on_failure,
+            condition,
+        })
+    }
+
+    fn check(&self, current: Option<&Item>) -> Result<(), StoreError> {
+        check_condition(self.condition.as_ref(), current)
+    }
+
+    /// The response: the old item if ReturnValues asked for it, and the capacity consumed.
+    fn respond(&self, old: Option<Item>, new: Option<&Item>) -> Value {
+        let consumed = write_capacity(self.report, self.table, old.as_ref(), new);
+        response(old.filter(|_| self.return_values == "ALL_OLD"), consumed)
+    }
+}
+
 /// PutItem.
 pub(crate) fn put_item(api: &Api, body: &Value) -> Result<Value, ApiError> {
-    let table = table_name(body)?;
+    let write = ConditionalWrite::from_request(body)?;
     let item = required_item(body, "Item")?;
-    let rv = return_values(body, &["NONE", "ALL_OLD"])?;
-    let report = Report::from_request(body)?;
-    let return_old = return_old_on_failure(body)?;
-    let mut exprs = RequestExprs::new(body)?;
-    let condition = exprs.condition()?;
-    exprs.finish()?;
     let new = item.clone();
     let old = api
         .store()
-        .put_item(table, item, |old| check_condition(condition.as_ref(), old))
-        .map_err(|e| write_error(e, return_old))?;
-    let consumed = write_capacity(report, table, old.as_ref(), Some(&new));
-    Ok(response(old.filter(|_| rv == "ALL_OLD"), consumed))
+        .put_item(write.table, item, |old| write.check(old))
+        .map_err(|e| write_error(e, write.return_old_on_failure))?;
+    Ok(write.respond(old, Some(&new)))
 }
 
 /// GetItem.
@@ -94,20 +126,13 @@ pub(crate) fn project(projection: Option<&Projection>, item: Item) -> Item {
 
 /// DeleteItem.
 pub(crate) fn delete_item(api: &Api, body: &Value) -> Result<Value, ApiError> {
-    let table = table_name(body)?;
+    let write = ConditionalWrite::from_request(body)?;
     let key = required_item(body, "Key")?;
-    let rv = return_values(body, &["NONE", "ALL_OLD"])?;
-    let report = Report::from_request(body)?;
-    let return_old = return_old_on_failure(body)?;
-    let mut exprs = RequestExprs::new(body)?;
-    let condition = exprs.condition()?;
-    exprs.finish()?;
     let old = api
         .store()
-        .delete_item(table, &key, |old| check_condition(condition.as_ref(), old))
-        .map_err(|e| write_error(e, return_old))?;
-    let consumed = write_capacity(report, table, old.as_ref(), None);
-    Ok(response(old.filter(|_| rv == "ALL_OLD"), consumed))
+        .delete_item(write.table, &key, |old| write.check(old))
+        .map_err(|e| write_error(e, write.return_old_on_failure))?;
+    Ok(write.respond(old, None))
 }
 
 /// UpdateItem.

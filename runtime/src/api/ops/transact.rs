@@ -55,6 +55,18 @@ fn digest(body: &Value) -> u64 {
     h.finish()
 }
 
+/// The TransactItems member: 1 to 100 actions.
+fn transact_items(body: &Value) -> Result<&Vec<Value>, ApiError> {
+    let items = required_array(body, "TransactItems")?;
+    if items.is_empty() || items.len() > MAX_ACTIONS {
+        return Err(ApiError::validation(format!(
+            "1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length {}",
+            if items.is_empty() { "greater than or equal to 1" } else { "less than or equal to 100" }
+        )));
+    }
+    Ok(items)
+}
+
 /// One parsed action: table, key, and what to do.
 struct Planned {
     table: String,
@@ -140,13 +152,7 @@ fn parse_action(api: &Api, action: &Value) -> Result<Planned, ApiError> {
 /// TransactWriteItems.
 pub(crate) fn transact_write_items(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let report = Report::from_request(body)?;
-    let items = required_array(body, "TransactItems")?;
-    if items.is_empty() || items.len() > MAX_ACTIONS {
-        return Err(ApiError::validation(format!(
-            "1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length {}",
-            if items.is_empty() { "greater than or equal to 1" } else { "less than or equal to 100" }
-        )));
-    }
+    let items = transact_items(body)?;
     let token = optional_str(body, "ClientRequestToken")?;
     let request_digest = digest(body);
     if let Some(t) = token {
@@ -221,13 +227,7 @@ pub(crate) fn transact_write_items(api: &Api, body: &Value) -> Result<Value, Api
 /// TransactGetItems: up to 100 items read as of one instant.
 pub(crate) fn transact_get_items(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let report = Report::from_request(body)?;
-    let items = required_array(body, "TransactItems")?;
-    if items.is_empty() || items.len() > MAX_ACTIONS {
-        return Err(ApiError::validation(format!(
-            "1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length {}",
-            if items.is_empty() { "greater than or equal to 1" } else { "less than or equal to 100" }
-        )));
-    }
+    let items = transact_items(body)?;
     let mut keys = Vec::with_capacity(items.len());
     let mut projections = Vec::with_capacity(items.len());
     for action in items {
