@@ -37,12 +37,13 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8000", value_parser = parse_listen, env = "TARN_LISTEN")]
     pub listen: SocketAddr,
 
-    /// Keep the data in a temporary directory removed on exit (ignores --data-dir).
-    #[arg(long)]
+    /// Keep the data in a temporary directory removed on exit.
+    #[arg(long, conflicts_with = "data_dir")]
     pub in_memory: bool,
 }
 
-/// Why `tarn serve` could not start or stopped with an error.
+/// Why `tarn serve` could not start or stopped with an error. The underlying error is the
+/// [`std::error::Error::source`]; print with `{:#}` (anyhow) to see the chain.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     /// `--listen` is not a loopback address and no credentials are configured.
@@ -53,7 +54,7 @@ pub enum ServeError {
     )]
     NotLoopback(SocketAddr),
     /// The data directory could not be created.
-    #[error("cannot use data directory {path}: {source}")]
+    #[error("cannot use data directory {path}")]
     DataDir {
         /// The directory.
         path: PathBuf,
@@ -62,7 +63,7 @@ pub enum ServeError {
         source: std::io::Error,
     },
     /// The store could not be opened.
-    #[error("cannot open the store in {path}: {source}")]
+    #[error("cannot open the store in {path}")]
     Store {
         /// The data directory.
         path: PathBuf,
@@ -71,7 +72,7 @@ pub enum ServeError {
         source: tarn_store::StoreError,
     },
     /// The address could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         /// The address.
         addr: SocketAddr,
@@ -80,7 +81,7 @@ pub enum ServeError {
         source: std::io::Error,
     },
     /// The server failed while running.
-    #[error("server error: {0}")]
+    #[error("server error")]
     Serve(#[source] std::io::Error),
 }
 
@@ -134,17 +135,27 @@ impl Running {
         let served = server::serve(listener, service, shutdown).await;
         // `serve` has waited for the connections, so this is the last handle on the store but
         // for any connection that outlived the grace period.
-        tracing::info!(data_dir = %data_dir.display(), "closing the store");
+        tracing::info!(data_dir = %data_dir.display(), "store closed");
         drop(temp_dir);
         served.map_err(ServeError::Serve)
     }
 }
 
-/// Opens the store and binds the listener, refusing a non-loopback address.
+/// Binds the listener and opens the store, refusing a non-loopback address.
 pub async fn start(args: ServeArgs) -> Result<Running, ServeError> {
     if !args.listen.ip().is_loopback() {
         return Err(ServeError::NotLoopback(args.listen));
     }
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: args.listen,
+            source,
+        })?;
+    let local_addr = listener.local_addr().map_err(|source| ServeError::Bind {
+        addr: args.listen,
+        source,
+    })?;
     let (data_dir, temp_dir) = if args.in_memory {
         let dir = tempfile::Builder::new()
             .prefix("tarn-")
@@ -166,16 +177,6 @@ pub async fn start(args: ServeArgs) -> Result<Running, ServeError> {
         source,
     })?;
     let api = Api::new(Arc::new(store));
-    let listener = TcpListener::bind(args.listen)
-        .await
-        .map_err(|source| ServeError::Bind {
-            addr: args.listen,
-            source,
-        })?;
-    let local_addr = listener.local_addr().map_err(|source| ServeError::Bind {
-        addr: args.listen,
-        source,
-    })?;
     Ok(Running {
         listener,
         local_addr,
@@ -190,13 +191,25 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let in_memory = args.in_memory;
     let running = start(args).await?;
     tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
         address = %running.local_addr(),
         data_dir = %running.data_dir().display(),
         in_memory,
         "tarn is serving the DynamoDB API at http://{}",
         running.local_addr()
     );
-    running.run(shutdown_signal()).await?;
+    running
+        .run(async {
+            shutdown_signal().await;
+            // A second signal while in-flight requests finish: stop now. Acknowledged writes
+            // are already in the store's synced journal.
+            tokio::spawn(async {
+                shutdown_signal().await;
+                tracing::warn!("second signal: exiting without waiting for in-flight requests");
+                std::process::exit(130);
+            });
+        })
+        .await?;
     tracing::info!("tarn stopped");
     Ok(())
 }
@@ -259,6 +272,8 @@ mod tests {
             serve_args(&["--listen", "[::1]:1"]).listen,
             "[::1]:1".parse().unwrap()
         );
+        assert!(Cli::try_parse_from(["tarn", "serve", "--in-memory", "--data-dir", "x"]).is_err());
+        assert!(Cli::try_parse_from(["tarn", "serve", "--listen", "nowhere"]).is_err());
     }
 
     #[tokio::test]
