@@ -3,7 +3,7 @@
 # and check each output is a WebAssembly component.
 #
 # Outputs: functions/target/wasm32-wasip2/release/<crate_name>.wasm (crate name with `-` -> `_`,
-# e.g. todo_api.wasm, raw_http.wasm). Pass crate names to build only those:
+# e.g. todo_api.wasm, raw_http.wasm; under $CARGO_TARGET_DIR instead when that is set). Pass crate names to build only those:
 #   scripts/build-guests.sh todo-api hello
 # Sets the toolchain up first (scripts/guest-toolchain.sh) unless its env file exists already.
 set -euo pipefail
@@ -12,12 +12,25 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 FUNCTIONS="$REPO/functions"
 ENV_FILE="${TARN_GUEST_ENV_FILE:-$FUNCTIONS/target/guest-toolchain.env}"
 TARGET=wasm32-wasip2
-OUT="$FUNCTIONS/target/$TARGET/release"
+OUT="${CARGO_TARGET_DIR:-$FUNCTIONS/target}/$TARGET/release"
 JOBS="${CARGO_BUILD_JOBS:-2}"
 
-[ -f "$ENV_FILE" ] || "$REPO/scripts/guest-toolchain.sh" >/dev/null
-# shellcheck disable=SC1090
-source "$ENV_FILE"
+# The toolchain env file is reused while it still describes a working toolchain.
+toolchain_ok() {
+    [ -f "$ENV_FILE" ] || return 1
+    # shellcheck disable=SC1090
+    source "$ENV_FILE"
+    case "${TARN_GUEST_ROUTE:-}" in
+        rustup) rustup target list --installed 2>/dev/null | grep -qx "$TARGET" ;;
+        debian) [ -x "${RUSTC:-}" ] && "$RUSTC" --print sysroot >/dev/null 2>&1 \
+                    && [ -f "$("$RUSTC" --print sysroot)/lib/rustlib/$TARGET/lib/.tarn-std" ] ;;
+        *) return 1 ;;
+    esac
+}
+if ! toolchain_ok; then
+    TARN_GUEST_ENV_FILE="$ENV_FILE" "$REPO/scripts/guest-toolchain.sh" >/dev/null
+    toolchain_ok || { echo "build-guests: no usable wasm toolchain" >&2; exit 1; }
+fi
 
 pkgs=()
 for p in "$@"; do pkgs+=(-p "$p"); done

@@ -99,7 +99,7 @@ route_debian() {
         (cd "$CACHE/debs" && apt-get download "${pkgs[@]}" "${extra[@]}" >&2) || { log "apt-get download failed"; return 1; }
         for f in "$CACHE"/debs/*.deb; do dpkg -x "$f" "$root"; done
         rm -rf "$CACHE/debs"
-        log "unpacked in $(( $(date +%s) - START )) s: $("$root/usr/bin/rustc" --version 2>/dev/null || echo '?')"
+        log "unpacked in $(( $(date +%s) - START )) s"
     fi
 
     export RUSTC="$root/usr/bin/rustc"
