@@ -1,4 +1,4 @@
-//! Logging over the host's `log` import: [`write`] and the [`info!`]-style macros.
+//! Logging over the host's `log` import: [`write()`] and the [`info!`]-style macros.
 //!
 //! Lines are captured per invocation with its request id. Outside a tarn host (native tests)
 //! they go to stderr.
