@@ -18,14 +18,16 @@ pub fn tick(scheduled_time: &str) -> tarn_sdk::Result<()> {
     let todos = Table::open("todos");
     let done: Vec<Done> = todos
         .scan()
-        .filter("done = :t")
+        .filter("#d = :t")
+        .name("#d", "done")
         .value(":t", &true)
-        .project("id, version")
+        .project("id, #v")
+        .name("#v", "version")
         .all()?;
     let mut removed = 0;
     for todo in &done {
         // Only the version we saw: a todo reopened since is kept.
-        let cond = Condition::new("version = :v").value(":v", &todo.version);
+        let cond = Condition::equals("version", &todo.version);
         match todos.delete_if::<serde_json::Value, _>(&json!({ "id": todo.id }), cond) {
             Ok(_) => removed += 1,
             Err(e) if e.is_conditional_check_failed() => {}
