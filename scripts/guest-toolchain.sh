@@ -86,12 +86,15 @@ route_debian() {
         llvmver="${llvmlib#libllvm}"
         [ -n "$libstd" ] && [ -n "$llvmver" ] || { log "cannot resolve rustc-web packages (is bookworm-security in apt sources?)"; return 1; }
         local pkgs=(rustc-web libstd-rust-web-dev "$libstd" rust-web-src rust-web-llvm "$llvmlib" "lld-$llvmver" wasi-libc)
-        # Shared libraries those need that this machine lacks (one level is enough on bookworm).
-        local p d extra=()
-        for p in "$libstd" "$llvmlib" "lld-$llvmver"; do
+        # Shared libraries those need (transitively) that this machine lacks; a fresh bookworm
+        # may miss e.g. libz3-4, libxml2 and its libicu72.
+        local p d extra=() queue=("$libstd" "$llvmlib" "lld-$llvmver")
+        while [ ${#queue[@]} -gt 0 ]; do
+            p="${queue[0]}"; queue=("${queue[@]:1}")
             for d in $(deps_of "$p"); do
                 case " ${pkgs[*]} ${extra[*]} " in *" $d "*) continue ;; esac
-                dpkg -s "$d" >/dev/null 2>&1 || extra+=("$d")
+                dpkg -s "$d" >/dev/null 2>&1 && continue
+                extra+=("$d"); queue+=("$d")
             done
         done
         log "packages: ${pkgs[*]} ${extra[*]}"
