@@ -1,2 +1,5 @@
 //! tarn: DynamoDB-compatible tables and WebAssembly functions in one binary.
 pub mod api;
+pub mod deploy;
+pub mod host;
+pub mod triggers;

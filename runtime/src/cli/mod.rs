@@ -1,0 +1,2 @@
+//! Command-line subcommands of the `tarn` binary.
+pub mod functions;
