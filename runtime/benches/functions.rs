@@ -238,6 +238,7 @@ async fn run(args: Args) {
             .current_dir(work.path())
             .args(["serve", "--app", "tarn.toml", "--data-dir", "data", "--admin-token", "bench"])
             .args(["--functions-listen", &tarn_addr.to_string()])
+            .args(["--listen", &format!("127.0.0.1:{}", free_port())])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()

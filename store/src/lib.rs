@@ -1,6 +1,27 @@
 //! tarn-store: DynamoDB's data model on an embedded fjall LSM store.
-pub mod value;
-pub use value::{AttributeValue, Item, Number, ValueType};
+//!
+//! - [`value`]: items and attribute values with DynamoDB's rules.
+//! - [`key`]: the order-preserving encoding of primary keys.
+//! - [`schema`]: table definitions and their validation.
+//! - [`expr`]: DynamoDB's expression language (conditions, updates, projections, key conditions).
+//! - [`Store`]: the database itself (tables, items, Query, Scan, atomic multi-item writes).
+//!
+//! The store knows nothing of HTTP, wasm or DynamoDB JSON: the runtime maps wire formats to
+//! these types at its edge.
 
-/// The database (placeholder until the engine lands).
-pub struct Store;
+mod commit;
+mod db;
+mod encoding;
+mod error;
+pub mod expr;
+pub mod key;
+mod locks;
+pub mod schema;
+pub mod value;
+
+pub use db::{
+    Mutation, Page, PageRequest, SortCondition, Store, StoreOptions, TableInfo, TableUpdate,
+    TransactAction, WriteOutcome, MAX_PAGE_BYTES,
+};
+pub use error::{CancellationReason, Result, StoreError};
+pub use value::{AttributeValue, Item, Number, ValueType};

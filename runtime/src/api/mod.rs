@@ -4,37 +4,39 @@
 //! The HTTP server and the wasm host's `tables` import both go through here, so a function sees
 //! exactly the behaviour a boto3 client sees.
 
+pub mod codec;
+pub mod error;
+mod ops;
+
 use std::sync::Arc;
 
 use serde_json::Value;
 
-/// A DynamoDB error: the exception name (`ValidationException`...) and a message for people.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{kind}: {message}")]
-pub struct ApiError {
-    /// DynamoDB's exception name, without the `com.amazonaws.dynamodb.v20120810#` prefix.
-    pub kind: &'static str,
-    /// What went wrong, in words a person can act on.
-    pub message: String,
-}
+pub use error::ApiError;
 
-impl ApiError {
-    /// An error of the given exception name.
-    pub fn new(kind: &'static str, message: impl Into<String>) -> Self {
-        ApiError { kind, message: message.into() }
-    }
-}
+/// The region tarn reports in ARNs and endpoints.
+pub const DEFAULT_REGION: &str = "us-east-1";
+/// The account id tarn reports in ARNs.
+pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
 
 /// The DynamoDB API over one store.
 #[derive(Clone)]
 pub struct Api {
     store: Arc<tarn_store::Store>,
+    region: Arc<str>,
+    account_id: Arc<str>,
 }
 
 impl Api {
-    /// The API over `store`.
+    /// The API over `store`, reporting the default region and account.
     pub fn new(store: Arc<tarn_store::Store>) -> Self {
-        Api { store }
+        Api { store, region: DEFAULT_REGION.into(), account_id: DEFAULT_ACCOUNT_ID.into() }
+    }
+
+    /// The same API reporting another region in ARNs and endpoints.
+    pub fn with_region(mut self, region: &str) -> Self {
+        self.region = region.into();
+        self
     }
 
     /// The store behind the API.
@@ -42,8 +44,34 @@ impl Api {
         &self.store
     }
 
-    /// Runs `operation` (`"PutItem"`, `"Query"`...) on a DynamoDB JSON request body.
-    pub async fn call(&self, operation: &str, _body: Value) -> Result<Value, ApiError> {
-        Err(ApiError::new("UnknownOperationException", format!("unknown operation {operation}")))
+    /// The region reported in ARNs.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// The account id reported in ARNs.
+    pub fn account_id(&self) -> &str {
+        &self.account_id
+    }
+
+    /// Whether tarn implements `operation`.
+    pub fn supports(&self, operation: &str) -> bool {
+        ops::handler(operation).is_some()
+    }
+
+    /// Runs `operation` (`"PutItem"`, `"Query"`...) on a DynamoDB JSON request body. The body
+    /// must be a JSON object; the store's blocking work runs on tokio's blocking pool.
+    pub async fn call(&self, operation: &str, body: Value) -> Result<Value, ApiError> {
+        let handler = ops::handler(operation).ok_or_else(ApiError::unknown_operation)?;
+        if !body.is_object() {
+            return Err(ApiError::serialization("Start of structure or map found where not expected"));
+        }
+        let api = self.clone();
+        tokio::task::spawn_blocking(move || handler(&api, &body))
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "operation handler panicked");
+                ApiError::internal("Internal server error")
+            })?
     }
 }

@@ -1,2 +1,60 @@
-//! Command-line subcommands of the `tarn` binary.
+//! The `tarn` command line: clap definitions and dispatch to one module per subcommand.
+//!
+//! Each subcommand lives in `cli/<name>.rs` with an `Args` struct (clap derive) and an async
+//! `run(args)`; add a variant to [`Command`] and an arm to [`run`] for a new one.
+
 pub mod functions;
+pub mod serve;
+
+use clap::{Parser, Subcommand};
+
+/// tarn: DynamoDB-compatible tables and WebAssembly functions in one binary.
+#[derive(Debug, Parser)]
+#[command(name = "tarn", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server: the DynamoDB API over an embedded store, and the function server.
+    Serve(serve::ServeArgs),
+    /// Functions: build, deploy, rollback, invoke, logs, list.
+    #[command(flatten)]
+    Functions(functions::FunctionsCommand),
+}
+
+/// Why a subcommand failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// `tarn serve` failed.
+    #[error(transparent)]
+    Serve(#[from] serve::ServeError),
+    /// A functions subcommand failed.
+    #[error(transparent)]
+    Functions(#[from] functions::FunctionsCliError),
+}
+
+/// Runs the parsed command line to completion.
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Serve(args) => serve::run(args).await?,
+        Command::Functions(cmd) => functions::run(cmd).await?,
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -61,7 +61,10 @@ pub const TOKEN: &str = "test-admin-token";
 /// A running `tarn serve`, killed on drop.
 pub struct Server {
     pub child: Child,
+    /// The function server.
     pub addr: SocketAddr,
+    /// The DynamoDB API.
+    pub dynamodb: SocketAddr,
     pub dir: tempfile::TempDir,
 }
 
@@ -75,8 +78,8 @@ impl Server {
 
     /// Starts `tarn serve` in `dir` (with `--app <app>` when given) plus `extra` arguments.
     pub async fn start_in(dir: tempfile::TempDir, app: Option<&str>, extra: &[&str]) -> Server {
-        let port = free_port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let dynamodb: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -86,6 +89,7 @@ impl Server {
         cmd.current_dir(dir.path())
             .arg("serve")
             .args(["--functions-listen", &addr.to_string()])
+            .args(["--listen", &dynamodb.to_string()])
             .args(["--data-dir", "data"])
             .args(["--admin-token", TOKEN])
             .args(extra)
@@ -97,7 +101,7 @@ impl Server {
             cmd.args(["--app", app]);
         }
         let child = cmd.spawn().expect("starting tarn");
-        let server = Server { child, addr, dir };
+        let server = Server { child, addr, dynamodb, dir };
         server.wait_ready().await;
         server
     }

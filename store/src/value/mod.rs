@@ -126,7 +126,9 @@ pub enum ValueError {
     #[error("One or more parameter values were invalid: Binary sets should not be empty")]
     EmptyBinarySet,
     /// A set with a repeated member.
-    #[error("One or more parameter values were invalid: Input collection {0} contains duplicates.")]
+    #[error(
+        "One or more parameter values were invalid: Input collection {0} contains duplicates."
+    )]
     DuplicateInSet(String),
     /// Maps and lists nested deeper than 32 levels.
     #[error("Nesting Levels have exceeded supported limits: The document path has exceeded the maximum allowed nesting depth of 32")]
@@ -200,7 +202,12 @@ impl AttributeValue {
             AttributeValue::N(n) => n.size_bytes(),
             AttributeValue::B(b) => b.len(),
             AttributeValue::Bool(_) | AttributeValue::Null => 1,
-            AttributeValue::M(m) => 3 + m.iter().map(|(k, v)| k.len() + v.size_bytes() + 1).sum::<usize>(),
+            AttributeValue::M(m) => {
+                3 + m
+                    .iter()
+                    .map(|(k, v)| k.len() + v.size_bytes() + 1)
+                    .sum::<usize>()
+            }
             AttributeValue::L(l) => 3 + l.iter().map(|v| v.size_bytes() + 1).sum::<usize>(),
             AttributeValue::Ss(s) => s.iter().map(String::len).sum(),
             AttributeValue::Ns(n) => n.iter().map(Number::size_bytes).sum(),
@@ -248,12 +255,18 @@ mod tests {
         let a = AttributeValue::string_set(vec!["b".into(), "a".into()]).unwrap();
         let b = AttributeValue::string_set(vec!["a".into(), "b".into()]).unwrap();
         assert_eq!(a, b);
-        assert!(matches!(AttributeValue::string_set(vec![]), Err(ValueError::EmptyStringSet)));
+        assert!(matches!(
+            AttributeValue::string_set(vec![]),
+            Err(ValueError::EmptyStringSet)
+        ));
         assert!(matches!(
             AttributeValue::number_set(vec![num("1"), num("1.0")]),
             Err(ValueError::DuplicateInSet(_))
         ));
-        assert!(matches!(AttributeValue::binary_set(vec![vec![1], vec![1]]), Err(ValueError::DuplicateInSet(_))));
+        assert!(matches!(
+            AttributeValue::binary_set(vec![vec![1], vec![1]]),
+            Err(ValueError::DuplicateInSet(_))
+        ));
     }
 
     #[test]
@@ -272,7 +285,10 @@ mod tests {
     #[test]
     fn size_limit_is_400kb() {
         let mut item = Item::new();
-        item.insert("k".into(), AttributeValue::S("x".repeat(MAX_ITEM_BYTES - 1)));
+        item.insert(
+            "k".into(),
+            AttributeValue::S("x".repeat(MAX_ITEM_BYTES - 1)),
+        );
         assert!(validate_item(&item).is_ok());
         item.insert("k".into(), AttributeValue::S("x".repeat(MAX_ITEM_BYTES)));
         assert_eq!(validate_item(&item), Err(ValueError::ItemTooLarge));

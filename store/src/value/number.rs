@@ -30,7 +30,9 @@ pub enum NumberError {
     #[error("Attempting to store more than 38 significant digits in a Number")]
     TooManyDigits,
     /// Magnitude of 1E+126 or more.
-    #[error("Number overflow. Attempting to store a number with magnitude larger than supported range")]
+    #[error(
+        "Number overflow. Attempting to store a number with magnitude larger than supported range"
+    )]
     Overflow,
     /// Non-zero magnitude below 1E-130.
     #[error("Number underflow. Attempting to store a number with magnitude smaller than supported range")]
@@ -47,18 +49,15 @@ pub struct Number {
 impl Number {
     /// Zero.
     pub fn zero() -> Self {
-        Number { value: BigDecimal::zero() }
+        Number {
+            value: BigDecimal::zero(),
+        }
     }
 
     fn from_decimal(value: BigDecimal) -> Result<Self, NumberError> {
         let value = value.normalized();
         if value.is_zero() {
             return Ok(Self::zero());
-        }
-        let (mantissa, _) = value.as_bigint_and_exponent();
-        let digits = mantissa.magnitude().to_string().len();
-        if digits > MAX_DIGITS {
-            return Err(NumberError::TooManyDigits);
         }
         let n = Number { value };
         let exp = n.exponent();
@@ -67,6 +66,9 @@ impl Number {
         }
         if exp < MIN_EXPONENT {
             return Err(NumberError::Underflow);
+        }
+        if n.digits().len() > MAX_DIGITS {
+            return Err(NumberError::TooManyDigits);
         }
         Ok(n)
     }
@@ -265,10 +267,18 @@ mod tests {
 
     #[test]
     fn rejects_what_dynamodb_rejects() {
-        for bad in ["", "abc", "1..2", "1e", "--1", "NaN", "Infinity", " 1", "1 ", "0x10", "1_000"] {
-            assert!(matches!(Number::parse(bad), Err(NumberError::NotANumber(_))), "{bad}");
+        for bad in [
+            "", "abc", "1..2", "1e", "--1", "NaN", "Infinity", " 1", "1 ", "0x10", "1_000",
+        ] {
+            assert!(
+                matches!(Number::parse(bad), Err(NumberError::NotANumber(_))),
+                "{bad}"
+            );
         }
-        assert_eq!(Number::parse(&"1".repeat(39)), Err(NumberError::TooManyDigits));
+        assert_eq!(
+            Number::parse(&"1".repeat(39)),
+            Err(NumberError::TooManyDigits)
+        );
         assert!(Number::parse(&"1".repeat(38)).is_ok());
         // trailing zeros are not significant
         assert!(Number::parse(&format!("1{}", "0".repeat(100))).is_ok());
@@ -296,7 +306,10 @@ mod tests {
         let big = Number::parse("9.9999999999999999999999999999999999999E+125").unwrap();
         assert_eq!(big.checked_add(&big), Err(NumberError::Overflow));
         let precise = Number::parse(&"1".repeat(38)).unwrap();
-        assert_eq!(precise.checked_add(&Number::parse("0.1").unwrap()), Err(NumberError::TooManyDigits));
+        assert_eq!(
+            precise.checked_add(&Number::parse("0.1").unwrap()),
+            Err(NumberError::TooManyDigits)
+        );
     }
 
     proptest! {

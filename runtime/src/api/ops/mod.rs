@@ -1,0 +1,33 @@
+//! DynamoDB operations: one handler per operation, each decoding its request (through
+//! [`super::codec`]), calling the store, and encoding the answer. Handlers are synchronous: the
+//! store blocks on disk, so [`super::Api::call`] runs them on tokio's blocking pool.
+
+pub(crate) mod items;
+pub(crate) mod tables;
+
+use serde_json::Value;
+
+use super::{Api, ApiError};
+
+/// A handler: the API, the request body; the response body or an error.
+pub(crate) type Handler = fn(&Api, &Value) -> Result<Value, ApiError>;
+
+/// The handler for a DynamoDB operation name, if tarn implements it.
+pub(crate) fn handler(operation: &str) -> Option<Handler> {
+    Some(match operation {
+        "CreateTable" => tables::create_table,
+        "DeleteTable" => tables::delete_table,
+        "DescribeTable" => tables::describe_table,
+        "ListTables" => tables::list_tables,
+        "UpdateTable" => tables::update_table,
+        "TagResource" => tables::tag_resource,
+        "UntagResource" => tables::untag_resource,
+        "ListTagsOfResource" => tables::list_tags_of_resource,
+        "DescribeLimits" => tables::describe_limits,
+        "DescribeEndpoints" => tables::describe_endpoints,
+        "PutItem" => items::put_item,
+        "GetItem" => items::get_item,
+        "DeleteItem" => items::delete_item,
+        _ => return None,
+    })
+}

@@ -1,0 +1,359 @@
+//! Table operations: CreateTable, DeleteTable, DescribeTable, ListTables, UpdateTable, tagging,
+//! DescribeLimits and DescribeEndpoints, and the TableDescription shape they answer with.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Map, Value};
+use tarn_store::schema::{BillingMode, KeyAttribute, KeySchema, ScalarType, TableMeta, TableSpec, TableStatus, Throughput};
+use tarn_store::{TableInfo, TableUpdate};
+
+use super::super::codec::{
+    optional_array, optional_bool, optional_i64, optional_object, optional_str, required_array, required_str,
+    table_name, ValidationErrors,
+};
+use super::super::{Api, ApiError};
+
+/// The table ARN DynamoDB would give `name`.
+pub(crate) fn table_arn(api: &Api, name: &str) -> String {
+    format!("arn:aws:dynamodb:{}:{}:table/{}", api.region(), api.account_id(), name)
+}
+
+/// The table name inside a table ARN (`arn:aws:dynamodb:<region>:<account>:table/<name>`).
+fn table_from_arn(arn: &str) -> Result<&str, ApiError> {
+    let invalid = || ApiError::validation(format!("Invalid TableArn: Invalid ResourceArn provided as input {arn}"));
+    let rest = arn.strip_prefix("arn:").ok_or_else(invalid)?;
+    let parts: Vec<&str> = rest.splitn(5, ':').collect();
+    if parts.len() != 5 || parts[1] != "dynamodb" {
+        return Err(invalid());
+    }
+    let name = parts[4].strip_prefix("table/").ok_or_else(invalid)?;
+    if name.is_empty() || name.contains('/') {
+        return Err(invalid());
+    }
+    Ok(name)
+}
+
+fn key_schema_json(ks: &KeySchema) -> Value {
+    let mut out = vec![json!({"AttributeName": ks.hash.name, "KeyType": "HASH"})];
+    if let Some(r) = &ks.range {
+        out.push(json!({"AttributeName": r.name, "KeyType": "RANGE"}));
+    }
+    Value::Array(out)
+}
+
+/// DynamoDB's TableDescription for a table, reporting `status`.
+pub(crate) fn table_description(api: &Api, info: &TableInfo, status: TableStatus) -> Value {
+    let meta = &info.meta;
+    let mut d = Map::new();
+    d.insert(
+        "AttributeDefinitions".into(),
+        meta.attribute_definitions
+            .iter()
+            .map(|a| json!({"AttributeName": a.name, "AttributeType": a.attr_type.as_str()}))
+            .collect(),
+    );
+    d.insert("TableName".into(), json!(meta.name));
+    d.insert("KeySchema".into(), key_schema_json(&meta.key_schema));
+    d.insert("TableStatus".into(), json!(status.as_str()));
+    d.insert("CreationDateTime".into(), json!(meta.created_at));
+    let mut pt = Map::new();
+    let t = meta.throughput.unwrap_or(Throughput { read: 0, write: 0 });
+    pt.insert("NumberOfDecreasesToday".into(), json!(meta.decreases_today));
+    pt.insert("ReadCapacityUnits".into(), json!(t.read));
+    pt.insert("WriteCapacityUnits".into(), json!(t.write));
+    if let Some(at) = meta.last_increase_at {
+        pt.insert("LastIncreaseDateTime".into(), json!(at));
+    }
+    if let Some(at) = meta.last_decrease_at {
+        pt.insert("LastDecreaseDateTime".into(), json!(at));
+    }
+    d.insert("ProvisionedThroughput".into(), Value::Object(pt));
+    d.insert("TableSizeBytes".into(), json!(info.size_bytes));
+    d.insert("ItemCount".into(), json!(info.item_count));
+    d.insert("TableArn".into(), json!(table_arn(api, &meta.name)));
+    d.insert("TableId".into(), json!(meta.id.to_string()));
+    if meta.billing_mode == BillingMode::PayPerRequest || meta.billing_mode_updated_at > meta.created_at {
+        let mut summary = Map::new();
+        summary.insert("BillingMode".into(), json!(meta.billing_mode.as_str()));
+        let key = if meta.billing_mode == BillingMode::PayPerRequest {
+            "LastUpdateToPayPerRequestDateTime"
+        } else {
+            "LastUpdateToProvisionedDateTime"
+        };
+        summary.insert(key.into(), json!(meta.billing_mode_updated_at));
+        d.insert("BillingModeSummary".into(), Value::Object(summary));
+    }
+    if let Some(class) = &meta.table_class {
+        d.insert("TableClassSummary".into(), json!({"TableClass": class}));
+    }
+    d.insert("DeletionProtectionEnabled".into(), json!(meta.deletion_protection));
+    Value::Object(d)
+}
+
+fn scalar_type(s: &str, path: &str, errors: &mut ValidationErrors) -> ScalarType {
+    ScalarType::parse(s).unwrap_or_else(|| {
+        errors.push(path, Some(s), "Member must satisfy enum value set: [B, N, S]");
+        ScalarType::S
+    })
+}
+
+fn throughput(body: &Value) -> Result<Option<Throughput>, ApiError> {
+    let Some(pt) = optional_object(body, "ProvisionedThroughput")? else { return Ok(None) };
+    let pt = Value::Object(pt.clone());
+    let mut errors = ValidationErrors::new();
+    let read = optional_i64(&pt, "ReadCapacityUnits")?;
+    let write = optional_i64(&pt, "WriteCapacityUnits")?;
+    if read.is_none() {
+        errors.not_null("provisionedThroughput.readCapacityUnits");
+    }
+    if write.is_none() {
+        errors.not_null("provisionedThroughput.writeCapacityUnits");
+    }
+    for (v, path) in [(read, "provisionedThroughput.readCapacityUnits"), (write, "provisionedThroughput.writeCapacityUnits")]
+    {
+        if let Some(v) = v.filter(|v| *v < 1) {
+            errors.push(path, Some(&v.to_string()), "Member must have value greater than or equal to 1");
+        }
+    }
+    errors.finish()?;
+    Ok(Some(Throughput { read: read.unwrap_or(0) as u64, write: write.unwrap_or(0) as u64 }))
+}
+
+fn billing_mode(body: &Value) -> Result<Option<BillingMode>, ApiError> {
+    match optional_str(body, "BillingMode")? {
+        None => Ok(None),
+        Some("PROVISIONED") => Ok(Some(BillingMode::Provisioned)),
+        Some("PAY_PER_REQUEST") => Ok(Some(BillingMode::PayPerRequest)),
+        Some(other) => Err(ApiError::validation(format!(
+            "1 validation error detected: Value '{other}' at 'billingMode' failed to satisfy constraint: Member must satisfy enum value set: [PROVISIONED, PAY_PER_REQUEST]"
+        ))),
+    }
+}
+
+fn tags(body: &Value, member: &str) -> Result<BTreeMap<String, String>, ApiError> {
+    let mut out = BTreeMap::new();
+    for t in optional_array(body, member)?.into_iter().flatten() {
+        let key = required_str(t, "Key")?;
+        let value = required_str(t, "Value")?;
+        if key.is_empty() || key.len() > 128 || value.len() > 256 {
+            return Err(ApiError::validation(
+                "One or more parameter values were invalid: tag keys must be 1 to 128 characters and values at most 256",
+            ));
+        }
+        out.insert(key.to_string(), value.to_string());
+    }
+    Ok(out)
+}
+
+/// CreateTable.
+pub(crate) fn create_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
+    let name = table_name(body)?;
+    for unsupported in ["GlobalSecondaryIndexes", "LocalSecondaryIndexes", "StreamSpecification"] {
+        if body.get(unsupported).is_some_and(|v| !v.is_null()) {
+            return Err(ApiError::validation(format!("{unsupported} is not supported by this version of tarn yet")));
+        }
+    }
+    let mut errors = ValidationErrors::new();
+    let mut definitions = Vec::new();
+    for (i, def) in required_array(body, "AttributeDefinitions")?.iter().enumerate() {
+        let attr_name = required_str(def, "AttributeName")?;
+        let ty = required_str(def, "AttributeType")?;
+        let attr_type = scalar_type(ty, &format!("attributeDefinitions.{}.member.attributeType", i + 1), &mut errors);
+        definitions.push(KeyAttribute { name: attr_name.to_string(), attr_type });
+    }
+    let key_elems = required_array(body, "KeySchema")?;
+    if key_elems.is_empty() || key_elems.len() > 2 {
+        errors.push(
+            "keySchema",
+            None,
+            "Member must have length less than or equal to 2, Member must have length greater than or equal to 1",
+        );
+    }
+    errors.finish()?;
+    let mut hash = None;
+    let mut range = None;
+    for (i, elem) in key_elems.iter().enumerate() {
+        let attr_name = required_str(elem, "AttributeName")?;
+        let key_type = required_str(elem, "KeyType")?;
+        let attr_type = definitions
+            .iter()
+            .find(|d| d.name == attr_name)
+            .map(|d| d.attr_type)
+            .ok_or_else(|| {
+                ApiError::validation(format!(
+                    "One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [{}], AttributeDefinitions: [{}]",
+                    key_elems.iter().filter_map(|e| e.get("AttributeName").and_then(Value::as_str)).collect::<Vec<_>>().join(", "),
+                    definitions.iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join(", ")
+                ))
+            })?;
+        let attr = KeyAttribute { name: attr_name.to_string(), attr_type };
+        match (i, key_type) {
+            (0, "HASH") => hash = Some(attr),
+            (1, "RANGE") => range = Some(attr),
+            (0, "RANGE") => {
+                return Err(ApiError::validation(
+                    "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",
+                ))
+            }
+            (1, "HASH") => {
+                return Err(ApiError::validation("Too many hash keys specified.  All Dynamo DB tables must have exactly one hash key"))
+            }
+            (_, other) => {
+                return Err(ApiError::validation(format!(
+                    "1 validation error detected: Value '{other}' at 'keySchema.{}.member.keyType' failed to satisfy constraint: Member must satisfy enum value set: [HASH, RANGE]",
+                    i + 1
+                )))
+            }
+        }
+    }
+    let hash = hash.ok_or_else(|| ApiError::validation("Invalid KeySchema: The first KeySchemaElement is not a HASH key type"))?;
+    let spec = TableSpec {
+        name: name.to_string(),
+        key_schema: KeySchema { hash, range },
+        attribute_definitions: definitions,
+        billing_mode: billing_mode(body)?.unwrap_or(BillingMode::Provisioned),
+        throughput: throughput(body)?,
+        tags: tags(body, "Tags")?,
+        deletion_protection: optional_bool(body, "DeletionProtectionEnabled")?.unwrap_or(false),
+        table_class: optional_str(body, "TableClass")?.map(str::to_string),
+    };
+    let meta = api.store().create_table(spec)?;
+    let info = TableInfo { meta, item_count: 0, size_bytes: 0 };
+    Ok(json!({"TableDescription": table_description(api, &info, TableStatus::Creating)}))
+}
+
+/// DeleteTable.
+pub(crate) fn delete_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
+    let info = api.store().delete_table(table_name(body)?)?;
+    Ok(json!({"TableDescription": table_description(api, &info, TableStatus::Deleting)}))
+}
+
+/// DescribeTable.
+pub(crate) fn describe_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
+    let info = api.store().describe_table(table_name(body)?)?;
+    Ok(json!({"Table": table_description(api, &info, TableStatus::Active)}))
+}
+
+/// ListTables, paged by ExclusiveStartTableName and Limit (1 to 100).
+pub(crate) fn list_tables(api: &Api, body: &Value) -> Result<Value, ApiError> {
+    let limit = optional_i64(body, "Limit")?.unwrap_or(100);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::validation(format!(
+            "1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: Member must have value {}",
+            if limit < 1 { "greater than or equal to 1" } else { "less than or equal to 100" }
+        )));
+    }
+    let start = optional_str(body, "ExclusiveStartTableName")?;
+    let (names, last) = api.store().list_tables(start, limit as usize);
+    let mut out = Map::new();
+    out.insert("TableNames".into(), json!(names));
+    if let Some(last) = last {
+        out.insert("LastEvaluatedTableName".into(), json!(last));
+    }
+    Ok(Value::Object(out))
+}
+
+/// UpdateTable: billing mode, provisioned throughput, deletion protection, table class.
+pub(crate) fn update_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
+    let name = table_name(body)?;
+    for unsupported in ["GlobalSecondaryIndexUpdates", "StreamSpecification", "ReplicaUpdates"] {
+        if body.get(unsupported).is_some_and(|v| !v.is_null()) {
+            return Err(ApiError::validation(format!("{unsupported} is not supported by this version of tarn yet")));
+        }
+    }
+    let update = TableUpdate {
+        billing_mode: billing_mode(body)?,
+        throughput: throughput(body)?,
+        deletion_protection: optional_bool(body, "DeletionProtectionEnabled")?,
+        table_class: optional_str(body, "TableClass")?.map(str::to_string),
+    };
+    if update.billing_mode.is_none()
+        && update.throughput.is_none()
+        && update.deletion_protection.is_none()
+        && update.table_class.is_none()
+    {
+        return Err(ApiError::validation(
+            "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required",
+        ));
+    }
+    if update.billing_mode == Some(BillingMode::Provisioned) && update.throughput.is_none() {
+        let current = api.store().table_meta(name)?;
+        if current.throughput.is_none() {
+            return Err(ApiError::validation(
+                "One or more parameter values were invalid: ProvisionedThroughput must be specified when BillingMode is PROVISIONED",
+            ));
+        }
+    }
+    api.store().update_table(name, update)?;
+    let info = api.store().describe_table(name)?;
+    Ok(json!({"TableDescription": table_description(api, &info, TableStatus::Active)}))
+}
+
+fn resource_table<'a>(body: &'a Value) -> Result<&'a str, ApiError> {
+    table_from_arn(required_str(body, "ResourceArn")?)
+}
+
+fn not_found_arn(api: &Api, name: &str, e: tarn_store::StoreError) -> ApiError {
+    match e {
+        tarn_store::StoreError::TableNotFound(_) => ApiError::resource_not_found(format!(
+            "Requested resource not found: ResourcArn: {} not found",
+            table_arn(api, name)
+        )),
+        other => other.into(),
+    }
+}
+
+/// TagResource.
+pub(crate) fn tag_resource(api: &Api, body: &Value) -> Result<Value, ApiError> {
+    let name = resource_table(body)?;
+    let tags = tags(body, "Tags")?;
+    api.store().tag_table(name, tags).map_err(|e| not_found_arn(api, name, e))?;
+    Ok(json!({}))
+}
+
+/// UntagResource.
+pub(crate) fn untag_resource(api: &Api, body: &Value) -> Result<Value, ApiError> {
+    let name = resource_table(body)?;
+    let keys: Vec<String> = required_array(body, "TagKeys")?
+        .iter()
+        .map(|k| k.as_str().map(str::to_string).ok_or_else(|| ApiError::serialization("TagKeys must be strings")))
+        .collect::<Result<_, _>>()?;
+    api.store().untag_table(name, &keys).map_err(|e| not_found_arn(api, name, e))?;
+    Ok(json!({}))
+}
+
+/// ListTagsOfResource.
+pub(crate) fn list_tags_of_resource(api: &Api, body: &Value) -> Result<Value, ApiError> {
+    let name = resource_table(body)?;
+    let meta: TableMeta = api.store().table_meta(name).map_err(|e| not_found_arn(api, name, e))?;
+    let tags: Vec<Value> = meta.tags.iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect();
+    Ok(json!({"Tags": tags}))
+}
+
+/// DescribeLimits: DynamoDB's default account and table quotas.
+pub(crate) fn describe_limits(_api: &Api, _body: &Value) -> Result<Value, ApiError> {
+    Ok(json!({
+        "AccountMaxReadCapacityUnits": 80000,
+        "AccountMaxWriteCapacityUnits": 80000,
+        "TableMaxReadCapacityUnits": 40000,
+        "TableMaxWriteCapacityUnits": 40000
+    }))
+}
+
+/// DescribeEndpoints: the regional endpoint, cached for a day, as DynamoDB answers.
+pub(crate) fn describe_endpoints(api: &Api, _body: &Value) -> Result<Value, ApiError> {
+    Ok(json!({"Endpoints": [{"Address": format!("dynamodb.{}.amazonaws.com", api.region()), "CachePeriodInMinutes": 1440}]}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arns_name_tables() {
+        assert_eq!(table_from_arn("arn:aws:dynamodb:us-east-1:000000000000:table/orders").unwrap(), "orders");
+        for bad in ["orders", "arn:aws:s3:::bucket", "arn:aws:dynamodb:us-east-1:1:table/", "arn:aws:dynamodb:r:1:index/x"] {
+            assert_eq!(table_from_arn(bad).unwrap_err().kind, "ValidationException", "{bad}");
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! `tarn serve`: open the store and serve the DynamoDB API until SIGINT or SIGTERM.
+//!
+//! ```text
+//! tarn serve [--data-dir ./tarn-data] [--listen 127.0.0.1:8000] [--in-memory]
+//! ```
+//!
+//! `--in-memory` keeps the data in a temporary directory that is removed on exit. Without
+//! credentials configured (SigV4 is not verified yet) tarn refuses to listen on anything but a
+//! loopback address. On a signal the server stops accepting, finishes in-flight requests, then
+//! drops the store so everything acknowledged is persisted. [`start`] / [`Running::run`] expose
+//! the same steps to tests with their own shutdown future and an ephemeral port.
+
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+use tokio::net::TcpListener;
+
+use crate::api::Api;
+use crate::server::{self, DynamoDbService};
+
+/// Options of `tarn serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Directory holding the store (created if missing).
+    #[arg(long, value_name = "DIR", default_value = "./tarn-data", env = "TARN_DATA_DIR")]
+    pub data_dir: PathBuf,
+
+    /// Address of the DynamoDB API (loopback only until credentials can be configured).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8000", value_parser = parse_listen, env = "TARN_LISTEN")]
+    pub listen: SocketAddr,
+
+    /// Keep the data in a temporary directory removed on exit (ignores --data-dir).
+    #[arg(long)]
+    pub in_memory: bool,
+
+    /// The function server (routes and admin API).
+    #[command(flatten)]
+    pub functions: crate::cli::functions::FunctionServeArgs,
+}
+
+/// Why `tarn serve` could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// `--listen` is not a loopback address and no credentials are configured.
+    #[error(
+        "refusing to listen on {0}: no credentials are configured, so tarn serves loopback addresses only \
+         (127.0.0.1, ::1); use --listen 127.0.0.1:{port}",
+        port = .0.port()
+    )]
+    NotLoopback(SocketAddr),
+    /// The data directory could not be created.
+    #[error("cannot use data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// The failure.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The store could not be opened.
+    #[error("cannot open the store in {path}: {source}")]
+    Store {
+        /// The data directory.
+        path: PathBuf,
+        /// The failure.
+        #[source]
+        source: tarn_store::StoreError,
+    },
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The failure.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The server failed while running.
+    #[error("server error: {0}")]
+    Serve(#[source] std::io::Error),
+    /// The function server failed.
+    #[error("function server: {0}")]
+    Functions(#[from] crate::cli::functions::FunctionsCliError),
+}
+
+/// Parses `--listen`: a socket address (`127.0.0.1:8000`, `[::1]:8000`) or `localhost:PORT`.
+fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    if let Some(port) = s.strip_prefix("localhost:") {
+        let port: u16 = port.parse().map_err(|_| format!("invalid port in {s:?}"))?;
+        return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
+    }
+    s.parse().map_err(|_| format!("{s:?} is not an address like 127.0.0.1:8000"))
+}
+
+/// A bound, ready server: the store is open and the listener accepts connections.
+pub struct Running {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    api: Api,
+    data_dir: PathBuf,
+    /// Removed after the store is dropped (`--in-memory`).
+    temp_dir: Option<tempfile::TempDir>,
+}
+
+impl Running {
+    /// The address the DynamoDB API listens on (the real port when `--listen` used port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The data directory in use.
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.data_dir
+    }
+
+    /// The API the server answers with.
+    pub fn api(&self) -> &Api {
+        &self.api
+    }
+
+    /// Serves until `shutdown` completes, finishes in-flight requests, then closes the store
+    /// (and removes the temporary directory of `--in-memory`).
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
+        let Running { listener, api, temp_dir, data_dir, .. } = self;
+        let service = Arc::new(DynamoDbService::new(api));
+        let served = server::serve(listener, service, shutdown).await;
+        // `serve` has waited for the connections, so this is the last handle on the store but
+        // for any connection that outlived the grace period.
+        tracing::info!(data_dir = %data_dir.display(), "closing the store");
+        drop(temp_dir);
+        served.map_err(ServeError::Serve)
+    }
+}
+
+/// Opens the store and binds the listener, refusing a non-loopback address.
+pub async fn start(args: ServeArgs) -> Result<Running, ServeError> {
+    if !args.listen.ip().is_loopback() {
+        return Err(ServeError::NotLoopback(args.listen));
+    }
+    let (data_dir, temp_dir) = if args.in_memory {
+        let dir = tempfile::Builder::new()
+            .prefix("tarn-")
+            .tempdir()
+            .map_err(|source| ServeError::DataDir { path: std::env::temp_dir(), source })?;
+        (dir.path().to_path_buf(), Some(dir))
+    } else {
+        std::fs::create_dir_all(&args.data_dir)
+            .map_err(|source| ServeError::DataDir { path: args.data_dir.clone(), source })?;
+        (args.data_dir.clone(), None)
+    };
+    let store = tarn_store::Store::open(&data_dir)
+        .map_err(|source| ServeError::Store { path: data_dir.clone(), source })?;
+    let api = Api::new(Arc::new(store));
+    let listener =
+        TcpListener::bind(args.listen).await.map_err(|source| ServeError::Bind { addr: args.listen, source })?;
+    let local_addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: args.listen, source })?;
+    Ok(Running { listener, local_addr, api, data_dir, temp_dir })
+}
+
+/// `tarn serve`: start, announce, serve until SIGINT or SIGTERM.
+pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
+    let in_memory = args.in_memory;
+    let functions_args = args.functions.clone();
+    let running = start(args).await?;
+    tracing::info!(
+        address = %running.local_addr(),
+        data_dir = %running.data_dir().display(),
+        in_memory,
+        "tarn is serving the DynamoDB API at http://{}",
+        running.local_addr()
+    );
+    // One signal stops both servers; each finishes its in-flight requests.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let functions = crate::cli::functions::serve_functions(
+        running.api().clone(),
+        running.data_dir().to_path_buf(),
+        functions_args,
+        stopped(stop_rx.clone()),
+    );
+    let failed = stopped(stop_rx.clone());
+    let signal = async {
+        tokio::select! {
+            () = shutdown_signal() => {}
+            () = failed => {}
+        }
+        stop_tx.send_replace(true);
+    };
+    let functions = async {
+        let r = functions.await;
+        // A function server that cannot start stops tarn.
+        stop_tx.send_replace(true);
+        r
+    };
+    let (_, dynamodb, functions) = tokio::join!(signal, running.run(stopped(stop_rx)), functions);
+    dynamodb?;
+    functions?;
+    tracing::info!("tarn stopped");
+    Ok(())
+}
+
+/// Completes on the first SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT received; shutting down"),
+        () = terminate => tracing::info!("SIGTERM received; shutting down"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    #[allow(irrefutable_let_patterns)]
+    fn serve_args(argv: &[&str]) -> ServeArgs {
+        let mut full = vec!["tarn", "serve"];
+        full.extend_from_slice(argv);
+        let Command::Serve(a) = Cli::try_parse_from(full).unwrap().command else { panic!("not serve") };
+        a
+    }
+
+    #[test]
+    fn defaults() {
+        let a = serve_args(&[]);
+        assert_eq!(a.listen, "127.0.0.1:8000".parse().unwrap());
+        assert_eq!(a.data_dir, PathBuf::from("./tarn-data"));
+        assert!(!a.in_memory);
+        let a = serve_args(&["--listen", "localhost:9000", "--in-memory"]);
+        assert_eq!(a.listen, "127.0.0.1:9000".parse().unwrap());
+        assert!(a.in_memory);
+        assert_eq!(serve_args(&["--listen", "[::1]:1"]).listen, "[::1]:1".parse().unwrap());
+    }
+
+    #[tokio::test]
+    async fn refuses_non_loopback() {
+        let a = serve_args(&["--listen", "0.0.0.0:8000", "--in-memory"]);
+        let e = start(a).await.err().expect("refused");
+        assert!(matches!(e, ServeError::NotLoopback(_)));
+        assert!(e.to_string().contains("loopback"), "{e}");
+    }
+}

@@ -1,0 +1,234 @@
+//! The DynamoDB endpoint: DynamoDB's JSON 1.0 protocol over HTTP, in front of [`Api::call`].
+//!
+//! A request is `POST /` (any path) with `X-Amz-Target: DynamoDB_20120810.<Operation>` and a JSON
+//! body, usually typed `application/x-amz-json-1.0` (`application/json` and a missing type are
+//! accepted too, so `curl` works). The DynamoDB Streams API shares the port:
+//! `X-Amz-Target: DynamoDBStreams_20120810.<Operation>` reaches [`Api::call`] as
+//! `"Streams.<Operation>"` (`"Streams.ListStreams"`, `"Streams.DescribeStream"`,
+//! `"Streams.GetShardIterator"`, `"Streams.GetRecords"`); see [`STREAMS_OPERATION_PREFIX`].
+//!
+//! Answers are `application/x-amz-json-1.0` with `x-amzn-RequestId` (a uuid per request) and
+//! `x-amz-crc32` (CRC32 of the body bytes, which botocore and the SDKs may verify). Errors are
+//! the body [`ApiError::to_body`] renders, with the status [`ApiError::status`] gives:
+//! unparsable JSON or a non-object body is a bare `SerializationException`, a missing or foreign
+//! target an `UnknownOperationException`, a body over 16 MB (DynamoDB's request limit) a
+//! `ValidationException`. `GET` on any path answers `200 healthy: tarn` for health checks
+//! (DynamoDB's own endpoint answers `GET /` with a `healthy:` line too).
+//!
+//! Each request runs in a `tracing` span `dynamodb` with its request id and operation, in its own
+//! task, so a panicking handler answers `InternalServerError` instead of dropping the connection.
+//! Signatures are not verified yet (clients sign with any credentials); the CLI therefore binds
+//! loopback only.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use http::{Method, StatusCode};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::{Body, Incoming};
+use hyper::{Request, Response};
+use serde_json::Value;
+use tracing::Instrument;
+
+use crate::api::{Api, ApiError};
+
+/// Largest request body DynamoDB accepts (16 MB).
+pub const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
+/// `X-Amz-Target` prefix of DynamoDB operations.
+pub const DYNAMODB_TARGET_PREFIX: &str = "DynamoDB_20120810.";
+/// `X-Amz-Target` prefix of DynamoDB Streams operations.
+pub const STREAMS_TARGET_PREFIX: &str = "DynamoDBStreams_20120810.";
+/// Prefix under which Streams operations reach [`Api::call`]: `"Streams.GetRecords"`...
+pub const STREAMS_OPERATION_PREFIX: &str = "Streams.";
+/// The content type of every answer.
+pub const CONTENT_TYPE_JSON_1_0: &str = "application/x-amz-json-1.0";
+
+/// The operation name an `X-Amz-Target` header value names, as [`Api::call`] takes it:
+/// `DynamoDB_20120810.PutItem` -> `PutItem`, `DynamoDBStreams_20120810.GetRecords` ->
+/// `Streams.GetRecords`. `None` for anything else.
+pub fn operation_for_target(target: &str) -> Option<String> {
+    let valid = |op: &str| !op.is_empty() && op.chars().all(|c| c.is_ascii_alphanumeric());
+    if let Some(op) = target.strip_prefix(DYNAMODB_TARGET_PREFIX) {
+        valid(op).then(|| op.to_string())
+    } else if let Some(op) = target.strip_prefix(STREAMS_TARGET_PREFIX) {
+        valid(op).then(|| format!("{STREAMS_OPERATION_PREFIX}{op}"))
+    } else {
+        None
+    }
+}
+
+/// The DynamoDB endpoint over one [`Api`].
+#[derive(Clone)]
+pub struct DynamoDbService {
+    api: Api,
+}
+
+impl DynamoDbService {
+    /// The endpoint in front of `api`.
+    pub fn new(api: Api) -> Self {
+        DynamoDbService { api }
+    }
+
+    /// Answers one HTTP request (any body type, so tests can drive it without a socket).
+    pub async fn respond<B>(&self, req: Request<B>) -> Response<Full<Bytes>>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let span = tracing::info_span!("dynamodb", id = %request_id, op = tracing::field::Empty);
+        if req.method() == Method::GET || req.method() == Method::HEAD {
+            let mut resp = response(StatusCode::OK, Bytes::from_static(b"healthy: tarn"), &request_id);
+            resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+            return resp;
+        }
+        let started = Instant::now();
+        let (status, body) = self.answer(req).instrument(span.clone()).await;
+        let _entered = span.enter();
+        tracing::debug!(status = status.as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "answered");
+        response(status, body, &request_id)
+    }
+
+    /// Runs the request; answers the status and the body bytes.
+    async fn answer<B>(&self, req: Request<B>) -> (StatusCode, Bytes)
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        if req.method() != Method::POST {
+            tracing::debug!(method = %req.method(), "not a POST");
+            return error_answer(&ApiError::unknown_operation());
+        }
+        let declared_len = req
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared_len.is_some_and(|n| n > MAX_REQUEST_BYTES as u64) {
+            return error_answer(&too_large());
+        }
+        let target = req.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).map(str::to_owned);
+
+        let bytes = match Limited::new(req.into_body(), MAX_REQUEST_BYTES).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return error_answer(&too_large()),
+            Err(e) => {
+                tracing::debug!(error = %e, "could not read the request body");
+                return error_answer(&ApiError::serialization(""));
+            }
+        };
+        let body: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
+            Value::Object(Default::default())
+        } else {
+            match serde_json::from_slice(&bytes) {
+                Ok(v @ Value::Object(_)) => v,
+                Ok(_) => return error_answer(&ApiError::serialization("")),
+                Err(e) => {
+                    tracing::debug!(error = %e, "request body is not JSON");
+                    return error_answer(&ApiError::serialization(""));
+                }
+            }
+        };
+        let Some(operation) = target.as_deref().and_then(operation_for_target) else {
+            tracing::debug!(x_amz_target = target.as_deref().unwrap_or(""), "missing or unknown X-Amz-Target");
+            return error_answer(&ApiError::unknown_operation());
+        };
+        tracing::Span::current().record("op", operation.as_str());
+
+        let api = self.api.clone();
+        let op = operation.clone();
+        let task = tokio::spawn(async move { api.call(&op, body).await }.in_current_span());
+        let result = match task.await {
+            Ok(result) => result,
+            Err(e) => {
+                tracing::error!(error = %e, "operation handler panicked");
+                Err(ApiError::internal("Internal server error"))
+            }
+        };
+        match result {
+            Ok(out) => match serde_json::to_vec(&out) {
+                Ok(bytes) => (StatusCode::OK, Bytes::from(bytes)),
+                Err(e) => {
+                    tracing::error!(error = %e, "could not serialize the answer");
+                    error_answer(&ApiError::internal("Internal server error"))
+                }
+            },
+            Err(e) => {
+                if e.is_server_error() {
+                    tracing::error!(kind = e.kind, reason = %e.message, "operation failed");
+                } else {
+                    tracing::debug!(kind = e.kind, reason = %e.message, "operation refused");
+                }
+                error_answer(&e)
+            }
+        }
+    }
+}
+
+impl super::Handler for DynamoDbService {
+    async fn handle(&self, req: Request<Incoming>, _peer: SocketAddr) -> Response<Full<Bytes>> {
+        self.respond(req).await
+    }
+}
+
+fn too_large() -> ApiError {
+    ApiError::validation(format!("Request size exceeded the maximum allowed size of {MAX_REQUEST_BYTES} bytes"))
+}
+
+fn error_answer(e: &ApiError) -> (StatusCode, Bytes) {
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let body = serde_json::to_vec(&e.to_body()).expect("a JSON value serializes");
+    (status, Bytes::from(body))
+}
+
+/// Builds the answer with DynamoDB's headers.
+fn response(status: StatusCode, body: Bytes, request_id: &str) -> Response<Full<Bytes>> {
+    let crc = crc32fast::hash(&body);
+    let mut resp = Response::new(Full::new(body));
+    *resp.status_mut() = status;
+    let headers = resp.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE_JSON_1_0));
+    if let Ok(id) = HeaderValue::from_str(request_id) {
+        headers.insert("x-amzn-requestid", id);
+    }
+    headers.insert("x-amz-crc32", HeaderValue::from(crc));
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn targets_map_to_operations() {
+        assert_eq!(operation_for_target("DynamoDB_20120810.PutItem").as_deref(), Some("PutItem"));
+        assert_eq!(operation_for_target("DynamoDBStreams_20120810.GetRecords").as_deref(), Some("Streams.GetRecords"));
+        assert_eq!(operation_for_target("DynamoDB_20120810."), None);
+        assert_eq!(operation_for_target("DynamoDB_20111205.PutItem"), None);
+        assert_eq!(operation_for_target("DynamoDB_20120810.Put.Item"), None);
+        assert_eq!(operation_for_target("Kinesis_20131202.PutRecord"), None);
+    }
+
+    #[test]
+    fn error_answers_carry_dynamodb_bodies() {
+        let (status, body) = error_answer(&ApiError::resource_not_found("Requested resource not found"));
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["__type"], "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException");
+        let (status, _) = error_answer(&ApiError::internal("x"));
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn responses_have_crc_and_request_id() {
+        let body = Bytes::from(serde_json::to_vec(&json!({"TableNames": []})).unwrap());
+        let resp = response(StatusCode::OK, body.clone(), "abc");
+        assert_eq!(resp.headers()["x-amzn-requestid"], "abc");
+        assert_eq!(resp.headers()["x-amz-crc32"], crc32fast::hash(&body).to_string().as_str());
+        assert_eq!(resp.headers()[CONTENT_TYPE], CONTENT_TYPE_JSON_1_0);
+    }
+}

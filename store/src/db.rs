@@ -1,0 +1,1122 @@
+//! The database: tables in a catalog, items in one fjall keyspace per table.
+//!
+//! [`Store`] is the store's whole public surface for tables and items. Every write goes the same
+//! way: lock the item's stripe, read the current item, let the caller decide the new state (this
+//! is where conditions and update expressions run), commit the change as one atomic fjall batch,
+//! release the lock, and wait for group commit to sync the journal before returning. Later
+//! features (index entries, stream records, TTL entries) join that same batch in
+//! [`Store::commit_changes`], so one write is always one atomic batch.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use fjall::{Database, Keyspace, KeyspaceCreateOptions};
+use parking_lot::RwLock;
+use uuid::Uuid;
+
+use crate::commit::GroupCommit;
+use crate::encoding::{decode_item, encode_item};
+use crate::error::{CancellationReason, Result, StoreError};
+use crate::key;
+use crate::locks::KeyLocks;
+use crate::schema::{validate_billing, BillingMode, TableMeta, TableSpec, Throughput};
+use crate::value::{item_size, validate_item, AttributeValue, Item};
+
+const CATALOG: &str = "catalog";
+
+/// DynamoDB's page limit for Query and Scan: reading stops after 1 MB of items.
+pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
+
+/// A table as the store holds it open.
+struct Table {
+    meta: TableMeta,
+    items: Keyspace,
+}
+
+/// Options for opening a store.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// Sync the journal before acknowledging each write (group-committed). Turning this off
+    /// trades durability for speed, for throwaway data.
+    pub sync_writes: bool,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions { sync_writes: true }
+    }
+}
+
+/// The embedded database.
+pub struct Store {
+    db: Database,
+    catalog: Keyspace,
+    tables: RwLock<HashMap<String, Arc<Table>>>,
+    /// Serializes catalog changes (create, delete, update of tables).
+    ddl: parking_lot::Mutex<()>,
+    locks: KeyLocks,
+    group_commit: GroupCommit,
+    options: StoreOptions,
+    path: PathBuf,
+}
+
+/// What a write decided to do with an item.
+#[derive(Debug, Clone)]
+pub enum Mutation {
+    /// Store this item (it must carry the same key).
+    Put(Item),
+    /// Delete the item.
+    Delete,
+    /// Leave the item as it is.
+    Keep,
+}
+
+/// The item before and after a write.
+#[derive(Debug, Clone, Default)]
+pub struct WriteOutcome {
+    /// The item before the write, if it existed.
+    pub old: Option<Item>,
+    /// The item after the write, if it exists.
+    pub new: Option<Item>,
+}
+
+/// A table's description: its definition plus live figures.
+#[derive(Debug, Clone)]
+pub struct TableInfo {
+    /// The definition.
+    pub meta: TableMeta,
+    /// Approximate item count (DynamoDB's own is refreshed about every six hours).
+    pub item_count: u64,
+    /// Approximate size in bytes.
+    pub size_bytes: u64,
+}
+
+/// The table-level settings UpdateTable may change.
+#[derive(Debug, Clone, Default)]
+pub struct TableUpdate {
+    /// New billing mode.
+    pub billing_mode: Option<BillingMode>,
+    /// New provisioned throughput.
+    pub throughput: Option<Throughput>,
+    /// New deletion-protection setting.
+    pub deletion_protection: Option<bool>,
+    /// New table class.
+    pub table_class: Option<String>,
+}
+
+/// A condition on the sort key, for Query.
+#[derive(Debug, Clone)]
+pub enum SortCondition {
+    /// `sk = v`
+    Eq(AttributeValue),
+    /// `sk < v`
+    Lt(AttributeValue),
+    /// `sk <= v`
+    Le(AttributeValue),
+    /// `sk > v`
+    Gt(AttributeValue),
+    /// `sk >= v`
+    Ge(AttributeValue),
+    /// `sk BETWEEN a AND b`
+    Between(AttributeValue, AttributeValue),
+    /// `begins_with(sk, v)` (strings and binaries)
+    BeginsWith(AttributeValue),
+}
+
+/// Where a Query or Scan page starts and how much it may read.
+#[derive(Debug, Clone, Default)]
+pub struct PageRequest {
+    /// Continue after this key (the previous page's LastEvaluatedKey).
+    pub exclusive_start_key: Option<Item>,
+    /// Most items to read (evaluate), before any filter.
+    pub limit: Option<usize>,
+}
+
+/// One page of a Query or Scan.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    /// Items that passed the filter.
+    pub items: Vec<Item>,
+    /// Items read before filtering (DynamoDB's ScannedCount).
+    pub scanned_count: usize,
+    /// Bytes read before filtering, by DynamoDB's item-size rules (for capacity accounting).
+    pub scanned_bytes: usize,
+    /// Where the next page starts, when there may be more.
+    pub last_evaluated_key: Option<Item>,
+}
+
+/// One action of a write transaction: an item and a decision on it.
+pub struct TransactAction<'a> {
+    /// Table name.
+    pub table: String,
+    /// The item's key (key attributes only).
+    pub key: Item,
+    /// Decides the item's new state from its current one; an error cancels the transaction.
+    pub decide: Box<dyn FnOnce(&TableMeta, Option<&Item>) -> Result<Mutation> + 'a>,
+}
+
+fn now_secs() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+impl Store {
+    /// Opens (or creates) a store in `path` with default options.
+    pub fn open(path: &Path) -> Result<Store> {
+        Self::open_with(path, StoreOptions::default())
+    }
+
+    /// Opens (or creates) a store in `path`.
+    pub fn open_with(path: &Path, options: StoreOptions) -> Result<Store> {
+        std::fs::create_dir_all(path)?;
+        let db = Database::builder(path).open()?;
+        let catalog = db.keyspace(CATALOG, KeyspaceCreateOptions::default)?;
+        let mut tables = HashMap::new();
+        for entry in catalog.iter() {
+            let (_, value) = entry.into_inner()?;
+            let meta: TableMeta = serde_json::from_slice(&value)
+                .map_err(|e| StoreError::Corrupt(format!("unreadable catalog entry: {e}")))?;
+            let items = db.keyspace(&meta.items_keyspace(), KeyspaceCreateOptions::default)?;
+            tables.insert(meta.name.clone(), Arc::new(Table { meta, items }));
+        }
+        tracing::info!(path = %path.display(), tables = tables.len(), "store opened");
+        Ok(Store {
+            db,
+            catalog,
+            tables: RwLock::new(tables),
+            ddl: parking_lot::Mutex::new(()),
+            locks: KeyLocks::default(),
+            group_commit: GroupCommit::default(),
+            options,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The directory the store lives in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn table(&self, name: &str) -> Result<Arc<Table>> {
+        self.tables
+            .read()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| StoreError::TableNotFound(name.to_string()))
+    }
+
+    fn sync(&self) -> Result<()> {
+        if self.options.sync_writes {
+            self.group_commit.sync(&self.db)?;
+        }
+        Ok(())
+    }
+
+    fn save_meta(&self, meta: &TableMeta) -> Result<()> {
+        let json = serde_json::to_vec(meta).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.catalog.insert(meta.name.as_str(), json)?;
+        self.group_commit.sync(&self.db)
+    }
+
+    // ---- tables ----
+
+    /// Creates a table. Fails with ResourceInUse when the name is taken.
+    pub fn create_table(&self, spec: TableSpec) -> Result<TableMeta> {
+        spec.validate()?;
+        let _ddl = self.ddl.lock();
+        if self.tables.read().contains_key(&spec.name) {
+            return Err(StoreError::ResourceInUse(format!(
+                "Table already exists: {}",
+                spec.name
+            )));
+        }
+        let now = now_secs();
+        let meta = TableMeta {
+            name: spec.name,
+            id: Uuid::new_v4(),
+            key_schema: spec.key_schema,
+            attribute_definitions: spec.attribute_definitions,
+            billing_mode: spec.billing_mode,
+            throughput: spec.throughput,
+            created_at: now,
+            billing_mode_updated_at: now,
+            last_increase_at: None,
+            last_decrease_at: None,
+            decreases_today: 0,
+            tags: spec.tags,
+            deletion_protection: spec.deletion_protection,
+            table_class: spec.table_class,
+        };
+        let items = self
+            .db
+            .keyspace(&meta.items_keyspace(), KeyspaceCreateOptions::default)?;
+        self.save_meta(&meta)?;
+        self.tables.write().insert(
+            meta.name.clone(),
+            Arc::new(Table {
+                meta: meta.clone(),
+                items,
+            }),
+        );
+        tracing::info!(table = %meta.name, id = %meta.id, "table created");
+        Ok(meta)
+    }
+
+    /// Deletes a table and all its items.
+    pub fn delete_table(&self, name: &str) -> Result<TableInfo> {
+        let _ddl = self.ddl.lock();
+        let table = self.table(name)?;
+        if table.meta.deletion_protection {
+            return Err(StoreError::Validation(
+                "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.".into(),
+            ));
+        }
+        let info = self.info(&table);
+        self.catalog.remove(name)?;
+        self.group_commit.sync(&self.db)?;
+        self.tables.write().remove(name);
+        self.db.delete_keyspace(table.items.clone())?;
+        tracing::info!(table = %name, "table deleted");
+        Ok(info)
+    }
+
+    fn info(&self, table: &Table) -> TableInfo {
+        TableInfo {
+            meta: table.meta.clone(),
+            item_count: table.items.approximate_len() as u64,
+            size_bytes: table.items.disk_space(),
+        }
+    }
+
+    /// Describes a table.
+    pub fn describe_table(&self, name: &str) -> Result<TableInfo> {
+        let table = self.table(name)?;
+        Ok(self.info(&table))
+    }
+
+    /// Table names in ascending order, starting after `exclusive_start`, at most `limit`.
+    /// Returns the names and, when more remain, the last name returned.
+    pub fn list_tables(
+        &self,
+        exclusive_start: Option<&str>,
+        limit: usize,
+    ) -> (Vec<String>, Option<String>) {
+        let mut names: Vec<String> = self.tables.read().keys().cloned().collect();
+        names.sort();
+        let start = match exclusive_start {
+            Some(s) => names.partition_point(|n| n.as_str() <= s),
+            None => 0,
+        };
+        let page: Vec<String> = names[start..].iter().take(limit).cloned().collect();
+        let more = start + page.len() < names.len();
+        let last = if more { page.last().cloned() } else { None };
+        (page, last)
+    }
+
+    /// Changes a table's billing, throughput, deletion protection or class.
+    pub fn update_table(&self, name: &str, update: TableUpdate) -> Result<TableMeta> {
+        let _ddl = self.ddl.lock();
+        let table = self.table(name)?;
+        let mut meta = table.meta.clone();
+        let now = now_secs();
+        if let Some(mode) = update.billing_mode {
+            if mode != meta.billing_mode {
+                meta.billing_mode_updated_at = now;
+            }
+            meta.billing_mode = mode;
+            if mode == BillingMode::PayPerRequest {
+                meta.throughput = None;
+            }
+        }
+        if let Some(t) = update.throughput {
+            if let Some(old) = meta.throughput {
+                if t.read > old.read || t.write > old.write {
+                    meta.last_increase_at = Some(now);
+                }
+                if t.read < old.read || t.write < old.write {
+                    meta.last_decrease_at = Some(now);
+                    meta.decreases_today += 1;
+                }
+            }
+            meta.throughput = Some(t);
+        }
+        validate_billing(meta.billing_mode, meta.throughput.as_ref())?;
+        if let Some(p) = update.deletion_protection {
+            meta.deletion_protection = p;
+        }
+        if let Some(c) = update.table_class {
+            meta.table_class = Some(c);
+        }
+        self.replace_meta(&table, meta)
+    }
+
+    fn replace_meta(&self, table: &Table, meta: TableMeta) -> Result<TableMeta> {
+        self.save_meta(&meta)?;
+        self.tables.write().insert(
+            meta.name.clone(),
+            Arc::new(Table {
+                meta: meta.clone(),
+                items: table.items.clone(),
+            }),
+        );
+        Ok(meta)
+    }
+
+    /// Adds or replaces tags on a table.
+    pub fn tag_table(&self, name: &str, tags: BTreeMap<String, String>) -> Result<()> {
+        let _ddl = self.ddl.lock();
+        let table = self.table(name)?;
+        let mut meta = table.meta.clone();
+        meta.tags.extend(tags);
+        if meta.tags.len() > 50 {
+            return Err(StoreError::LimitExceeded(
+                "The number of tags on the resource exceeds the limit of 50".into(),
+            ));
+        }
+        self.replace_meta(&table, meta).map(|_| ())
+    }
+
+    /// Removes tags from a table by key.
+    pub fn untag_table(&self, name: &str, keys: &[String]) -> Result<()> {
+        let _ddl = self.ddl.lock();
+        let table = self.table(name)?;
+        let mut meta = table.meta.clone();
+        for k in keys {
+            meta.tags.remove(k);
+        }
+        self.replace_meta(&table, meta).map(|_| ())
+    }
+
+    // ---- items ----
+
+    fn storage_key(meta: &TableMeta, key: &Item) -> Result<Vec<u8>> {
+        meta.key_schema.validate_key(key)?;
+        let hash = &key[&meta.key_schema.hash.name];
+        let range = meta.key_schema.range.as_ref().map(|r| &key[&r.name]);
+        key::item_key(hash, range).ok_or_else(|| {
+            StoreError::Validation("The provided key element does not match the schema".into())
+        })
+    }
+
+    /// The definition of a table.
+    pub fn table_meta(&self, name: &str) -> Result<TableMeta> {
+        Ok(self.table(name)?.meta.clone())
+    }
+
+    /// Reads one item by its key.
+    pub fn get_item(&self, table: &str, key: &Item) -> Result<Option<Item>> {
+        let table = self.table(table)?;
+        let k = Self::storage_key(&table.meta, key)?;
+        table.items.get(&k)?.map(|v| decode_item(&v)).transpose()
+    }
+
+    /// Reads, decides and writes one item atomically. `decide` sees the table and the current
+    /// item (or `None`) and returns what to do; its error aborts the write.
+    pub fn write_item<F>(&self, table: &str, key: &Item, decide: F) -> Result<WriteOutcome>
+    where
+        F: FnOnce(&TableMeta, Option<&Item>) -> Result<Mutation>,
+    {
+        let mut outcomes = self
+            .write_items(vec![TransactAction {
+                table: table.to_string(),
+                key: key.clone(),
+                decide: Box::new(decide),
+            }])
+            .map_err(|e| match e {
+                // A single write reports its own error, not a transaction's.
+                StoreError::TransactionCanceled(mut reasons) => {
+                    reasons.pop().map(reason_to_error).unwrap_or_else(|| {
+                        StoreError::Corrupt("write cancelled without reason".into())
+                    })
+                }
+                other => other,
+            })?;
+        Ok(outcomes.pop().unwrap_or_default())
+    }
+
+    /// Stores an item, replacing any item with the same key. `check` sees the current item and
+    /// may refuse the write (a condition). Returns the item it replaced.
+    pub fn put_item<C>(&self, table: &str, item: Item, check: C) -> Result<Option<Item>>
+    where
+        C: FnOnce(Option<&Item>) -> Result<()>,
+    {
+        let meta = self.table(table)?.meta.clone();
+        let key = meta.key_schema.key_of_item(&item)?;
+        validate_item(&item)?;
+        self.write_item(table, &key, move |_, old| {
+            check(old)?;
+            Ok(Mutation::Put(item))
+        })
+        .map(|o| o.old)
+    }
+
+    /// Deletes an item by key. `check` may refuse the delete. Returns the deleted item.
+    pub fn delete_item<C>(&self, table: &str, key: &Item, check: C) -> Result<Option<Item>>
+    where
+        C: FnOnce(Option<&Item>) -> Result<()>,
+    {
+        self.write_item(table, key, move |_, old| {
+            check(old)?;
+            Ok(Mutation::Delete)
+        })
+        .map(|o| o.old)
+    }
+
+    /// Applies several item writes atomically: all happen or none does. Each action's `decide`
+    /// runs with every involved item locked; if any fails, nothing is written and the error is
+    /// [`StoreError::TransactionCanceled`] with one reason per action.
+    pub fn write_items(&self, actions: Vec<TransactAction<'_>>) -> Result<Vec<WriteOutcome>> {
+        // Resolve tables and keys first: these are request errors, not cancellations.
+        let mut resolved = Vec::with_capacity(actions.len());
+        let mut seen = HashSet::new();
+        for action in actions {
+            let table = self.table(&action.table)?;
+            let k = Self::storage_key(&table.meta, &action.key)?;
+            if !seen.insert((table.meta.id, k.clone())) {
+                return Err(StoreError::Validation(
+                    "Transaction request cannot include multiple operations on one item".into(),
+                ));
+            }
+            resolved.push((table, k, action.decide));
+        }
+        let held = self
+            .locks
+            .lock(resolved.iter().map(|(t, k, _)| (&t.meta.id, k.as_slice())));
+        let mut planned = Vec::with_capacity(resolved.len());
+        let mut reasons = Vec::with_capacity(resolved.len());
+        let mut failed = false;
+        for (table, k, decide) in resolved {
+            let old = table.items.get(&k)?.map(|v| decode_item(&v)).transpose()?;
+            match decide(&table.meta, old.as_ref()).and_then(|m| check_mutation(&table.meta, m)) {
+                Ok(m) => {
+                    reasons.push(CancellationReason {
+                        code: "None".into(),
+                        message: None,
+                        item: None,
+                    });
+                    planned.push((table, k, old, m));
+                }
+                Err(e) => {
+                    failed = true;
+                    reasons.push(error_to_reason(e));
+                }
+            }
+        }
+        if failed {
+            return Err(StoreError::TransactionCanceled(reasons));
+        }
+        let changes: Vec<Change> = planned
+            .into_iter()
+            .map(|(table, k, old, m)| {
+                let new = match m {
+                    Mutation::Put(item) => Some(item),
+                    Mutation::Delete => None,
+                    Mutation::Keep => old.clone(),
+                };
+                Change {
+                    table,
+                    key: k,
+                    old,
+                    new,
+                }
+            })
+            .collect();
+        self.commit_changes(&changes)?;
+        drop(held);
+        self.sync()?;
+        Ok(changes
+            .into_iter()
+            .map(|c| WriteOutcome {
+                old: c.old,
+                new: c.new,
+            })
+            .collect())
+    }
+
+    /// Writes a set of item changes as one atomic batch. Every derived record of a change
+    /// (index entries, stream records, expiry entries) belongs in this same batch.
+    fn commit_changes(&self, changes: &[Change]) -> Result<()> {
+        let mut batch = self.db.batch();
+        for c in changes {
+            if c.old == c.new {
+                continue;
+            }
+            match &c.new {
+                Some(item) => batch.insert(&c.table.items, c.key.as_slice(), encode_item(item)),
+                None => batch.remove(&c.table.items, c.key.as_slice()),
+            }
+        }
+        batch.commit()?;
+        Ok(())
+    }
+
+    // ---- reads of many items ----
+
+    /// The key attributes of an item of `meta`'s table.
+    fn key_attributes(meta: &TableMeta, item: &Item) -> Item {
+        meta.key_schema
+            .attributes()
+            .filter_map(|a| item.get(&a.name).map(|v| (a.name.clone(), v.clone())))
+            .collect()
+    }
+
+    fn read_page<I>(
+        meta: &TableMeta,
+        iter: I,
+        limit: Option<usize>,
+        mut filter: impl FnMut(&Item) -> Result<bool>,
+    ) -> Result<Page>
+    where
+        I: Iterator<Item = fjall::Guard>,
+    {
+        let mut page = Page::default();
+        let limit = limit.unwrap_or(usize::MAX);
+        let mut last: Option<Item> = None;
+        let mut exhausted = true;
+        for guard in iter {
+            if page.scanned_count >= limit || page.scanned_bytes >= MAX_PAGE_BYTES {
+                exhausted = false;
+                break;
+            }
+            let (_, value) = guard.into_inner()?;
+            let item = decode_item(&value)?;
+            page.scanned_count += 1;
+            page.scanned_bytes += item_size(&item);
+            last = Some(Self::key_attributes(meta, &item));
+            if filter(&item)? {
+                page.items.push(item);
+            }
+        }
+        // DynamoDB returns LastEvaluatedKey when it stopped because of Limit or the page size,
+        // even if nothing is left: a page that hit its limit exactly still carries it.
+        if !exhausted || (page.scanned_count > 0 && page.scanned_count == limit) {
+            page.last_evaluated_key = last;
+        }
+        Ok(page)
+    }
+
+    fn start_after(meta: &TableMeta, esk: Option<&Item>) -> Result<Option<Vec<u8>>> {
+        esk.map(|k| {
+            Self::storage_key(meta, k).map_err(|_| {
+                StoreError::Validation("The provided starting key is invalid: The provided key element does not match the schema".into())
+            })
+        })
+        .transpose()
+    }
+
+    /// Reads one page of a partition in sort-key order (or reverse), optionally restricted by a
+    /// sort-key condition. `filter` decides which read items are returned.
+    pub fn query(
+        &self,
+        table: &str,
+        partition_key: &AttributeValue,
+        sort: Option<&SortCondition>,
+        forward: bool,
+        page: &PageRequest,
+        filter: impl FnMut(&Item) -> Result<bool>,
+    ) -> Result<Page> {
+        let table = self.table(table)?;
+        let meta = &table.meta;
+        if partition_key.value_type() != meta.key_schema.hash.attr_type.value_type() {
+            return Err(StoreError::Validation(
+                "One or more parameter values were invalid: Condition parameter type does not match schema type".into(),
+            ));
+        }
+        let prefix = key::partition_prefix(partition_key)
+            .ok_or_else(|| StoreError::Validation("Query key condition not supported".into()))?;
+        let (mut lo, mut hi) = sort_bounds(&prefix, sort, meta)?;
+        if let Some(start) = Self::start_after(meta, page.exclusive_start_key.as_ref())? {
+            if !start.starts_with(&prefix) {
+                return Err(StoreError::Validation(
+                    "The provided starting key is invalid: The provided key element does not match the condition".into(),
+                ));
+            }
+            if forward {
+                lo = Bound::Excluded(start);
+            } else {
+                hi = Bound::Excluded(start);
+            }
+        }
+        let range = table.items.range::<Vec<u8>, _>((lo, hi));
+        if forward {
+            Self::read_page(meta, range, page.limit, filter)
+        } else {
+            Self::read_page(meta, range.rev(), page.limit, filter)
+        }
+    }
+
+    /// Reads one page of a whole table, or of one segment of a parallel scan
+    /// (`segment` of `total_segments`, together covering the table exactly once).
+    pub fn scan(
+        &self,
+        table: &str,
+        segment: Option<(u32, u32)>,
+        page: &PageRequest,
+        filter: impl FnMut(&Item) -> Result<bool>,
+    ) -> Result<Page> {
+        let table = self.table(table)?;
+        let meta = &table.meta;
+        let (mut lo, hi) = match segment {
+            Some((s, total)) => {
+                let (start, end) = key::segment_bounds(s, total);
+                (
+                    Bound::Included(start),
+                    end.map_or(Bound::Unbounded, Bound::Excluded),
+                )
+            }
+            None => (Bound::Unbounded, Bound::Unbounded),
+        };
+        if let Some(start) = Self::start_after(meta, page.exclusive_start_key.as_ref())? {
+            lo = Bound::Excluded(start);
+        }
+        Self::read_page(
+            meta,
+            table.items.range::<Vec<u8>, _>((lo, hi)),
+            page.limit,
+            filter,
+        )
+    }
+}
+
+/// One item change inside a commit.
+struct Change {
+    table: Arc<Table>,
+    key: Vec<u8>,
+    old: Option<Item>,
+    new: Option<Item>,
+}
+
+fn check_mutation(meta: &TableMeta, m: Mutation) -> Result<Mutation> {
+    if let Mutation::Put(item) = &m {
+        meta.key_schema.key_of_item(item)?;
+        validate_item(item)?;
+    }
+    Ok(m)
+}
+
+fn error_to_reason(e: StoreError) -> CancellationReason {
+    match e {
+        StoreError::ConditionalCheckFailed { item } => CancellationReason {
+            code: "ConditionalCheckFailed".into(),
+            message: Some("The conditional request failed".into()),
+            item: item.map(|b| *b),
+        },
+        StoreError::Validation(m) => CancellationReason {
+            code: "ValidationError".into(),
+            message: Some(m),
+            item: None,
+        },
+        other => CancellationReason {
+            code: "InternalError".into(),
+            message: Some(other.to_string()),
+            item: None,
+        },
+    }
+}
+
+fn reason_to_error(r: CancellationReason) -> StoreError {
+    match r.code.as_str() {
+        "ConditionalCheckFailed" => StoreError::ConditionalCheckFailed {
+            item: r.item.map(Box::new),
+        },
+        "ValidationError" => StoreError::Validation(r.message.unwrap_or_default()),
+        _ => StoreError::Corrupt(r.message.unwrap_or_default()),
+    }
+}
+
+fn sort_bounds(
+    prefix: &[u8],
+    sort: Option<&SortCondition>,
+    meta: &TableMeta,
+) -> Result<(Bound<Vec<u8>>, Bound<Vec<u8>>)> {
+    let whole = || {
+        (
+            Bound::Included(prefix.to_vec()),
+            key::prefix_successor(prefix).map_or(Bound::Unbounded, Bound::Excluded),
+        )
+    };
+    let Some(cond) = sort else { return Ok(whole()) };
+    let Some(range_attr) = &meta.key_schema.range else {
+        return Err(StoreError::Validation(
+            "Query key condition not supported".into(),
+        ));
+    };
+    let enc = |v: &AttributeValue| -> Result<Vec<u8>> {
+        if v.value_type() != range_attr.attr_type.value_type() {
+            return Err(StoreError::Validation(
+                "One or more parameter values were invalid: Condition parameter type does not match schema type".into(),
+            ));
+        }
+        let mut out = prefix.to_vec();
+        key::encode_key_value(v, &mut out);
+        Ok(out)
+    };
+    let (start, end) = whole();
+    Ok(match cond {
+        SortCondition::Eq(v) => {
+            let k = enc(v)?;
+            (Bound::Included(k.clone()), Bound::Included(k))
+        }
+        SortCondition::Lt(v) => (start, Bound::Excluded(enc(v)?)),
+        SortCondition::Le(v) => (start, Bound::Included(enc(v)?)),
+        SortCondition::Gt(v) => (Bound::Excluded(enc(v)?), end),
+        SortCondition::Ge(v) => (Bound::Included(enc(v)?), end),
+        SortCondition::Between(a, b) => {
+            let (ka, kb) = (enc(a)?, enc(b)?);
+            if ka > kb {
+                return Err(StoreError::Validation(
+                    "Invalid KeyConditionExpression: The BETWEEN operator requires upper bound to be greater than or equal to lower bound".into(),
+                ));
+            }
+            (Bound::Included(ka), Bound::Included(kb))
+        }
+        SortCondition::BeginsWith(v) => {
+            let mut full = enc(v)?;
+            // Drop the 2-byte terminator: what remains is a prefix of every longer value.
+            full.truncate(full.len() - 2);
+            let end = key::prefix_successor(&full).map_or(Bound::Unbounded, Bound::Excluded);
+            (Bound::Included(full), end)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{KeyAttribute, KeySchema, ScalarType};
+    use crate::value::Number;
+
+    fn s(v: &str) -> AttributeValue {
+        AttributeValue::S(v.into())
+    }
+    fn n(v: i64) -> AttributeValue {
+        AttributeValue::N(Number::from_i64(v))
+    }
+    fn item(pairs: &[(&str, AttributeValue)]) -> Item {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    fn spec(name: &str, range: Option<ScalarType>) -> TableSpec {
+        let hash = KeyAttribute {
+            name: "pk".into(),
+            attr_type: ScalarType::S,
+        };
+        let range = range.map(|t| KeyAttribute {
+            name: "sk".into(),
+            attr_type: t,
+        });
+        TableSpec {
+            name: name.into(),
+            attribute_definitions: std::iter::once(hash.clone()).chain(range.clone()).collect(),
+            key_schema: KeySchema { hash, range },
+            billing_mode: BillingMode::PayPerRequest,
+            throughput: None,
+            tags: BTreeMap::new(),
+            deletion_protection: false,
+            table_class: None,
+        }
+    }
+
+    fn open() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn tables_persist_and_names_page() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            for name in ["ccc", "aaa", "bbb"] {
+                store.create_table(spec(name, None)).unwrap();
+            }
+            assert!(matches!(
+                store.create_table(spec("aaa", None)),
+                Err(StoreError::ResourceInUse(_))
+            ));
+            store
+                .put_item("aaa", item(&[("pk", s("x")), ("v", n(1))]), |_| Ok(()))
+                .unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(
+            store.list_tables(None, 2),
+            (
+                vec!["aaa".to_string(), "bbb".to_string()],
+                Some("bbb".to_string())
+            )
+        );
+        assert_eq!(
+            store.list_tables(Some("bbb"), 2),
+            (vec!["ccc".to_string()], None)
+        );
+        let got = store
+            .get_item("aaa", &item(&[("pk", s("x"))]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(got["v"], n(1));
+    }
+
+    #[test]
+    fn a_recreated_table_starts_empty() {
+        let (_dir, store) = open();
+        store.create_table(spec("tbl1", None)).unwrap();
+        store
+            .put_item("tbl1", item(&[("pk", s("x"))]), |_| Ok(()))
+            .unwrap();
+        store.delete_table("tbl1").unwrap();
+        assert!(matches!(
+            store.get_item("tbl1", &item(&[("pk", s("x"))])),
+            Err(StoreError::TableNotFound(_))
+        ));
+        store.create_table(spec("tbl1", None)).unwrap();
+        assert_eq!(
+            store.get_item("tbl1", &item(&[("pk", s("x"))])).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn put_get_delete_and_conditions() {
+        let (_dir, store) = open();
+        store
+            .create_table(spec("tbl", Some(ScalarType::N)))
+            .unwrap();
+        let key = item(&[("pk", s("a")), ("sk", n(1))]);
+        let mut full = key.clone();
+        full.insert("x".into(), s("one"));
+        assert_eq!(
+            store.put_item("tbl", full.clone(), |_| Ok(())).unwrap(),
+            None
+        );
+        assert_eq!(
+            store.put_item("tbl", full.clone(), |_| Ok(())).unwrap(),
+            Some(full.clone())
+        );
+        let refused = store.delete_item("tbl", &key, |old| {
+            Err(StoreError::ConditionalCheckFailed {
+                item: old.cloned().map(Box::new),
+            })
+        });
+        assert!(matches!(
+            refused,
+            Err(StoreError::ConditionalCheckFailed { item: Some(_) })
+        ));
+        assert_eq!(
+            store.delete_item("tbl", &key, |_| Ok(())).unwrap(),
+            Some(full)
+        );
+        assert_eq!(store.get_item("tbl", &key).unwrap(), None);
+        // wrong key shapes
+        assert!(matches!(
+            store.get_item("tbl", &item(&[("pk", s("a"))])),
+            Err(StoreError::Validation(_))
+        ));
+        assert!(matches!(
+            store.put_item("tbl", item(&[("pk", s("a")), ("sk", s("1"))]), |_| Ok(())),
+            Err(StoreError::Validation(_))
+        ));
+    }
+
+    #[test]
+    fn query_orders_by_sort_key_and_pages() {
+        let (_dir, store) = open();
+        store
+            .create_table(spec("qry", Some(ScalarType::N)))
+            .unwrap();
+        for i in [5, -3, 10, 0, 7, 100, 2] {
+            store
+                .put_item("qry", item(&[("pk", s("p")), ("sk", n(i))]), |_| Ok(()))
+                .unwrap();
+        }
+        store
+            .put_item("qry", item(&[("pk", s("other")), ("sk", n(1))]), |_| Ok(()))
+            .unwrap();
+        let sks = |page: &Page| {
+            page.items
+                .iter()
+                .map(|i| i["sk"].clone())
+                .collect::<Vec<_>>()
+        };
+        let all = store
+            .query("qry", &s("p"), None, true, &PageRequest::default(), |_| {
+                Ok(true)
+            })
+            .unwrap();
+        assert_eq!(
+            sks(&all),
+            vec![n(-3), n(0), n(2), n(5), n(7), n(10), n(100)]
+        );
+        assert!(all.last_evaluated_key.is_none());
+        let rev = store
+            .query(
+                "qry",
+                &s("p"),
+                Some(&SortCondition::Between(n(0), n(7))),
+                false,
+                &PageRequest::default(),
+                |_| Ok(true),
+            )
+            .unwrap();
+        assert_eq!(sks(&rev), vec![n(7), n(5), n(2), n(0)]);
+        // paging with Limit
+        let mut seen = Vec::new();
+        let mut req = PageRequest {
+            exclusive_start_key: None,
+            limit: Some(3),
+        };
+        loop {
+            let page = store
+                .query(
+                    "qry",
+                    &s("p"),
+                    Some(&SortCondition::Gt(n(-3))),
+                    true,
+                    &req,
+                    |_| Ok(true),
+                )
+                .unwrap();
+            seen.extend(sks(&page));
+            match page.last_evaluated_key {
+                Some(k) => req.exclusive_start_key = Some(k),
+                None => break,
+            }
+        }
+        assert_eq!(seen, vec![n(0), n(2), n(5), n(7), n(10), n(100)]);
+    }
+
+    #[test]
+    fn begins_with_on_strings() {
+        let (_dir, store) = open();
+        store
+            .create_table(spec("bw_", Some(ScalarType::S)))
+            .unwrap();
+        for sk in ["a", "ab", "abc", "ab\0x", "b", "aa"] {
+            store
+                .put_item("bw_", item(&[("pk", s("p")), ("sk", s(sk))]), |_| Ok(()))
+                .unwrap();
+        }
+        let page = store
+            .query(
+                "bw_",
+                &s("p"),
+                Some(&SortCondition::BeginsWith(s("ab"))),
+                true,
+                &PageRequest::default(),
+                |_| Ok(true),
+            )
+            .unwrap();
+        let got: Vec<_> = page.items.iter().map(|i| i["sk"].clone()).collect();
+        assert_eq!(got, vec![s("ab"), s("ab\0x"), s("abc")]);
+    }
+
+    #[test]
+    fn parallel_scan_segments_cover_the_table_once() {
+        let (_dir, store) = open();
+        store.create_table(spec("scn", None)).unwrap();
+        for i in 0..300 {
+            store
+                .put_item("scn", item(&[("pk", s(&format!("k{i}")))]), |_| Ok(()))
+                .unwrap();
+        }
+        let mut seen = Vec::new();
+        for seg in 0..4 {
+            let mut req = PageRequest {
+                exclusive_start_key: None,
+                limit: Some(50),
+            };
+            loop {
+                let page = store
+                    .scan("scn", Some((seg, 4)), &req, |_| Ok(true))
+                    .unwrap();
+                seen.extend(page.items.iter().map(|i| i["pk"].clone()));
+                match page.last_evaluated_key {
+                    Some(k) => req.exclusive_start_key = Some(k),
+                    None => break,
+                }
+            }
+        }
+        seen.sort_by_key(|v| format!("{v:?}"));
+        let before = seen.len();
+        seen.dedup();
+        assert_eq!((before, seen.len()), (300, 300));
+    }
+
+    #[test]
+    fn multi_item_writes_are_all_or_nothing() {
+        let (_dir, store) = open();
+        store.create_table(spec("tbl", None)).unwrap();
+        store
+            .put_item("tbl", item(&[("pk", s("a")), ("v", n(1))]), |_| Ok(()))
+            .unwrap();
+        let actions = vec![
+            TransactAction {
+                table: "tbl".into(),
+                key: item(&[("pk", s("b"))]),
+                decide: Box::new(|_, _| Ok(Mutation::Put(item(&[("pk", s("b"))])))),
+            },
+            TransactAction {
+                table: "tbl".into(),
+                key: item(&[("pk", s("a"))]),
+                decide: Box::new(|_, old| {
+                    Err(StoreError::ConditionalCheckFailed {
+                        item: old.cloned().map(Box::new),
+                    })
+                }),
+            },
+        ];
+        match store.write_items(actions) {
+            Err(StoreError::TransactionCanceled(reasons)) => {
+                assert_eq!(reasons[0].code, "None");
+                assert_eq!(reasons[1].code, "ConditionalCheckFailed");
+            }
+            other => panic!("expected cancellation, got {other:?}"),
+        }
+        assert_eq!(
+            store.get_item("tbl", &item(&[("pk", s("b"))])).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn concurrent_read_modify_write_loses_nothing() {
+        let (_dir, store) = open();
+        store.create_table(spec("ctr", None)).unwrap();
+        let store = Arc::new(store);
+        let key = item(&[("pk", s("counter"))]);
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (store, key) = (store.clone(), key.clone());
+                std::thread::spawn(move || {
+                    for _ in 0..50 {
+                        store
+                            .write_item("ctr", &key, |_, old| {
+                                let cur = old.and_then(|o| o.get("n").cloned()).unwrap_or(n(0));
+                                let AttributeValue::N(cur) = cur else {
+                                    unreachable!()
+                                };
+                                let mut next = key.clone();
+                                next.insert(
+                                    "n".into(),
+                                    AttributeValue::N(cur.checked_add(&Number::from_i64(1))?),
+                                );
+                                Ok(Mutation::Put(next))
+                            })
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        assert_eq!(store.get_item("ctr", &key).unwrap().unwrap()["n"], n(400));
+    }
+}

@@ -1,0 +1,75 @@
+//! The store's error type.
+//!
+//! Each variant corresponds to one DynamoDB exception, so the API edge can map an error to its
+//! wire name without inspecting messages. Messages are written for people, in DynamoDB's words
+//! where DynamoDB has words for it.
+
+use crate::value::{Item, NumberError, ValueError};
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The request breaks a rule of the data model (DynamoDB's ValidationException).
+    #[error("{0}")]
+    Validation(String),
+    /// No such table (ResourceNotFoundException).
+    #[error("Requested resource not found: Table: {0} not found")]
+    TableNotFound(String),
+    /// A resource that is not a table was not found (ResourceNotFoundException).
+    #[error("{0}")]
+    ResourceNotFound(String),
+    /// The table exists already, or is busy (ResourceInUseException).
+    #[error("{0}")]
+    ResourceInUse(String),
+    /// A condition on a write was false (ConditionalCheckFailedException). Carries the item as
+    /// it was, for ReturnValuesOnConditionCheckFailure.
+    #[error("The conditional request failed")]
+    ConditionalCheckFailed {
+        /// The item the condition was evaluated against, if it existed.
+        item: Option<Box<Item>>,
+    },
+    /// A transaction was cancelled (TransactionCanceledException): one reason per action.
+    #[error("Transaction cancelled, please refer cancellation reasons for specific reasons [{}]", .0.iter().map(|r| r.code.as_str()).collect::<Vec<_>>().join(", "))]
+    TransactionCanceled(Vec<CancellationReason>),
+    /// The same idempotency token was used with a different request (IdempotentParameterMismatchException).
+    #[error("{0}")]
+    IdempotentParameterMismatch(String),
+    /// An account or table limit was reached (LimitExceededException).
+    #[error("{0}")]
+    LimitExceeded(String),
+    /// The storage engine failed (InternalServerError); the request may not have been applied.
+    #[error("storage engine error: {0}")]
+    Storage(#[from] fjall::Error),
+    /// Stored data could not be read back (InternalServerError).
+    #[error("corrupt data: {0}")]
+    Corrupt(String),
+    /// File-system error outside the storage engine (InternalServerError).
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Why one action of a transaction failed, as DynamoDB's CancellationReasons report it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CancellationReason {
+    /// `None`, `ConditionalCheckFailed`, `ValidationError`, `TransactionConflict`...
+    pub code: String,
+    /// A message for the failed action, if any.
+    pub message: Option<String>,
+    /// The item, when the action asked for ReturnValuesOnConditionCheckFailure = ALL_OLD.
+    pub item: Option<Item>,
+}
+
+impl From<ValueError> for StoreError {
+    fn from(e: ValueError) -> Self {
+        StoreError::Validation(e.to_string())
+    }
+}
+
+impl From<NumberError> for StoreError {
+    fn from(e: NumberError) -> Self {
+        StoreError::Validation(e.to_string())
+    }
+}
+
+/// Result of store operations.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

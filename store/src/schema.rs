@@ -1,0 +1,480 @@
+//! Table definitions: key schemas, billing, status, tags, and the rules DynamoDB applies to them.
+//!
+//! [`TableSpec`] is what a caller asks for in CreateTable; [`TableMeta`] is what the catalog keeps
+//! (the spec plus identity, time stamps and status). Validation here follows DynamoDB's rules and
+//! messages, so every caller of the store gets the same answers.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::{Result, StoreError};
+use crate::value::{AttributeValue, Item, ValueType};
+
+/// The types a key attribute may have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ScalarType {
+    /// String
+    S,
+    /// Number
+    N,
+    /// Binary
+    B,
+}
+
+impl ScalarType {
+    /// `"S"`, `"N"` or `"B"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScalarType::S => "S",
+            ScalarType::N => "N",
+            ScalarType::B => "B",
+        }
+    }
+
+    /// Parses `"S"`, `"N"` or `"B"`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "S" => Some(ScalarType::S),
+            "N" => Some(ScalarType::N),
+            "B" => Some(ScalarType::B),
+            _ => None,
+        }
+    }
+
+    /// The matching value type.
+    pub fn value_type(self) -> ValueType {
+        match self {
+            ScalarType::S => ValueType::S,
+            ScalarType::N => ValueType::N,
+            ScalarType::B => ValueType::B,
+        }
+    }
+}
+
+/// One key attribute: its name and type.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyAttribute {
+    /// Attribute name.
+    pub name: String,
+    /// Attribute type.
+    pub attr_type: ScalarType,
+}
+
+/// A primary key (or index key): a partition (HASH) key and an optional sort (RANGE) key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeySchema {
+    /// The partition key.
+    pub hash: KeyAttribute,
+    /// The sort key, if the table has one.
+    pub range: Option<KeyAttribute>,
+}
+
+/// Largest partition key value, in bytes.
+pub const MAX_PARTITION_KEY_BYTES: usize = 2048;
+/// Largest sort key value, in bytes.
+pub const MAX_SORT_KEY_BYTES: usize = 1024;
+
+impl KeySchema {
+    /// The key attributes, partition key first.
+    pub fn attributes(&self) -> impl Iterator<Item = &KeyAttribute> {
+        std::iter::once(&self.hash).chain(self.range.iter())
+    }
+
+    /// Whether `name` is one of the key attributes.
+    pub fn is_key_attribute(&self, name: &str) -> bool {
+        self.attributes().any(|a| a.name == name)
+    }
+
+    /// Extracts exactly the key attributes from a full item, checking they are present and of
+    /// the right type and size (PutItem's rules).
+    pub fn key_of_item(&self, item: &Item) -> Result<Item> {
+        let mut key = Item::new();
+        for attr in self.attributes() {
+            match item.get(&attr.name) {
+                None => {
+                    return Err(StoreError::Validation(format!(
+                        "One or more parameter values were invalid: Missing the key {} in the item",
+                        attr.name
+                    )))
+                }
+                Some(v) => {
+                    self.check_key_value(attr, v, true)?;
+                    key.insert(attr.name.clone(), v.clone());
+                }
+            }
+        }
+        Ok(key)
+    }
+
+    /// Checks that `key` holds exactly the key attributes with the right types (GetItem's and
+    /// DeleteItem's rules).
+    pub fn validate_key(&self, key: &Item) -> Result<()> {
+        let expected = self.attributes().count();
+        if key.len() != expected || !self.attributes().all(|a| key.contains_key(&a.name)) {
+            return Err(StoreError::Validation(
+                "The provided key element does not match the schema".into(),
+            ));
+        }
+        for attr in self.attributes() {
+            self.check_key_value(attr, &key[&attr.name], false)?;
+        }
+        Ok(())
+    }
+
+    fn check_key_value(
+        &self,
+        attr: &KeyAttribute,
+        v: &AttributeValue,
+        in_item: bool,
+    ) -> Result<()> {
+        if v.value_type() != attr.attr_type.value_type() {
+            return Err(StoreError::Validation(if in_item {
+                format!(
+                    "One or more parameter values were invalid: Type mismatch for key {} expected: {} actual: {}",
+                    attr.name,
+                    attr.attr_type.as_str(),
+                    v.value_type()
+                )
+            } else {
+                "The provided key element does not match the schema".into()
+            }));
+        }
+        let is_hash = attr.name == self.hash.name;
+        let (len, empty) = match v {
+            AttributeValue::S(s) => (s.len(), s.is_empty()),
+            AttributeValue::B(b) => (b.len(), b.is_empty()),
+            _ => (0, false),
+        };
+        if empty {
+            return Err(StoreError::Validation(format!(
+                "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty {} value. Key: {}",
+                if matches!(v, AttributeValue::S(_)) { "string" } else { "binary" },
+                attr.name
+            )));
+        }
+        let (limit, which) = if is_hash {
+            (MAX_PARTITION_KEY_BYTES, "Hash")
+        } else {
+            (MAX_SORT_KEY_BYTES, "Range")
+        };
+        if len > limit {
+            return Err(StoreError::Validation(format!(
+                "One or more parameter values were invalid: Size of {which}Key is too large. Key: {}, maximum allowed size is {limit} bytes",
+                attr.name
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// How the table is billed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BillingMode {
+    /// Provisioned capacity.
+    Provisioned,
+    /// On-demand.
+    PayPerRequest,
+}
+
+impl BillingMode {
+    /// `"PROVISIONED"` or `"PAY_PER_REQUEST"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BillingMode::Provisioned => "PROVISIONED",
+            BillingMode::PayPerRequest => "PAY_PER_REQUEST",
+        }
+    }
+}
+
+/// Provisioned read and write capacity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Throughput {
+    /// Read capacity units.
+    pub read: u64,
+    /// Write capacity units.
+    pub write: u64,
+}
+
+/// A table's lifecycle status, as DescribeTable reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TableStatus {
+    /// Just created (reported by CreateTable's own answer).
+    Creating,
+    /// Usable.
+    Active,
+    /// Being changed by UpdateTable.
+    Updating,
+    /// Being deleted (reported by DeleteTable's own answer).
+    Deleting,
+}
+
+impl TableStatus {
+    /// `"CREATING"`, `"ACTIVE"`, `"UPDATING"` or `"DELETING"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TableStatus::Creating => "CREATING",
+            TableStatus::Active => "ACTIVE",
+            TableStatus::Updating => "UPDATING",
+            TableStatus::Deleting => "DELETING",
+        }
+    }
+}
+
+/// What CreateTable asks for.
+#[derive(Clone, Debug)]
+pub struct TableSpec {
+    /// Table name.
+    pub name: String,
+    /// Primary key.
+    pub key_schema: KeySchema,
+    /// Every attribute named in AttributeDefinitions, with its type.
+    pub attribute_definitions: Vec<KeyAttribute>,
+    /// Billing mode.
+    pub billing_mode: BillingMode,
+    /// Provisioned throughput (required for PROVISIONED, absent for PAY_PER_REQUEST).
+    pub throughput: Option<Throughput>,
+    /// Tags to attach.
+    pub tags: BTreeMap<String, String>,
+    /// Deletion protection.
+    pub deletion_protection: bool,
+    /// `STANDARD` or `STANDARD_INFREQUENT_ACCESS`.
+    pub table_class: Option<String>,
+}
+
+/// What the catalog keeps about a table.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TableMeta {
+    /// Table name.
+    pub name: String,
+    /// Unique id: a table dropped and created again under the same name gets a new one, and
+    /// its data lives in a keyspace named after the id, so it never sees the old data.
+    pub id: Uuid,
+    /// Primary key.
+    pub key_schema: KeySchema,
+    /// AttributeDefinitions, as given.
+    pub attribute_definitions: Vec<KeyAttribute>,
+    /// Billing mode.
+    pub billing_mode: BillingMode,
+    /// Provisioned throughput, if provisioned.
+    pub throughput: Option<Throughput>,
+    /// Creation time, seconds since the epoch.
+    pub created_at: f64,
+    /// When the billing mode was last set, seconds since the epoch.
+    pub billing_mode_updated_at: f64,
+    /// Last throughput increase, seconds since the epoch.
+    #[serde(default)]
+    pub last_increase_at: Option<f64>,
+    /// Last throughput decrease, seconds since the epoch.
+    #[serde(default)]
+    pub last_decrease_at: Option<f64>,
+    /// Throughput decreases made today.
+    #[serde(default)]
+    pub decreases_today: u64,
+    /// Tags.
+    pub tags: BTreeMap<String, String>,
+    /// Deletion protection.
+    #[serde(default)]
+    pub deletion_protection: bool,
+    /// Table class.
+    #[serde(default)]
+    pub table_class: Option<String>,
+}
+
+impl TableMeta {
+    /// Name of the fjall keyspace holding the table's items.
+    pub fn items_keyspace(&self) -> String {
+        format!("t-{}", self.id.simple())
+    }
+}
+
+const NAME_MIN: usize = 3;
+const NAME_MAX: usize = 255;
+
+/// Checks a table name against DynamoDB's rules: 3 to 255 of `[a-zA-Z0-9_.-]`.
+pub fn validate_table_name(name: &str) -> Result<()> {
+    let ok_chars = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    let mut problems = Vec::new();
+    if !ok_chars {
+        problems.push(format!(
+            "Value '{name}' at 'tableName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+"
+        ));
+    }
+    if name.len() < NAME_MIN || name.len() > NAME_MAX {
+        problems.push(format!(
+            "Value '{name}' at 'tableName' failed to satisfy constraint: Member must have length {}",
+            if name.len() < NAME_MIN { "greater than or equal to 3" } else { "less than or equal to 255" }
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(StoreError::Validation(format!(
+            "{} validation error{} detected: {}",
+            problems.len(),
+            if problems.len() > 1 { "s" } else { "" },
+            problems.join("; ")
+        )))
+    }
+}
+
+impl TableSpec {
+    /// Checks the spec against DynamoDB's CreateTable rules.
+    pub fn validate(&self) -> Result<()> {
+        validate_table_name(&self.name)?;
+        let invalid = |m: &str| {
+            Err(StoreError::Validation(format!(
+                "One or more parameter values were invalid: {m}"
+            )))
+        };
+        if let Some(range) = &self.key_schema.range {
+            if range.name == self.key_schema.hash.name {
+                return invalid("Both the Hash Key and the Range Key element in the KeySchema have the same name");
+            }
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for def in &self.attribute_definitions {
+            if !seen.insert(def.name.as_str()) {
+                return invalid("Duplicate AttributeName in AttributeDefinitions");
+            }
+        }
+        for key in self.key_schema.attributes() {
+            match self.attribute_definitions.iter().find(|d| d.name == key.name) {
+                None => {
+                    return invalid(&format!(
+                        "Some index key attributes are not defined in AttributeDefinitions. Keys: [{}], AttributeDefinitions: [{}]",
+                        self.key_schema.attributes().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", "),
+                        self.attribute_definitions.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", ")
+                    ))
+                }
+                Some(d) if d.attr_type != key.attr_type => {
+                    return invalid("Type mismatch between KeySchema and AttributeDefinitions")
+                }
+                Some(_) => {}
+            }
+        }
+        if self.attribute_definitions.len() != self.key_schema.attributes().count() {
+            return invalid(
+                "Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions",
+            );
+        }
+        validate_billing(self.billing_mode, self.throughput.as_ref())?;
+        Ok(())
+    }
+}
+
+/// Checks that billing mode and provisioned throughput agree, as DynamoDB requires.
+pub fn validate_billing(mode: BillingMode, throughput: Option<&Throughput>) -> Result<()> {
+    match (mode, throughput) {
+        (BillingMode::Provisioned, None) => Err(StoreError::Validation(
+            "One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED".into(),
+        )),
+        (BillingMode::PayPerRequest, Some(_)) => Err(StoreError::Validation(
+            "One or more parameter values were invalid: Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST".into(),
+        )),
+        (BillingMode::Provisioned, Some(t)) if t.read == 0 || t.write == 0 => Err(StoreError::Validation(
+            "One or more parameter values were invalid: Provisioned throughput values must be greater than 0".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> TableSpec {
+        TableSpec {
+            name: "orders".into(),
+            key_schema: KeySchema {
+                hash: KeyAttribute {
+                    name: "pk".into(),
+                    attr_type: ScalarType::S,
+                },
+                range: Some(KeyAttribute {
+                    name: "sk".into(),
+                    attr_type: ScalarType::N,
+                }),
+            },
+            attribute_definitions: vec![
+                KeyAttribute {
+                    name: "pk".into(),
+                    attr_type: ScalarType::S,
+                },
+                KeyAttribute {
+                    name: "sk".into(),
+                    attr_type: ScalarType::N,
+                },
+            ],
+            billing_mode: BillingMode::PayPerRequest,
+            throughput: None,
+            tags: BTreeMap::new(),
+            deletion_protection: false,
+            table_class: None,
+        }
+    }
+
+    #[test]
+    fn valid_spec_passes() {
+        spec().validate().unwrap();
+    }
+
+    #[test]
+    fn invalid_specs_fail_with_dynamodb_messages() {
+        let mut s = spec();
+        s.name = "a!".into();
+        let msg = s.validate().unwrap_err().to_string();
+        assert!(msg.starts_with("2 validation errors detected"), "{msg}");
+        let mut s = spec();
+        s.attribute_definitions.push(KeyAttribute {
+            name: "extra".into(),
+            attr_type: ScalarType::S,
+        });
+        assert!(s
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("does not exactly match"));
+        let mut s = spec();
+        s.billing_mode = BillingMode::Provisioned;
+        assert!(s
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("must both be specified"));
+    }
+
+    #[test]
+    fn keys_are_checked() {
+        let ks = spec().key_schema;
+        let mut item = Item::new();
+        item.insert("pk".into(), AttributeValue::S("a".into()));
+        assert!(ks
+            .key_of_item(&item)
+            .unwrap_err()
+            .to_string()
+            .contains("Missing the key sk"));
+        item.insert("sk".into(), AttributeValue::S("x".into()));
+        assert!(ks
+            .key_of_item(&item)
+            .unwrap_err()
+            .to_string()
+            .contains("Type mismatch for key sk expected: N actual: S"));
+        item.insert("pk".into(), AttributeValue::S(String::new()));
+        item.insert("sk".into(), AttributeValue::N(crate::Number::from_i64(1)));
+        assert!(ks
+            .key_of_item(&item)
+            .unwrap_err()
+            .to_string()
+            .contains("cannot contain an empty string"));
+        item.insert("pk".into(), AttributeValue::S("x".repeat(2049)));
+        assert!(ks
+            .key_of_item(&item)
+            .unwrap_err()
+            .to_string()
+            .contains("Size of HashKey is too large"));
+    }
+}
