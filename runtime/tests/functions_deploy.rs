@@ -124,3 +124,22 @@ async fn bad_deploys_leave_the_active_version_alone() {
     assert_eq!(server.get("/a").await.status, 200);
     assert_eq!(server.admin("GET", "/_tarn/versions", None).await.json()["active"], 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_reloads_on_change() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tarn.toml"), manifest("/before", "x")).unwrap();
+    let server = Server::start_in(dir, Some("tarn.toml"), &["--watch"]).await;
+    assert_eq!(server.get("/before").await.status, 200);
+    std::fs::write(server.dir.path().join("tarn.toml"), manifest("/after", "y")).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while server.get("/after").await.status != 200 {
+        assert!(std::time::Instant::now() < deadline, "no reload; log:\n{}", server.log());
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(server.get("/before").await.status, 404);
+    // A broken manifest keeps the running version.
+    std::fs::write(server.dir.path().join("tarn.toml"), "[[route]]\npath = 'x'\n").unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(server.get("/after").await.status, 200);
+}

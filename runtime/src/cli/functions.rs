@@ -394,14 +394,15 @@ pub async fn run(cmd: FunctionsCommand) -> Result<()> {
                     .flatten()
                     .map(|(t, a)| format!("{t}={}", a.as_str().unwrap_or("")))
                     .collect();
+                let num = |v: &Value| v.as_u64().map_or_else(|| "-".to_string(), |n| n.to_string());
                 out!(
                     "{:<20} {:<9} {:>7} {:>7}ms {:>8} {:>7}  {}",
                     f["name"].as_str().unwrap_or(""),
                     f["kind"].as_str().unwrap_or(""),
-                    f["memory_mb"],
-                    f["timeout_ms"],
-                    f["metrics"]["invocations"],
-                    f["metrics"]["errors"],
+                    num(&f["memory_mb"]),
+                    num(&f["timeout_ms"]),
+                    num(&f["metrics"]["invocations"]),
+                    num(&f["metrics"]["errors"]),
                     tables.join(",")
                 );
             }
