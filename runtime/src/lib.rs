@@ -1,5 +1,8 @@
 //! tarn: DynamoDB-compatible tables and WebAssembly functions in one binary.
 pub mod api;
 pub mod cli;
+pub mod deploy;
+pub mod host;
 pub mod logging;
 pub mod server;
+pub mod triggers;

@@ -3,6 +3,7 @@
 //! Each subcommand lives in `cli/<name>.rs` with an `Args` struct (clap derive) and an async
 //! `run(args)`; add a variant to [`Command`] and an arm to [`run`] for a new one.
 
+pub mod functions;
 pub mod serve;
 
 use clap::{Parser, Subcommand};
@@ -19,8 +20,11 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the server: the DynamoDB API over an embedded store.
+    /// Run the server: the DynamoDB API over an embedded store, and the function server.
     Serve(serve::ServeArgs),
+    /// Functions: build, deploy, rollback, invoke, logs, list.
+    #[command(flatten)]
+    Functions(functions::FunctionsCommand),
 }
 
 /// Why a subcommand failed.
@@ -29,12 +33,16 @@ pub enum CliError {
     /// `tarn serve` failed.
     #[error(transparent)]
     Serve(#[from] serve::ServeError),
+    /// A functions subcommand failed.
+    #[error(transparent)]
+    Functions(#[from] functions::FunctionsCliError),
 }
 
 /// Runs the parsed command line to completion.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve(args) => serve::run(args).await?,
+        Command::Functions(cmd) => functions::run(cmd).await?,
     }
     Ok(())
 }

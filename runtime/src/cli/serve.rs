@@ -40,6 +40,10 @@ pub struct ServeArgs {
     /// Keep the data in a temporary directory removed on exit.
     #[arg(long, conflicts_with = "data_dir")]
     pub in_memory: bool,
+
+    /// The function server (routes and admin API).
+    #[command(flatten)]
+    pub functions: crate::cli::functions::FunctionServeArgs,
 }
 
 /// Why `tarn serve` could not start or stopped with an error. The underlying error is the
@@ -83,6 +87,9 @@ pub enum ServeError {
     /// The server failed while running.
     #[error("server error")]
     Serve(#[source] std::io::Error),
+    /// The function server failed.
+    #[error("function server: {0}")]
+    Functions(#[from] crate::cli::functions::FunctionsCliError),
 }
 
 /// Parses `--listen`: a socket address (`127.0.0.1:8000`, `[::1]:8000`) or `localhost:PORT`.
@@ -189,6 +196,7 @@ pub async fn start(args: ServeArgs) -> Result<Running, ServeError> {
 /// `tarn serve`: start, announce, serve until SIGINT or SIGTERM.
 pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let in_memory = args.in_memory;
+    let functions_args = args.functions.clone();
     let running = start(args).await?;
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
@@ -198,18 +206,42 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         "tarn is serving the DynamoDB API at http://{}",
         running.local_addr()
     );
-    running
-        .run(async {
-            shutdown_signal().await;
-            // A second signal while in-flight requests finish: stop now. Acknowledged writes
-            // are already in the store's synced journal.
-            tokio::spawn(async {
-                shutdown_signal().await;
-                tracing::warn!("second signal: exiting without waiting for in-flight requests");
-                std::process::exit(130);
-            });
-        })
-        .await?;
+    // One signal stops both servers; each finishes its in-flight requests.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let functions = crate::cli::functions::serve_functions(
+        running.api().clone(),
+        running.data_dir().to_path_buf(),
+        functions_args,
+        stopped(stop_rx.clone()),
+    );
+    let failed = stopped(stop_rx.clone());
+    let signal = async {
+        tokio::select! {
+            () = shutdown_signal() => {
+                // A second signal while in-flight requests finish: stop now. Acknowledged
+                // writes are already in the store's synced journal.
+                tokio::spawn(async {
+                    shutdown_signal().await;
+                    tracing::warn!("second signal: exiting without waiting for in-flight requests");
+                    std::process::exit(130);
+                });
+            }
+            () = failed => {}
+        }
+        stop_tx.send_replace(true);
+    };
+    let functions = async {
+        let r = functions.await;
+        // A function server that cannot start stops tarn.
+        stop_tx.send_replace(true);
+        r
+    };
+    let (_, dynamodb, functions) = tokio::join!(signal, running.run(stopped(stop_rx)), functions);
+    dynamodb?;
+    functions?;
     tracing::info!("tarn stopped");
     Ok(())
 }

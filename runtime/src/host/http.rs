@@ -1,0 +1,111 @@
+//! HTTP invocations: one `wasi:http/incoming-handler.handle` call per request, on a fresh store.
+//!
+//! The guest runs in its own tokio task, so it may keep streaming the response body after it has
+//! set the response head; the task (and with it the store) ends when the guest returns, traps, or
+//! reaches its deadline. A failure before the head was sent becomes the error the caller turns
+//! into a 500/504 JSON answer; a failure after it cuts the body short.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use tracing::Instrument;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+
+use super::{Host, InvocationError, LoadedFunction, Pre};
+
+/// The body type of a function's HTTP response.
+pub type ResponseBody = HyperOutgoingBody;
+
+/// A complete body from bytes.
+pub fn full_body(bytes: impl Into<Bytes>) -> ResponseBody {
+    http_body_util::Full::new(bytes.into()).map_err(|never| match never {}).boxed_unsync()
+}
+
+impl Host {
+    /// Runs HTTP function `f` on `req`. `req`'s URI should be absolute-path form; the guest sees
+    /// scheme `http` and the request's `Host` header as authority.
+    pub async fn invoke_http<B>(
+        &self,
+        f: &Arc<LoadedFunction>,
+        request_id: &str,
+        req: hyper::Request<B>,
+    ) -> Result<hyper::Response<ResponseBody>, InvocationError>
+    where
+        B: hyper::body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+    {
+        let Pre::Http(_) = &f.pre else {
+            return Err(InvocationError::Failed(format!("{} is not an HTTP handler", f.spec.name)));
+        };
+        let span = tracing::info_span!("invoke", function = %f.spec.name, version = f.spec.version, request_id);
+        let (mut store, capture) = self.new_store(f, request_id);
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let setup = (|| {
+            use wasmtime_wasi_http::WasiHttpView;
+            let data = store.data_mut();
+            let req = data.http().new_incoming_request(Scheme::Http, req)?;
+            let out = data.http().new_response_outparam(sender)?;
+            wasmtime::Result::<_>::Ok((req, out))
+        })();
+        let (req, out) = setup.map_err(|e| InvocationError::Failed(format!("{e:#}")))?;
+
+        let host = self.clone();
+        let func = f.clone();
+        let rid = request_id.to_string();
+        let task = tokio::spawn(
+            async move {
+                let Pre::Http(pre) = &func.pre else { unreachable!() };
+                let metrics = func.metrics.clone();
+                host.run(&func, &rid, store, capture, move |mut store| async move {
+                    let r = async {
+                        let t = Instant::now();
+                        let proxy = pre.instantiate_async(&mut store).await?;
+                        metrics.instantiate_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                        proxy.wasi_http_incoming_handler().call_handle(&mut store, req, out).await?;
+                        wasmtime::Result::Ok(Ok(()))
+                    }
+                    .await;
+                    (store, r)
+                })
+                .await
+            }
+            .instrument(span),
+        );
+
+        match receiver.await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(code)) => {
+                // The guest answered with an error code instead of a response.
+                let _ = task.await;
+                Err(InvocationError::Failed(format!("handler returned error code {code:?}")))
+            }
+            Err(_) => match task.await {
+                Ok(Err(e)) => Err(e),
+                Ok(Ok(())) => Err(InvocationError::Failed(
+                    "handler returned without setting a response".into(),
+                )),
+                Err(join) => Err(InvocationError::Failed(format!("handler task failed: {join}"))),
+            },
+        }
+    }
+}
+
+/// The JSON error answer for a failed invocation: status and body
+/// `{"error": kind, "message": ..., "requestId": ...}`.
+pub fn error_response(err: &InvocationError, request_id: &str) -> hyper::Response<ResponseBody> {
+    let body = serde_json::json!({
+        "error": err.kind(),
+        "message": err.to_string(),
+        "requestId": request_id,
+    });
+    hyper::Response::builder()
+        .status(err.status())
+        .header("content-type", "application/json")
+        .header("x-tarn-request-id", request_id)
+        .body(full_body(body.to_string()))
+        .expect("a valid response")
+}

@@ -1,0 +1,211 @@
+//! Shared helpers of the functions end-to-end tests: building the guests, running `tarn serve`
+//! on free loopback ports, and a small HTTP client.
+#![allow(dead_code)]
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// The directory holding the built guest components (`<name>.wasm`), building them once per
+/// test process with `scripts/build-guests.sh`. `TARN_TEST_GUEST_DIR` points at prebuilt ones.
+pub fn guest_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        if let Some(dir) = std::env::var_os("TARN_TEST_GUEST_DIR") {
+            return PathBuf::from(dir);
+        }
+        let repo = repo();
+        let script = repo.join("scripts/build-guests.sh");
+        assert!(script.exists(), "scripts/build-guests.sh is missing");
+        let status = Command::new("bash")
+            .arg(&script)
+            .current_dir(&repo)
+            .status()
+            .expect("running build-guests.sh");
+        assert!(status.success(), "building the guests failed");
+        repo.join("functions/target/wasm32-wasip2/release")
+    })
+}
+
+/// The path of guest component `name` (crate name; `-` becomes `_` in file names).
+pub fn guest(name: &str) -> PathBuf {
+    let dir = guest_dir();
+    for candidate in [name.to_string(), name.replace('-', "_")] {
+        let p = dir.join(format!("{candidate}.wasm"));
+        if p.exists() {
+            return p;
+        }
+    }
+    panic!("guest {name} not built in {}", dir.display());
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The admin token the test servers use.
+pub const TOKEN: &str = "test-admin-token";
+
+/// A running `tarn serve`, killed on drop.
+pub struct Server {
+    pub child: Child,
+    /// The function server.
+    pub addr: SocketAddr,
+    /// The DynamoDB API.
+    pub dynamodb: SocketAddr,
+    pub dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// Writes `manifest` into a fresh directory and starts `tarn serve --app` on it.
+    pub async fn start(manifest: &str) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("tarn.toml"), manifest).unwrap();
+        Self::start_in(dir, Some("tarn.toml"), &[]).await
+    }
+
+    /// Starts `tarn serve` in `dir` (with `--app <app>` when given) plus `extra` arguments.
+    pub async fn start_in(dir: tempfile::TempDir, app: Option<&str>, extra: &[&str]) -> Server {
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let dynamodb: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.path().join("server.log"))
+            .unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tarn"));
+        cmd.current_dir(dir.path())
+            .arg("serve")
+            .args(["--functions-listen", &addr.to_string()])
+            .args(["--listen", &dynamodb.to_string()])
+            .args(["--data-dir", "data"])
+            .args(["--admin-token", TOKEN])
+            .args(extra)
+            .env("RUST_LOG", "info,cranelift=warn,wasmtime=warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log));
+        if let Some(app) = app {
+            cmd.args(["--app", app]);
+        }
+        let child = cmd.spawn().expect("starting tarn");
+        let server = Server { child, addr, dynamodb, dir };
+        server.wait_ready().await;
+        server
+    }
+
+    /// Stops the server (SIGKILL) and returns its directory for a restart.
+    pub fn stop(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        dir
+    }
+
+    async fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(180);
+        loop {
+            if let Ok(r) = request(self.addr, "GET", "/_tarn/health", None, &[]).await {
+                if r.status == 200 {
+                    return;
+                }
+            }
+            assert!(Instant::now() < deadline, "tarn did not come up; log:\n{}", self.log());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The server's stderr so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// `http://addr`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Runs the tarn CLI against this server.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_tarn"))
+            .current_dir(self.dir.path())
+            .args(args)
+            .args(["--server", &self.url(), "--token", TOKEN])
+            .output()
+            .expect("running the tarn CLI")
+    }
+
+    /// GET `path`.
+    pub async fn get(&self, path: &str) -> Reply {
+        request(self.addr, "GET", path, None, &[]).await.unwrap()
+    }
+
+    /// An admin API call with the token.
+    pub async fn admin(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> Reply {
+        let auth = format!("Bearer {TOKEN}");
+        request(self.addr, method, path, body.map(|b| b.to_string()), &[("authorization", &auth)])
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP answer.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+/// One HTTP/1.1 request on a fresh connection.
+pub async fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<String>,
+    headers: &[(&str, &str)],
+) -> Result<Reply, Box<dyn std::error::Error + Send + Sync>> {
+    let stream = tokio::net::TcpStream::connect(addr).await?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(conn);
+    let mut req =
+        hyper::Request::builder().method(method).uri(path).header("host", addr.to_string());
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    if body.is_some() {
+        req = req.header("content-type", "application/json");
+    }
+    let req = req.body(Full::new(Bytes::from(body.unwrap_or_default())))?;
+    let resp = sender.send_request(req).await?;
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let bytes = resp.into_body().collect().await?.to_bytes();
+    Ok(Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() })
+}
