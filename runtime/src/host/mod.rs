@@ -189,6 +189,7 @@ pub struct LoadedFunction {
     pub from_cache: bool,
     /// Its counters.
     pub metrics: Arc<FunctionMetrics>,
+    grants: Arc<Grants>,
     pre: Pre,
 }
 
@@ -558,7 +559,8 @@ impl Host {
             )));
         };
         tracing::info!(function = %spec.name, version = spec.version, ?kind, %hash, from_cache, "loaded function");
-        Ok(LoadedFunction { spec, kind, hash, from_cache, metrics: Default::default(), pre })
+        let grants = Arc::new(spec.grants.clone());
+        Ok(LoadedFunction { spec, kind, hash, from_cache, metrics: Default::default(), grants, pre })
     }
 
     fn instance_pre(
@@ -604,7 +606,7 @@ impl Host {
             limiter: MemoryLimiter::new(spec.limits.memory_bytes),
             deadline: Deadline::starting_now(spec.limits.timeout),
             api: self.inner.api.clone(),
-            grants: Arc::new(spec.grants.clone()),
+            grants: f.grants.clone(),
             log: log.clone(),
         };
         let mut store = Store::new(&self.inner.engine, state);

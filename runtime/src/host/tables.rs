@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use tracing::Instrument;
 
 use crate::api::{Api, ApiError};
 
@@ -143,8 +144,7 @@ pub async fn call(
     })?;
     check(function, grants, op, &body)?;
     let span = tracing::debug_span!("tables", op = op.name());
-    let _ = span.enter();
-    let response = api.call(op.name(), body).await?;
+    let response = api.call(op.name(), body).instrument(span).await?;
     Ok(response.to_string())
 }
 
