@@ -37,12 +37,21 @@ impl Error {
 
     /// True when a condition expression did not hold (a write's optimistic-lock check).
     pub fn is_conditional_check_failed(&self) -> bool {
-        matches!(self, Error::Table { kind: ErrorKind::ConditionalCheckFailed, .. })
+        matches!(
+            self,
+            Error::Table {
+                kind: ErrorKind::ConditionalCheckFailed,
+                ..
+            }
+        )
     }
 
     /// Builds a table error from the host's `kind` string and message.
     pub fn table(kind: &str, message: impl Into<String>) -> Self {
-        Error::Table { kind: ErrorKind::parse(kind), message: message.into() }
+        Error::Table {
+            kind: ErrorKind::parse(kind),
+            message: message.into(),
+        }
     }
 }
 
@@ -120,11 +129,15 @@ impl ErrorKind {
     /// conditions and conflicts, 404, 400, 403, 429 for throttling, 500 otherwise.
     pub fn http_status(&self) -> u16 {
         match self {
-            Self::ConditionalCheckFailed | Self::TransactionConflict | Self::TransactionCanceled => 409,
+            Self::ConditionalCheckFailed
+            | Self::TransactionConflict
+            | Self::TransactionCanceled => 409,
             Self::ResourceNotFound => 404,
             Self::Validation => 400,
             Self::AccessDenied => 403,
-            Self::ProvisionedThroughputExceeded | Self::Throttling | Self::RequestLimitExceeded => 429,
+            Self::ProvisionedThroughputExceeded | Self::Throttling | Self::RequestLimitExceeded => {
+                429
+            }
             _ => 500,
         }
     }
@@ -145,22 +158,34 @@ mod tests {
 
     #[test]
     fn parses_exception_names() {
-        assert_eq!(ErrorKind::parse("ConditionalCheckFailedException"), ErrorKind::ConditionalCheckFailed);
+        assert_eq!(
+            ErrorKind::parse("ConditionalCheckFailedException"),
+            ErrorKind::ConditionalCheckFailed
+        );
         assert_eq!(
             ErrorKind::parse("com.amazonaws.dynamodb.v20120810#ResourceNotFoundException"),
             ErrorKind::ResourceNotFound
         );
         assert_eq!(ErrorKind::parse("AccessDenied"), ErrorKind::AccessDenied);
-        assert_eq!(ErrorKind::parse("WeirdException"), ErrorKind::Other("Weird".into()));
+        assert_eq!(
+            ErrorKind::parse("WeirdException"),
+            ErrorKind::Other("Weird".into())
+        );
         assert_eq!(ErrorKind::parse("WeirdException").as_str(), "Weird");
     }
 
     #[test]
     fn error_kinds_and_statuses() {
-        let e = Error::table("ConditionalCheckFailedException", "The conditional request failed");
+        let e = Error::table(
+            "ConditionalCheckFailedException",
+            "The conditional request failed",
+        );
         assert!(e.is_conditional_check_failed());
         assert_eq!(e.kind().http_status(), 409);
-        assert_eq!(e.to_string(), "ConditionalCheckFailed: The conditional request failed");
+        assert_eq!(
+            e.to_string(),
+            "ConditionalCheckFailed: The conditional request failed"
+        );
         assert_eq!(Error::InvalidToken.kind(), ErrorKind::Validation);
     }
 }

@@ -87,12 +87,20 @@ impl Request {
     pub fn new(method: Method, uri: &str) -> Self {
         let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
         let path = if path.is_empty() { "/" } else { path };
-        Self { method, path: path.into(), query: query.into(), headers: Vec::new(), body: Vec::new(), params: Vec::new() }
+        Self {
+            method,
+            path: path.into(),
+            query: query.into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            params: Vec::new(),
+        }
     }
 
     /// Adds a header.
     pub fn with_header(mut self, name: &str, value: &str) -> Self {
-        self.headers.push((name.to_ascii_lowercase(), value.to_string()));
+        self.headers
+            .push((name.to_ascii_lowercase(), value.to_string()));
         self
     }
 
@@ -119,15 +127,21 @@ impl Request {
 
     /// A query parameter, percent-decoded (`+` is a space); the first if repeated.
     pub fn query(&self, name: &str) -> Option<String> {
-        self.query.split('&').filter(|p| !p.is_empty()).find_map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(k) == name).then(|| percent_decode(v))
-        })
+        self.query
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .find_map(|pair| {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                (percent_decode(k) == name).then(|| percent_decode(v))
+            })
     }
 
     /// A header's value (names are case-insensitive); the first if repeated.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// All headers, names in lower case.
@@ -147,13 +161,17 @@ impl Request {
 
     /// The body parsed as JSON into `T`; 400 with serde's message if it does not fit.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, HttpError> {
-        serde_json::from_slice(&self.body).map_err(|e| HttpError::bad_request(format!("invalid JSON body: {e}")))
+        serde_json::from_slice(&self.body)
+            .map_err(|e| HttpError::bad_request(format!("invalid JSON body: {e}")))
     }
 
     /// A `:name` path parameter of the matched route (percent-decoded), or the `*` wildcard's
     /// match with `param("*")`.
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -165,7 +183,10 @@ pub fn percent_decode(s: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() && bytes[i + 1].is_ascii_hexdigit() && bytes[i + 2].is_ascii_hexdigit() => {
+            b'%' if i + 2 < bytes.len()
+                && bytes[i + 1].is_ascii_hexdigit()
+                && bytes[i + 2].is_ascii_hexdigit() =>
+            {
                 let hex = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
                 out.push(hex(bytes[i + 1]) << 4 | hex(bytes[i + 2]));
                 i += 3;
@@ -189,19 +210,29 @@ pub struct Response {
 impl Response {
     /// An empty response with `status`.
     pub fn new(status: u16) -> Self {
-        Self { status, headers: Vec::new(), body: Vec::new() }
+        Self {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
     }
 
     /// `status` with a `text/plain` body.
     pub fn text(status: u16, body: impl Into<String>) -> Self {
-        Self::new(status).with_header("content-type", "text/plain; charset=utf-8").with_body(body.into())
+        Self::new(status)
+            .with_header("content-type", "text/plain; charset=utf-8")
+            .with_body(body.into())
     }
 
     /// `status` with `value` as a JSON body (500 if it cannot be serialized).
     pub fn json<T: Serialize + ?Sized>(status: u16, value: &T) -> Self {
         match serde_json::to_vec(value) {
-            Ok(body) => Self::new(status).with_header("content-type", "application/json").with_body(body),
-            Err(e) => HttpError::new(500, format!("cannot serialize the response: {e}")).into_response(),
+            Ok(body) => Self::new(status)
+                .with_header("content-type", "application/json")
+                .with_body(body),
+            Err(e) => {
+                HttpError::new(500, format!("cannot serialize the response: {e}")).into_response()
+            }
         }
     }
 
@@ -239,7 +270,10 @@ impl Response {
 
     /// A header's value (case-insensitive name).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// The body.
@@ -263,7 +297,10 @@ pub struct HttpError {
 impl HttpError {
     /// An error with `status` and `message`.
     pub fn new(status: u16, message: impl Into<String>) -> Self {
-        Self { status, message: message.into() }
+        Self {
+            status,
+            message: message.into(),
+        }
     }
 
     /// 400 Bad Request.
@@ -344,9 +381,11 @@ pub fn __serve<R: IntoResponse>(
     out: crate::bindings::http::exports::wasi::http::incoming_handler::ResponseOutparam,
     handler: impl FnOnce(Request) -> R,
 ) {
-    use crate::bindings::http::wasi::http::types::{Fields, IncomingBody, OutgoingBody, OutgoingResponse, ResponseOutparam};
-    use crate::bindings::http::wasi::io::streams::StreamError;
     use crate::bindings::http::wasi::http::types::Method as M;
+    use crate::bindings::http::wasi::http::types::{
+        Fields, IncomingBody, OutgoingBody, OutgoingResponse, ResponseOutparam,
+    };
+    use crate::bindings::http::wasi::io::streams::StreamError;
 
     let method = match request.method() {
         M::Get => Method::Get,
@@ -363,7 +402,10 @@ pub fn __serve<R: IntoResponse>(
     let uri = request.path_with_query().unwrap_or_else(|| "/".into());
     let mut req = Request::new(method, &uri);
     for (name, value) in request.headers().entries() {
-        req.headers.push((name.to_ascii_lowercase(), String::from_utf8_lossy(&value).into_owned()));
+        req.headers.push((
+            name.to_ascii_lowercase(),
+            String::from_utf8_lossy(&value).into_owned(),
+        ));
     }
     if let Ok(body) = request.consume() {
         if let Ok(stream) = body.stream() {
@@ -372,7 +414,8 @@ pub fn __serve<R: IntoResponse>(
                     Ok(chunk) => req.body.extend_from_slice(&chunk),
                     Err(StreamError::Closed) => break,
                     Err(StreamError::LastOperationFailed(_)) => {
-                        let resp = HttpError::bad_request("cannot read the request body").into_response();
+                        let resp =
+                            HttpError::bad_request("cannot read the request body").into_response();
                         return send(out, resp);
                     }
                 }
@@ -386,10 +429,16 @@ pub fn __serve<R: IntoResponse>(
     send(out, resp);
 
     fn send(out: ResponseOutparam, resp: Response) {
-        let mut headers: Vec<(String, Vec<u8>)> =
-            resp.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.as_bytes().to_vec())).collect();
+        let mut headers: Vec<(String, Vec<u8>)> = resp
+            .headers
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.as_bytes().to_vec()))
+            .collect();
         if !resp.body.is_empty() && !headers.iter().any(|(k, _)| k == "content-length") {
-            headers.push(("content-length".into(), resp.body.len().to_string().into_bytes()));
+            headers.push((
+                "content-length".into(),
+                resp.body.len().to_string().into_bytes(),
+            ));
         }
         let fields = Fields::from_list(&headers).unwrap_or_else(|_| Fields::new());
         let outgoing = OutgoingResponse::new(fields);
@@ -435,7 +484,9 @@ mod tests {
         struct In {
             title: String,
         }
-        let r = Request::new(Method::Post, "/").with_body(r#"{"title":"x"}"#).with_header("Content-Type", "application/json");
+        let r = Request::new(Method::Post, "/")
+            .with_body(r#"{"title":"x"}"#)
+            .with_header("Content-Type", "application/json");
         assert_eq!(r.json::<In>().unwrap().title, "x");
         assert_eq!(r.header("content-type"), Some("application/json"));
         let bad = Request::new(Method::Post, "/").with_body("{");
@@ -450,7 +501,10 @@ mod tests {
         assert_eq!(r.body(), br#"{"id":"a"}"#);
         let e: Result<Response, HttpError> = Err(HttpError::conflict("version mismatch"));
         let r = e.into_response();
-        assert_eq!((r.status(), r.body()), (409, &br#"{"error":"version mismatch"}"#[..]));
+        assert_eq!(
+            (r.status(), r.body()),
+            (409, &br#"{"error":"version mismatch"}"#[..])
+        );
         let r = crate::Error::table("ResourceNotFoundException", "no table").into_response();
         assert_eq!(r.status(), 404);
     }

@@ -29,7 +29,10 @@ pub enum ItemError {
 /// Serializes `value` (a struct or map) to a DynamoDB item.
 pub fn to_item<T: Serialize + ?Sized>(value: &T) -> Result<Item, ItemError> {
     match serde_json::to_value(value)? {
-        Value::Object(map) => Ok(map.into_iter().map(|(k, v)| (k, json_to_attribute(v))).collect()),
+        Value::Object(map) => Ok(map
+            .into_iter()
+            .map(|(k, v)| (k, json_to_attribute(v)))
+            .collect()),
         other => Err(ItemError::NotAMap(kind_name(&other))),
     }
 }
@@ -60,10 +63,18 @@ pub fn json_to_attribute(value: Value) -> Value {
         Value::Bool(b) => ("BOOL", Value::Bool(b)),
         Value::Number(n) => ("N", Value::String(n.to_string())),
         Value::String(s) => ("S", Value::String(s)),
-        Value::Array(a) => ("L", Value::Array(a.into_iter().map(json_to_attribute).collect())),
-        Value::Object(m) => {
-            ("M", Value::Object(m.into_iter().map(|(k, v)| (k, json_to_attribute(v))).collect()))
-        }
+        Value::Array(a) => (
+            "L",
+            Value::Array(a.into_iter().map(json_to_attribute).collect()),
+        ),
+        Value::Object(m) => (
+            "M",
+            Value::Object(
+                m.into_iter()
+                    .map(|(k, v)| (k, json_to_attribute(v)))
+                    .collect(),
+            ),
+        ),
     };
     let mut m = Map::new();
     m.insert(tag.to_string(), inner);
@@ -73,7 +84,9 @@ pub fn json_to_attribute(value: Value) -> Value {
 /// Converts a DynamoDB attribute value to plain JSON.
 pub fn attribute_to_json(value: Value) -> Result<Value, ItemError> {
     let bad = |v: &Value| ItemError::BadAttribute(v.to_string());
-    let Value::Object(m) = value else { return Err(bad(&value)) };
+    let Value::Object(m) = value else {
+        return Err(bad(&value));
+    };
     if m.len() != 1 {
         return Err(bad(&Value::Object(m)));
     }
@@ -83,11 +96,15 @@ pub fn attribute_to_json(value: Value) -> Result<Value, ItemError> {
         ("N", Value::String(n)) => number(&n),
         ("BOOL", Value::Bool(b)) => Value::Bool(b),
         ("NULL", _) => Value::Null,
-        ("L", Value::Array(a)) => {
-            Value::Array(a.into_iter().map(attribute_to_json).collect::<Result<_, _>>()?)
-        }
+        ("L", Value::Array(a)) => Value::Array(
+            a.into_iter()
+                .map(attribute_to_json)
+                .collect::<Result<_, _>>()?,
+        ),
         ("M", Value::Object(m)) => Value::Object(
-            m.into_iter().map(|(k, v)| Ok((k, attribute_to_json(v)?))).collect::<Result<_, ItemError>>()?,
+            m.into_iter()
+                .map(|(k, v)| Ok((k, attribute_to_json(v)?)))
+                .collect::<Result<_, ItemError>>()?,
         ),
         ("SS" | "BS", Value::Array(a)) => Value::Array(a),
         ("NS", Value::Array(a)) => Value::Array(
@@ -113,8 +130,16 @@ fn number(n: &str) -> Value {
     if let Ok(f) = n.parse::<f64>() {
         if let Some(num) = Number::from_f64(f) {
             // Keep the string when f64 would round it (more than ~15 significant digits).
-            let digits = n.trim_start_matches(['-', '+']).split(['e', 'E']).next().unwrap_or("");
-            let significant = digits.replace('.', "").trim_start_matches('0').trim_end_matches('0').len();
+            let digits = n
+                .trim_start_matches(['-', '+'])
+                .split(['e', 'E'])
+                .next()
+                .unwrap_or("");
+            let significant = digits
+                .replace('.', "")
+                .trim_start_matches('0')
+                .trim_end_matches('0')
+                .len();
             if significant <= 15 {
                 return Value::Number(num);
             }
@@ -196,8 +221,11 @@ mod tests {
             b: String,
             opt: Option<u8>,
         }
-        let item = json!({"ss": {"SS": ["x", "y"]}, "ns": {"NS": ["1", "2.5"]}, "b": {"B": "AAE="}});
-        let Value::Object(item) = item else { unreachable!() };
+        let item =
+            json!({"ss": {"SS": ["x", "y"]}, "ns": {"NS": ["1", "2.5"]}, "b": {"B": "AAE="}});
+        let Value::Object(item) = item else {
+            unreachable!()
+        };
         let t: T = from_item(item).unwrap();
         assert_eq!(t.ss, ["x", "y"]);
         assert_eq!(t.ns, [1.0, 2.5]);
@@ -209,8 +237,14 @@ mod tests {
     fn big_numbers_stay_exact() {
         let v = attribute_to_json(json!({"N": "12345678901234567890123456789"})).unwrap();
         assert_eq!(v, json!("12345678901234567890123456789"));
-        assert_eq!(attribute_to_json(json!({"N": "18446744073709551615"})).unwrap(), json!(u64::MAX));
-        assert_eq!(attribute_to_json(json!({"N": "-0.25"})).unwrap(), json!(-0.25));
+        assert_eq!(
+            attribute_to_json(json!({"N": "18446744073709551615"})).unwrap(),
+            json!(u64::MAX)
+        );
+        assert_eq!(
+            attribute_to_json(json!({"N": "-0.25"})).unwrap(),
+            json!(-0.25)
+        );
         let s: String = from_attribute(json!({"N": "0.1234567890123456789"})).unwrap();
         assert_eq!(s, "0.1234567890123456789");
     }
@@ -218,9 +252,17 @@ mod tests {
     #[test]
     fn errors() {
         assert!(matches!(to_item(&5), Err(ItemError::NotAMap("a number"))));
-        assert!(matches!(attribute_to_json(json!({"X": 1})), Err(ItemError::BadAttribute(_))));
-        assert!(matches!(attribute_to_json(json!("S")), Err(ItemError::BadAttribute(_))));
-        let Value::Object(item) = json!({"id": {"N": "1"}}) else { unreachable!() };
+        assert!(matches!(
+            attribute_to_json(json!({"X": 1})),
+            Err(ItemError::BadAttribute(_))
+        ));
+        assert!(matches!(
+            attribute_to_json(json!("S")),
+            Err(ItemError::BadAttribute(_))
+        ));
+        let Value::Object(item) = json!({"id": {"N": "1"}}) else {
+            unreachable!()
+        };
         assert!(from_item::<Todo>(item).is_err());
     }
 

@@ -36,21 +36,21 @@ pub fn write(level: Level, message: &str) {
     eprintln!("[{level:?}] {message}");
 }
 
-/// Logs at trace level, with `format!` arguments.
-#[doc(inline)]
-pub use crate::__tarn_trace as trace;
 /// Logs at debug level, with `format!` arguments.
 #[doc(inline)]
 pub use crate::__tarn_debug as debug;
-/// Logs at info level, with `format!` arguments: `tarn_sdk::log::info!("created {id}")`.
-#[doc(inline)]
-pub use crate::__tarn_info as info;
-/// Logs at warn level, with `format!` arguments.
-#[doc(inline)]
-pub use crate::__tarn_warn as warn;
 /// Logs at error level, with `format!` arguments.
 #[doc(inline)]
 pub use crate::__tarn_error as error;
+/// Logs at info level, with `format!` arguments: `tarn_sdk::log::info!("created {id}")`.
+#[doc(inline)]
+pub use crate::__tarn_info as info;
+/// Logs at trace level, with `format!` arguments.
+#[doc(inline)]
+pub use crate::__tarn_trace as trace;
+/// Logs at warn level, with `format!` arguments.
+#[doc(inline)]
+pub use crate::__tarn_warn as warn;
 
 #[doc(hidden)]
 #[macro_export]

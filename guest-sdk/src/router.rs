@@ -65,49 +65,86 @@ impl Router {
                 lit => Segment::Literal(lit.to_string()),
             })
             .collect();
-        self.routes.push(Route { method, pattern, handler: Box::new(move |r| handler(r).into_response()) });
+        self.routes.push(Route {
+            method,
+            pattern,
+            handler: Box::new(move |r| handler(r).into_response()),
+        });
         self
     }
 
     /// Adds a GET route (also answering HEAD).
-    pub fn get<R: IntoResponse, F: Fn(Request) -> R + 'static>(self, pattern: &str, handler: F) -> Self {
+    pub fn get<R: IntoResponse, F: Fn(Request) -> R + 'static>(
+        self,
+        pattern: &str,
+        handler: F,
+    ) -> Self {
         self.route(Some(Method::Get), pattern, handler)
     }
 
     /// Adds a POST route.
-    pub fn post<R: IntoResponse, F: Fn(Request) -> R + 'static>(self, pattern: &str, handler: F) -> Self {
+    pub fn post<R: IntoResponse, F: Fn(Request) -> R + 'static>(
+        self,
+        pattern: &str,
+        handler: F,
+    ) -> Self {
         self.route(Some(Method::Post), pattern, handler)
     }
 
     /// Adds a PUT route.
-    pub fn put<R: IntoResponse, F: Fn(Request) -> R + 'static>(self, pattern: &str, handler: F) -> Self {
+    pub fn put<R: IntoResponse, F: Fn(Request) -> R + 'static>(
+        self,
+        pattern: &str,
+        handler: F,
+    ) -> Self {
         self.route(Some(Method::Put), pattern, handler)
     }
 
     /// Adds a PATCH route.
-    pub fn patch<R: IntoResponse, F: Fn(Request) -> R + 'static>(self, pattern: &str, handler: F) -> Self {
+    pub fn patch<R: IntoResponse, F: Fn(Request) -> R + 'static>(
+        self,
+        pattern: &str,
+        handler: F,
+    ) -> Self {
         self.route(Some(Method::Patch), pattern, handler)
     }
 
     /// Adds a DELETE route.
-    pub fn delete<R: IntoResponse, F: Fn(Request) -> R + 'static>(self, pattern: &str, handler: F) -> Self {
+    pub fn delete<R: IntoResponse, F: Fn(Request) -> R + 'static>(
+        self,
+        pattern: &str,
+        handler: F,
+    ) -> Self {
         self.route(Some(Method::Delete), pattern, handler)
     }
 
     /// Adds a route for any method.
-    pub fn any<R: IntoResponse, F: Fn(Request) -> R + 'static>(self, pattern: &str, handler: F) -> Self {
+    pub fn any<R: IntoResponse, F: Fn(Request) -> R + 'static>(
+        self,
+        pattern: &str,
+        handler: F,
+    ) -> Self {
         self.route(None, pattern, handler)
     }
 
     /// Routes `request` to the first matching handler and returns its response.
     pub fn handle(&self, mut request: Request) -> Response {
-        let path: Vec<&str> = request.path().split('/').filter(|s| !s.is_empty()).collect();
+        let path: Vec<&str> = request
+            .path()
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .collect();
         let mut allowed: Vec<&str> = Vec::new();
         for route in &self.routes {
-            let Some(params) = matches(&route.pattern, &path) else { continue };
+            let Some(params) = matches(&route.pattern, &path) else {
+                continue;
+            };
             let method_ok = match &route.method {
                 None => true,
-                Some(m) => m == request.method() || (*m == Method::Get && *request.method() == Method::Head),
+                Some(m) => {
+                    m == request.method()
+                        || (*m == Method::Get && *request.method() == Method::Head)
+                }
             };
             if method_ok {
                 request.params = params;
@@ -134,7 +171,12 @@ fn matches(pattern: &[Segment], path: &[&str]) -> Option<Vec<(String, String)>> 
     for (i, seg) in pattern.iter().enumerate() {
         match seg {
             Segment::Rest => {
-                let rest = path.get(i..).unwrap_or(&[]).iter().map(|s| percent_decode(s)).collect::<Vec<_>>();
+                let rest = path
+                    .get(i..)
+                    .unwrap_or(&[])
+                    .iter()
+                    .map(|s| percent_decode(s))
+                    .collect::<Vec<_>>();
                 params.push(("*".to_string(), rest.join("/")));
                 return Some(params);
             }
@@ -157,10 +199,18 @@ mod tests {
         Router::new()
             .get("/todos", |_| "list")
             .post("/todos", |_| Response::new(201))
-            .get("/todos/:id", |r: Request| format!("get {}", r.param("id").unwrap()))
-            .put("/todos/:id", |r: Request| format!("put {}", r.param("id").unwrap()))
-            .get("/users/:u/todos/:t", |r: Request| format!("{}/{}", r.param("u").unwrap(), r.param("t").unwrap()))
-            .get("/static/*", |r: Request| format!("file {}", r.param("*").unwrap()))
+            .get("/todos/:id", |r: Request| {
+                format!("get {}", r.param("id").unwrap())
+            })
+            .put("/todos/:id", |r: Request| {
+                format!("put {}", r.param("id").unwrap())
+            })
+            .get("/users/:u/todos/:t", |r: Request| {
+                format!("{}/{}", r.param("u").unwrap(), r.param("t").unwrap())
+            })
+            .get("/static/*", |r: Request| {
+                format!("file {}", r.param("*").unwrap())
+            })
             .any("/health", |r: Request| format!("{}", r.method()))
     }
 
@@ -174,10 +224,16 @@ mod tests {
         assert_eq!(call(Method::Get, "/todos"), (200, "list".into()));
         assert_eq!(call(Method::Get, "/todos/"), (200, "list".into()));
         assert_eq!(call(Method::Post, "/todos").0, 201);
-        assert_eq!(call(Method::Get, "/todos/a%20b?x=1"), (200, "get a b".into()));
+        assert_eq!(
+            call(Method::Get, "/todos/a%20b?x=1"),
+            (200, "get a b".into())
+        );
         assert_eq!(call(Method::Put, "/todos/7"), (200, "put 7".into()));
         assert_eq!(call(Method::Get, "/users/al/todos/3"), (200, "al/3".into()));
-        assert_eq!(call(Method::Get, "/static/css/site.css"), (200, "file css/site.css".into()));
+        assert_eq!(
+            call(Method::Get, "/static/css/site.css"),
+            (200, "file css/site.css".into())
+        );
         assert_eq!(call(Method::Get, "/static"), (200, "file ".into()));
         assert_eq!(call(Method::Patch, "/health"), (200, "PATCH".into()));
         assert_eq!(call(Method::Head, "/todos").0, 200);

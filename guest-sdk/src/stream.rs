@@ -65,7 +65,8 @@ struct WireData {
 impl StreamRecord {
     /// Parses the JSON array the host hands to a stream handler.
     pub fn parse_batch(json: &str) -> Result<Vec<StreamRecord>, String> {
-        let wire: Vec<WireRecord> = serde_json::from_str(json).map_err(|e| format!("bad stream batch: {e}"))?;
+        let wire: Vec<WireRecord> =
+            serde_json::from_str(json).map_err(|e| format!("bad stream batch: {e}"))?;
         Ok(wire
             .into_iter()
             .map(|w| StreamRecord {
@@ -77,7 +78,10 @@ impl StreamRecord {
                 old_image: w.dynamodb.old_image,
                 by_ttl: w
                     .user_identity
-                    .and_then(|u| u.get("principalId").and_then(|p| p.as_str().map(|p| p == "dynamodb.amazonaws.com")))
+                    .and_then(|u| {
+                        u.get("principalId")
+                            .and_then(|p| p.as_str().map(|p| p == "dynamodb.amazonaws.com"))
+                    })
                     .unwrap_or(false),
             })
             .collect())
@@ -90,12 +94,20 @@ impl StreamRecord {
 
     /// The new image as `T` (`None` when the record has none).
     pub fn new_as<T: DeserializeOwned>(&self) -> Result<Option<T>> {
-        self.new_image.clone().map(from_item).transpose().map_err(Into::into)
+        self.new_image
+            .clone()
+            .map(from_item)
+            .transpose()
+            .map_err(Into::into)
     }
 
     /// The old image as `T` (`None` when the record has none).
     pub fn old_as<T: DeserializeOwned>(&self) -> Result<Option<T>> {
-        self.old_image.clone().map(from_item).transpose().map_err(Into::into)
+        self.old_image
+            .clone()
+            .map(from_item)
+            .transpose()
+            .map_err(Into::into)
     }
 }
 
@@ -167,7 +179,13 @@ mod tests {
         let rs = StreamRecord::parse_batch(BATCH).unwrap();
         assert_eq!(rs.len(), 2);
         assert_eq!(rs[0].event_name, EventName::Insert);
-        assert_eq!(rs[0].new_as::<Row>().unwrap(), Some(Row { id: "a".into(), n: 1 }));
+        assert_eq!(
+            rs[0].new_as::<Row>().unwrap(),
+            Some(Row {
+                id: "a".into(),
+                n: 1
+            })
+        );
         assert!(!rs[0].by_ttl);
         assert_eq!(rs[1].sequence_number, "101");
         assert_eq!(rs[1].old_as::<Row>().unwrap().unwrap().n, 2);
@@ -179,8 +197,14 @@ mod tests {
     #[test]
     fn results() {
         assert_eq!(().into_batch_result(), Ok(vec![]));
-        assert_eq!(vec!["7".to_string()].into_batch_result(), Ok(vec!["7".to_string()]));
-        assert_eq!(Err::<(), _>("boom").into_batch_result(), Err("boom".to_string()));
+        assert_eq!(
+            vec!["7".to_string()].into_batch_result(),
+            Ok(vec!["7".to_string()])
+        );
+        assert_eq!(
+            Err::<(), _>("boom").into_batch_result(),
+            Err("boom".to_string())
+        );
         assert_eq!(Ok::<(), &str>(()).into_tick_result(), Ok(()));
     }
 }

@@ -28,7 +28,10 @@ struct Params {
 
 impl Params {
     fn name(&mut self, placeholder: &str, attribute: &str) {
-        self.names.insert(placeholder.to_string(), Value::String(attribute.to_string()));
+        self.names.insert(
+            placeholder.to_string(),
+            Value::String(attribute.to_string()),
+        );
     }
 
     fn value<V: Serialize + ?Sized>(&mut self, placeholder: &str, value: &V) {
@@ -43,7 +46,11 @@ impl Params {
     }
 
     /// Fresh placeholders `#_N` / `:_N` for `attribute` and `value`.
-    fn auto<V: Serialize + ?Sized>(&mut self, attribute: &str, value: Option<&V>) -> (String, String) {
+    fn auto<V: Serialize + ?Sized>(
+        &mut self,
+        attribute: &str,
+        value: Option<&V>,
+    ) -> (String, String) {
         let n = self.next;
         self.next += 1;
         let (name, val) = (format!("#_{n}"), format!(":_{n}"));
@@ -71,7 +78,10 @@ impl Params {
             request.insert("ExpressionAttributeNames".into(), Value::Object(self.names));
         }
         if !self.values.is_empty() {
-            request.insert("ExpressionAttributeValues".into(), Value::Object(self.values));
+            request.insert(
+                "ExpressionAttributeValues".into(),
+                Value::Object(self.values),
+            );
         }
         Ok(())
     }
@@ -93,7 +103,10 @@ pub struct Condition {
 impl Condition {
     /// A condition from DynamoDB's condition-expression syntax.
     pub fn new(expression: impl Into<String>) -> Self {
-        Self { expression: expression.into(), params: Params::default() }
+        Self {
+            expression: expression.into(),
+            params: Params::default(),
+        }
     }
 
     /// The item must not exist yet (`attribute_not_exists` on `key_attribute`).
@@ -108,7 +121,9 @@ impl Condition {
 
     /// `attribute` must equal `value`: the usual optimistic-locking check.
     pub fn equals<V: Serialize + ?Sized>(attribute: &str, value: &V) -> Self {
-        Self::new("#_c = :_c").name("#_c", attribute).value(":_c", value)
+        Self::new("#_c = :_c")
+            .name("#_c", attribute)
+            .value(":_c", value)
     }
 
     /// Binds a `#placeholder` to an attribute name.
@@ -177,7 +192,11 @@ impl Table {
         self.put_request(item, Some(condition)).map(drop)
     }
 
-    fn put_request<T: Serialize + ?Sized>(&self, item: &T, condition: Option<Condition>) -> Result<Value> {
+    fn put_request<T: Serialize + ?Sized>(
+        &self,
+        item: &T,
+        condition: Option<Condition>,
+    ) -> Result<Value> {
         let mut req = self.request();
         req.insert("Item".into(), Value::Object(to_item(item)?));
         if let Some(c) = condition {
@@ -225,29 +244,48 @@ impl Table {
             params.error = Some(e.into());
             Item::new()
         });
-        Update { table: self.clone(), key, actions: Default::default(), raw: None, condition: None, params }
+        Update {
+            table: self.clone(),
+            key,
+            actions: Default::default(),
+            raw: None,
+            condition: None,
+            params,
+        }
     }
 
     /// Query: build the key condition and options, then [`Query::send`] or [`Query::all`].
     pub fn query(&self) -> Query {
-        Query { read: Read::new(self.clone()), key_condition: None, forward: true }
+        Query {
+            read: Read::new(self.clone()),
+            key_condition: None,
+            forward: true,
+        }
     }
 
     /// Scan: build the options, then [`Scan::send`] or [`Scan::all`].
     pub fn scan(&self) -> Scan {
-        Scan { read: Read::new(self.clone()), segment: None }
+        Scan {
+            read: Read::new(self.clone()),
+            segment: None,
+        }
     }
 
     /// BatchGetItem: the items with these keys that exist (in no particular order). Any number
     /// of keys: the SDK splits them into requests of 100 and resends unprocessed keys.
     pub fn batch_get<T: DeserializeOwned, K: Serialize>(&self, keys: &[K]) -> Result<Vec<T>> {
-        let keys = keys.iter().map(|k| to_item(k).map(Value::Object)).collect::<Result<Vec<_>, _>>()?;
+        let keys = keys
+            .iter()
+            .map(|k| to_item(k).map(Value::Object))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut out = Vec::new();
         for chunk in keys.chunks(BATCH_GET_MAX) {
             let mut pending = json!({ &self.name: { "Keys": chunk, "ConsistentRead": true } });
             for attempt in 0.. {
                 let resp = call(Operation::BatchGetItem, &json!({ "RequestItems": pending }))?;
-                if let Some(Value::Array(items)) = resp.pointer(&format!("/Responses/{}", escape(&self.name))) {
+                if let Some(Value::Array(items)) =
+                    resp.pointer(&format!("/Responses/{}", escape(&self.name)))
+                {
                     for item in items {
                         if let Value::Object(item) = item {
                             out.push(from_item(item.clone())?);
@@ -257,7 +295,10 @@ impl Table {
                 match resp.get("UnprocessedKeys") {
                     Some(Value::Object(m)) if !m.is_empty() => {
                         if attempt == BATCH_RETRIES {
-                            return Err(Error::table("ProvisionedThroughputExceededException", "keys left unprocessed"));
+                            return Err(Error::table(
+                                "ProvisionedThroughputExceededException",
+                                "keys left unprocessed",
+                            ));
                         }
                         pending = Value::Object(m.clone());
                     }
@@ -291,11 +332,17 @@ impl Table {
         for chunk in requests.chunks(BATCH_WRITE_MAX) {
             let mut pending = json!({ &self.name: chunk });
             for attempt in 0.. {
-                let resp = call(Operation::BatchWriteItem, &json!({ "RequestItems": pending }))?;
+                let resp = call(
+                    Operation::BatchWriteItem,
+                    &json!({ "RequestItems": pending }),
+                )?;
                 match resp.get("UnprocessedItems") {
                     Some(Value::Object(m)) if !m.is_empty() => {
                         if attempt == BATCH_RETRIES {
-                            return Err(Error::table("ProvisionedThroughputExceededException", "items left unprocessed"));
+                            return Err(Error::table(
+                                "ProvisionedThroughputExceededException",
+                                "items left unprocessed",
+                            ));
                         }
                         pending = Value::Object(m.clone());
                     }
@@ -359,7 +406,9 @@ impl Update {
     /// `SET attribute = if_not_exists(attribute, value)`: sets it only when absent.
     pub fn set_if_absent<V: Serialize + ?Sized>(mut self, attribute: &str, value: &V) -> Self {
         let (n, v) = self.params.auto(attribute, Some(value));
-        self.actions.set.push(format!("{n} = if_not_exists({n}, {v})"));
+        self.actions
+            .set
+            .push(format!("{n} = if_not_exists({n}, {v})"));
         self
     }
 
@@ -419,7 +468,12 @@ impl Update {
             None => {
                 let a = &self.actions;
                 let mut clauses = Vec::new();
-                for (word, list) in [("SET", &a.set), ("REMOVE", &a.remove), ("ADD", &a.add), ("DELETE", &a.delete)] {
+                for (word, list) in [
+                    ("SET", &a.set),
+                    ("REMOVE", &a.remove),
+                    ("ADD", &a.add),
+                    ("DELETE", &a.delete),
+                ] {
                     if !list.is_empty() {
                         clauses.push(format!("{word} {}", list.join(", ")));
                     }
@@ -487,7 +541,16 @@ struct Read {
 
 impl Read {
     fn new(table: Table) -> Self {
-        Self { table, index: None, filter: None, projection: None, limit: None, start: None, consistent: false, params: Params::default() }
+        Self {
+            table,
+            index: None,
+            filter: None,
+            projection: None,
+            limit: None,
+            start: None,
+            consistent: false,
+            params: Params::default(),
+        }
     }
 
     fn after_token(&mut self, token: Option<&str>) {
@@ -525,10 +588,16 @@ impl Read {
         }
         extra(&mut req);
         if !self.params.names.is_empty() {
-            req.insert("ExpressionAttributeNames".into(), Value::Object(self.params.names.clone()));
+            req.insert(
+                "ExpressionAttributeNames".into(),
+                Value::Object(self.params.names.clone()),
+            );
         }
         if !self.params.values.is_empty() {
-            req.insert("ExpressionAttributeValues".into(), Value::Object(self.params.values.clone()));
+            req.insert(
+                "ExpressionAttributeValues".into(),
+                Value::Object(self.params.values.clone()),
+            );
         }
         Ok(req)
     }
@@ -548,11 +617,22 @@ impl Read {
             Some(Value::Object(k)) if !k.is_empty() => Some(k.clone()),
             _ => None,
         };
-        let scanned_count = resp.get("ScannedCount").and_then(Value::as_u64).unwrap_or(items.len() as u64);
-        Ok(Page { items, last_key, scanned_count })
+        let scanned_count = resp
+            .get("ScannedCount")
+            .and_then(Value::as_u64)
+            .unwrap_or(items.len() as u64);
+        Ok(Page {
+            items,
+            last_key,
+            scanned_count,
+        })
     }
 
-    fn all<T: DeserializeOwned>(&mut self, op: Operation, extra: impl Fn(&mut Map<String, Value>)) -> Result<Vec<T>> {
+    fn all<T: DeserializeOwned>(
+        &mut self,
+        op: Operation,
+        extra: impl Fn(&mut Map<String, Value>),
+    ) -> Result<Vec<T>> {
         let mut out = Vec::new();
         loop {
             let page: Page<T> = Self::page(call(op, &Value::Object(self.body(&extra)?))?)?;
@@ -672,7 +752,9 @@ impl Query {
 
     /// Reads one page.
     pub fn send<T: DeserializeOwned>(mut self) -> Result<Page<T>> {
-        let body = self.read.body(Self::extra(self.key_condition.take(), self.forward))?;
+        let body = self
+            .read
+            .body(Self::extra(self.key_condition.take(), self.forward))?;
         Read::page(call(Operation::Query, &Value::Object(body))?)
     }
 
@@ -752,11 +834,21 @@ impl Transaction {
     }
 
     /// Puts `item` into `table` if `condition` holds.
-    pub fn put_if<T: Serialize + ?Sized>(self, table: &Table, item: &T, condition: Condition) -> Self {
+    pub fn put_if<T: Serialize + ?Sized>(
+        self,
+        table: &Table,
+        item: &T,
+        condition: Condition,
+    ) -> Self {
         self.put_opt(table, item, Some(condition))
     }
 
-    fn put_opt<T: Serialize + ?Sized>(mut self, table: &Table, item: &T, c: Option<Condition>) -> Self {
+    fn put_opt<T: Serialize + ?Sized>(
+        mut self,
+        table: &Table,
+        item: &T,
+        c: Option<Condition>,
+    ) -> Self {
         let action = (|| {
             let mut req = table.request();
             req.insert("Item".into(), Value::Object(to_item(item)?));
@@ -771,12 +863,18 @@ impl Transaction {
 
     /// Applies an update built with [`Table::update`].
     pub fn update(mut self, update: Update) -> Self {
-        self.items.push(update.body().map(|req| json!({ "Update": req })));
+        self.items
+            .push(update.body().map(|req| json!({ "Update": req })));
         self
     }
 
     /// Deletes the item with `key` from `table`, if `condition` (optional) holds.
-    pub fn delete<K: Serialize + ?Sized>(mut self, table: &Table, key: &K, condition: Option<Condition>) -> Self {
+    pub fn delete<K: Serialize + ?Sized>(
+        mut self,
+        table: &Table,
+        key: &K,
+        condition: Option<Condition>,
+    ) -> Self {
         let action = (|| {
             let mut req = table.request();
             req.insert("Key".into(), Value::Object(to_item(key)?));
@@ -790,7 +888,12 @@ impl Transaction {
     }
 
     /// Checks `condition` on the item with `key` without writing it.
-    pub fn check<K: Serialize + ?Sized>(mut self, table: &Table, key: &K, condition: Condition) -> Self {
+    pub fn check<K: Serialize + ?Sized>(
+        mut self,
+        table: &Table,
+        key: &K,
+        condition: Condition,
+    ) -> Self {
         let action = (|| {
             let mut req = table.request();
             req.insert("Key".into(), Value::Object(to_item(key)?));
@@ -804,7 +907,11 @@ impl Transaction {
     /// Commits: all writes happen or none does ([`crate::ErrorKind::TransactionCanceled`]).
     pub fn commit(self) -> Result<()> {
         let items = self.items.into_iter().collect::<Result<Vec<_>>>()?;
-        call(Operation::TransactWriteItems, &json!({ "TransactItems": items })).map(drop)
+        call(
+            Operation::TransactWriteItems,
+            &json!({ "TransactItems": items }),
+        )
+        .map(drop)
     }
 }
 
@@ -836,22 +943,44 @@ mod tests {
 
     #[test]
     fn get_maps_key_and_item() {
-        let log = record(json!({"Item": {"id": {"S": "a"}, "title": {"S": "t"}, "version": {"N": "2"}}}));
+        let log =
+            record(json!({"Item": {"id": {"S": "a"}, "title": {"S": "t"}, "version": {"N": "2"}}}));
         let t: Option<Todo> = Table::open("todos").get(&json!({"id": "a"})).unwrap();
-        assert_eq!(t, Some(Todo { id: "a".into(), title: "t".into(), version: 2 }));
+        assert_eq!(
+            t,
+            Some(Todo {
+                id: "a".into(),
+                title: "t".into(),
+                version: 2
+            })
+        );
         assert_eq!(
             log.borrow()[0],
-            (Operation::GetItem, json!({"TableName": "todos", "Key": {"id": {"S": "a"}}, "ConsistentRead": true}))
+            (
+                Operation::GetItem,
+                json!({"TableName": "todos", "Key": {"id": {"S": "a"}}, "ConsistentRead": true})
+            )
         );
         record(json!({}));
-        assert_eq!(Table::open("todos").get::<Todo, _>(&json!({"id": "b"})).unwrap(), None);
+        assert_eq!(
+            Table::open("todos")
+                .get::<Todo, _>(&json!({"id": "b"}))
+                .unwrap(),
+            None
+        );
     }
 
     #[test]
     fn put_if_sends_condition() {
         let log = record(json!({}));
-        let todo = Todo { id: "a".into(), title: "t".into(), version: 1 };
-        Table::open("todos").put_if(&todo, Condition::not_exists("id")).unwrap();
+        let todo = Todo {
+            id: "a".into(),
+            title: "t".into(),
+            version: 1,
+        };
+        Table::open("todos")
+            .put_if(&todo, Condition::not_exists("id"))
+            .unwrap();
         assert_eq!(
             log.borrow()[0].1,
             json!({"TableName": "todos", "Item": {"id": {"S": "a"}, "title": {"S": "t"}, "version": {"N": "1"}},
@@ -861,7 +990,9 @@ mod tests {
 
     #[test]
     fn update_builds_expression() {
-        let log = record(json!({"Attributes": {"id": {"S": "a"}, "title": {"S": "n"}, "version": {"N": "4"}}}));
+        let log = record(
+            json!({"Attributes": {"id": {"S": "a"}, "title": {"S": "n"}, "version": {"N": "4"}}}),
+        );
         let t: Todo = Table::open("todos")
             .update(&json!({"id": "a"}))
             .set("title", "n")
@@ -884,8 +1015,10 @@ mod tests {
 
     #[test]
     fn query_and_paging_tokens() {
-        let log = record(json!({"Items": [{"id": {"S": "a"}, "title": {"S": "t"}, "version": {"N": "1"}}],
-                                "Count": 1, "ScannedCount": 3, "LastEvaluatedKey": {"id": {"S": "a"}}}));
+        let log = record(
+            json!({"Items": [{"id": {"S": "a"}, "title": {"S": "t"}, "version": {"N": "1"}}],
+                                "Count": 1, "ScannedCount": 3, "LastEvaluatedKey": {"id": {"S": "a"}}}),
+        );
         let page: Page<Todo> = Table::open("todos")
             .query()
             .key_condition("id = :id")
@@ -908,13 +1041,21 @@ mod tests {
                    "ExpressionAttributeValues": {":id": {"S": "a"}, ":z": {"N": "0"}}})
         );
         let log = record(json!({"Items": []}));
-        let page: Page<Todo> = Table::open("todos").scan().limit(5).after_token(Some(&token)).send().unwrap();
+        let page: Page<Todo> = Table::open("todos")
+            .scan()
+            .limit(5)
+            .after_token(Some(&token))
+            .send()
+            .unwrap();
         assert!(page.items.is_empty() && page.next_token().is_none());
         assert_eq!(
             log.borrow()[0].1,
             json!({"TableName": "todos", "Limit": 5, "ExclusiveStartKey": {"id": {"S": "a"}}})
         );
-        let bad = Table::open("todos").scan().after_token(Some("%%")).send::<Todo>();
+        let bad = Table::open("todos")
+            .scan()
+            .after_token(Some("%%"))
+            .send::<Todo>();
         assert!(matches!(bad, Err(Error::InvalidToken)));
     }
 
@@ -931,7 +1072,10 @@ mod tests {
             })
         });
         let all: Vec<Todo> = Table::open("todos").scan().all().unwrap();
-        assert_eq!(all.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(
+            all.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
+            ["a", "b"]
+        );
         assert_eq!(*calls.borrow(), 2);
     }
 
@@ -949,7 +1093,13 @@ mod tests {
                 json!({})
             })
         });
-        let items: Vec<Todo> = (0..30).map(|i| Todo { id: i.to_string(), title: "t".into(), version: 1 }).collect();
+        let items: Vec<Todo> = (0..30)
+            .map(|i| Todo {
+                id: i.to_string(),
+                title: "t".into(),
+                version: 1,
+            })
+            .collect();
         Table::open("todos").batch_put(&items).unwrap();
         assert_eq!(*calls.borrow(), [25, 1, 5]);
     }
@@ -975,7 +1125,13 @@ mod tests {
             .unwrap();
         let body = &log.borrow()[0].1;
         assert_eq!(body["TransactItems"].as_array().unwrap().len(), 3);
-        assert_eq!(body["TransactItems"][1]["Delete"]["ConditionExpression"], json!("attribute_exists(#_k)"));
-        assert_eq!(body["TransactItems"][2]["Update"]["UpdateExpression"], json!("ADD #_0 :_0"));
+        assert_eq!(
+            body["TransactItems"][1]["Delete"]["ConditionExpression"],
+            json!("attribute_exists(#_k)")
+        );
+        assert_eq!(
+            body["TransactItems"][2]["Update"]["UpdateExpression"],
+            json!("ADD #_0 :_0")
+        );
     }
 }

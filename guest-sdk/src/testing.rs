@@ -26,9 +26,13 @@ pub fn clear_tables_handler() {
 }
 
 pub(crate) fn dispatch(op: Operation, request: &str) -> Result<String> {
-    let request: Value = serde_json::from_str(request).map_err(|e| Error::Response(e.to_string()))?;
+    let request: Value =
+        serde_json::from_str(request).map_err(|e| Error::Response(e.to_string()))?;
     HANDLER.with(|h| match &*h.borrow() {
         Some(handler) => handler(op, &request).map(|v| v.to_string()),
-        None => Err(Error::table("NoHost", "no tarn host: install one with testing::set_tables_handler")),
+        None => Err(Error::table(
+            "NoHost",
+            "no tarn host: install one with testing::set_tables_handler",
+        )),
     })
 }

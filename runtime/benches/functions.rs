@@ -33,7 +33,10 @@ struct Args {
 }
 
 fn parse_args() -> (Args, Option<(u16, PathBuf)>) {
-    let mut args = Args { seconds: 5, connections: 32 };
+    let mut args = Args {
+        seconds: 5,
+        connections: 32,
+    };
     let mut ceiling = None;
     let argv: Vec<String> = std::env::args().collect();
     let mut i = 1;
@@ -48,7 +51,10 @@ fn parse_args() -> (Args, Option<(u16, PathBuf)>) {
                 i += 1;
             }
             "--ceiling-server" => {
-                ceiling = Some((argv[i + 1].parse().expect("port"), PathBuf::from(&argv[i + 2])));
+                ceiling = Some((
+                    argv[i + 1].parse().expect("port"),
+                    PathBuf::from(&argv[i + 2]),
+                ));
                 i += 2;
             }
             _ => {} // `--bench` and friends from cargo
@@ -59,11 +65,18 @@ fn parse_args() -> (Args, Option<(u16, PathBuf)>) {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn guest_dir() -> PathBuf {
@@ -96,9 +109,14 @@ impl Drop for Proc {
 
 async fn get(addr: SocketAddr, path: &str) -> Option<(u16, Bytes)> {
     let stream = tokio::net::TcpStream::connect(addr).await.ok()?;
-    let (mut tx, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.ok()?;
+    let (mut tx, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .ok()?;
     tokio::spawn(conn);
-    let req = hyper::Request::get(path).header("host", addr.to_string()).body(Empty::<Bytes>::new()).ok()?;
+    let req = hyper::Request::get(path)
+        .header("host", addr.to_string())
+        .body(Empty::<Bytes>::new())
+        .ok()?;
     let resp = tx.send_request(req).await.ok()?;
     let status = resp.status().as_u16();
     Some((status, resp.into_body().collect().await.ok()?.to_bytes()))
@@ -139,8 +157,9 @@ async fn load(addr: SocketAddr, path: &str, args: &Args, ok: fn(u16) -> bool) ->
             let mut errors = 0u64;
             let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
             stream.set_nodelay(true).ok();
-            let (mut tx, conn) =
-                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
+            let (mut tx, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .expect("handshake");
             tokio::spawn(conn);
             while Instant::now() < deadline {
                 let req = hyper::Request::get(&*path)
@@ -175,15 +194,29 @@ async fn load(addr: SocketAddr, path: &str, args: &Args, ok: fn(u16) -> bool) ->
     }
     let elapsed = started.elapsed().as_secs_f64();
     all.sort_unstable();
-    let pct = |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(0);
-    Run { rps: all.len() as f64 / elapsed, p50_us: pct(0.50), p99_us: pct(0.99), errors }
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0)
+    };
+    Run {
+        rps: all.len() as f64 / elapsed,
+        p50_us: pct(0.50),
+        p99_us: pct(0.99),
+        errors,
+    }
 }
 
 fn ceiling_server(port: u16, body_file: &Path) {
     let body = Bytes::from(std::fs::read(body_file).expect("body file"));
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
         loop {
             let (stream, _) = listener.accept().await.unwrap();
             stream.set_nodelay(true).ok();
@@ -213,7 +246,10 @@ fn main() {
     if let Some((port, body)) = ceiling {
         return ceiling_server(port, &body);
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(run(args));
 }
 
@@ -236,7 +272,15 @@ async fn run(args: Args) {
     let _tarn = Proc(
         Command::new(env!("CARGO_BIN_EXE_tarn"))
             .current_dir(work.path())
-            .args(["serve", "--app", "tarn.toml", "--data-dir", "data", "--admin-token", "bench"])
+            .args([
+                "serve",
+                "--app",
+                "tarn.toml",
+                "--data-dir",
+                "data",
+                "--admin-token",
+                "bench",
+            ])
             .args(["--functions-listen", &tarn_addr.to_string()])
             .args(["--listen", &format!("127.0.0.1:{}", free_port())])
             .env("RUST_LOG", "warn")
@@ -244,14 +288,20 @@ async fn run(args: Args) {
             .spawn()
             .expect("starting tarn"),
     );
-    assert!(wait_up(tarn_addr, "/_tarn/health").await, "tarn did not start");
+    assert!(
+        wait_up(tarn_addr, "/_tarn/health").await,
+        "tarn did not start"
+    );
     let (_, hello_body) = get(tarn_addr, "/").await.expect("hello answers");
     let body_file = work.path().join("body");
     std::fs::write(&body_file, &hello_body).unwrap();
 
     let mut rows: Vec<(String, Option<Run>)> = Vec::new();
     let ok200 = |s: u16| s == 200;
-    rows.push(("tarn: hello".into(), Some(load(tarn_addr, "/", &args, ok200).await)));
+    rows.push((
+        "tarn: hello".into(),
+        Some(load(tarn_addr, "/", &args, ok200).await),
+    ));
     // A missing item is still one GetItem; 200 or 404 both count as answered.
     let r = load(tarn_addr, &get_path, &args, |s| s == 200 || s == 404).await;
     rows.push(("tarn: one GetItem".into(), Some(r)));
@@ -267,7 +317,15 @@ async fn run(args: Args) {
         let port = free_port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let Ok(child) = Command::new(&wasmtime)
-            .args(["serve", "-S", "cli=y", "-W", "unknown-imports-trap=y", "--addr", &addr.to_string()])
+            .args([
+                "serve",
+                "-S",
+                "cli=y",
+                "-W",
+                "unknown-imports-trap=y",
+                "--addr",
+                &addr.to_string(),
+            ])
             .arg(&component)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -315,21 +373,33 @@ async fn run(args: Args) {
     // Instantiation time, from tarn's counters.
     let auth = "Bearer bench";
     let stream = tokio::net::TcpStream::connect(tarn_addr).await.unwrap();
-    let (mut tx, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
+    let (mut tx, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
     tokio::spawn(conn);
     let req = hyper::Request::get("/_tarn/functions")
         .header("host", "bench")
         .header("authorization", auth)
         .body(Empty::<Bytes>::new())
         .unwrap();
-    let body = tx.send_request(req).await.unwrap().into_body().collect().await.unwrap().to_bytes();
+    let body = tx
+        .send_request(req)
+        .await
+        .unwrap()
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes();
     let funcs: serde_json::Value = serde_json::from_slice(&body).unwrap();
 
     println!(
         "\nfunctions benchmark: {} connections, {} s per row, {} cores\n",
         args.connections,
         args.seconds,
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0)
     );
     println!("| server | req/s | p50 µs | p99 µs | errors | req/s vs hyper |");
     println!("|---|---:|---:|---:|---:|---:|");

@@ -49,9 +49,15 @@ async fn deploy_rollback_invoke_logs_and_restart() {
     assert_eq!(server.get("/v1").await.status, 404);
 
     // Admin calls need the token.
-    let r = functions_common::request(server.addr, "GET", "/_tarn/functions", None, &[("authorization", "Bearer nope")])
-        .await
-        .unwrap();
+    let r = functions_common::request(
+        server.addr,
+        "GET",
+        "/_tarn/functions",
+        None,
+        &[("authorization", "Bearer nope")],
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status, 401);
 
     // Version 1.
@@ -66,9 +72,19 @@ async fn deploy_rollback_invoke_logs_and_restart() {
     assert!(out.contains("deployed version 2"), "{out}");
     assert_eq!(server.get("/v1").await.status, 404);
     assert_eq!(server.get("/v2").await.status, 200);
-    assert_eq!(server.get("/v2").await.headers.get("x-tarn-request-id").map(|v| v.len()), Some(32));
+    assert_eq!(
+        server
+            .get("/v2")
+            .await
+            .headers
+            .get("x-tarn-request-id")
+            .map(|v| v.len()),
+        Some(32)
+    );
     // Method mismatch on a method-specific route.
-    let post = functions_common::request(server.addr, "POST", "/v2", Some("{}".into()), &[]).await.unwrap();
+    let post = functions_common::request(server.addr, "POST", "/v2", Some("{}".into()), &[])
+        .await
+        .unwrap();
     assert_eq!(post.status, 405);
 
     // Versions are immutable and listed.
@@ -86,15 +102,34 @@ async fn deploy_rollback_invoke_logs_and_restart() {
     let out = ok(&server.cli(&["invoke", "hello", "--path", "/anything"]));
     assert!(!out.is_empty());
     let failed = server.cli(&["invoke", "misbehave", "--path", "/trap"]);
-    assert!(!failed.status.success(), "invoking a trapping function must fail");
+    assert!(
+        !failed.status.success(),
+        "invoking a trapping function must fail"
+    );
     let out = ok(&server.cli(&["functions", "list"]));
-    assert!(out.contains("hello") && out.contains("misbehave") && out.contains("/ok"), "{out}");
+    assert!(
+        out.contains("hello") && out.contains("misbehave") && out.contains("/ok"),
+        "{out}"
+    );
     assert_eq!(server.get("/ok").await.status, 200);
     let out = ok(&server.cli(&["logs", "--function", "misbehave", "--json"]));
-    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert!(lines.iter().all(|l| l["function"] == "misbehave"), "{out}");
-    assert!(lines.iter().any(|l| l["stream"] == "host" && l["level"] == "error"), "trap not logged: {out}");
-    assert!(lines.iter().all(|l| l["request_id"].as_str().is_some_and(|r| r.len() == 32)), "{out}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["stream"] == "host" && l["level"] == "error"),
+        "trap not logged: {out}"
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["request_id"].as_str().is_some_and(|r| r.len() == 32)),
+        "{out}"
+    );
 
     // A restart comes back on the active version, with compiled code from the disk cache.
     let dir = server.stop();
@@ -120,9 +155,18 @@ async fn bad_deploys_leave_the_active_version_alone() {
     assert_eq!(r.status, 400, "{}", r.body);
     // A route to an unknown function.
     let bundle = serde_json::json!({"manifest": "[[route]]\npath = \"/f\"\nfunction = \"nope\"\n", "files": {}});
-    assert_eq!(server.admin("POST", "/_tarn/deploy", Some(bundle)).await.status, 400);
+    assert_eq!(
+        server
+            .admin("POST", "/_tarn/deploy", Some(bundle))
+            .await
+            .status,
+        400
+    );
     assert_eq!(server.get("/a").await.status, 200);
-    assert_eq!(server.admin("GET", "/_tarn/versions", None).await.json()["active"], 1);
+    assert_eq!(
+        server.admin("GET", "/_tarn/versions", None).await.json()["active"],
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -134,12 +178,20 @@ async fn watch_reloads_on_change() {
     std::fs::write(server.dir.path().join("tarn.toml"), manifest("/after", "y")).unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while server.get("/after").await.status != 200 {
-        assert!(std::time::Instant::now() < deadline, "no reload; log:\n{}", server.log());
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no reload; log:\n{}",
+            server.log()
+        );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(server.get("/before").await.status, 404);
     // A broken manifest keeps the running version.
-    std::fs::write(server.dir.path().join("tarn.toml"), "[[route]]\npath = 'x'\n").unwrap();
+    std::fs::write(
+        server.dir.path().join("tarn.toml"),
+        "[[route]]\npath = 'x'\n",
+    )
+    .unwrap();
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     assert_eq!(server.get("/after").await.status, 200);
 }

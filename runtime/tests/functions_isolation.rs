@@ -73,7 +73,10 @@ async fn failures_stay_inside_their_invocation() {
     assert_eq!(lp.status, 504, "loop: {}", lp.body);
     assert_eq!(lp.json()["error"], "timeout");
     assert!(lp.headers.contains_key("x-tarn-request-id"));
-    assert!(started.elapsed() < Duration::from_secs(5), "the loop was not stopped at its timeout");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the loop was not stopped at its timeout"
+    );
 
     assert_eq!(oom.status, 500, "oom: {}", oom.body);
     assert_eq!(oom.json()["error"], "out_of_memory");
@@ -82,15 +85,28 @@ async fn failures_stay_inside_their_invocation() {
     assert_eq!(trap.json()["error"], "trap");
 
     // misbehave answers 200 with the error its `tables` call got.
-    assert!(forbidden.body.contains("AccessDenied"), "forbidden: {} {}", forbidden.status, forbidden.body);
-    assert_ne!(forbidden.status, 500, "the read was allowed: {}", forbidden.body);
+    assert!(
+        forbidden.body.contains("AccessDenied"),
+        "forbidden: {} {}",
+        forbidden.status,
+        forbidden.body
+    );
+    assert_ne!(
+        forbidden.status, 500,
+        "the read was allowed: {}",
+        forbidden.body
+    );
 
     assert_eq!(raw.status, 200, "raw-http: {}", raw.body);
 
     // Misbehave again, concurrently, to be sure nothing leaked (pool slots, the epoch thread).
     let again = futures_join_all((0..6).map(|i| {
         let s = server.clone();
-        async move { s.get(if i % 2 == 0 { "/loop" } else { "/trap" }).await.status }
+        async move {
+            s.get(if i % 2 == 0 { "/loop" } else { "/trap" })
+                .await
+                .status
+        }
     }))
     .await;
     assert!(again.iter().all(|s| *s == 504 || *s == 500), "{again:?}");
@@ -99,7 +115,10 @@ async fn failures_stay_inside_their_invocation() {
     for b in background {
         b.await.expect("background /ok traffic failed");
     }
-    assert!(ok_count.load(Ordering::Relaxed) > 10, "too little background traffic");
+    assert!(
+        ok_count.load(Ordering::Relaxed) > 10,
+        "too little background traffic"
+    );
 
     let list = server.admin("GET", "/_tarn/functions", None).await.json();
     let m = list["functions"]

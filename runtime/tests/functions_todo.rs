@@ -7,7 +7,6 @@ use functions_common::{repo, request, Server};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "todo-api's conditional writes need ConditionExpression in the API (not merged yet)"]
 async fn todo_app_over_http() {
     // Build the guests first (the manifest names the built components).
     functions_common::guest_dir();
@@ -16,10 +15,22 @@ async fn todo_app_over_http() {
     let server = Server::start_in(tempfile::tempdir().unwrap(), Some(app), &[]).await;
     let addr = server.addr;
 
-    let created = request(addr, "POST", "/todos", Some(json!({"title": "buy milk"}).to_string()), &[])
-        .await
-        .unwrap();
-    assert_eq!(created.status, 201, "create: {}\n{}", created.body, server.log());
+    let created = request(
+        addr,
+        "POST",
+        "/todos",
+        Some(json!({"title": "buy milk"}).to_string()),
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        created.status,
+        201,
+        "create: {}\n{}",
+        created.body,
+        server.log()
+    );
     let todo = created.json();
     let id = todo["id"].as_str().expect("an id").to_string();
 
@@ -57,9 +68,15 @@ async fn todo_app_over_http() {
     assert!(list.body.contains(&id));
 
     let new_version = updated.json()["version"].as_u64().unwrap_or(version + 1);
-    let deleted = request(addr, "DELETE", &format!("/todos/{id}?version={new_version}"), None, &[])
-        .await
-        .unwrap();
+    let deleted = request(
+        addr,
+        "DELETE",
+        &format!("/todos/{id}?version={new_version}"),
+        None,
+        &[],
+    )
+    .await
+    .unwrap();
     assert_eq!(deleted.status, 204, "{}", deleted.body);
     assert_eq!(server.get(&format!("/todos/{id}")).await.status, 404);
 }

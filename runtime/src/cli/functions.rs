@@ -40,7 +40,9 @@ pub enum FunctionsCliError {
     #[error("the invocation failed")]
     InvocationFailed,
     /// `--functions-listen` is not a loopback address.
-    #[error("refusing to serve functions on {0}: without credentials tarn listens on loopback only")]
+    #[error(
+        "refusing to serve functions on {0}: without credentials tarn listens on loopback only"
+    )]
     NotLoopback(SocketAddr),
 }
 
@@ -251,7 +253,10 @@ async fn call(
         .header("content-type", "application/json")
         .body(Full::new(Bytes::from(payload)))
         .map_err(client("building the request"))?;
-    let resp = sender.send_request(req).await.map_err(client("sending the request"))?;
+    let resp = sender
+        .send_request(req)
+        .await
+        .map_err(client("sending the request"))?;
     let status = resp.status().as_u16();
     let mut body = resp.into_body();
     let mut out = Vec::new();
@@ -267,9 +272,13 @@ async fn call(
 }
 
 fn json_or_bail(status: u16, body: &[u8]) -> Result<Value> {
-    let v: Value = serde_json::from_slice(body).unwrap_or_else(|_| json!({"raw": String::from_utf8_lossy(body)}));
+    let v: Value = serde_json::from_slice(body)
+        .unwrap_or_else(|_| json!({"raw": String::from_utf8_lossy(body)}));
     if !(200..300).contains(&status) {
-        let message = v.get("error").and_then(Value::as_str).map_or_else(|| v.to_string(), str::to_owned);
+        let message = v
+            .get("error")
+            .and_then(Value::as_str)
+            .map_or_else(|| v.to_string(), str::to_owned);
         return Err(FunctionsCliError::Server { status, message });
     }
     Ok(v)
@@ -277,9 +286,9 @@ fn json_or_bail(status: u16, body: &[u8]) -> Result<Value> {
 
 fn read_data(data: &Option<String>) -> Result<Option<String>> {
     match data {
-        Some(d) if d.starts_with('@') => {
-            Ok(Some(std::fs::read_to_string(&d[1..]).map_err(client(&format!("reading {}", &d[1..])))?))
-        }
+        Some(d) if d.starts_with('@') => Ok(Some(
+            std::fs::read_to_string(&d[1..]).map_err(client(&format!("reading {}", &d[1..])))?,
+        )),
         other => Ok(other.clone()),
     }
 }
@@ -296,8 +305,19 @@ fn print_log_line(line: &str, raw: bool) {
     let time = chrono::DateTime::from_timestamp_millis(l.time_ms)
         .map(|t| t.format("%H:%M:%S%.3f").to_string())
         .unwrap_or_default();
-    let stream = serde_json::to_value(l.stream).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-    out!("{time} {} v{} {} [{}/{}] {}", l.function, l.version, &l.request_id, stream, l.level, l.message);
+    let stream = serde_json::to_value(l.stream)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    out!(
+        "{time} {} v{} {} [{}/{}] {}",
+        l.function,
+        l.version,
+        &l.request_id,
+        stream,
+        l.level,
+        l.message
+    );
 }
 
 fn build_app(app: &Path) -> Result<crate::deploy::versions::Bundle> {
@@ -320,7 +340,14 @@ pub async fn run(cmd: FunctionsCommand) -> Result<()> {
             let bundle = tokio::task::spawn_blocking(move || build_app(&app))
                 .await
                 .map_err(client("build task"))??;
-            let (status, body) = call(&server, "POST", "/_tarn/deploy", Some(bundle.to_wire()), None).await?;
+            let (status, body) = call(
+                &server,
+                "POST",
+                "/_tarn/deploy",
+                Some(bundle.to_wire()),
+                None,
+            )
+            .await?;
             let v = json_or_bail(status, &body)?;
             out!("deployed version {}", v["version"]);
         }
@@ -333,35 +360,66 @@ pub async fn run(cmd: FunctionsCommand) -> Result<()> {
             let v = json_or_bail(status, &body)?;
             out!("active version {}", v["version"]);
         }
-        FunctionsCommand::Invoke { function, method, path, data, header, server } => {
+        FunctionsCommand::Invoke {
+            function,
+            method,
+            path,
+            data,
+            header,
+            server,
+        } => {
             let data = read_data(&data)?;
             let mut headers = serde_json::Map::new();
             for h in &header {
-                let (k, v) = h
-                    .split_once(':')
-                    .ok_or_else(|| FunctionsCliError::Client("--header takes `name: value`".into()))?;
+                let (k, v) = h.split_once(':').ok_or_else(|| {
+                    FunctionsCliError::Client("--header takes `name: value`".into())
+                })?;
                 headers.insert(k.trim().to_string(), Value::String(v.trim().to_string()));
             }
-            let records = data.as_deref().and_then(|d| serde_json::from_str::<Value>(d).ok());
+            let records = data
+                .as_deref()
+                .and_then(|d| serde_json::from_str::<Value>(d).ok());
             let body = json!({
                 "method": method, "path": path, "headers": headers,
                 "body": data, "records": records, "time": data,
             });
-            let (status, body) =
-                call(&server, "POST", &format!("/_tarn/invoke/{function}"), Some(body), None).await?;
+            let (status, body) = call(
+                &server,
+                "POST",
+                &format!("/_tarn/invoke/{function}"),
+                Some(body),
+                None,
+            )
+            .await?;
             let v = json_or_bail(status, &body)?;
             if let Some(s) = v.get("status") {
-                err!("status {s}  request {}", v["requestId"].as_str().unwrap_or(""));
+                err!(
+                    "status {s}  request {}",
+                    v["requestId"].as_str().unwrap_or("")
+                );
                 out!("{}", v["body"].as_str().unwrap_or(""));
             } else {
                 out!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
             }
-            if v.get("error").is_some() || v.get("status").and_then(Value::as_u64).is_some_and(|s| s >= 500) {
+            if v.get("error").is_some()
+                || v.get("status")
+                    .and_then(Value::as_u64)
+                    .is_some_and(|s| s >= 500)
+            {
                 return Err(FunctionsCliError::InvocationFailed);
             }
         }
-        FunctionsCommand::Logs { follow, function, tail, json, server } => {
-            let mut path = format!("/_tarn/logs?tail={tail}&follow={}", if follow { 1 } else { 0 });
+        FunctionsCommand::Logs {
+            follow,
+            function,
+            tail,
+            json,
+            server,
+        } => {
+            let mut path = format!(
+                "/_tarn/logs?tail={tail}&follow={}",
+                if follow { 1 } else { 0 }
+            );
             if let Some(f) = &function {
                 path.push_str(&format!("&function={f}"));
             }
@@ -375,7 +433,10 @@ pub async fn run(cmd: FunctionsCommand) -> Result<()> {
             };
             let (status, _) = call(&server, "GET", &path, None, Some(&mut print)).await?;
             if status != 200 {
-                return Err(FunctionsCliError::Server { status, message: "logs".into() });
+                return Err(FunctionsCliError::Server {
+                    status,
+                    message: "logs".into(),
+                });
             }
         }
         FunctionsCommand::Functions(FunctionsSub::List { server, json }) => {
@@ -386,7 +447,15 @@ pub async fn run(cmd: FunctionsCommand) -> Result<()> {
                 return Ok(());
             }
             out!("version {}", v["version"]);
-            out!("{:<20} {:<9} {:>7} {:>9} {:>8} {:>7}  tables", "NAME", "KIND", "MEM MB", "TIMEOUT", "CALLS", "ERRORS");
+            out!(
+                "{:<20} {:<9} {:>7} {:>9} {:>8} {:>7}  tables",
+                "NAME",
+                "KIND",
+                "MEM MB",
+                "TIMEOUT",
+                "CALLS",
+                "ERRORS"
+            );
             for f in v["functions"].as_array().into_iter().flatten() {
                 let tables: Vec<String> = f["tables"]
                     .as_object()
@@ -394,7 +463,10 @@ pub async fn run(cmd: FunctionsCommand) -> Result<()> {
                     .flatten()
                     .map(|(t, a)| format!("{t}={}", a.as_str().unwrap_or("")))
                     .collect();
-                let num = |v: &Value| v.as_u64().map_or_else(|| "-".to_string(), |n| n.to_string());
+                let num = |v: &Value| {
+                    v.as_u64()
+                        .map_or_else(|| "-".to_string(), |n| n.to_string())
+                };
                 out!(
                     "{:<20} {:<9} {:>7} {:>7}ms {:>8} {:>7}  {}",
                     f["name"].as_str().unwrap_or(""),
@@ -407,7 +479,12 @@ pub async fn run(cmd: FunctionsCommand) -> Result<()> {
                 );
             }
             for r in v["routes"].as_array().into_iter().flatten() {
-                out!("route {:<7} {:<30} -> {}", r["method"].as_str().unwrap_or("*"), r["path"].as_str().unwrap_or(""), r["function"].as_str().unwrap_or(""));
+                out!(
+                    "route {:<7} {:<30} -> {}",
+                    r["method"].as_str().unwrap_or("*"),
+                    r["path"].as_str().unwrap_or(""),
+                    r["function"].as_str().unwrap_or("")
+                );
             }
         }
         FunctionsCommand::Functions(FunctionsSub::Versions { server }) => {
@@ -415,11 +492,22 @@ pub async fn run(cmd: FunctionsCommand) -> Result<()> {
             let v = json_or_bail(status, &body)?;
             let current = v["active"].as_u64();
             for m in v["versions"].as_array().into_iter().flatten() {
-                let mark = if m["version"].as_u64() == current { "*" } else { " " };
-                let when = chrono::DateTime::from_timestamp_millis(m["created_ms"].as_i64().unwrap_or(0))
-                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-                    .unwrap_or_default();
-                out!("{mark} {:>4}  {when}  {:<7} {}", m["version"], m["origin"].as_str().unwrap_or(""), &m["hash"].as_str().unwrap_or("")[..12.min(m["hash"].as_str().unwrap_or("").len())]);
+                let mark = if m["version"].as_u64() == current {
+                    "*"
+                } else {
+                    " "
+                };
+                let when =
+                    chrono::DateTime::from_timestamp_millis(m["created_ms"].as_i64().unwrap_or(0))
+                        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                        .unwrap_or_default();
+                out!(
+                    "{mark} {:>4}  {when}  {:<7} {}",
+                    m["version"],
+                    m["origin"].as_str().unwrap_or(""),
+                    &m["hash"].as_str().unwrap_or("")
+                        [..12.min(m["hash"].as_str().unwrap_or("").len())]
+                );
             }
         }
     }

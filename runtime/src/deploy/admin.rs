@@ -90,7 +90,10 @@ fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
 }
 
 /// Handles one `/_tarn/...` request.
-pub async fn handle(rt: Arc<Runtime>, req: hyper::Request<Incoming>) -> hyper::Response<ResponseBody> {
+pub async fn handle(
+    rt: Arc<Runtime>,
+    req: hyper::Request<Incoming>,
+) -> hyper::Response<ResponseBody> {
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
     let method = req.method().clone();
@@ -98,7 +101,10 @@ pub async fn handle(rt: Arc<Runtime>, req: hyper::Request<Incoming>) -> hyper::R
         return respond(200, json!({"ok": true, "version": rt.current().version}));
     }
     if !authorized(&rt, &req) {
-        return error(401, "missing or wrong admin token (Authorization: Bearer <token>)");
+        return error(
+            401,
+            "missing or wrong admin token (Authorization: Bearer <token>)",
+        );
     }
     match (method.as_str(), path.as_str()) {
         ("POST", "/_tarn/deploy") => {
@@ -120,13 +126,19 @@ pub async fn handle(rt: Arc<Runtime>, req: hyper::Request<Incoming>) -> hyper::R
                 Ok(b) => b,
                 Err(r) => return r,
             };
-            match rt.activate(body.get("version").and_then(Value::as_u64)).await {
+            match rt
+                .activate(body.get("version").and_then(Value::as_u64))
+                .await
+            {
                 Ok(v) => respond(200, json!({"version": v})),
                 Err(e) => deploy_error(e),
             }
         }
         ("GET", "/_tarn/versions") => match rt.versions().list() {
-            Ok(list) => respond(200, json!({"current": rt.versions().current(), "active": rt.current().version, "versions": list})),
+            Ok(list) => respond(
+                200,
+                json!({"current": rt.versions().current(), "active": rt.current().version, "versions": list}),
+            ),
             Err(e) => deploy_error(e),
         },
         ("GET", "/_tarn/functions") => respond(200, functions(&rt)),
@@ -175,7 +187,10 @@ fn functions(rt: &Runtime) -> Value {
 async fn invoke(rt: &Runtime, name: &str, body: Value) -> hyper::Response<ResponseBody> {
     let app = rt.current();
     let Some(f) = app.functions.get(name).cloned() else {
-        return error(404, format!("no function {name} in version {}", app.version));
+        return error(
+            404,
+            format!("no function {name} in version {}", app.version),
+        );
     };
     let request_id = new_request_id();
     let host = rt.host();
@@ -193,7 +208,12 @@ async fn invoke(rt: &Runtime, name: &str, body: Value) -> hyper::Response<Respon
                 .uri(path)
                 .header("host", "localhost")
                 .header("x-tarn-request-id", &request_id);
-            for (k, v) in body.get("headers").and_then(Value::as_object).into_iter().flatten() {
+            for (k, v) in body
+                .get("headers")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
                 builder = builder.header(k.as_str(), v.as_str().unwrap_or_default());
             }
             let req = match builder.body(full_body(payload)) {
@@ -209,20 +229,38 @@ async fn invoke(rt: &Runtime, name: &str, body: Value) -> hyper::Response<Respon
             let headers: serde_json::Map<String, Value> = parts
                 .headers
                 .iter()
-                .map(|(k, v)| (k.to_string(), Value::String(String::from_utf8_lossy(v.as_bytes()).into_owned())))
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        Value::String(String::from_utf8_lossy(v.as_bytes()).into_owned()),
+                    )
+                })
                 .collect();
-            respond(200, json!({
-                "requestId": request_id,
-                "status": parts.status.as_u16(),
-                "headers": headers,
-                "body": String::from_utf8_lossy(&bytes),
-            }))
+            respond(
+                200,
+                json!({
+                    "requestId": request_id,
+                    "status": parts.status.as_u16(),
+                    "headers": headers,
+                    "body": String::from_utf8_lossy(&bytes),
+                }),
+            )
         }
         FunctionKind::Stream => {
-            let records = body.get("records").cloned().unwrap_or(json!([])).to_string();
+            let records = body
+                .get("records")
+                .cloned()
+                .unwrap_or(json!([]))
+                .to_string();
             match host.invoke_stream(&f, &request_id, &records).await {
-                Ok(failed) => respond(200, json!({"requestId": request_id, "batchItemFailures": failed})),
-                Err(e) => respond(200, json!({"requestId": request_id, "error": e.kind(), "message": e.to_string()})),
+                Ok(failed) => respond(
+                    200,
+                    json!({"requestId": request_id, "batchItemFailures": failed}),
+                ),
+                Err(e) => respond(
+                    200,
+                    json!({"requestId": request_id, "error": e.kind(), "message": e.to_string()}),
+                ),
             }
         }
         FunctionKind::Schedule => {
@@ -230,10 +268,15 @@ async fn invoke(rt: &Runtime, name: &str, body: Value) -> hyper::Response<Respon
                 .get("time")
                 .and_then(Value::as_str)
                 .map(str::to_owned)
-                .unwrap_or_else(|| chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+                .unwrap_or_else(|| {
+                    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                });
             match host.invoke_schedule(&f, &request_id, &time).await {
                 Ok(()) => respond(200, json!({"requestId": request_id, "ok": true})),
-                Err(e) => respond(200, json!({"requestId": request_id, "error": e.kind(), "message": e.to_string()})),
+                Err(e) => respond(
+                    200,
+                    json!({"requestId": request_id, "error": e.kind(), "message": e.to_string()}),
+                ),
             }
         }
     }
@@ -257,8 +300,12 @@ impl hyper::body::Body for ChannelBody {
 }
 
 fn logs(rt: &Runtime, query: &str) -> hyper::Response<ResponseBody> {
-    let tail = query_param(query, "tail").and_then(|v| v.parse().ok()).unwrap_or(100);
-    let function = query_param(query, "function").filter(|f| !f.is_empty()).map(str::to_owned);
+    let tail = query_param(query, "tail")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    let function = query_param(query, "function")
+        .filter(|f| !f.is_empty())
+        .map(str::to_owned);
     let follow = query_param(query, "follow").is_some_and(|v| v == "1" || v == "true");
     let sink = rt.host().logs().clone();
     let mut stopping = rt.stopping();

@@ -13,7 +13,11 @@ use super::DeployError;
 /// Where function `source` lives, relative to the manifest's directory.
 pub fn source_path(manifest_dir: &Path, source: &str) -> PathBuf {
     let p = Path::new(source);
-    if p.is_absolute() { p.to_path_buf() } else { manifest_dir.join(p) }
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        manifest_dir.join(p)
+    }
 }
 
 /// Builds the crate at `dir` for wasm32-wasip2 (release) and returns the component's path.
@@ -22,7 +26,13 @@ pub fn build_crate(dir: &Path) -> Result<PathBuf, DeployError> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     tracing::info!(crate_dir = %dir.display(), "building function");
     let output = Command::new(cargo)
-        .args(["build", "--release", "--target", "wasm32-wasip2", "--message-format=json-render-diagnostics"])
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--message-format=json-render-diagnostics",
+        ])
         .arg("--manifest-path")
         .arg(&manifest_path)
         .stdin(Stdio::null())
@@ -30,12 +40,17 @@ pub fn build_crate(dir: &Path) -> Result<PathBuf, DeployError> {
         .output()
         .map_err(|e| DeployError::Build(format!("running cargo for {}: {e}", dir.display())))?;
     if !output.status.success() {
-        return Err(DeployError::Build(format!("cargo build failed for {}", dir.display())));
+        return Err(DeployError::Build(format!(
+            "cargo build failed for {}",
+            dir.display()
+        )));
     }
     let canonical = std::fs::canonicalize(&manifest_path).unwrap_or(manifest_path);
     let mut found = None;
     for line in String::from_utf8_lossy(&output.stdout).lines() {
-        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
         if msg["reason"] != "compiler-artifact" {
             continue;
         }
@@ -52,13 +67,20 @@ pub fn build_crate(dir: &Path) -> Result<PathBuf, DeployError> {
         }
     }
     found.ok_or_else(|| {
-        DeployError::Build(format!("cargo built no .wasm for {} (a bin or cdylib crate?)", dir.display()))
+        DeployError::Build(format!(
+            "cargo built no .wasm for {} (a bin or cdylib crate?)",
+            dir.display()
+        ))
     })
 }
 
 /// The component file of one function source: the file itself, or the crate built (when
 /// `build`) or its already-built output.
-pub fn component_of(manifest_dir: &Path, source: &str, build: bool) -> Result<PathBuf, DeployError> {
+pub fn component_of(
+    manifest_dir: &Path,
+    source: &str,
+    build: bool,
+) -> Result<PathBuf, DeployError> {
     let path = source_path(manifest_dir, source);
     if path.is_dir() {
         if !build {
@@ -98,7 +120,9 @@ pub fn bundle_app(path: &Path, build: bool) -> Result<Bundle, DeployError> {
 /// each crate source's `Cargo.toml` and `src/`.
 pub fn watched_files(path: &Path) -> Vec<PathBuf> {
     let mut out = vec![path.to_path_buf()];
-    let Ok(manifest) = Manifest::load(path) else { return out };
+    let Ok(manifest) = Manifest::load(path) else {
+        return out;
+    };
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     for f in &manifest.functions {
         let p = source_path(&dir, &f.source);
@@ -113,7 +137,9 @@ pub fn watched_files(path: &Path) -> Vec<PathBuf> {
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {

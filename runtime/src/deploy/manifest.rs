@@ -166,7 +166,11 @@ pub struct TableDef {
     #[serde(default, alias = "sort_key", skip_serializing_if = "Option::is_none")]
     pub range_key: Option<String>,
     /// Stream view type (`NEW_AND_OLD_IMAGES`...), enabling the table's stream.
-    #[serde(default, alias = "stream_view_type", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "stream_view_type",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub stream: Option<String>,
     /// TTL attribute.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -208,17 +212,18 @@ impl TableDef {
     pub fn create_table_request(&self) -> Result<serde_json::Value, ManifestError> {
         use serde_json::json;
         let mut attrs = BTreeMap::new();
-        let mut schema = |hash: &str, range: Option<&str>| -> Result<serde_json::Value, ManifestError> {
-            let (h, ht) = key_attr(hash)?;
-            attrs.insert(h.clone(), ht);
-            let mut ks = vec![json!({"AttributeName": h, "KeyType": "HASH"})];
-            if let Some(r) = range {
-                let (r, rt) = key_attr(r)?;
-                attrs.insert(r.clone(), rt);
-                ks.push(json!({"AttributeName": r, "KeyType": "RANGE"}));
-            }
-            Ok(json!(ks))
-        };
+        let mut schema =
+            |hash: &str, range: Option<&str>| -> Result<serde_json::Value, ManifestError> {
+                let (h, ht) = key_attr(hash)?;
+                attrs.insert(h.clone(), ht);
+                let mut ks = vec![json!({"AttributeName": h, "KeyType": "HASH"})];
+                if let Some(r) = range {
+                    let (r, rt) = key_attr(r)?;
+                    attrs.insert(r.clone(), rt);
+                    ks.push(json!({"AttributeName": r, "KeyType": "RANGE"}));
+                }
+                Ok(json!(ks))
+            };
         let key_schema = schema(&self.hash_key, self.range_key.as_deref())?;
         let mut gsis = Vec::new();
         for i in &self.global_secondary_indexes {
@@ -272,9 +277,15 @@ impl Manifest {
         let mut names = HashSet::new();
         for f in &self.functions {
             if f.name.is_empty()
-                || !f.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                || !f
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
             {
-                return bad(format!("function name `{}`: use letters, digits, - and _", f.name));
+                return bad(format!(
+                    "function name `{}`: use letters, digits, - and _",
+                    f.name
+                ));
             }
             if !names.insert(f.name.as_str()) {
                 return bad(format!("function `{}` is defined twice", f.name));
@@ -283,14 +294,19 @@ impl Manifest {
                 return bad(format!("function `{}`: memory_mb must be 1..=4096", f.name));
             }
             if f.timeout_ms == 0 || f.timeout_ms > 900_000 {
-                return bad(format!("function `{}`: timeout_ms must be 1..=900000", f.name));
+                return bad(format!(
+                    "function `{}`: timeout_ms must be 1..=900000",
+                    f.name
+                ));
             }
         }
         let known = |name: &str, what: &str| -> Result<(), ManifestError> {
             if names.contains(name) {
                 Ok(())
             } else {
-                Err(ManifestError::Invalid(format!("{what} names unknown function `{name}`")))
+                Err(ManifestError::Invalid(format!(
+                    "{what} names unknown function `{name}`"
+                )))
             }
         };
         for r in &self.routes {

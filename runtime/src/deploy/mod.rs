@@ -21,13 +21,13 @@ use std::time::{Duration, SystemTime};
 use parking_lot::RwLock;
 use serde_json::json;
 
+use self::manifest::{Manifest, ManifestError};
+use self::versions::{Bundle, VersionStore};
 use crate::api::Api;
 use crate::host::limits::FunctionLimits;
 use crate::host::log::LogSink;
 use crate::host::{FunctionKind, FunctionSpec, Host, HostConfig, HostError, LoadedFunction};
 use crate::triggers::http::RouteTable;
-use self::manifest::{Manifest, ManifestError};
-use self::versions::{Bundle, VersionStore};
 
 /// Errors building, storing or loading an app.
 #[derive(Debug, thiserror::Error)]
@@ -98,7 +98,9 @@ impl ServeOptions {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         ServeOptions {
             app: None,
-            listen: crate::triggers::http::DEFAULT_LISTEN.parse().expect("valid"),
+            listen: crate::triggers::http::DEFAULT_LISTEN
+                .parse()
+                .expect("valid"),
             watch: false,
             data_dir: data_dir.into(),
             admin_token: None,
@@ -122,8 +124,13 @@ fn resolve_token(opts: &ServeOptions) -> Result<String, DeployError> {
             return Ok(t.trim().to_string());
         }
     }
-    let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
-    std::fs::create_dir_all(&opts.data_dir).map_err(|e| DeployError::Io(opts.data_dir.clone(), e))?;
+    let token = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    std::fs::create_dir_all(&opts.data_dir)
+        .map_err(|e| DeployError::Io(opts.data_dir.clone(), e))?;
     std::fs::write(&path, &token).map_err(|e| DeployError::Io(path.clone(), e))?;
     #[cfg(unix)]
     {
@@ -135,7 +142,12 @@ fn resolve_token(opts: &ServeOptions) -> Result<String, DeployError> {
 
 impl Runtime {
     /// A runtime over `api` keeping its state under `data_dir`, with nothing loaded yet.
-    pub fn new(api: Api, data_dir: &Path, token: String, max_concurrent: u32) -> Result<Self, DeployError> {
+    pub fn new(
+        api: Api,
+        data_dir: &Path,
+        token: String,
+        max_concurrent: u32,
+    ) -> Result<Self, DeployError> {
         let mut config = HostConfig::new(data_dir.join("cache").join("wasm"));
         config.max_concurrent = max_concurrent;
         let host = Host::new(config, api, LogSink::new())?;
@@ -228,18 +240,30 @@ impl Runtime {
             }
         }
         let routes = RouteTable::new(
-            bundle.manifest.routes.iter().map(|r| (r.method.as_deref(), r.path.as_str(), r.function.as_str())),
+            bundle
+                .manifest
+                .routes
+                .iter()
+                .map(|r| (r.method.as_deref(), r.path.as_str(), r.function.as_str())),
         )
         .map_err(DeployError::Invalid)?;
         self.ensure_tables(&bundle.manifest).await?;
-        Ok(App { version, manifest: bundle.manifest.clone(), functions, routes })
+        Ok(App {
+            version,
+            manifest: bundle.manifest.clone(),
+            functions,
+            routes,
+        })
     }
 
     /// Creates each `[[table]]` that does not exist yet.
     async fn ensure_tables(&self, manifest: &Manifest) -> Result<(), DeployError> {
         let api = self.host.api();
         for t in &manifest.tables {
-            match api.call("DescribeTable", json!({"TableName": t.name})).await {
+            match api
+                .call("DescribeTable", json!({"TableName": t.name}))
+                .await
+            {
                 Ok(_) => continue,
                 Err(e) if e.kind == "ResourceNotFoundException" => {}
                 Err(e) => {
@@ -255,13 +279,20 @@ impl Runtime {
                     tracing::warn!(table = %t.name, error = %e, "creating the table without its stream");
                     let mut plain = obj.clone();
                     plain.remove("StreamSpecification");
-                    created = api.call("CreateTable", serde_json::Value::Object(plain)).await;
+                    created = api
+                        .call("CreateTable", serde_json::Value::Object(plain))
+                        .await;
                 }
             }
             match created {
                 Ok(_) => tracing::info!(table = %t.name, "created table"),
                 Err(e) if e.kind == "ResourceInUseException" => {}
-                Err(e) => return Err(DeployError::Invalid(format!("creating table {}: {e}", t.name))),
+                Err(e) => {
+                    return Err(DeployError::Invalid(format!(
+                        "creating table {}: {e}",
+                        t.name
+                    )))
+                }
             }
             if let Some(attr) = &t.ttl_attribute {
                 let req = json!({"TableName": t.name, "TimeToLiveSpecification": {"Enabled": true, "AttributeName": attr}});
@@ -287,11 +318,20 @@ impl Runtime {
 
     /// Stores `bundle` as a new version, loads it and makes it active. With `dedupe`, a bundle
     /// identical to the active version's only reloads nothing and returns that version.
-    pub async fn deploy(&self, bundle: Bundle, origin: &str, dedupe: bool) -> Result<u64, DeployError> {
+    pub async fn deploy(
+        &self,
+        bundle: Bundle,
+        origin: &str,
+        dedupe: bool,
+    ) -> Result<u64, DeployError> {
         let _guard = self.deploy_lock.lock().await;
         if dedupe {
             if let Some(cur) = self.versions.current() {
-                if self.versions.meta(cur).is_ok_and(|m| m.hash == bundle.hash()) {
+                if self
+                    .versions
+                    .meta(cur)
+                    .is_ok_and(|m| m.hash == bundle.hash())
+                {
                     if self.current().version != cur {
                         let app = self.load(cur, &bundle).await?;
                         self.swap(app);
@@ -324,7 +364,9 @@ impl Runtime {
                 .find(|v| *v < current)
                 .ok_or_else(|| DeployError::Invalid(format!("no version older than {current}")))?,
         };
-        self.versions.meta(target).map_err(|_| DeployError::NoSuchVersion(target))?;
+        self.versions
+            .meta(target)
+            .map_err(|_| DeployError::NoSuchVersion(target))?;
         let bundle = self.versions.read(target)?;
         let app = self.load(target, &bundle).await?;
         self.versions.set_current(target)?;
@@ -373,7 +415,12 @@ pub async fn serve_app(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), DeployError> {
     let token = resolve_token(&opts)?;
-    let rt = Arc::new(Runtime::new(api, &opts.data_dir, token, opts.max_concurrent)?);
+    let rt = Arc::new(Runtime::new(
+        api,
+        &opts.data_dir,
+        token,
+        opts.max_concurrent,
+    )?);
     match &opts.app {
         Some(path) => {
             let bundle = bundle_from(path).await?;
@@ -388,7 +435,11 @@ pub async fn serve_app(
     tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "function server listening");
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let server = tokio::spawn(crate::triggers::http::serve(listener, rt.clone(), stop_rx.clone()));
+    let server = tokio::spawn(crate::triggers::http::serve(
+        listener,
+        rt.clone(),
+        stop_rx.clone(),
+    ));
     let watcher = match (&opts.app, opts.watch) {
         (Some(path), true) => Some(tokio::spawn(watch_app(rt.clone(), path.clone(), stop_rx))),
         _ => None,
@@ -410,7 +461,11 @@ pub async fn serve_app(
 
 /// Polls the app's files; on a change, rebuilds and reloads (the old version keeps serving if
 /// the build or load fails).
-async fn watch_app(rt: Arc<Runtime>, manifest: PathBuf, mut stop: tokio::sync::watch::Receiver<bool>) {
+async fn watch_app(
+    rt: Arc<Runtime>,
+    manifest: PathBuf,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     let mut last = fingerprint(&manifest);
     loop {
         tokio::select! {
@@ -427,7 +482,9 @@ async fn watch_app(rt: Arc<Runtime>, manifest: PathBuf, mut stop: tokio::sync::w
         match bundle_from(&manifest).await {
             Ok(bundle) => match rt.deploy(bundle, "serve", true).await {
                 Ok(v) => tracing::info!(version = v, "reloaded"),
-                Err(e) => tracing::error!(error = %e, "reload failed; previous version keeps serving"),
+                Err(e) => {
+                    tracing::error!(error = %e, "reload failed; previous version keeps serving")
+                }
             },
             Err(e) => tracing::error!(error = %e, "rebuild failed; previous version keeps serving"),
         }

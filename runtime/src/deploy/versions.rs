@@ -69,7 +69,12 @@ impl Bundle {
             .ok_or_else(|| DeployError::Invalid("bundle: missing manifest".into()))?;
         let manifest = Manifest::parse(text)?;
         let mut files = BTreeMap::new();
-        for (name, data) in v.get("files").and_then(|f| f.as_object()).into_iter().flatten() {
+        for (name, data) in v
+            .get("files")
+            .and_then(|f| f.as_object())
+            .into_iter()
+            .flatten()
+        {
             check_file_name(name)?;
             let bytes = b64
                 .decode(data.as_str().unwrap_or_default())
@@ -87,9 +92,13 @@ impl Bundle {
 fn check_file_name(name: &str) -> Result<(), DeployError> {
     if name.is_empty()
         || name.starts_with('.')
-        || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
     {
-        return Err(DeployError::Invalid(format!("bundle file name `{name}` not allowed")));
+        return Err(DeployError::Invalid(format!(
+            "bundle file name `{name}` not allowed"
+        )));
     }
     Ok(())
 }
@@ -138,7 +147,11 @@ impl VersionStore {
         let mut out = Vec::new();
         for entry in std::fs::read_dir(&dir).map_err(io(&dir))? {
             let entry = entry.map_err(io(&dir))?;
-            let Some(n) = entry.file_name().to_str().and_then(|s| s.parse::<u64>().ok()) else {
+            let Some(n) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<u64>().ok())
+            else {
                 continue;
             };
             if let Ok(meta) = self.meta(n) {
@@ -153,18 +166,25 @@ impl VersionStore {
     pub fn meta(&self, version: u64) -> Result<VersionMeta, DeployError> {
         let path = self.dir_of(version).join("meta.json");
         let text = std::fs::read_to_string(&path).map_err(io(&path))?;
-        serde_json::from_str(&text).map_err(|e| DeployError::Invalid(format!("{}: {e}", path.display())))
+        serde_json::from_str(&text)
+            .map_err(|e| DeployError::Invalid(format!("{}: {e}", path.display())))
     }
 
     /// The active version, if any.
     pub fn current(&self) -> Option<u64> {
-        std::fs::read_to_string(self.root.join("current")).ok()?.trim().parse().ok()
+        std::fs::read_to_string(self.root.join("current"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
     }
 
     /// Makes `version` the active one.
     pub fn set_current(&self, version: u64) -> Result<(), DeployError> {
         let path = self.root.join("current");
-        let tmp = self.root.join(format!(".current-{}", uuid::Uuid::new_v4().simple()));
+        let tmp = self
+            .root
+            .join(format!(".current-{}", uuid::Uuid::new_v4().simple()));
         std::fs::write(&tmp, format!("{version}\n")).map_err(io(&tmp))?;
         std::fs::rename(&tmp, &path).map_err(io(&path))
     }
@@ -175,12 +195,22 @@ impl VersionStore {
     }
 
     /// Writes `bundle` as `version` (which must not exist yet).
-    pub fn write(&self, version: u64, bundle: &Bundle, origin: &str) -> Result<VersionMeta, DeployError> {
+    pub fn write(
+        &self,
+        version: u64,
+        bundle: &Bundle,
+        origin: &str,
+    ) -> Result<VersionMeta, DeployError> {
         let dest = self.dir_of(version);
         if dest.exists() {
-            return Err(DeployError::Invalid(format!("version {version} already exists")));
+            return Err(DeployError::Invalid(format!(
+                "version {version} already exists"
+            )));
         }
-        let tmp = self.root.join("versions").join(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
+        let tmp = self
+            .root
+            .join("versions")
+            .join(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
         std::fs::write(tmp.join("tarn.toml"), bundle.manifest.to_toml()).map_err(io(&tmp))?;
         for (name, bytes) in &bundle.files {
@@ -191,7 +221,12 @@ impl VersionStore {
             created_ms: chrono::Utc::now().timestamp_millis(),
             origin: origin.to_string(),
             hash: bundle.hash(),
-            functions: bundle.manifest.functions.iter().map(|f| f.name.clone()).collect(),
+            functions: bundle
+                .manifest
+                .functions
+                .iter()
+                .map(|f| f.name.clone())
+                .collect(),
         };
         let json = serde_json::to_vec_pretty(&meta).expect("meta serializes");
         std::fs::write(tmp.join("meta.json"), json).map_err(io(&tmp))?;

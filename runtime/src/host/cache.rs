@@ -81,14 +81,18 @@ impl CompileCache {
                 }
             }
         }
-        let compiled = engine.precompile_component(wasm).map_err(HostError::Compile)?;
+        let compiled = engine
+            .precompile_component(wasm)
+            .map_err(HostError::Compile)?;
         let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)
             .map_err(|e| HostError::Io(self.dir.clone(), e))?;
-        tmp.write_all(&compiled).map_err(|e| HostError::Io(path.clone(), e))?;
-        tmp.persist(&path).map_err(|e| HostError::Io(path.clone(), e.error))?;
+        tmp.write_all(&compiled)
+            .map_err(|e| HostError::Io(path.clone(), e))?;
+        tmp.persist(&path)
+            .map_err(|e| HostError::Io(path.clone(), e.error))?;
         // SAFETY: as above; this process just wrote the file.
-        let component = unsafe { Component::deserialize_file(engine, &path) }
-            .map_err(HostError::Compile)?;
+        let component =
+            unsafe { Component::deserialize_file(engine, &path) }.map_err(HostError::Compile)?;
         Ok((component, false))
     }
 }

@@ -22,7 +22,9 @@ pub type ResponseBody = HyperOutgoingBody;
 
 /// A complete body from bytes.
 pub fn full_body(bytes: impl Into<Bytes>) -> ResponseBody {
-    http_body_util::Full::new(bytes.into()).map_err(|never| match never {}).boxed_unsync()
+    http_body_util::Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed_unsync()
 }
 
 impl Host {
@@ -39,7 +41,10 @@ impl Host {
         B::Error: Into<wasmtime_wasi_http::Error>,
     {
         let Pre::Http(_) = &f.pre else {
-            return Err(InvocationError::Failed(format!("{} is not an HTTP handler", f.spec.name)));
+            return Err(InvocationError::Failed(format!(
+                "{} is not an HTTP handler",
+                f.spec.name
+            )));
         };
         let span = tracing::info_span!("invoke", function = %f.spec.name, version = f.spec.version, request_id);
         let (mut store, capture) = self.new_store(f, request_id);
@@ -58,14 +63,21 @@ impl Host {
         let rid = request_id.to_string();
         let task = tokio::spawn(
             async move {
-                let Pre::Http(pre) = &func.pre else { unreachable!() };
+                let Pre::Http(pre) = &func.pre else {
+                    unreachable!()
+                };
                 let metrics = func.metrics.clone();
                 host.run(&func, &rid, store, capture, move |mut store| async move {
                     let r = async {
                         let t = Instant::now();
                         let proxy = pre.instantiate_async(&mut store).await?;
-                        metrics.instantiate_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
-                        proxy.wasi_http_incoming_handler().call_handle(&mut store, req, out).await?;
+                        metrics
+                            .instantiate_ns
+                            .fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                        proxy
+                            .wasi_http_incoming_handler()
+                            .call_handle(&mut store, req, out)
+                            .await?;
                         wasmtime::Result::Ok(Ok(()))
                     }
                     .await;
@@ -81,14 +93,18 @@ impl Host {
             Ok(Err(code)) => {
                 // The guest answered with an error code instead of a response.
                 let _ = task.await;
-                Err(InvocationError::Failed(format!("handler returned error code {code:?}")))
+                Err(InvocationError::Failed(format!(
+                    "handler returned error code {code:?}"
+                )))
             }
             Err(_) => match task.await {
                 Ok(Err(e)) => Err(e),
                 Ok(Ok(())) => Err(InvocationError::Failed(
                     "handler returned without setting a response".into(),
                 )),
-                Err(join) => Err(InvocationError::Failed(format!("handler task failed: {join}"))),
+                Err(join) => Err(InvocationError::Failed(format!(
+                    "handler task failed: {join}"
+                ))),
             },
         }
     }

@@ -28,7 +28,10 @@ pub struct FunctionLimits {
 
 impl Default for FunctionLimits {
     fn default() -> Self {
-        FunctionLimits { memory_bytes: 128 << 20, timeout: Duration::from_secs(10) }
+        FunctionLimits {
+            memory_bytes: 128 << 20,
+            timeout: Duration::from_secs(10),
+        }
     }
 }
 
@@ -48,7 +51,11 @@ pub struct MemoryLimiter {
 impl MemoryLimiter {
     /// A limiter allowing each linear memory up to `limit` bytes.
     pub fn new(limit: usize) -> Self {
-        MemoryLimiter { limit, exceeded: false, peak: 0 }
+        MemoryLimiter {
+            limit,
+            exceeded: false,
+            peak: 0,
+        }
     }
 
     /// Whether a memory growth was refused during this invocation.
@@ -102,7 +109,10 @@ pub struct Deadline {
 impl Deadline {
     /// A deadline `timeout` from now.
     pub fn starting_now(timeout: Duration) -> Self {
-        Deadline { start: Instant::now(), timeout }
+        Deadline {
+            start: Instant::now(),
+            timeout,
+        }
     }
 
     /// Whether the budget is spent.

@@ -70,7 +70,12 @@ impl LogSink {
     /// An empty sink.
     pub fn new() -> Self {
         let (live, _) = broadcast::channel(4096);
-        LogSink { inner: Arc::new(Inner { ring: Mutex::new(VecDeque::new()), live }) }
+        LogSink {
+            inner: Arc::new(Inner {
+                ring: Mutex::new(VecDeque::new()),
+                live,
+            }),
+        }
     }
 
     /// Records one line.
@@ -83,10 +88,18 @@ impl LogSink {
             line.message.truncate(cut);
         }
         match line.level.as_str() {
-            "error" => tracing::error!(function = %line.function, request_id = %line.request_id, stream = ?line.stream, "{}", line.message),
-            "warn" => tracing::warn!(function = %line.function, request_id = %line.request_id, stream = ?line.stream, "{}", line.message),
-            "info" => tracing::info!(function = %line.function, request_id = %line.request_id, stream = ?line.stream, "{}", line.message),
-            _ => tracing::debug!(function = %line.function, request_id = %line.request_id, stream = ?line.stream, "{}", line.message),
+            "error" => {
+                tracing::error!(function = %line.function, request_id = %line.request_id, stream = ?line.stream, "{}", line.message)
+            }
+            "warn" => {
+                tracing::warn!(function = %line.function, request_id = %line.request_id, stream = ?line.stream, "{}", line.message)
+            }
+            "info" => {
+                tracing::info!(function = %line.function, request_id = %line.request_id, stream = ?line.stream, "{}", line.message)
+            }
+            _ => {
+                tracing::debug!(function = %line.function, request_id = %line.request_id, stream = ?line.stream, "{}", line.message)
+            }
         }
         let _ = self.inner.live.send(line.clone());
         let mut ring = self.inner.ring.lock();
@@ -148,7 +161,11 @@ impl InvocationLog {
         if bytes.is_empty() {
             return;
         }
-        let level = if stream == LogStream::Stderr { "warn" } else { "info" };
+        let level = if stream == LogStream::Stderr {
+            "warn"
+        } else {
+            "info"
+        };
         let text = String::from_utf8_lossy(bytes);
         for line in text.lines() {
             self.line(stream, level, line);

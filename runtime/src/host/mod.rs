@@ -24,15 +24,18 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tracing::Instrument;
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Store, UpdateDeadline};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Store,
+    UpdateDeadline,
+};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use crate::api::Api;
 use self::limits::{Deadline, FunctionLimits, MemoryLimiter, Timeout, EPOCH_TICK};
 use self::log::{InvocationLog, LogSink, LogStream};
 use self::tables::{Grants, TableOp};
+use crate::api::Api;
 
 /// Bindings generated from `guest-sdk/wit`, the one contract shared with guests.
 pub mod bindings {
@@ -136,7 +139,11 @@ pub struct HostConfig {
 impl HostConfig {
     /// Defaults, caching under `cache_dir`.
     pub fn new(cache_dir: impl Into<PathBuf>) -> Self {
-        HostConfig { cache_dir: cache_dir.into(), max_concurrent: 256, max_memory_bytes: 4 << 30 }
+        HostConfig {
+            cache_dir: cache_dir.into(),
+            max_concurrent: 256,
+            max_memory_bytes: 4 << 30,
+        }
     }
 }
 
@@ -247,7 +254,11 @@ impl FunctionMetrics {
     pub fn snapshot(&self) -> MetricsSnapshot {
         let n = self.invocations.load(Ordering::Relaxed);
         let per = |ns: &AtomicU64| {
-            if n == 0 { 0.0 } else { ns.load(Ordering::Relaxed) as f64 / n as f64 / 1000.0 }
+            if n == 0 {
+                0.0
+            } else {
+                ns.load(Ordering::Relaxed) as f64 / n as f64 / 1000.0
+            }
         };
         MetricsSnapshot {
             invocations: n,
@@ -261,7 +272,8 @@ impl FunctionMetrics {
     }
 
     fn record(&self, started: Instant, result: Result<(), &InvocationError>) {
-        self.duration_ns.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        self.duration_ns
+            .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
         if let Err(e) = result {
             self.errors.fetch_add(1, Ordering::Relaxed);
             let counter = match e {
@@ -290,13 +302,20 @@ pub struct InvocationState {
 
 impl WasiView for InvocationState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
 impl WasiHttpView for InvocationState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
     }
 }
 
@@ -436,8 +455,10 @@ struct Capture {
 
 impl Capture {
     fn flush(&self) {
-        self.log.captured(LogStream::Stdout, &self.stdout.contents());
-        self.log.captured(LogStream::Stderr, &self.stderr.contents());
+        self.log
+            .captured(LogStream::Stdout, &self.stdout.contents());
+        self.log
+            .captured(LogStream::Stderr, &self.stderr.contents());
     }
 }
 
@@ -545,22 +566,31 @@ impl Host {
         let hash = cache::content_hash(&spec.wasm);
         let (component, from_cache) = self.inner.cache.load(&self.inner.engine, &spec.wasm)?;
         let pre = self.instance_pre(&component, &spec.name)?;
-        let (kind, pre) = if let Ok(p) = wasmtime_wasi_http::p2::bindings::ProxyPre::new(pre.clone()) {
-            (FunctionKind::Http, Pre::Http(p))
-        } else if let Ok(p) = bindings::stream::StreamHandlerPre::new(pre.clone()) {
-            (FunctionKind::Stream, Pre::Stream(p))
-        } else if let Ok(p) = bindings::schedule::ScheduleHandlerPre::new(pre) {
-            (FunctionKind::Schedule, Pre::Schedule(p))
-        } else {
-            return Err(HostError::Link(format!(
+        let (kind, pre) =
+            if let Ok(p) = wasmtime_wasi_http::p2::bindings::ProxyPre::new(pre.clone()) {
+                (FunctionKind::Http, Pre::Http(p))
+            } else if let Ok(p) = bindings::stream::StreamHandlerPre::new(pre.clone()) {
+                (FunctionKind::Stream, Pre::Stream(p))
+            } else if let Ok(p) = bindings::schedule::ScheduleHandlerPre::new(pre) {
+                (FunctionKind::Schedule, Pre::Schedule(p))
+            } else {
+                return Err(HostError::Link(format!(
                 "function {} exports no handler tarn knows: expected wasi:http/incoming-handler, \
                  tarn:function/stream or tarn:function/schedule",
                 spec.name
             )));
-        };
+            };
         tracing::info!(function = %spec.name, version = spec.version, ?kind, %hash, from_cache, "loaded function");
         let grants = Arc::new(spec.grants.clone());
-        Ok(LoadedFunction { spec, kind, hash, from_cache, metrics: Default::default(), grants, pre })
+        Ok(LoadedFunction {
+            spec,
+            kind,
+            hash,
+            from_cache,
+            metrics: Default::default(),
+            grants,
+            pre,
+        })
     }
 
     fn instance_pre(
@@ -588,7 +618,9 @@ impl Host {
             wasi.env(k, v);
         }
         // No preopened directories: the guest sees no file system. Sockets only if granted.
-        wasi.allow_tcp(spec.network).allow_udp(spec.network).allow_ip_name_lookup(spec.network);
+        wasi.allow_tcp(spec.network)
+            .allow_udp(spec.network)
+            .allow_ip_name_lookup(spec.network);
         if spec.network {
             wasi.inherit_network();
         }
@@ -602,7 +634,9 @@ impl Host {
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
-            hooks: OutboundHttp { allowed: spec.network },
+            hooks: OutboundHttp {
+                allowed: spec.network,
+            },
             limiter: MemoryLimiter::new(spec.limits.memory_bytes),
             deadline: Deadline::starting_now(spec.limits.timeout),
             api: self.inner.api.clone(),
@@ -622,20 +656,38 @@ impl Host {
             }
         });
         store.set_epoch_deadline(1);
-        (store, Capture { stdout, stderr, log })
+        (
+            store,
+            Capture {
+                stdout,
+                stderr,
+                log,
+            },
+        )
     }
 
     /// Turns a wasmtime error from an invocation into an [`InvocationError`].
-    fn classify(f: &LoadedFunction, err: &wasmtime::Error, memory_exceeded: bool) -> InvocationError {
+    fn classify(
+        f: &LoadedFunction,
+        err: &wasmtime::Error,
+        memory_exceeded: bool,
+    ) -> InvocationError {
         if err.downcast_ref::<Timeout>().is_some() {
             InvocationError::Timeout(f.spec.limits.timeout.as_millis() as u64)
         } else if memory_exceeded {
             InvocationError::OutOfMemory((f.spec.limits.memory_bytes >> 20) as u64)
-        } else if err.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() {
+        } else if err
+            .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+            .is_some()
+        {
             InvocationError::Busy(format!("{err}"))
         } else if let Some(trap) = err.downcast_ref::<wasmtime::Trap>() {
             let detail = format!("{err:#}");
-            InvocationError::Trap(if detail.is_empty() { trap.to_string() } else { detail })
+            InvocationError::Trap(if detail.is_empty() {
+                trap.to_string()
+            } else {
+                detail
+            })
         } else {
             InvocationError::Trap(format!("{err:#}"))
         }
@@ -653,7 +705,12 @@ impl Host {
         body: impl FnOnce(Store<InvocationState>) -> Fut,
     ) -> Result<R, InvocationError>
     where
-        Fut: Future<Output = (Store<InvocationState>, wasmtime::Result<Result<R, InvocationError>>)>,
+        Fut: Future<
+            Output = (
+                Store<InvocationState>,
+                wasmtime::Result<Result<R, InvocationError>>,
+            ),
+        >,
     {
         let started = Instant::now();
         f.metrics.invocations.fetch_add(1, Ordering::Relaxed);
@@ -663,7 +720,9 @@ impl Host {
         let result = match tokio::time::timeout(outer, body(store)).await {
             Ok((_, Ok(r))) => r,
             Ok((store, Err(e))) => Err(Self::classify(f, &e, store.data().limiter.exceeded())),
-            Err(_) => Err(InvocationError::Timeout(f.spec.limits.timeout.as_millis() as u64)),
+            Err(_) => Err(InvocationError::Timeout(
+                f.spec.limits.timeout.as_millis() as u64
+            )),
         };
         capture.flush();
         f.metrics.record(started, result.as_ref().map(|_| ()));
@@ -683,7 +742,10 @@ impl Host {
         records: &str,
     ) -> Result<Vec<String>, InvocationError> {
         let Pre::Stream(pre) = &f.pre else {
-            return Err(InvocationError::Failed(format!("{} is not a stream handler", f.spec.name)));
+            return Err(InvocationError::Failed(format!(
+                "{} is not a stream handler",
+                f.spec.name
+            )));
         };
         let span = tracing::info_span!("invoke", function = %f.spec.name, request_id);
         let (store, capture) = self.new_store(f, request_id);
@@ -692,8 +754,13 @@ impl Host {
             let r = async {
                 let t = Instant::now();
                 let instance = pre.instantiate_async(&mut store).await?;
-                metrics.instantiate_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
-                let r = instance.tarn_function_stream().call_handle(&mut store, records).await?;
+                metrics
+                    .instantiate_ns
+                    .fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                let r = instance
+                    .tarn_function_stream()
+                    .call_handle(&mut store, records)
+                    .await?;
                 wasmtime::Result::Ok(r.map_err(InvocationError::Failed))
             }
             .await;
@@ -711,7 +778,10 @@ impl Host {
         scheduled_time: &str,
     ) -> Result<(), InvocationError> {
         let Pre::Schedule(pre) = &f.pre else {
-            return Err(InvocationError::Failed(format!("{} is not a schedule handler", f.spec.name)));
+            return Err(InvocationError::Failed(format!(
+                "{} is not a schedule handler",
+                f.spec.name
+            )));
         };
         let span = tracing::info_span!("invoke", function = %f.spec.name, request_id);
         let (store, capture) = self.new_store(f, request_id);
@@ -720,8 +790,13 @@ impl Host {
             let r = async {
                 let t = Instant::now();
                 let instance = pre.instantiate_async(&mut store).await?;
-                metrics.instantiate_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
-                let r = instance.tarn_function_schedule().call_handle(&mut store, scheduled_time).await?;
+                metrics
+                    .instantiate_ns
+                    .fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                let r = instance
+                    .tarn_function_schedule()
+                    .call_handle(&mut store, scheduled_time)
+                    .await?;
                 wasmtime::Result::Ok(r.map_err(InvocationError::Failed))
             }
             .await;

@@ -79,7 +79,11 @@ impl TableOp {
 /// DynamoDB does; it names no table, so it reaches no data.
 pub fn tables_touched(op: TableOp, request: &Value) -> Vec<(String, Access)> {
     let mut out = Vec::new();
-    let table_name = |v: &Value| v.get("TableName").and_then(Value::as_str).map(str::to_owned);
+    let table_name = |v: &Value| {
+        v.get("TableName")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
     match op {
         TableOp::GetItem | TableOp::Query | TableOp::Scan => {
             out.extend(table_name(request).map(|t| (t, Access::Read)));
@@ -88,16 +92,25 @@ pub fn tables_touched(op: TableOp, request: &Value) -> Vec<(String, Access)> {
             out.extend(table_name(request).map(|t| (t, Access::ReadWrite)));
         }
         TableOp::BatchGetItem | TableOp::BatchWriteItem => {
-            let access =
-                if op == TableOp::BatchGetItem { Access::Read } else { Access::ReadWrite };
+            let access = if op == TableOp::BatchGetItem {
+                Access::Read
+            } else {
+                Access::ReadWrite
+            };
             if let Some(items) = request.get("RequestItems").and_then(Value::as_object) {
                 out.extend(items.keys().map(|t| (t.clone(), access)));
             }
         }
         TableOp::TransactGetItems | TableOp::TransactWriteItems => {
-            for item in request.get("TransactItems").and_then(Value::as_array).into_iter().flatten()
+            for item in request
+                .get("TransactItems")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
             {
-                let Some(obj) = item.as_object() else { continue };
+                let Some(obj) = item.as_object() else {
+                    continue;
+                };
                 for (kind, action) in obj {
                     let access = match kind.as_str() {
                         "Get" | "ConditionCheck" => Access::Read,
@@ -113,7 +126,12 @@ pub fn tables_touched(op: TableOp, request: &Value) -> Vec<(String, Access)> {
 
 /// Checks `request` against `grants`: the first table not granted (or granted read-only for a
 /// write) is an `AccessDeniedException` worded as DynamoDB words it.
-pub fn check(function: &str, grants: &Grants, op: TableOp, request: &Value) -> Result<(), ApiError> {
+pub fn check(
+    function: &str,
+    grants: &Grants,
+    op: TableOp,
+    request: &Value,
+) -> Result<(), ApiError> {
     for (table, needed) in tables_touched(op, request) {
         let allowed = grants.get(&table).is_some_and(|granted| *granted >= needed);
         if !allowed {
@@ -140,7 +158,10 @@ pub async fn call(
     request: &str,
 ) -> Result<String, ApiError> {
     let body: Value = serde_json::from_str(request).map_err(|e| {
-        ApiError::new("SerializationException", format!("request is not valid JSON: {e}"))
+        ApiError::new(
+            "SerializationException",
+            format!("request is not valid JSON: {e}"),
+        )
     })?;
     check(function, grants, op, &body)?;
     let span = tracing::debug_span!("tables", op = op.name());
@@ -154,9 +175,12 @@ mod tests {
     use serde_json::json;
 
     fn grants() -> Grants {
-        [("todos".to_string(), Access::ReadWrite), ("users".to_string(), Access::Read)]
-            .into_iter()
-            .collect()
+        [
+            ("todos".to_string(), Access::ReadWrite),
+            ("users".to_string(), Access::Read),
+        ]
+        .into_iter()
+        .collect()
     }
 
     #[test]

@@ -70,7 +70,9 @@ impl RoutePattern {
                 Segment::Wildcard
             } else if let Some(name) = part.strip_prefix(':') {
                 if name.is_empty()
-                    || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                    || !name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
                 {
                     return Err(format!("bad parameter name `{part}`"));
                 }
@@ -80,7 +82,10 @@ impl RoutePattern {
             };
             segments.push(seg);
         }
-        Ok(RoutePattern { text: path.to_string(), segments })
+        Ok(RoutePattern {
+            text: path.to_string(),
+            segments,
+        })
     }
 
     /// The pattern as written.
@@ -185,10 +190,17 @@ impl RouteTable {
                         .map_err(|_| format!("route {path}: bad method {m}"))?,
                 ),
             };
-            routes.push(Route { method, pattern: RoutePattern::parse(path)?, function: function.to_string() });
+            routes.push(Route {
+                method,
+                pattern: RoutePattern::parse(path)?,
+                function: function.to_string(),
+            });
         }
         routes.sort_by(|a, b| {
-            a.pattern.rank().cmp(&b.pattern.rank()).then(b.method.is_some().cmp(&a.method.is_some()))
+            a.pattern
+                .rank()
+                .cmp(&b.pattern.rank())
+                .then(b.method.is_some().cmp(&a.method.is_some()))
         });
         Ok(RouteTable { routes })
     }
@@ -209,7 +221,11 @@ impl RouteTable {
                 path_matched = true;
             }
         }
-        if path_matched { RouteMatch::MethodNotAllowed } else { RouteMatch::NotFound }
+        if path_matched {
+            RouteMatch::MethodNotAllowed
+        } else {
+            RouteMatch::NotFound
+        }
     }
 }
 
@@ -233,15 +249,24 @@ pub async fn handle(
     let (function, caps, pattern) = match app.routes.lookup(req.method(), req.uri().path()) {
         RouteMatch::Found(route, caps) => {
             let Some(f) = app.functions.get(&route.function) else {
-                return Ok(json_response(500, serde_json::json!({"error": "no such function"})));
+                return Ok(json_response(
+                    500,
+                    serde_json::json!({"error": "no such function"}),
+                ));
             };
             (f.clone(), caps, route.pattern.as_str().to_string())
         }
         RouteMatch::MethodNotAllowed => {
-            return Ok(json_response(405, serde_json::json!({"error": "method not allowed"})))
+            return Ok(json_response(
+                405,
+                serde_json::json!({"error": "method not allowed"}),
+            ))
         }
         RouteMatch::NotFound => {
-            return Ok(json_response(404, serde_json::json!({"error": "no route", "path": req.uri().path()})))
+            return Ok(json_response(
+                404,
+                serde_json::json!({"error": "no route", "path": req.uri().path()}),
+            ))
         }
     };
     let request_id = new_request_id();
@@ -249,20 +274,30 @@ pub async fn handle(
     for name in ["x-tarn-request-id", "x-tarn-route", "x-tarn-wildcard"] {
         headers.remove(name);
     }
-    let stale: Vec<HeaderName> =
-        headers.keys().filter(|k| k.as_str().starts_with("x-tarn-param-")).cloned().collect();
+    let stale: Vec<HeaderName> = headers
+        .keys()
+        .filter(|k| k.as_str().starts_with("x-tarn-param-"))
+        .cloned()
+        .collect();
     for k in stale {
         headers.remove(k);
     }
     let set = |headers: &mut http::HeaderMap, name: &str, value: &str| {
-        if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
             headers.insert(n, v);
         }
     };
     set(headers, "x-tarn-request-id", &request_id);
     set(headers, "x-tarn-route", &pattern);
     for (k, v) in &caps.params {
-        set(headers, &format!("x-tarn-param-{}", k.to_ascii_lowercase()), v);
+        set(
+            headers,
+            &format!("x-tarn-param-{}", k.to_ascii_lowercase()),
+            v,
+        );
     }
     if let Some(w) = &caps.wildcard {
         set(headers, "x-tarn-wildcard", w);
@@ -348,7 +383,8 @@ pub fn status_of(e: &InvocationError) -> u16 {
 
 /// Parses a listen address.
 pub fn parse_listen(s: &str) -> Result<SocketAddr, String> {
-    s.parse().map_err(|e| format!("bad listen address {s}: {e}"))
+    s.parse()
+        .map_err(|e| format!("bad listen address {s}: {e}"))
 }
 
 #[cfg(test)]
@@ -392,9 +428,15 @@ mod tests {
     #[test]
     fn method_not_allowed_and_not_found() {
         let t = RouteTable::new([(Some("GET"), "/a/:x", "f")]).unwrap();
-        assert!(matches!(t.lookup(&Method::POST, "/a/1"), RouteMatch::MethodNotAllowed));
+        assert!(matches!(
+            t.lookup(&Method::POST, "/a/1"),
+            RouteMatch::MethodNotAllowed
+        ));
         assert!(matches!(t.lookup(&Method::GET, "/b"), RouteMatch::NotFound));
-        assert!(matches!(t.lookup(&Method::GET, "/a/1/2"), RouteMatch::NotFound));
+        assert!(matches!(
+            t.lookup(&Method::GET, "/a/1/2"),
+            RouteMatch::NotFound
+        ));
         assert!(RoutePattern::parse("/a/*/b").is_err());
         assert!(RoutePattern::parse("/_tarn/x").is_err());
     }

@@ -23,8 +23,12 @@ pub fn parse(expr: &str) -> Result<cron::Schedule, String> {
 pub fn start(host: &Host, app: &Arc<App>) -> Vec<JoinHandle<()>> {
     let mut tasks = Vec::new();
     for def in &app.manifest.schedules {
-        let Ok(schedule) = parse(&def.cron) else { continue };
-        let Some(f) = app.functions.get(&def.function).cloned() else { continue };
+        let Ok(schedule) = parse(&def.cron) else {
+            continue;
+        };
+        let Some(f) = app.functions.get(&def.function).cloned() else {
+            continue;
+        };
         if f.kind != FunctionKind::Schedule {
             tracing::error!(function = %def.function, "schedule names a function that is not a schedule handler");
             continue;

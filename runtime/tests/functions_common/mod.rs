@@ -14,7 +14,10 @@ use hyper_util::rt::TokioIo;
 
 /// The repository root.
 pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// The directory holding the built guest components (`<name>.wasm`), building them once per
@@ -52,7 +55,11 @@ pub fn guest(name: &str) -> PathBuf {
 
 /// A free loopback port.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The admin token the test servers use.
@@ -101,7 +108,12 @@ impl Server {
             cmd.args(["--app", app]);
         }
         let child = cmd.spawn().expect("starting tarn");
-        let server = Server { child, addr, dynamodb, dir };
+        let server = Server {
+            child,
+            addr,
+            dynamodb,
+            dir,
+        };
         server.wait_ready().await;
         server
     }
@@ -122,7 +134,11 @@ impl Server {
                     return;
                 }
             }
-            assert!(Instant::now() < deadline, "tarn did not come up; log:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "tarn did not come up; log:\n{}",
+                self.log()
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -155,9 +171,15 @@ impl Server {
     /// An admin API call with the token.
     pub async fn admin(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> Reply {
         let auth = format!("Bearer {TOKEN}");
-        request(self.addr, method, path, body.map(|b| b.to_string()), &[("authorization", &auth)])
-            .await
-            .unwrap()
+        request(
+            self.addr,
+            method,
+            path,
+            body.map(|b| b.to_string()),
+            &[("authorization", &auth)],
+        )
+        .await
+        .unwrap()
     }
 }
 
@@ -194,8 +216,10 @@ pub async fn request(
     let stream = tokio::net::TcpStream::connect(addr).await?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(conn);
-    let mut req =
-        hyper::Request::builder().method(method).uri(path).header("host", addr.to_string());
+    let mut req = hyper::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", addr.to_string());
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
@@ -207,5 +231,9 @@ pub async fn request(
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let bytes = resp.into_body().collect().await?.to_bytes();
-    Ok(Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() })
+    Ok(Reply {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    })
 }
