@@ -13,6 +13,8 @@ log_dir=${TARN_TEST_LOGS:-$root/target/test-logs}
 mkdir -p "$log_dir"
 
 step() { printf '\n== %s\n' "$*"; }
+# count WORD LINE: the number before WORD in a runner's summary line ("12 passed" -> 12).
+count() { grep -oE "[0-9]+ $1" <<<"$2" | grep -oE '[0-9]+' | tail -n 1; }
 
 step "tools"
 if ! cargo nextest --version >/dev/null 2>&1; then
@@ -33,8 +35,8 @@ step "Rust tests (cargo nextest)"
 cargo nextest run --workspace --no-fail-fast 2>&1 | tee "$log_dir/nextest.log"
 rust_status=${PIPESTATUS[0]}
 summary=$(grep -E '^ *Summary' "$log_dir/nextest.log" | tail -n 1)
-rust_passed=$(sed -nE 's/.* ([0-9]+) passed.*/\1/p' <<<"$summary")
-rust_failed=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$summary")
+rust_passed=$(count passed "$summary")
+rust_failed=$(count failed "$summary")
 rust_passed=${rust_passed:-0}
 rust_failed=${rust_failed:-0}
 if [ "$rust_status" -ne 0 ] && [ "$rust_failed" -eq 0 ]; then
@@ -45,9 +47,9 @@ step "Python tests (boto3, AWS CLI)"
 TARN_BIN="$root/target/debug/tarn" "$venv/bin/pytest" tests/python -q -p no:cacheprovider 2>&1 | tee "$log_dir/pytest.log"
 py_status=${PIPESTATUS[0]}
 py_line=$(grep -E '[0-9]+ (passed|failed)' "$log_dir/pytest.log" | tail -n 1)
-py_passed=$(sed -nE 's/.*[^0-9]?([0-9]+) passed.*/\1/p' <<<" $py_line")
-py_failed=$(sed -nE 's/.*[^0-9]([0-9]+) failed.*/\1/p' <<<" $py_line")
-py_errors=$(sed -nE 's/.*[^0-9]([0-9]+) errors?.*/\1/p' <<<" $py_line")
+py_passed=$(count passed "$py_line")
+py_failed=$(count failed "$py_line")
+py_errors=$(count 'errors?' "$py_line")
 py_passed=${py_passed:-0}
 py_failed=$(( ${py_failed:-0} + ${py_errors:-0} ))
 if [ "$py_status" -ne 0 ] && [ "$py_failed" -eq 0 ]; then

@@ -116,7 +116,8 @@ def tarn_server():
     endpoint = f"http://127.0.0.1:{port}"
     log = open(log_path, "wb")
     proc = subprocess.Popen(
-        [str(binary), "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data_dir],
+        [str(binary), "serve", "--listen", f"127.0.0.1:{port}", "--functions-listen", "127.0.0.1:0",
+         "--data-dir", data_dir],
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,

@@ -108,7 +108,7 @@ pub struct Running {
     local_addr: SocketAddr,
     api: Api,
     data_dir: PathBuf,
-    /// Removed after the store is dropped (`--in-memory`).
+    /// Removed after the store is dropped (`--in-memory`); see [`Running::take_temp_dir`].
     temp_dir: Option<tempfile::TempDir>,
 }
 
@@ -135,16 +135,21 @@ impl Running {
             listener,
             api,
             temp_dir,
-            data_dir,
             ..
         } = self;
         let service = Arc::new(DynamoDbService::new(api));
         let served = server::serve(listener, service, shutdown).await;
-        // `serve` has waited for the connections, so this is the last handle on the store but
-        // for any connection that outlived the grace period.
-        tracing::info!(data_dir = %data_dir.display(), "store closed");
+        // `serve` has waited for the connections and dropped its handle on the store; the store
+        // closes when the last handle (the function server's, if any) is dropped, and only then
+        // may its directory go.
         drop(temp_dir);
         served.map_err(ServeError::Serve)
+    }
+
+    /// Takes the temporary data directory (`--in-memory`) out, so the caller removes it after
+    /// every other holder of the store has finished.
+    pub fn take_temp_dir(&mut self) -> Option<tempfile::TempDir> {
+        self.temp_dir.take()
     }
 }
 
@@ -197,7 +202,8 @@ pub async fn start(args: ServeArgs) -> Result<Running, ServeError> {
 pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let in_memory = args.in_memory;
     let functions_args = args.functions.clone();
-    let running = start(args).await?;
+    let mut running = start(args).await?;
+    let temp_dir = running.take_temp_dir();
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         address = %running.local_addr(),
@@ -240,6 +246,9 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         r
     };
     let (_, dynamodb, functions) = tokio::join!(signal, running.run(stopped(stop_rx)), functions);
+    // Both servers are done and have dropped their handles on the store: it is closed, and an
+    // in-memory data directory can go.
+    drop(temp_dir);
     dynamodb?;
     functions?;
     tracing::info!("tarn stopped");

@@ -57,6 +57,8 @@ impl TarnServer {
             .arg("serve")
             .arg("--listen")
             .arg(addr.to_string())
+            // Any free port for the function server: tests run side by side.
+            .args(["--functions-listen", "127.0.0.1:0"])
             .arg("--data-dir")
             .arg(data_dir)
             .stdin(Stdio::null())
