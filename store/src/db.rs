@@ -20,6 +20,7 @@ use uuid::Uuid;
 use crate::commit::GroupCommit;
 use crate::encoding::{decode_item, encode_item};
 use crate::error::{CancellationReason, Result, StoreError};
+use crate::expr::RangeCondition;
 use crate::key;
 use crate::locks::KeyLocks;
 use crate::schema::{validate_billing, BillingMode, TableMeta, TableSpec, Throughput};
@@ -105,25 +106,6 @@ pub struct TableUpdate {
     pub deletion_protection: Option<bool>,
     /// New table class.
     pub table_class: Option<String>,
-}
-
-/// A condition on the sort key, for Query.
-#[derive(Debug, Clone)]
-pub enum SortCondition {
-    /// `sk = v`
-    Eq(AttributeValue),
-    /// `sk < v`
-    Lt(AttributeValue),
-    /// `sk <= v`
-    Le(AttributeValue),
-    /// `sk > v`
-    Gt(AttributeValue),
-    /// `sk >= v`
-    Ge(AttributeValue),
-    /// `sk BETWEEN a AND b`
-    Between(AttributeValue, AttributeValue),
-    /// `begins_with(sk, v)` (strings and binaries)
-    BeginsWith(AttributeValue),
 }
 
 /// Where a Query or Scan page starts and how much it may read.
@@ -633,7 +615,7 @@ impl Store {
         &self,
         table: &str,
         partition_key: &AttributeValue,
-        sort: Option<&SortCondition>,
+        sort: Option<&RangeCondition>,
         forward: bool,
         page: &PageRequest,
         filter: impl FnMut(&Item) -> Result<bool>,
@@ -749,7 +731,7 @@ fn reason_to_error(r: CancellationReason) -> StoreError {
 
 fn sort_bounds(
     prefix: &[u8],
-    sort: Option<&SortCondition>,
+    sort: Option<&RangeCondition>,
     meta: &TableMeta,
 ) -> Result<(Bound<Vec<u8>>, Bound<Vec<u8>>)> {
     let whole = || {
@@ -776,15 +758,15 @@ fn sort_bounds(
     };
     let (start, end) = whole();
     Ok(match cond {
-        SortCondition::Eq(v) => {
+        RangeCondition::Eq(v) => {
             let k = enc(v)?;
             (Bound::Included(k.clone()), Bound::Included(k))
         }
-        SortCondition::Lt(v) => (start, Bound::Excluded(enc(v)?)),
-        SortCondition::Le(v) => (start, Bound::Included(enc(v)?)),
-        SortCondition::Gt(v) => (Bound::Excluded(enc(v)?), end),
-        SortCondition::Ge(v) => (Bound::Included(enc(v)?), end),
-        SortCondition::Between(a, b) => {
+        RangeCondition::Lt(v) => (start, Bound::Excluded(enc(v)?)),
+        RangeCondition::Le(v) => (start, Bound::Included(enc(v)?)),
+        RangeCondition::Gt(v) => (Bound::Excluded(enc(v)?), end),
+        RangeCondition::Ge(v) => (Bound::Included(enc(v)?), end),
+        RangeCondition::Between(a, b) => {
             let (ka, kb) = (enc(a)?, enc(b)?);
             if ka > kb {
                 return Err(StoreError::Validation(
@@ -793,7 +775,7 @@ fn sort_bounds(
             }
             (Bound::Included(ka), Bound::Included(kb))
         }
-        SortCondition::BeginsWith(v) => {
+        RangeCondition::BeginsWith(v) => {
             let mut full = enc(v)?;
             // Drop the 2-byte terminator: what remains is a prefix of every longer value.
             full.truncate(full.len() - 2);
@@ -979,7 +961,7 @@ mod tests {
             .query(
                 "qry",
                 &s("p"),
-                Some(&SortCondition::Between(n(0), n(7))),
+                Some(&RangeCondition::Between(n(0), n(7))),
                 false,
                 &PageRequest::default(),
                 |_| Ok(true),
@@ -997,7 +979,7 @@ mod tests {
                 .query(
                     "qry",
                     &s("p"),
-                    Some(&SortCondition::Gt(n(-3))),
+                    Some(&RangeCondition::Gt(n(-3))),
                     true,
                     &req,
                     |_| Ok(true),
@@ -1027,7 +1009,7 @@ mod tests {
             .query(
                 "bw_",
                 &s("p"),
-                Some(&SortCondition::BeginsWith(s("ab"))),
+                Some(&RangeCondition::BeginsWith(s("ab"))),
                 true,
                 &PageRequest::default(),
                 |_| Ok(true),

@@ -20,8 +20,8 @@ pub mod schema;
 pub mod value;
 
 pub use db::{
-    Mutation, Page, PageRequest, SortCondition, Store, StoreOptions, TableInfo, TableUpdate,
-    TransactAction, WriteOutcome, MAX_PAGE_BYTES,
+    Mutation, Page, PageRequest, Store, StoreOptions, TableInfo, TableUpdate, TransactAction,
+    WriteOutcome, MAX_PAGE_BYTES,
 };
 pub use error::{CancellationReason, Result, StoreError};
 pub use value::{AttributeValue, Item, Number, ValueType};

@@ -14,7 +14,7 @@ use tarn_store::expr::{
     self, AttributeAction, AttributeUpdate, ComparisonOperator, Condition, ConditionalOperator,
     ExpectedAttribute, ExprContext, ExprError, KeyCondition, Projection, UpdateExpr,
 };
-use tarn_store::{AttributeValue, Item, StoreError};
+use tarn_store::{Item, StoreError};
 
 use super::super::codec::{decode_value, optional_object, optional_str, optional_string_map};
 use super::super::ApiError;
@@ -358,21 +358,5 @@ pub(crate) fn write_error(e: StoreError, return_old: bool) -> ApiError {
                 .with_extra("Item", super::super::codec::encode_item(&item))
         }
         other => other.into(),
-    }
-}
-
-/// The attribute value as a sort-key condition's operand, unchanged.
-pub(crate) fn sort_condition(range: &expr::RangeCondition) -> tarn_store::SortCondition {
-    use expr::RangeCondition as R;
-    use tarn_store::SortCondition as S;
-    let c = |v: &AttributeValue| v.clone();
-    match range {
-        R::Eq(v) => S::Eq(c(v)),
-        R::Lt(v) => S::Lt(c(v)),
-        R::Le(v) => S::Le(c(v)),
-        R::Gt(v) => S::Gt(c(v)),
-        R::Ge(v) => S::Ge(c(v)),
-        R::Between(a, b) => S::Between(c(a), c(b)),
-        R::BeginsWith(v) => S::BeginsWith(c(v)),
     }
 }

@@ -10,7 +10,7 @@ use super::super::codec::{
 };
 use super::super::{Api, ApiError};
 use super::capacity::{self, Kind, Report};
-use super::expressions::{sort_condition, RequestExprs};
+use super::expressions::RequestExprs;
 use super::items::project;
 
 /// What Select asked for.
@@ -137,11 +137,10 @@ pub(crate) fn query(api: &Api, body: &Value) -> Result<Value, ApiError> {
         )));
     }
     let select = select(body, projection.as_ref())?;
-    let sort = key_condition.range.as_ref().map(sort_condition);
     let result = api.store().query(
         table,
         &key_condition.hash_value,
-        sort.as_ref(),
+        key_condition.range.as_ref(),
         forward,
         &page,
         filter_fn(filter.as_ref()),
