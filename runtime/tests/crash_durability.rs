@@ -17,7 +17,7 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType, TableStatus,
 };
 use aws_sdk_dynamodb::Client;
-use common::{unique_name, TarnServer};
+use common::{unique_name, wait_active, TarnServer};
 
 const WRITERS: usize = 8;
 const ACKED_BEFORE_KILL: usize = 1000;
@@ -102,22 +102,7 @@ async fn create_table(c: &Client, name: &str) {
         .send()
         .await
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let t = c
-            .describe_table()
-            .table_name(name)
-            .send()
-            .await
-            .unwrap()
-            .table
-            .unwrap();
-        if t.table_status() == Some(&TableStatus::Active) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "table not ACTIVE");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_active(c, name).await;
 }
 
 async fn get(c: &Client, table: &str, writer: usize, seq: usize) -> Option<Item> {

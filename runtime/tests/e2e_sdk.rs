@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::types::{
     ProvisionedThroughput, ReturnValue, ScalarAttributeType, TableDescription, TableStatus, Tag,
 };
 use aws_sdk_dynamodb::Client;
-use common::{err_code, raw_post, unique_name, TarnServer};
+use common::{err_code, raw_post, unique_name, wait_active, TarnServer};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -76,29 +76,6 @@ fn key_el(name: &str, t: KeyType) -> KeySchemaElement {
         .key_type(t)
         .build()
         .unwrap()
-}
-
-async fn wait_active(c: &Client, name: &str) -> TableDescription {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let t = c
-            .describe_table()
-            .table_name(name)
-            .send()
-            .await
-            .unwrap()
-            .table
-            .unwrap();
-        if t.table_status() == Some(&TableStatus::Active) {
-            return t;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "table {name} not ACTIVE: {:?}",
-            t.table_status()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 async fn wait_gone(c: &Client, name: &str) {

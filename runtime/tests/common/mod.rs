@@ -196,3 +196,30 @@ pub fn unique_name(hint: &str) -> String {
     let id = uuid::Uuid::new_v4().simple().to_string();
     format!("{hint}-{}", &id[..10])
 }
+
+/// Polls DescribeTable until the table is ACTIVE (at most 20 s) and returns its description.
+pub async fn wait_active(
+    c: &aws_sdk_dynamodb::Client,
+    name: &str,
+) -> aws_sdk_dynamodb::types::TableDescription {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let t = c
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+            .unwrap()
+            .table
+            .unwrap();
+        if t.table_status() == Some(&aws_sdk_dynamodb::types::TableStatus::Active) {
+            return t;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "table {name} not ACTIVE: {:?}",
+            t.table_status()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
