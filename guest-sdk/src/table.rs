@@ -843,19 +843,26 @@ impl Transaction {
         self.put_opt(table, item, Some(condition))
     }
 
-    fn put_opt<T: Serialize + ?Sized>(
+    fn put_opt<T: Serialize + ?Sized>(self, table: &Table, item: &T, c: Option<Condition>) -> Self {
+        self.push_action("Put", table, "Item", item, c)
+    }
+
+    /// Adds one action `{kind: {TableName, member: value, <condition>}}`.
+    fn push_action<T: Serialize + ?Sized>(
         mut self,
+        kind: &str,
         table: &Table,
-        item: &T,
-        c: Option<Condition>,
+        member: &str,
+        value: &T,
+        condition: Option<Condition>,
     ) -> Self {
         let action = (|| {
             let mut req = table.request();
-            req.insert("Item".into(), Value::Object(to_item(item)?));
-            if let Some(c) = c {
+            req.insert(member.into(), Value::Object(to_item(value)?));
+            if let Some(c) = condition {
                 c.apply(&mut req)?;
             }
-            Ok(json!({ "Put": req }))
+            Ok(json!({ kind: req }))
         })();
         self.items.push(action);
         self
@@ -870,38 +877,22 @@ impl Transaction {
 
     /// Deletes the item with `key` from `table`, if `condition` (optional) holds.
     pub fn delete<K: Serialize + ?Sized>(
-        mut self,
+        self,
         table: &Table,
         key: &K,
         condition: Option<Condition>,
     ) -> Self {
-        let action = (|| {
-            let mut req = table.request();
-            req.insert("Key".into(), Value::Object(to_item(key)?));
-            if let Some(c) = condition {
-                c.apply(&mut req)?;
-            }
-            Ok(json!({ "Delete": req }))
-        })();
-        self.items.push(action);
-        self
+        self.push_action("Delete", table, "Key", key, condition)
     }
 
     /// Checks `condition` on the item with `key` without writing it.
     pub fn check<K: Serialize + ?Sized>(
-        mut self,
+        self,
         table: &Table,
         key: &K,
         condition: Condition,
     ) -> Self {
-        let action = (|| {
-            let mut req = table.request();
-            req.insert("Key".into(), Value::Object(to_item(key)?));
-            condition.apply(&mut req)?;
-            Ok(json!({ "ConditionCheck": req }))
-        })();
-        self.items.push(action);
-        self
+        self.push_action("ConditionCheck", table, "Key", key, Some(condition))
     }
 
     /// Commits: all writes happen or none does ([`crate::ErrorKind::TransactionCanceled`]).
