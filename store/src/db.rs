@@ -4,8 +4,9 @@
 //! way: lock the item's stripe, read the current item, let the caller decide the new state (this
 //! is where conditions and update expressions run), commit the change as one atomic fjall batch,
 //! release the lock, and wait for group commit to sync the journal before returning. Later
-//! features (index entries, stream records, TTL entries) join that same batch in
-//! [`Store::commit_changes`], so one write is always one atomic batch.
+//! records of a change (its stream record, its expiry entry; later its index entries) join that
+//! same batch in [`Store::commit_changes`], so one write is always one atomic batch. Streams and
+//! TTL have their own modules ([`crate::stream`], [`crate::ttl`]); this one calls into them.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Bound;
@@ -24,6 +25,8 @@ use crate::expr::RangeCondition;
 use crate::key;
 use crate::locks::KeyLocks;
 use crate::schema::{validate_billing, BillingMode, TableMeta, TableSpec, Throughput};
+use crate::stream::{self, Sequencer, StreamMeta, StreamViewType};
+use crate::ttl;
 use crate::value::{item_size, validate_item, AttributeValue, Item};
 
 const CATALOG: &str = "catalog";
@@ -31,10 +34,39 @@ const CATALOG: &str = "catalog";
 /// DynamoDB's page limit for Query and Scan: reading stops after 1 MB of items.
 pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
 
-/// A table as the store holds it open.
-struct Table {
-    meta: TableMeta,
-    items: Keyspace,
+/// A table as the store holds it open: its definition and the keyspaces it writes.
+pub(crate) struct Table {
+    pub(crate) meta: TableMeta,
+    pub(crate) items: Keyspace,
+    /// The expiry index (see [`crate::ttl`]).
+    pub(crate) expiry: Keyspace,
+    /// The record logs of the table's streams, by stream id.
+    pub(crate) stream_logs: HashMap<Uuid, Keyspace>,
+}
+
+impl Table {
+    /// Opens (or creates) the keyspaces of a table.
+    fn open(db: &Database, meta: TableMeta) -> Result<Table> {
+        let items = db.keyspace(&meta.items_keyspace(), KeyspaceCreateOptions::default)?;
+        let expiry = db.keyspace(&meta.expiry_keyspace(), KeyspaceCreateOptions::default)?;
+        let stream_logs = meta
+            .streams
+            .iter()
+            .map(|s| Ok((s.id, stream::open_log(db, s)?)))
+            .collect::<Result<_>>()?;
+        Ok(Table {
+            meta,
+            items,
+            expiry,
+            stream_logs,
+        })
+    }
+
+    /// The stream that records changes now, with its log.
+    fn active_stream(&self) -> Option<(&StreamMeta, &Keyspace)> {
+        let s = self.meta.streams.iter().find(|s| s.is_enabled())?;
+        Some((s, self.stream_logs.get(&s.id)?))
+    }
 }
 
 /// Options for opening a store.
@@ -53,12 +85,14 @@ impl Default for StoreOptions {
 
 /// The embedded database.
 pub struct Store {
-    db: Database,
+    pub(crate) db: Database,
     catalog: Keyspace,
-    tables: RwLock<HashMap<String, Arc<Table>>>,
+    pub(crate) tables: RwLock<HashMap<String, Arc<Table>>>,
     /// Serializes catalog changes (create, delete, update of tables).
-    ddl: parking_lot::Mutex<()>,
-    locks: KeyLocks,
+    pub(crate) ddl: parking_lot::Mutex<()>,
+    pub(crate) locks: KeyLocks,
+    /// The commit order, and the stream sequence numbers that follow it.
+    pub(crate) sequencer: Sequencer,
     group_commit: GroupCommit,
     options: StoreOptions,
     path: PathBuf,
@@ -106,6 +140,17 @@ pub struct TableUpdate {
     pub deletion_protection: Option<bool>,
     /// New table class.
     pub table_class: Option<String>,
+    /// Enable or disable the table's stream.
+    pub stream: Option<StreamChange>,
+}
+
+/// What UpdateTable's StreamSpecification asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamChange {
+    /// Start a new stream with this view type.
+    Enable(StreamViewType),
+    /// Close the current stream.
+    Disable,
 }
 
 /// Where a Query or Scan page starts and how much it may read.
@@ -147,6 +192,14 @@ fn now_secs() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Milliseconds since the epoch, now.
+pub(crate) fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
 impl Store {
     /// Opens (or creates) a store in `path` with default options.
     pub fn open(path: &Path) -> Result<Store> {
@@ -163,9 +216,9 @@ impl Store {
             let (_, value) = entry.into_inner()?;
             let meta: TableMeta = serde_json::from_slice(&value)
                 .map_err(|e| StoreError::Corrupt(format!("unreadable catalog entry: {e}")))?;
-            let items = db.keyspace(&meta.items_keyspace(), KeyspaceCreateOptions::default)?;
-            tables.insert(meta.name.clone(), Arc::new(Table { meta, items }));
+            tables.insert(meta.name.clone(), Arc::new(Table::open(&db, meta)?));
         }
+        let last_seq = stream::highest_seq(tables.values().flat_map(|t| t.stream_logs.values()))?;
         tracing::info!(path = %path.display(), tables = tables.len(), "store opened");
         Ok(Store {
             db,
@@ -173,6 +226,7 @@ impl Store {
             tables: RwLock::new(tables),
             ddl: parking_lot::Mutex::new(()),
             locks: KeyLocks::default(),
+            sequencer: Sequencer::new(last_seq),
             group_commit: GroupCommit::default(),
             options,
             path: path.to_path_buf(),
@@ -184,7 +238,7 @@ impl Store {
         &self.path
     }
 
-    fn table(&self, name: &str) -> Result<Arc<Table>> {
+    pub(crate) fn table(&self, name: &str) -> Result<Arc<Table>> {
         self.tables
             .read()
             .get(name)
@@ -192,7 +246,7 @@ impl Store {
             .ok_or_else(|| StoreError::TableNotFound(name.to_string()))
     }
 
-    fn sync(&self) -> Result<()> {
+    pub(crate) fn sync(&self) -> Result<()> {
         if self.options.sync_writes {
             self.group_commit.sync(&self.db)?;
         }
@@ -218,6 +272,11 @@ impl Store {
             )));
         }
         let now = now_secs();
+        let streams = spec
+            .stream
+            .map(|view| new_stream(view, &[], self.sequencer.lock().last()))
+            .into_iter()
+            .collect();
         let meta = TableMeta {
             name: spec.name,
             id: Uuid::new_v4(),
@@ -233,18 +292,14 @@ impl Store {
             tags: spec.tags,
             deletion_protection: spec.deletion_protection,
             table_class: spec.table_class,
+            streams,
+            ttl: None,
         };
-        let items = self
-            .db
-            .keyspace(&meta.items_keyspace(), KeyspaceCreateOptions::default)?;
+        let table = Table::open(&self.db, meta.clone())?;
         self.save_meta(&meta)?;
-        self.tables.write().insert(
-            meta.name.clone(),
-            Arc::new(Table {
-                meta: meta.clone(),
-                items,
-            }),
-        );
+        self.tables
+            .write()
+            .insert(meta.name.clone(), Arc::new(table));
         tracing::info!(table = %meta.name, id = %meta.id, "table created");
         Ok(meta)
     }
@@ -263,6 +318,10 @@ impl Store {
         self.group_commit.sync(&self.db)?;
         self.tables.write().remove(name);
         self.db.delete_keyspace(table.items.clone())?;
+        self.db.delete_keyspace(table.expiry.clone())?;
+        for log in table.stream_logs.values() {
+            self.db.delete_keyspace(log.clone())?;
+        }
         tracing::info!(table = %name, "table deleted");
         Ok(info)
     }
@@ -334,19 +393,75 @@ impl Store {
         if let Some(c) = update.table_class {
             meta.table_class = Some(c);
         }
-        self.replace_meta(&table, meta)
+        match update.stream {
+            None => self.replace_meta(meta),
+            Some(change) => {
+                // In the commit order: no commit lands between the stream's start (or end)
+                // and the new definition taking effect.
+                let order = self.sequencer.lock();
+                let last_seq = order.last();
+                let enabled = meta.streams.iter_mut().find(|s| s.is_enabled());
+                match (change, enabled) {
+                    (StreamChange::Enable(_), Some(_)) => {
+                        return Err(StoreError::Validation(format!(
+                            "Table already has an enabled stream: TableName: {name}"
+                        )))
+                    }
+                    (StreamChange::Disable, None) => {
+                        return Err(StoreError::Validation(format!(
+                            "Table has no stream to disable: TableName: {name}"
+                        )))
+                    }
+                    (StreamChange::Enable(view), None) => {
+                        let stream = new_stream(view, &meta.streams, last_seq);
+                        tracing::info!(table = %name, stream = %stream.id, "stream enabled");
+                        meta.streams.push(stream);
+                    }
+                    (StreamChange::Disable, Some(stream)) => {
+                        stream.disabled_ms = Some(now_millis());
+                        stream.end_seq = Some(last_seq);
+                        tracing::info!(table = %name, stream = %stream.id, "stream disabled");
+                    }
+                }
+                let meta = self.replace_meta(meta);
+                drop(order);
+                meta
+            }
+        }
     }
 
-    fn replace_meta(&self, table: &Table, meta: TableMeta) -> Result<TableMeta> {
+    /// Saves a table's new definition and puts it in place for the operations that start next.
+    fn replace_meta(&self, meta: TableMeta) -> Result<TableMeta> {
         self.save_meta(&meta)?;
-        self.tables.write().insert(
-            meta.name.clone(),
-            Arc::new(Table {
-                meta: meta.clone(),
-                items: table.items.clone(),
-            }),
-        );
+        let table = Table::open(&self.db, meta.clone())?;
+        self.tables.write().insert(meta.name.clone(), Arc::new(table));
         Ok(meta)
+    }
+
+    /// [`Store::replace_meta`] for changes that decide what a commit writes beside the item
+    /// (streams, TTL): the swap happens in the commit order, so every commit after it sees the
+    /// new definition and no commit straddles it.
+    pub(crate) fn replace_meta_in_order(&self, meta: TableMeta) -> Result<TableMeta> {
+        let _order = self.sequencer.lock();
+        self.replace_meta(meta)
+    }
+
+    /// Removes closed streams from a table's definition and drops their records.
+    pub(crate) fn forget_streams(&self, name: &str, id: Uuid, streams: &[Uuid]) -> Result<()> {
+        let _ddl = self.ddl.lock();
+        let table = self.table(name)?;
+        if table.meta.id != id {
+            return Ok(());
+        }
+        let mut meta = table.meta.clone();
+        meta.streams.retain(|s| !streams.contains(&s.id));
+        self.replace_meta(meta)?;
+        for s in streams {
+            if let Some(log) = table.stream_logs.get(s) {
+                self.db.delete_keyspace(log.clone())?;
+            }
+        }
+        Ok(())
     }
 
     /// Adds or replaces tags on a table.
@@ -360,7 +475,7 @@ impl Store {
                 "The number of tags on the resource exceeds the limit of 50".into(),
             ));
         }
-        self.replace_meta(&table, meta).map(|_| ())
+        self.replace_meta(meta).map(|_| ())
     }
 
     /// Removes tags from a table by key.
@@ -371,7 +486,7 @@ impl Store {
         for k in keys {
             meta.tags.remove(k);
         }
-        self.replace_meta(&table, meta).map(|_| ())
+        self.replace_meta(meta).map(|_| ())
     }
 
     // ---- items ----
@@ -523,6 +638,7 @@ impl Store {
                     key: k,
                     old,
                     new,
+                    by_ttl: false,
                 }
             })
             .collect();
@@ -538,10 +654,18 @@ impl Store {
             .collect())
     }
 
-    /// Writes a set of item changes as one atomic batch. Every derived record of a change
-    /// (index entries, stream records, expiry entries) belongs in this same batch.
-    fn commit_changes(&self, changes: &[Change]) -> Result<()> {
+    /// Writes a set of item changes as one atomic batch, with every record derived from them:
+    /// expiry entries and stream records (index entries belong here too). Call it with the
+    /// items' locks held.
+    ///
+    /// The batch is built and committed in the commit order (the sequencer held), under the
+    /// table definitions current at that moment: a stream enabled or TTL turned on just before
+    /// is seen by every commit after it, and stream sequence numbers follow commit order.
+    pub(crate) fn commit_changes(&self, changes: &[Change]) -> Result<()> {
         let mut batch = self.db.batch();
+        let mut order = self.sequencer.lock();
+        let time_ms = now_millis();
+        let tables = self.tables.read();
         for c in changes {
             if c.old == c.new {
                 continue;
@@ -550,7 +674,37 @@ impl Store {
                 Some(item) => batch.insert(&c.table.items, c.key.as_slice(), encode_item(item)),
                 None => batch.remove(&c.table.items, c.key.as_slice()),
             }
+            // The table's definition now, not when the write began.
+            let table = match tables.get(&c.table.meta.name) {
+                Some(t) if t.meta.id == c.table.meta.id => t,
+                _ => &c.table,
+            };
+            if let Some(spec) = &table.meta.ttl {
+                ttl::stage_entries(
+                    &mut batch,
+                    &table.expiry,
+                    &spec.attribute,
+                    &c.key,
+                    c.old.as_ref(),
+                    c.new.as_ref(),
+                );
+            }
+            if let Some((stream, log)) = table.active_stream() {
+                let item = c.new.as_ref().or(c.old.as_ref()).expect("a change has an item");
+                stream::stage_record(
+                    &mut batch,
+                    &mut order,
+                    log,
+                    stream.view_type,
+                    Self::key_attributes(&table.meta, item),
+                    c.old.as_ref(),
+                    c.new.as_ref(),
+                    c.by_ttl,
+                    time_ms,
+                );
+            }
         }
+        drop(tables);
         batch.commit()?;
         Ok(())
     }
@@ -683,12 +837,30 @@ impl Store {
     }
 }
 
+/// A new stream for a table whose streams so far are `earlier`, when the last sequence number
+/// handed out is `last_seq`.
+fn new_stream(view_type: StreamViewType, earlier: &[StreamMeta], last_seq: u64) -> StreamMeta {
+    // Stream labels are creation times to the millisecond: keep them distinct.
+    let after = earlier.iter().map(|s| s.created_ms + 1).max().unwrap_or(0);
+    StreamMeta {
+        id: Uuid::new_v4(),
+        created_ms: now_millis().max(after),
+        view_type,
+        start_seq: last_seq + 1,
+        disabled_ms: None,
+        end_seq: None,
+    }
+}
+
 /// One item change inside a commit.
-struct Change {
-    table: Arc<Table>,
-    key: Vec<u8>,
-    old: Option<Item>,
-    new: Option<Item>,
+pub(crate) struct Change {
+    pub(crate) table: Arc<Table>,
+    /// The item's storage key.
+    pub(crate) key: Vec<u8>,
+    pub(crate) old: Option<Item>,
+    pub(crate) new: Option<Item>,
+    /// The store's TTL sweeper made this change (its stream record says so).
+    pub(crate) by_ttl: bool,
 }
 
 fn check_mutation(meta: &TableMeta, m: Mutation) -> Result<Mutation> {
@@ -788,48 +960,9 @@ fn sort_bounds(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::{KeyAttribute, KeySchema, ScalarType};
+    use crate::schema::ScalarType;
+    use crate::testutil::{item, n, open, s, spec};
     use crate::value::Number;
-
-    fn s(v: &str) -> AttributeValue {
-        AttributeValue::S(v.into())
-    }
-    fn n(v: i64) -> AttributeValue {
-        AttributeValue::N(Number::from_i64(v))
-    }
-    fn item(pairs: &[(&str, AttributeValue)]) -> Item {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect()
-    }
-
-    fn spec(name: &str, range: Option<ScalarType>) -> TableSpec {
-        let hash = KeyAttribute {
-            name: "pk".into(),
-            attr_type: ScalarType::S,
-        };
-        let range = range.map(|t| KeyAttribute {
-            name: "sk".into(),
-            attr_type: t,
-        });
-        TableSpec {
-            name: name.into(),
-            attribute_definitions: std::iter::once(hash.clone()).chain(range.clone()).collect(),
-            key_schema: KeySchema { hash, range },
-            billing_mode: BillingMode::PayPerRequest,
-            throughput: None,
-            tags: BTreeMap::new(),
-            deletion_protection: false,
-            table_class: None,
-        }
-    }
-
-    fn open() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        (dir, store)
-    }
 
     #[test]
     fn tables_persist_and_names_page() {

@@ -34,6 +34,9 @@ pub enum StoreError {
     /// The same idempotency token was used with a different request (IdempotentParameterMismatchException).
     #[error("{0}")]
     IdempotentParameterMismatch(String),
+    /// A stream read asked for records that were trimmed away (TrimmedDataAccessException).
+    #[error("{0}")]
+    TrimmedDataAccess(String),
     /// An account or table limit was reached (LimitExceededException).
     #[error("{0}")]
     LimitExceeded(String),

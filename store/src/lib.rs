@@ -5,6 +5,8 @@
 //! - [`schema`]: table definitions and their validation.
 //! - [`expr`]: DynamoDB's expression language (conditions, updates, projections, key conditions).
 //! - [`Store`]: the database itself (tables, items, Query, Scan, atomic multi-item writes).
+//! - [`stream`]: the log of item changes a table with a stream keeps (DynamoDB Streams).
+//! - [`ttl`]: items that expire, and the sweeper that deletes them.
 //!
 //! The store knows nothing of HTTP, wasm or DynamoDB JSON: the runtime maps wire formats to
 //! these types at its edge.
@@ -17,10 +19,15 @@ pub mod expr;
 pub mod key;
 mod locks;
 pub mod schema;
+pub mod stream;
+pub mod ttl;
 pub mod value;
 
+#[cfg(test)]
+mod testutil;
+
 pub use db::{
-    Mutation, Page, PageRequest, Store, StoreOptions, TableInfo, TableUpdate, TransactAction,
+    Mutation, Page, PageRequest, Store, StoreOptions, StreamChange, TableInfo, TableUpdate, TransactAction,
     WriteOutcome, MAX_PAGE_BYTES,
 };
 pub use error::{CancellationReason, Result, StoreError};

@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{Result, StoreError};
+use crate::stream::{StreamMeta, StreamViewType};
+use crate::ttl::TtlSpec;
 use crate::value::{AttributeValue, Item, ValueType};
 
 /// The types a key attribute may have.
@@ -241,6 +243,8 @@ pub struct TableSpec {
     pub deletion_protection: bool,
     /// `STANDARD` or `STANDARD_INFREQUENT_ACCESS`.
     pub table_class: Option<String>,
+    /// Start a stream with this view type.
+    pub stream: Option<StreamViewType>,
 }
 
 /// What the catalog keeps about a table.
@@ -280,12 +284,34 @@ pub struct TableMeta {
     /// Table class.
     #[serde(default)]
     pub table_class: Option<String>,
+    /// The table's streams: at most one enabled (the last), and closed ones still within their
+    /// retention period, oldest first.
+    #[serde(default)]
+    pub streams: Vec<StreamMeta>,
+    /// Time to live, when enabled.
+    #[serde(default)]
+    pub ttl: Option<TtlSpec>,
 }
 
 impl TableMeta {
     /// Name of the fjall keyspace holding the table's items.
     pub fn items_keyspace(&self) -> String {
         format!("t-{}", self.id.simple())
+    }
+
+    /// Name of the fjall keyspace holding the table's expiry index (see [`crate::ttl`]).
+    pub fn expiry_keyspace(&self) -> String {
+        format!("e-{}", self.id.simple())
+    }
+
+    /// The stream that records changes now, if one is enabled.
+    pub fn enabled_stream(&self) -> Option<&StreamMeta> {
+        self.streams.iter().find(|s| s.is_enabled())
+    }
+
+    /// The most recent stream, enabled or not (DynamoDB's LatestStreamArn names it).
+    pub fn latest_stream(&self) -> Option<&StreamMeta> {
+        self.streams.last()
     }
 }
 
@@ -414,6 +440,7 @@ mod tests {
             tags: BTreeMap::new(),
             deletion_protection: false,
             table_class: None,
+            stream: None,
         }
     }
 
