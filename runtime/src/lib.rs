@@ -4,5 +4,6 @@ pub mod cli;
 pub mod deploy;
 pub mod host;
 pub mod logging;
+pub mod maintenance;
 pub mod server;
 pub mod triggers;

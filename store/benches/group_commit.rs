@@ -6,35 +6,16 @@
 //!
 //! Run: `cargo bench -p tarn-store --bench group_commit`
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod common;
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use tarn_store::schema::{BillingMode, KeyAttribute, KeySchema, ScalarType, TableSpec};
 use tarn_store::{AttributeValue, Item, Store};
 
 fn table(store: &Store) {
-    let pk = KeyAttribute {
-        name: "pk".into(),
-        attr_type: ScalarType::S,
-    };
-    store
-        .create_table(TableSpec {
-            name: "bench".into(),
-            key_schema: KeySchema {
-                hash: pk.clone(),
-                range: None,
-            },
-            attribute_definitions: vec![pk],
-            billing_mode: BillingMode::PayPerRequest,
-            throughput: None,
-            tags: BTreeMap::new(),
-            deletion_protection: false,
-            table_class: None,
-            stream: None,
-        })
-        .unwrap();
+    store.create_table(common::table_spec("bench")).unwrap();
 }
 
 fn item(writer: usize, i: u64) -> Item {

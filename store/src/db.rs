@@ -434,7 +434,9 @@ impl Store {
     fn replace_meta(&self, meta: TableMeta) -> Result<TableMeta> {
         self.save_meta(&meta)?;
         let table = Table::open(&self.db, meta.clone())?;
-        self.tables.write().insert(meta.name.clone(), Arc::new(table));
+        self.tables
+            .write()
+            .insert(meta.name.clone(), Arc::new(table));
         Ok(meta)
     }
 
@@ -690,7 +692,11 @@ impl Store {
                 );
             }
             if let Some((stream, log)) = table.active_stream() {
-                let item = c.new.as_ref().or(c.old.as_ref()).expect("a change has an item");
+                let item = c
+                    .new
+                    .as_ref()
+                    .or(c.old.as_ref())
+                    .expect("a change has an item");
                 stream::stage_record(
                     &mut batch,
                     &mut order,

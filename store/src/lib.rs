@@ -27,8 +27,8 @@ pub mod value;
 mod testutil;
 
 pub use db::{
-    Mutation, Page, PageRequest, Store, StoreOptions, StreamChange, TableInfo, TableUpdate, TransactAction,
-    WriteOutcome, MAX_PAGE_BYTES,
+    Mutation, Page, PageRequest, Store, StoreOptions, StreamChange, TableInfo, TableUpdate,
+    TransactAction, WriteOutcome, MAX_PAGE_BYTES,
 };
 pub use error::{CancellationReason, Result, StoreError};
 pub use value::{AttributeValue, Item, Number, ValueType};

@@ -496,7 +496,10 @@ mod tests {
     }
 
     fn read_all(store: &Store, id: Uuid) -> Vec<StreamRecord> {
-        store.read_stream("tbl", id, 0, 1000, usize::MAX).unwrap().records
+        store
+            .read_stream("tbl", id, 0, 1000, usize::MAX)
+            .unwrap()
+            .records
     }
 
     #[test]
@@ -631,18 +634,26 @@ mod tests {
             store.update_table("tbl", enable(StreamViewType::KeysOnly)),
             Err(StoreError::Validation(m)) if m.contains("already has an enabled stream")
         ));
-        store.put_item("tbl", item(&[("pk", s("a"))]), |_| Ok(())).unwrap();
+        store
+            .put_item("tbl", item(&[("pk", s("a"))]), |_| Ok(()))
+            .unwrap();
         store.update_table("tbl", disable.clone()).unwrap();
-        store.put_item("tbl", item(&[("pk", s("b"))]), |_| Ok(())).unwrap();
+        store
+            .put_item("tbl", item(&[("pk", s("b"))]), |_| Ok(()))
+            .unwrap();
         let first = store.table_meta("tbl").unwrap().streams[0].clone();
-        let read = store.read_stream("tbl", first.id, 0, 10, usize::MAX).unwrap();
+        let read = store
+            .read_stream("tbl", first.id, 0, 10, usize::MAX)
+            .unwrap();
         assert_eq!(read.records.len(), 1, "nothing recorded after disabling");
         assert!(read.end_of_shard);
         assert_eq!(first.end_seq, Some(read.records[0].seq));
         store
             .update_table("tbl", enable(StreamViewType::NewImage))
             .unwrap();
-        store.put_item("tbl", item(&[("pk", s("c"))]), |_| Ok(())).unwrap();
+        store
+            .put_item("tbl", item(&[("pk", s("c"))]), |_| Ok(()))
+            .unwrap();
         let meta = store.table_meta("tbl").unwrap();
         assert_eq!(meta.streams.len(), 2);
         assert!(meta.streams[1].created_ms > first.created_ms);
@@ -660,7 +671,9 @@ mod tests {
             .unwrap();
         let id = store.table_meta("tbl").unwrap().streams[0].id;
         for k in ["a", "b", "c"] {
-            store.put_item("tbl", item(&[("pk", s(k))]), |_| Ok(())).unwrap();
+            store
+                .put_item("tbl", item(&[("pk", s(k))]), |_| Ok(()))
+                .unwrap();
         }
         let before = read_all(&store, id);
         std::thread::sleep(Duration::from_millis(5));
@@ -673,7 +686,9 @@ mod tests {
             Err(StoreError::TrimmedDataAccess(_))
         ));
         // Reading from the horizon on is fine, and sees later records.
-        store.put_item("tbl", item(&[("pk", s("d"))]), |_| Ok(())).unwrap();
+        store
+            .put_item("tbl", item(&[("pk", s("d"))]), |_| Ok(()))
+            .unwrap();
         let after = store
             .read_stream("tbl", id, state.trimmed_through, 10, usize::MAX)
             .unwrap();
@@ -688,13 +703,17 @@ mod tests {
             store
                 .create_table(with_stream(StreamViewType::NewImage))
                 .unwrap();
-            store.put_item("tbl", item(&[("pk", s("a"))]), |_| Ok(())).unwrap();
+            store
+                .put_item("tbl", item(&[("pk", s("a"))]), |_| Ok(()))
+                .unwrap();
             let id = store.table_meta("tbl").unwrap().streams[0].id;
             (id, read_all(&store, id)[0].seq)
         };
         let store = Store::open(dir.path()).unwrap();
         assert!(store.latest_sequence_number() >= last);
-        store.put_item("tbl", item(&[("pk", s("b"))]), |_| Ok(())).unwrap();
+        store
+            .put_item("tbl", item(&[("pk", s("b"))]), |_| Ok(()))
+            .unwrap();
         let records = read_all(&store, id);
         assert_eq!(records.len(), 2);
         assert!(records[1].seq > last);

@@ -53,4 +53,3 @@ pub(crate) fn open() -> (tempfile::TempDir, Store) {
     let store = Store::open(dir.path()).unwrap();
     (dir, store)
 }
-

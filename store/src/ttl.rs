@@ -226,7 +226,9 @@ impl Store {
         let mut start = Bound::Included(lo);
         while deleted < max {
             let mut entries = Vec::new();
-            for guard in t.expiry.range::<Vec<u8>, _>((start.clone(), Bound::Excluded(hi.clone())))
+            for guard in t
+                .expiry
+                .range::<Vec<u8>, _>((start.clone(), Bound::Excluded(hi.clone())))
             {
                 if entries.len() == CHUNK.min(max - deleted) {
                     break;
@@ -306,8 +308,14 @@ mod tests {
     #[test]
     fn only_non_negative_numbers_are_expiries() {
         let n = |s: &str| AttributeValue::N(Number::parse(s).unwrap());
-        assert_eq!(expiry_of(&with_ttl(n("1700000000")), "exp"), Some(1_700_000_000));
-        assert_eq!(expiry_of(&with_ttl(n("1700000000.9")), "exp"), Some(1_700_000_000));
+        assert_eq!(
+            expiry_of(&with_ttl(n("1700000000")), "exp"),
+            Some(1_700_000_000)
+        );
+        assert_eq!(
+            expiry_of(&with_ttl(n("1700000000.9")), "exp"),
+            Some(1_700_000_000)
+        );
         assert_eq!(expiry_of(&with_ttl(n("-5")), "exp"), None);
         assert_eq!(expiry_of(&with_ttl(n("1e100")), "exp"), None);
         assert_eq!(

@@ -9,6 +9,7 @@ Environment:
   TARN_ENDPOINT  use an already running server instead of starting one
 """
 
+import contextlib
 import json
 import os
 import re
@@ -99,15 +100,10 @@ class TarnServer:
             )
 
 
-@pytest.fixture(scope="session")
-def tarn_server():
-    external = os.environ.get("TARN_ENDPOINT")
-    if external:
-        if not _server_answers(external):
-            pytest.exit(f"TARN_ENDPOINT={external} does not answer ListTables", returncode=2)
-        yield TarnServer(external)
-        return
-
+@contextlib.contextmanager
+def spawn_tarn(*extra_args):
+    """Starts `tarn serve` on a free port with a temporary data directory (plus
+    `extra_args`), waits until it answers, yields a TarnServer, and stops it."""
     binary = _tarn_bin()
     tmp = tempfile.mkdtemp(prefix="tarn-pytest-")
     data_dir = os.path.join(tmp, "data")
@@ -117,7 +113,7 @@ def tarn_server():
     log = open(log_path, "wb")
     proc = subprocess.Popen(
         [str(binary), "serve", "--listen", f"127.0.0.1:{port}", "--functions-listen", "127.0.0.1:0",
-         "--data-dir", data_dir],
+         "--data-dir", data_dir, *extra_args],
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
@@ -155,6 +151,18 @@ def tarn_server():
 
 
 @pytest.fixture(scope="session")
+def tarn_server():
+    external = os.environ.get("TARN_ENDPOINT")
+    if external:
+        if not _server_answers(external):
+            pytest.exit(f"TARN_ENDPOINT={external} does not answer ListTables", returncode=2)
+        yield TarnServer(external)
+        return
+    with spawn_tarn() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def endpoint(tarn_server):
     return tarn_server.endpoint
 
@@ -186,6 +194,12 @@ class AwsFactory:
 
     def client(self, **config):
         return boto3.session.Session().client("dynamodb", config=_config(**config), **self._kw())
+
+    def streams(self, **config):
+        """A DynamoDB Streams client (same endpoint, as with DynamoDB Local)."""
+        return boto3.session.Session().client(
+            "dynamodbstreams", config=_config(**config), **self._kw()
+        )
 
     def resource(self, **config):
         return boto3.session.Session().resource("dynamodb", config=_config(**config), **self._kw())

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! tarn serve [--data-dir ./tarn-data] [--listen 127.0.0.1:8000] [--in-memory]
+//!            [--ttl-sweep-interval 1s] [--stream-retention 24h]
 //! ```
 //!
 //! `--in-memory` keeps the data in a temporary directory that is removed on exit. Without
@@ -14,11 +15,13 @@ use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Args;
 use tokio::net::TcpListener;
 
 use crate::api::Api;
+use crate::maintenance::{self, Upkeep};
 use crate::server::{self, DynamoDbService};
 
 /// Options of `tarn serve`.
@@ -40,6 +43,14 @@ pub struct ServeArgs {
     /// Keep the data in a temporary directory removed on exit.
     #[arg(long, conflicts_with = "data_dir")]
     pub in_memory: bool,
+
+    /// How often expired items (TTL) are looked for and deleted ("1s", "500ms", "1m").
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration, env = "TARN_TTL_SWEEP_INTERVAL")]
+    pub ttl_sweep_interval: Duration,
+
+    /// How long stream records are kept ("24h", the default, as DynamoDB; "90s", "7d").
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = parse_duration, env = "TARN_STREAM_RETENTION")]
+    pub stream_retention: Duration,
 
     /// The function server (routes and admin API).
     #[command(flatten)]
@@ -102,12 +113,22 @@ fn parse_listen(s: &str) -> Result<SocketAddr, String> {
         .map_err(|_| format!("{s:?} is not an address like 127.0.0.1:8000"))
 }
 
+/// Parses a duration written for people: `500ms`, `1s`, `24h`, `7d`.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| format!("{s:?}: {e} (try 1s, 500ms, 24h)"))?;
+    if d.is_zero() {
+        return Err(format!("{s:?}: must be more than zero"));
+    }
+    Ok(d)
+}
+
 /// A bound, ready server: the store is open and the listener accepts connections.
 pub struct Running {
     listener: TcpListener,
     local_addr: SocketAddr,
     api: Api,
     data_dir: PathBuf,
+    upkeep: Upkeep,
     /// Removed after the store is dropped (`--in-memory`); see [`Running::take_temp_dir`].
     temp_dir: Option<tempfile::TempDir>,
 }
@@ -135,10 +156,19 @@ impl Running {
             listener,
             api,
             temp_dir,
+            upkeep,
             ..
         } = self;
+        let store = api.store().clone();
         let service = Arc::new(DynamoDbService::new(api));
+        // Upkeep (TTL sweeps, stream trimming) runs as long as the server does.
+        let (stop_upkeep, upkeep_stopped) = tokio::sync::oneshot::channel::<()>();
+        let upkeep = tokio::spawn(maintenance::run(store, upkeep, async {
+            let _ = upkeep_stopped.await;
+        }));
         let served = server::serve(listener, service, shutdown).await;
+        let _ = stop_upkeep.send(());
+        let _ = upkeep.await;
         // `serve` has waited for the connections and dropped its handle on the store; the store
         // closes when the last handle (the function server's, if any) is dropped, and only then
         // may its directory go.
@@ -194,6 +224,10 @@ pub async fn start(args: ServeArgs) -> Result<Running, ServeError> {
         local_addr,
         api,
         data_dir,
+        upkeep: Upkeep {
+            interval: args.ttl_sweep_interval,
+            stream_retention: args.stream_retention,
+        },
         temp_dir,
     })
 }
@@ -306,6 +340,13 @@ mod tests {
         assert_eq!(a.listen, "127.0.0.1:8000".parse().unwrap());
         assert_eq!(a.data_dir, PathBuf::from("./tarn-data"));
         assert!(!a.in_memory);
+        assert_eq!(a.ttl_sweep_interval, Duration::from_secs(1));
+        assert_eq!(a.stream_retention, Duration::from_secs(86_400));
+        let a = serve_args(&["--stream-retention", "90s", "--ttl-sweep-interval", "250ms"]);
+        assert_eq!(a.stream_retention, Duration::from_secs(90));
+        assert_eq!(a.ttl_sweep_interval, Duration::from_millis(250));
+        assert!(Cli::try_parse_from(["tarn", "serve", "--stream-retention", "0s"]).is_err());
+        assert!(Cli::try_parse_from(["tarn", "serve", "--ttl-sweep-interval", "soon"]).is_err());
         let a = serve_args(&["--listen", "localhost:9000", "--in-memory"]);
         assert_eq!(a.listen, "127.0.0.1:9000".parse().unwrap());
         assert!(a.in_memory);

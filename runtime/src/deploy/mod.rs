@@ -272,18 +272,7 @@ impl Runtime {
                 }
             }
             let request = t.create_table_request()?;
-            let mut created = api.call("CreateTable", request.clone()).await;
-            if let (Err(e), Some(obj)) = (&created, request.as_object()) {
-                // A store without streams yet: create the table anyway, say so.
-                if e.kind == "ValidationException" && obj.contains_key("StreamSpecification") {
-                    tracing::warn!(table = %t.name, error = %e, "creating the table without its stream");
-                    let mut plain = obj.clone();
-                    plain.remove("StreamSpecification");
-                    created = api
-                        .call("CreateTable", serde_json::Value::Object(plain))
-                        .await;
-                }
-            }
+            let created = api.call("CreateTable", request).await;
             match created {
                 Ok(_) => tracing::info!(table = %t.name, "created table"),
                 Err(e) if e.kind == "ResourceInUseException" => {}

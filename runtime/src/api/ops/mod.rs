@@ -7,8 +7,10 @@ pub(crate) mod capacity;
 pub(crate) mod expressions;
 pub(crate) mod items;
 pub(crate) mod read;
+pub(crate) mod streams;
 pub(crate) mod tables;
 pub(crate) mod transact;
+pub(crate) mod ttl;
 
 use serde_json::Value;
 
@@ -40,6 +42,12 @@ pub(crate) fn handler(operation: &str) -> Option<Handler> {
         "BatchWriteItem" => batch::batch_write_item,
         "TransactWriteItems" => transact::transact_write_items,
         "TransactGetItems" => transact::transact_get_items,
+        "UpdateTimeToLive" => ttl::update_time_to_live,
+        "DescribeTimeToLive" => ttl::describe_time_to_live,
+        "Streams.ListStreams" => streams::list_streams,
+        "Streams.DescribeStream" => streams::describe_stream,
+        "Streams.GetShardIterator" => streams::get_shard_iterator,
+        "Streams.GetRecords" => streams::get_records,
         _ => return None,
     })
 }

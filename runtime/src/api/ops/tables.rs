@@ -7,13 +7,14 @@ use serde_json::{json, Map, Value};
 use tarn_store::schema::{
     BillingMode, KeyAttribute, KeySchema, ScalarType, TableMeta, TableSpec, TableStatus, Throughput,
 };
-use tarn_store::{TableInfo, TableUpdate};
+use tarn_store::{StreamChange, TableInfo, TableUpdate};
 
 use super::super::codec::{
     optional_array, optional_bool, optional_i64, optional_object, optional_str, required_array,
     required_str, table_name, ValidationErrors,
 };
 use super::super::{Api, ApiError};
+use super::streams;
 
 /// The table ARN DynamoDB would give `name`.
 pub(crate) fn table_arn(api: &Api, name: &str) -> String {
@@ -103,6 +104,7 @@ pub(crate) fn table_description(api: &Api, info: &TableInfo, status: TableStatus
         "DeletionProtectionEnabled".into(),
         json!(meta.deletion_protection),
     );
+    streams::describe_table_streams(api, meta, &mut d);
     Value::Object(d)
 }
 
@@ -179,11 +181,7 @@ fn tags(body: &Value, member: &str) -> Result<BTreeMap<String, String>, ApiError
 /// CreateTable.
 pub(crate) fn create_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let name = table_name(body)?;
-    for unsupported in [
-        "GlobalSecondaryIndexes",
-        "LocalSecondaryIndexes",
-        "StreamSpecification",
-    ] {
+    for unsupported in ["GlobalSecondaryIndexes", "LocalSecondaryIndexes"] {
         if body.get(unsupported).is_some_and(|v| !v.is_null()) {
             return Err(ApiError::validation(format!(
                 "{unsupported} is not supported by this version of tarn yet"
@@ -268,6 +266,10 @@ pub(crate) fn create_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
         tags: tags(body, "Tags")?,
         deletion_protection: optional_bool(body, "DeletionProtectionEnabled")?.unwrap_or(false),
         table_class: optional_str(body, "TableClass")?.map(str::to_string),
+        stream: match streams::stream_specification(body)? {
+            Some(StreamChange::Enable(view)) => Some(view),
+            _ => None,
+        },
     };
     let meta = api.store().create_table(spec)?;
     let info = TableInfo {
@@ -312,11 +314,7 @@ pub(crate) fn list_tables(api: &Api, body: &Value) -> Result<Value, ApiError> {
 /// UpdateTable: billing mode, provisioned throughput, deletion protection, table class.
 pub(crate) fn update_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let name = table_name(body)?;
-    for unsupported in [
-        "GlobalSecondaryIndexUpdates",
-        "StreamSpecification",
-        "ReplicaUpdates",
-    ] {
+    for unsupported in ["GlobalSecondaryIndexUpdates", "ReplicaUpdates"] {
         if body.get(unsupported).is_some_and(|v| !v.is_null()) {
             return Err(ApiError::validation(format!(
                 "{unsupported} is not supported by this version of tarn yet"
@@ -328,11 +326,13 @@ pub(crate) fn update_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
         throughput: throughput(body)?,
         deletion_protection: optional_bool(body, "DeletionProtectionEnabled")?,
         table_class: optional_str(body, "TableClass")?.map(str::to_string),
+        stream: streams::stream_specification(body)?,
     };
     if update.billing_mode.is_none()
         && update.throughput.is_none()
         && update.deletion_protection.is_none()
         && update.table_class.is_none()
+        && update.stream.is_none()
     {
         return Err(ApiError::validation(
             "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required",

@@ -1,0 +1,523 @@
+//! DynamoDB Streams on the DynamoDB port: ListStreams, DescribeStream, GetShardIterator and
+//! GetRecords (`X-Amz-Target: DynamoDBStreams_20120810.<Operation>`), the StreamSpecification of
+//! CreateTable and UpdateTable, and stream records in AWS's JSON shape (also what stream-triggered
+//! functions receive).
+//!
+//! Names as AWS writes them: a stream's label is its creation time (`2026-11-21T22:50:01.123`),
+//! its ARN is the table's ARN followed by `/stream/<label>`, each stream has one shard
+//! (`shardId-<first sequence number>-<stream id prefix>`), and sequence numbers are decimal
+//! strings, zero-padded to 21 digits so that they also sort as strings. A shard iterator is an
+//! opaque token naming the stream and the position after which reading continues; it expires
+//! after 15 minutes, as AWS's do.
+
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Map, Value};
+use tarn_store::schema::TableMeta;
+use tarn_store::stream::{StreamMeta, StreamRecord, StreamState, StreamViewType};
+use tarn_store::{StoreError, StreamChange};
+
+use super::super::codec::{encode_item, optional_i64, optional_object, optional_str, required_str};
+use super::super::error::kind;
+use super::super::{Api, ApiError};
+use super::tables::table_arn;
+
+/// How long a shard iterator stays valid.
+const ITERATOR_LIFETIME_MS: u64 = 15 * 60 * 1000;
+/// Most records GetRecords returns, and its default.
+const MAX_RECORDS: i64 = 1000;
+/// GetRecords stops adding records after about this many bytes.
+const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+
+fn now_ms() -> u64 {
+    Utc::now().timestamp_millis().max(0) as u64
+}
+
+/// A stream's label: its creation time in ISO 8601, to the millisecond, in UTC.
+pub(crate) fn stream_label(stream: &StreamMeta) -> String {
+    DateTime::<Utc>::from_timestamp_millis(stream.created_ms as i64)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%S%.3f")
+        .to_string()
+}
+
+/// A stream's ARN: `<table ARN>/stream/<label>`.
+pub(crate) fn stream_arn(api: &Api, table: &str, stream: &StreamMeta) -> String {
+    format!("{}/stream/{}", table_arn(api, table), stream_label(stream))
+}
+
+/// The id of a stream's (only) shard.
+pub(crate) fn shard_id(stream: &StreamMeta) -> String {
+    format!(
+        "shardId-{:020}-{}",
+        stream.start_seq,
+        &stream.id.simple().to_string()[..8]
+    )
+}
+
+/// A sequence number as the wire carries it.
+pub(crate) fn sequence_number(seq: u64) -> String {
+    format!("{seq:021}")
+}
+
+fn parse_sequence_number(s: &str) -> Result<u64, ApiError> {
+    s.parse().map_err(|_| {
+        ApiError::validation(format!(
+            "Invalid SequenceNumber: {s} is not a sequence number of this stream"
+        ))
+    })
+}
+
+/// A stream record in the shape of DynamoDB Streams' GetRecords (and Lambda's event records).
+pub(crate) fn record_json(region: &str, stream: &StreamMeta, r: &StreamRecord) -> Value {
+    let mut dynamodb = Map::new();
+    dynamodb.insert(
+        "ApproximateCreationDateTime".into(),
+        json!(r.time_ms / 1000),
+    );
+    dynamodb.insert("Keys".into(), encode_item(&r.keys));
+    if let Some(new) = &r.new {
+        dynamodb.insert("NewImage".into(), encode_item(new));
+    }
+    if let Some(old) = &r.old {
+        dynamodb.insert("OldImage".into(), encode_item(old));
+    }
+    dynamodb.insert("SequenceNumber".into(), json!(sequence_number(r.seq)));
+    dynamodb.insert("SizeBytes".into(), json!(r.size_bytes()));
+    dynamodb.insert("StreamViewType".into(), json!(r.view_type.as_str()));
+    let mut record = Map::new();
+    // Unique per stream and the same on every read of the record, so consumers can deduplicate.
+    let event_id = format!("{}{:016x}", &stream.id.simple().to_string()[..16], r.seq);
+    record.insert("eventID".into(), json!(event_id));
+    record.insert("eventName".into(), json!(r.kind.as_str()));
+    record.insert("eventVersion".into(), json!("1.1"));
+    record.insert("eventSource".into(), json!("aws:dynamodb"));
+    record.insert("awsRegion".into(), json!(region));
+    record.insert("dynamodb".into(), Value::Object(dynamodb));
+    if r.by_ttl {
+        record.insert(
+            "userIdentity".into(),
+            json!({"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}),
+        );
+    }
+    Value::Object(record)
+}
+
+/// The StreamSpecification member of CreateTable or UpdateTable, if present.
+pub(crate) fn stream_specification(body: &Value) -> Result<Option<StreamChange>, ApiError> {
+    let Some(spec) = optional_object(body, "StreamSpecification")? else {
+        return Ok(None);
+    };
+    let spec = Value::Object(spec.clone());
+    let enabled = spec
+        .get("StreamEnabled")
+        .and_then(Value::as_bool)
+        .ok_or_else(|| {
+            ApiError::validation(
+                "1 validation error detected: Value null at 'streamSpecification.streamEnabled' failed to satisfy constraint: Member must not be null",
+            )
+        })?;
+    let view = optional_str(&spec, "StreamViewType")?;
+    match (enabled, view) {
+        (true, None) => Err(ApiError::validation(
+            "One or more parameter values were invalid: StreamViewType is required when StreamEnabled is true",
+        )),
+        (true, Some(v)) => StreamViewType::parse(v).map(|v| Some(StreamChange::Enable(v))).ok_or_else(|| {
+            ApiError::validation(format!(
+                "1 validation error detected: Value '{v}' at 'streamSpecification.streamViewType' failed to satisfy constraint: Member must satisfy enum value set: [NEW_IMAGE, OLD_IMAGE, NEW_AND_OLD_IMAGES, KEYS_ONLY]"
+            ))
+        }),
+        (false, Some(_)) => Err(ApiError::validation(
+            "One or more parameter values were invalid: StreamViewType cannot be specified when StreamEnabled is false",
+        )),
+        (false, None) => Ok(Some(StreamChange::Disable)),
+    }
+}
+
+/// Adds a table's stream members to its TableDescription: StreamSpecification while a stream is
+/// enabled, LatestStreamArn and LatestStreamLabel once it has had one.
+pub(crate) fn describe_table_streams(api: &Api, meta: &TableMeta, d: &mut Map<String, Value>) {
+    if let Some(s) = meta.enabled_stream() {
+        d.insert(
+            "StreamSpecification".into(),
+            json!({"StreamEnabled": true, "StreamViewType": s.view_type.as_str()}),
+        );
+    }
+    if let Some(s) = meta.latest_stream() {
+        d.insert("LatestStreamLabel".into(), json!(stream_label(s)));
+        d.insert(
+            "LatestStreamArn".into(),
+            json!(stream_arn(api, &meta.name, s)),
+        );
+    }
+}
+
+/// The table and stream a stream ARN names.
+fn resolve(api: &Api, arn: &str) -> Result<(TableMeta, StreamMeta), ApiError> {
+    let not_found = || {
+        ApiError::resource_not_found(format!(
+            "Requested resource not found: Stream: {arn} not found"
+        ))
+    };
+    let (table_part, label) = arn
+        .rsplit_once("/stream/")
+        .ok_or_else(|| ApiError::validation(format!("Invalid StreamArn: {arn}")))?;
+    let table = table_part
+        .rsplit_once(":table/")
+        .map(|(_, t)| t)
+        .filter(|t| !t.is_empty() && !t.contains('/'))
+        .ok_or_else(|| ApiError::validation(format!("Invalid StreamArn: {arn}")))?;
+    let meta = api.store().table_meta(table).map_err(|_| not_found())?;
+    let stream = meta
+        .streams
+        .iter()
+        .find(|s| stream_label(s) == label && stream_arn(api, table, s) == arn)
+        .cloned()
+        .ok_or_else(not_found)?;
+    Ok((meta, stream))
+}
+
+fn stream_error(e: StoreError) -> ApiError {
+    match e {
+        StoreError::TrimmedDataAccess(m) => ApiError::new(kind::TRIMMED_DATA_ACCESS, m),
+        other => other.into(),
+    }
+}
+
+/// ListStreams: every stream, or those of one table, paged by ExclusiveStartStreamArn.
+pub(crate) fn list_streams(api: &Api, body: &Value) -> Result<Value, ApiError> {
+    let limit = optional_i64(body, "Limit")?.unwrap_or(100);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::validation(format!(
+            "1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: Member must have value between 1 and 100"
+        )));
+    }
+    let table = optional_str(body, "TableName")?;
+    if let Some(t) = table {
+        api.store().table_meta(t)?;
+    }
+    let start = optional_str(body, "ExclusiveStartStreamArn")?;
+    let all: Vec<Value> = api
+        .store()
+        .list_streams()
+        .into_iter()
+        .filter(|(t, _)| table.is_none_or(|want| want == t))
+        .map(|(t, s)| {
+            json!({"StreamArn": stream_arn(api, &t, &s), "TableName": t, "StreamLabel": stream_label(&s)})
+        })
+        .collect();
+    let skip = match start {
+        Some(arn) => all
+            .iter()
+            .position(|s| s["StreamArn"] == arn)
+            .map_or(all.len(), |i| i + 1),
+        None => 0,
+    };
+    let page: Vec<Value> = all[skip..].iter().take(limit as usize).cloned().collect();
+    let mut out = Map::new();
+    if skip + page.len() < all.len() {
+        if let Some(last) = page.last() {
+            out.insert("LastEvaluatedStreamArn".into(), last["StreamArn"].clone());
+        }
+    }
+    out.insert("Streams".into(), Value::Array(page));
+    Ok(Value::Object(out))
+}
+
+fn shard_json(state: &StreamState) -> Value {
+    let meta = &state.meta;
+    let mut range = Map::new();
+    range.insert(
+        "StartingSequenceNumber".into(),
+        json!(sequence_number(meta.start_seq)),
+    );
+    if let Some(end) = meta.end_seq {
+        range.insert(
+            "EndingSequenceNumber".into(),
+            json!(sequence_number(end.max(meta.start_seq))),
+        );
+    }
+    json!({"ShardId": shard_id(meta), "SequenceNumberRange": Value::Object(range)})
+}
+
+/// DescribeStream: the stream, its status and its shard.
+pub(crate) fn describe_stream(api: &Api, body: &Value) -> Result<Value, ApiError> {
+    let arn = required_str(body, "StreamArn")?;
+    if let Some(limit) = optional_i64(body, "Limit")? {
+        if !(1..=100).contains(&limit) {
+            return Err(ApiError::validation(format!(
+                "1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: Member must have value between 1 and 100"
+            )));
+        }
+    }
+    let (table, stream) = resolve(api, arn)?;
+    let state = api
+        .store()
+        .stream_state(&table.name, stream.id)
+        .map_err(stream_error)?;
+    let shards = match optional_str(body, "ExclusiveStartShardId")? {
+        Some(id) if id == shard_id(&stream) => vec![],
+        _ => vec![shard_json(&state)],
+    };
+    let key_schema: Vec<Value> =
+        std::iter::once(json!({"AttributeName": table.key_schema.hash.name, "KeyType": "HASH"}))
+            .chain(
+                table
+                    .key_schema
+                    .range
+                    .iter()
+                    .map(|r| json!({"AttributeName": r.name, "KeyType": "RANGE"})),
+            )
+            .collect();
+    Ok(json!({"StreamDescription": {
+        "StreamArn": arn,
+        "StreamLabel": stream_label(&stream),
+        "StreamStatus": if stream.is_enabled() { "ENABLED" } else { "DISABLED" },
+        "StreamViewType": stream.view_type.as_str(),
+        "CreationRequestDateTime": stream.created_ms as f64 / 1000.0,
+        "TableName": table.name,
+        "KeySchema": key_schema,
+        "Shards": shards,
+    }}))
+}
+
+/// Where a shard iterator points: the stream, and the sequence number after which to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ShardIterator {
+    table: String,
+    stream: uuid::Uuid,
+    after: u64,
+    issued_ms: u64,
+}
+
+impl ShardIterator {
+    fn encode(&self) -> String {
+        let raw = format!(
+            "tarn1|{}|{}|{}|{}",
+            self.table,
+            self.stream.simple(),
+            self.after,
+            self.issued_ms
+        );
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+    }
+
+    fn decode(token: &str) -> Result<ShardIterator, ApiError> {
+        let invalid = || ApiError::validation("Invalid ShardIterator");
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(token)
+            .map_err(|_| invalid())?;
+        let raw = String::from_utf8(raw).map_err(|_| invalid())?;
+        let parts: Vec<&str> = raw.split('|').collect();
+        let ["tarn1", table, stream, after, issued] = parts[..] else {
+            return Err(invalid());
+        };
+        Ok(ShardIterator {
+            table: table.to_string(),
+            stream: stream.parse().map_err(|_| invalid())?,
+            after: after.parse().map_err(|_| invalid())?,
+            issued_ms: issued.parse().map_err(|_| invalid())?,
+        })
+    }
+}
+
+/// GetShardIterator: TRIM_HORIZON, LATEST, AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER.
+pub(crate) fn get_shard_iterator(api: &Api, body: &Value) -> Result<Value, ApiError> {
+    let arn = required_str(body, "StreamArn")?;
+    let shard = required_str(body, "ShardId")?;
+    let kind_name = required_str(body, "ShardIteratorType")?;
+    let seq = optional_str(body, "SequenceNumber")?;
+    let (table, stream) = resolve(api, arn)?;
+    if shard != shard_id(&stream) {
+        return Err(ApiError::resource_not_found(format!(
+            "Requested resource not found: Shard does not exist: {shard}"
+        )));
+    }
+    let state = api
+        .store()
+        .stream_state(&table.name, stream.id)
+        .map_err(stream_error)?;
+    let trimmed = |n: u64| {
+        ApiError::new(
+            kind::TRIMMED_DATA_ACCESS,
+            format!(
+                "Attempted to access data beyond the trim horizon: sequence number {} has been trimmed",
+                sequence_number(n)
+            ),
+        )
+    };
+    let need_seq = || {
+        seq.map(parse_sequence_number).transpose()?.ok_or_else(|| {
+            ApiError::validation(format!(
+                "A SequenceNumber is required for ShardIteratorType {kind_name}"
+            ))
+        })
+    };
+    let last_handed_out = stream
+        .end_seq
+        .unwrap_or_else(|| api.store().latest_sequence_number());
+    let in_shard = |n: u64| {
+        if n < stream.start_seq || n > last_handed_out {
+            Err(ApiError::validation(format!(
+                "Invalid SequenceNumber: {} is not in the range of shard {}",
+                sequence_number(n),
+                shard_id(&stream)
+            )))
+        } else {
+            Ok(n)
+        }
+    };
+    let after = match kind_name {
+        "TRIM_HORIZON" => state.trimmed_through.max(stream.start_seq.saturating_sub(1)),
+        "LATEST" => last_handed_out,
+        "AT_SEQUENCE_NUMBER" => {
+            let n = in_shard(need_seq()?)?;
+            if n <= state.trimmed_through {
+                return Err(trimmed(n));
+            }
+            n - 1
+        }
+        "AFTER_SEQUENCE_NUMBER" => {
+            let n = in_shard(need_seq()?)?;
+            if n < state.trimmed_through {
+                return Err(trimmed(n));
+            }
+            n
+        }
+        other => {
+            return Err(ApiError::validation(format!(
+                "1 validation error detected: Value '{other}' at 'shardIteratorType' failed to satisfy constraint: Member must satisfy enum value set: [TRIM_HORIZON, LATEST, AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER]"
+            )))
+        }
+    };
+    let it = ShardIterator {
+        table: table.name,
+        stream: stream.id,
+        after,
+        issued_ms: now_ms(),
+    };
+    Ok(json!({"ShardIterator": it.encode()}))
+}
+
+/// GetRecords: up to Limit records (1 to 1000) after the iterator's position, and the iterator
+/// for the next call (none once a closed shard has been read to its end).
+pub(crate) fn get_records(api: &Api, body: &Value) -> Result<Value, ApiError> {
+    let it = ShardIterator::decode(required_str(body, "ShardIterator")?)?;
+    let limit = optional_i64(body, "Limit")?.unwrap_or(MAX_RECORDS);
+    if !(1..=MAX_RECORDS).contains(&limit) {
+        return Err(ApiError::validation(format!(
+            "1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: Member must have value between 1 and 1000"
+        )));
+    }
+    let now = now_ms();
+    if now.saturating_sub(it.issued_ms) > ITERATOR_LIFETIME_MS {
+        return Err(ApiError::new(
+            kind::EXPIRED_ITERATOR,
+            format!(
+                "Iterator expired. The iterator was created at time {} while right now it is {} which is further in the future than the tolerated delay of {ITERATOR_LIFETIME_MS} milliseconds.",
+                it.issued_ms, now
+            ),
+        ));
+    }
+    let meta = api.store().table_meta(&it.table).map_err(|_| {
+        ApiError::resource_not_found("Requested resource not found: Stream not found")
+    })?;
+    let stream = meta
+        .streams
+        .iter()
+        .find(|s| s.id == it.stream)
+        .cloned()
+        .ok_or_else(|| {
+            ApiError::resource_not_found("Requested resource not found: Stream not found")
+        })?;
+    let read = api
+        .store()
+        .read_stream(
+            &it.table,
+            it.stream,
+            it.after,
+            limit as usize,
+            MAX_RESPONSE_BYTES,
+        )
+        .map_err(stream_error)?;
+    let records: Vec<Value> = read
+        .records
+        .iter()
+        .map(|r| record_json(api.region(), &stream, r))
+        .collect();
+    let mut out = Map::new();
+    out.insert("Records".into(), Value::Array(records));
+    if !read.end_of_shard {
+        let next = ShardIterator {
+            after: read.records.last().map_or(it.after, |r| r.seq),
+            issued_ms: now,
+            ..it
+        };
+        out.insert("NextShardIterator".into(), json!(next.encode()));
+    }
+    Ok(Value::Object(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iterators_round_trip_and_reject_garbage() {
+        let it = ShardIterator {
+            table: "orders.v2-x_y".into(),
+            stream: uuid::Uuid::new_v4(),
+            after: 1_700_000_000_000_123,
+            issued_ms: 42,
+        };
+        assert_eq!(ShardIterator::decode(&it.encode()).unwrap(), it);
+        for bad in ["", "not base64!", "dGFybjF8YQ", &it.encode()[1..]] {
+            assert_eq!(
+                ShardIterator::decode(bad).unwrap_err().kind,
+                kind::VALIDATION,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn sequence_numbers_sort_as_strings() {
+        let a = sequence_number(999);
+        let b = sequence_number(1_700_000_000_000_000);
+        assert_eq!(a.len(), 21);
+        assert!(a < b);
+        assert_eq!(parse_sequence_number(&b).unwrap(), 1_700_000_000_000_000);
+        assert!(parse_sequence_number("12x").is_err());
+    }
+
+    #[test]
+    fn labels_are_iso_timestamps_to_the_millisecond() {
+        let s = StreamMeta {
+            id: uuid::Uuid::nil(),
+            created_ms: 1_431_379_293_291,
+            view_type: StreamViewType::KeysOnly,
+            start_seq: 1,
+            disabled_ms: None,
+            end_seq: None,
+        };
+        assert_eq!(stream_label(&s), "2015-05-11T21:21:33.291");
+        assert_eq!(shard_id(&s), "shardId-00000000000000000001-00000000");
+    }
+
+    #[test]
+    fn stream_specifications_follow_dynamodb() {
+        let spec = |v: Value| stream_specification(&json!({"StreamSpecification": v}));
+        assert_eq!(
+            spec(json!({"StreamEnabled": true, "StreamViewType": "KEYS_ONLY"})).unwrap(),
+            Some(StreamChange::Enable(StreamViewType::KeysOnly))
+        );
+        assert_eq!(
+            spec(json!({"StreamEnabled": false})).unwrap(),
+            Some(StreamChange::Disable)
+        );
+        assert!(spec(json!({"StreamEnabled": true})).is_err());
+        assert!(spec(json!({"StreamEnabled": true, "StreamViewType": "ALL"})).is_err());
+        assert!(spec(json!({"StreamViewType": "KEYS_ONLY"})).is_err());
+        assert_eq!(stream_specification(&json!({})).unwrap(), None);
+    }
+}

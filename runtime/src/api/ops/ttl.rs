@@ -1,0 +1,47 @@
+//! Time to live: UpdateTimeToLive and DescribeTimeToLive. The sweeper that deletes expired items
+//! lives in the store (`tarn_store::ttl`) and runs in the background (`crate::maintenance`).
+
+use serde_json::{json, Value};
+use tarn_store::ttl::TtlChange;
+
+use super::super::codec::{required_object, required_str, table_name};
+use super::super::{Api, ApiError};
+
+/// UpdateTimeToLive: enable TTL on an attribute, or disable it.
+pub(crate) fn update_time_to_live(api: &Api, body: &Value) -> Result<Value, ApiError> {
+    let name = table_name(body)?;
+    let spec = Value::Object(required_object(body, "TimeToLiveSpecification")?.clone());
+    let attribute = required_str(&spec, "AttributeName")?;
+    if attribute.is_empty() || attribute.len() > 255 {
+        return Err(ApiError::validation(format!(
+            "1 validation error detected: Value '{attribute}' at 'timeToLiveSpecification.attributeName' failed to satisfy constraint: Member must have length between 1 and 255"
+        )));
+    }
+    let enabled = spec
+        .get("Enabled")
+        .and_then(Value::as_bool)
+        .ok_or_else(|| {
+            ApiError::validation(
+                "1 validation error detected: Value null at 'timeToLiveSpecification.enabled' failed to satisfy constraint: Member must not be null",
+            )
+        })?;
+    let change = if enabled {
+        TtlChange::Enable(attribute.to_string())
+    } else {
+        TtlChange::Disable(attribute.to_string())
+    };
+    api.store().update_time_to_live(name, change)?;
+    Ok(json!({"TimeToLiveSpecification": {"Enabled": enabled, "AttributeName": attribute}}))
+}
+
+/// DescribeTimeToLive: ENABLING, ENABLED or DISABLED, and the attribute.
+pub(crate) fn describe_time_to_live(api: &Api, body: &Value) -> Result<Value, ApiError> {
+    let meta = api.store().table_meta(table_name(body)?)?;
+    Ok(match meta.ttl {
+        Some(spec) => json!({"TimeToLiveDescription": {
+            "TimeToLiveStatus": spec.status.as_str(),
+            "AttributeName": spec.attribute,
+        }}),
+        None => json!({"TimeToLiveDescription": {"TimeToLiveStatus": "DISABLED"}}),
+    })
+}
