@@ -79,7 +79,9 @@ impl StreamRecord {
                 by_ttl: w
                     .user_identity
                     .and_then(|u| {
+                        // Lambda's events spell it principalId, the Streams API PrincipalId.
                         u.get("principalId")
+                            .or_else(|| u.get("PrincipalId"))
                             .and_then(|p| p.as_str().map(|p| p == "dynamodb.amazonaws.com"))
                     })
                     .unwrap_or(false),

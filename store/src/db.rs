@@ -30,6 +30,7 @@ use crate::ttl;
 use crate::value::{item_size, validate_item, AttributeValue, Item};
 
 const CATALOG: &str = "catalog";
+const STATE: &str = "state";
 
 /// DynamoDB's page limit for Query and Scan: reading stops after 1 MB of items.
 pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
@@ -87,13 +88,15 @@ impl Default for StoreOptions {
 pub struct Store {
     pub(crate) db: Database,
     catalog: Keyspace,
+    /// tarn's own records (see [`crate::state`]).
+    pub(crate) state: Keyspace,
     pub(crate) tables: RwLock<HashMap<String, Arc<Table>>>,
     /// Serializes catalog changes (create, delete, update of tables).
     pub(crate) ddl: parking_lot::Mutex<()>,
     pub(crate) locks: KeyLocks,
     /// The commit order, and the stream sequence numbers that follow it.
     pub(crate) sequencer: Sequencer,
-    group_commit: GroupCommit,
+    pub(crate) group_commit: GroupCommit,
     options: StoreOptions,
     path: PathBuf,
 }
@@ -211,6 +214,7 @@ impl Store {
         std::fs::create_dir_all(path)?;
         let db = Database::builder(path).open()?;
         let catalog = db.keyspace(CATALOG, KeyspaceCreateOptions::default)?;
+        let state = db.keyspace(STATE, KeyspaceCreateOptions::default)?;
         let mut tables = HashMap::new();
         for entry in catalog.iter() {
             let (_, value) = entry.into_inner()?;
@@ -223,6 +227,7 @@ impl Store {
         Ok(Store {
             db,
             catalog,
+            state,
             tables: RwLock::new(tables),
             ddl: parking_lot::Mutex::new(()),
             locks: KeyLocks::default(),

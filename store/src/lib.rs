@@ -7,6 +7,7 @@
 //! - [`Store`]: the database itself (tables, items, Query, Scan, atomic multi-item writes).
 //! - [`stream`]: the log of item changes a table with a stream keeps (DynamoDB Streams).
 //! - [`ttl`]: items that expire, and the sweeper that deletes them.
+//! - [`Store::put_state`]: tarn's own durable bookkeeping (trigger checkpoints).
 //!
 //! The store knows nothing of HTTP, wasm or DynamoDB JSON: the runtime maps wire formats to
 //! these types at its edge.
@@ -19,6 +20,7 @@ pub mod expr;
 pub mod key;
 mod locks;
 pub mod schema;
+mod state;
 pub mod stream;
 pub mod ttl;
 pub mod value;

@@ -93,6 +93,31 @@ class TarnServer:
             data = f.read()
         return data[-n:].decode("utf-8", "replace")
 
+    def functions_url(self, timeout=30.0):
+        """The function server's URL, from the line it logs when it listens."""
+        deadline = time.monotonic() + timeout
+        while True:
+            m = re.search(r"function server listening addr=(\S+)", self.log_tail(10**7))
+            if m:
+                return "http://" + m.group(1)
+            assert time.monotonic() < deadline, f"no function server in the log:\n{self.log_tail()}"
+            time.sleep(0.05)
+
+    def admin(self, path):
+        """GET an admin endpoint of the function server, with the token tarn wrote."""
+        with open(os.path.join(self.data_dir, "admin-token")) as f:
+            token = f.read().strip()
+        r = requests.get(self.functions_url() + path,
+                         headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        r.raise_for_status()
+        return r.json()
+
+    def kill(self):
+        """SIGKILL, no shutdown: what a crash does."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
     def assert_alive(self):
         if self.proc is not None and self.proc.poll() is not None:
             raise AssertionError(
@@ -101,12 +126,12 @@ class TarnServer:
 
 
 @contextlib.contextmanager
-def spawn_tarn(*extra_args):
-    """Starts `tarn serve` on a free port with a temporary data directory (plus
-    `extra_args`), waits until it answers, yields a TarnServer, and stops it."""
+def spawn_tarn(*extra_args, data_dir=None):
+    """Starts `tarn serve` on a free port with a temporary data directory (or `data_dir`),
+    plus `extra_args`, waits until it answers, yields a TarnServer, and stops it."""
     binary = _tarn_bin()
     tmp = tempfile.mkdtemp(prefix="tarn-pytest-")
-    data_dir = os.path.join(tmp, "data")
+    data_dir = data_dir or os.path.join(tmp, "data")
     log_path = os.path.join(tmp, "tarn.log")
     port = _free_port()
     endpoint = f"http://127.0.0.1:{port}"

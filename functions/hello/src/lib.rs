@@ -13,14 +13,18 @@ pub const HELLO: &str = "hello from tarn\n";
 
 /// The HTTP handler.
 pub fn handle(req: Request) -> Response {
-    Router::new().get("/get/:id", get_one).any("/*", |_| Response::text(200, HELLO)).handle(req)
+    Router::new()
+        .get("/get/:id", get_one)
+        .any("/*", |_| Response::text(200, HELLO))
+        .handle(req)
 }
 
 fn get_one(req: Request) -> Result<Response, HttpError> {
     let table = req.query("table").unwrap_or_else(|| "bench".into());
     let id = req.param("id").unwrap_or_default();
     let item: Option<Value> = Table::open(table).get(&json!({ "id": id }))?;
-    item.map(|i| Response::json(200, &i)).ok_or_else(|| HttpError::not_found(format!("no item {id}")))
+    item.map(|i| Response::json(200, &i))
+        .ok_or_else(|| HttpError::not_found(format!("no item {id}")))
 }
 
 tarn_sdk::http_handler!(handle);
@@ -43,7 +47,11 @@ mod tests {
     fn one_get_item() {
         set_tables_handler(|_, req| {
             assert_eq!(req["TableName"], "bench");
-            Ok(if req["Key"]["id"]["S"] == "1" { json!({"Item": {"id": {"S": "1"}, "v": {"N": "5"}}}) } else { json!({}) })
+            Ok(if req["Key"]["id"]["S"] == "1" {
+                json!({"Item": {"id": {"S": "1"}, "v": {"N": "5"}}})
+            } else {
+                json!({})
+            })
         });
         let r = handle(Request::new(Method::Get, "/get/1"));
         assert_eq!((r.status(), r.body()), (200, &br#"{"id":"1","v":5}"#[..]));

@@ -19,7 +19,9 @@ pub fn handle(req: Request) -> Response {
         .any("/ok", |_| Response::text(200, "ok\n"))
         .any("/loop", |_| spin())
         .any("/oom", |_| exhaust_memory())
-        .any("/trap", |_| -> Response { panic!("misbehave: trapping on purpose") })
+        .any("/trap", |_| -> Response {
+            panic!("misbehave: trapping on purpose")
+        })
         .any("/forbidden", forbidden)
         .handle(req)
 }
@@ -47,8 +49,14 @@ fn exhaust_memory() -> Response {
 fn forbidden(req: Request) -> Response {
     let table = req.query("table").unwrap_or_else(|| "not-granted".into());
     match Table::open(table).get::<serde_json::Value, _>(&json!({ "id": "x" })) {
-        Ok(_) => Response::json(500, &json!({ "kind": null, "message": "the read was allowed" })),
-        Err(e) => Response::json(200, &json!({ "kind": e.kind().as_str(), "message": e.to_string() })),
+        Ok(_) => Response::json(
+            500,
+            &json!({ "kind": null, "message": "the read was allowed" }),
+        ),
+        Err(e) => Response::json(
+            200,
+            &json!({ "kind": e.kind().as_str(), "message": e.to_string() }),
+        ),
     }
 }
 

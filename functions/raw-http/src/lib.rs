@@ -10,7 +10,9 @@ wit_bindgen::generate!({
 });
 
 use exports::wasi::http::incoming_handler::Guest;
-use wasi::http::types::{Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam};
+use wasi::http::types::{
+    Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam,
+};
 
 struct RawHttp;
 
@@ -39,7 +41,8 @@ impl Guest for RawHttp {
         }
         let text = format!("raw wasi:http component: {method} {path} ({received} body bytes)\n");
 
-        let headers = Fields::from_list(&[("content-type".to_string(), b"text/plain".to_vec())]).expect("valid header");
+        let headers = Fields::from_list(&[("content-type".to_string(), b"text/plain".to_vec())])
+            .expect("valid header");
         let response = OutgoingResponse::new(headers);
         response.set_status_code(200).expect("valid status");
         let body = response.body().expect("body taken once");

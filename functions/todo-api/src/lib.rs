@@ -85,7 +85,10 @@ fn table() -> Table {
 }
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// A random 128-bit id as 32 hex digits (std's hasher keys come from the host's random source).
@@ -95,7 +98,10 @@ fn new_id() -> String {
         h.write_u64(salt);
         h.finish()
     };
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
     format!("{:016x}{:016x}", half(nanos), half(!nanos))
 }
 
@@ -105,7 +111,9 @@ fn check_title(title: &str) -> Result<String, HttpError> {
         return Err(HttpError::bad_request("title must not be empty"));
     }
     if title.chars().count() > MAX_TITLE {
-        return Err(HttpError::bad_request(format!("title is longer than {MAX_TITLE} characters")));
+        return Err(HttpError::bad_request(format!(
+            "title is longer than {MAX_TITLE} characters"
+        )));
     }
     Ok(title.to_string())
 }
@@ -113,7 +121,14 @@ fn check_title(title: &str) -> Result<String, HttpError> {
 fn create(req: Request) -> Result<Response, HttpError> {
     let new: NewTodo = req.json()?;
     let now = now();
-    let todo = Todo { id: new_id(), title: check_title(&new.title)?, done: new.done, version: 1, created_at: now, updated_at: now };
+    let todo = Todo {
+        id: new_id(),
+        title: check_title(&new.title)?,
+        done: new.done,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
     table().put_if(&todo, Condition::not_exists("id"))?;
     tarn_sdk::log::info!("created todo {}", todo.id);
     Ok(Response::json(201, &todo).with_header("location", &format!("/todos/{}", todo.id)))
@@ -124,16 +139,31 @@ fn list(req: Request) -> Result<Response, HttpError> {
         None => DEFAULT_LIMIT,
         Some(l) => match l.parse::<u32>() {
             Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-            _ => return Err(HttpError::bad_request(format!("limit must be a number from 1 to {MAX_LIMIT}"))),
+            _ => {
+                return Err(HttpError::bad_request(format!(
+                    "limit must be a number from 1 to {MAX_LIMIT}"
+                )))
+            }
         },
     };
     let next = req.query("next");
-    let page = table().scan().limit(limit).after_token(next.as_deref()).send::<Todo>().map_err(|e| match e {
-        tarn_sdk::Error::InvalidToken => HttpError::bad_request("invalid next token"),
-        other => other.into(),
-    })?;
+    let page = table()
+        .scan()
+        .limit(limit)
+        .after_token(next.as_deref())
+        .send::<Todo>()
+        .map_err(|e| match e {
+            tarn_sdk::Error::InvalidToken => HttpError::bad_request("invalid next token"),
+            other => other.into(),
+        })?;
     let next = page.next_token();
-    Ok(Response::json(200, &TodoPage { items: page.items, next }))
+    Ok(Response::json(
+        200,
+        &TodoPage {
+            items: page.items,
+            next,
+        },
+    ))
 }
 
 fn id(req: &Request) -> String {
@@ -152,13 +182,19 @@ fn update(req: Request) -> Result<Response, HttpError> {
     let id = id(&req);
     let change: TodoUpdate = req.json()?;
     if change.title.is_none() && change.done.is_none() {
-        return Err(HttpError::bad_request("nothing to update: give title and/or done"));
+        return Err(HttpError::bad_request(
+            "nothing to update: give title and/or done",
+        ));
     }
     let mut update = table()
         .update(&json!({ "id": id }))
         .set("version", &(change.version + 1))
         .set("updated_at", &now())
-        .condition(Condition::new("attribute_exists(id) AND #cv = :cv").name("#cv", "version").value(":cv", &change.version));
+        .condition(
+            Condition::new("attribute_exists(id) AND #cv = :cv")
+                .name("#cv", "version")
+                .value(":cv", &change.version),
+        );
     if let Some(title) = &change.title {
         update = update.set("title", &check_title(title)?);
     }
@@ -167,7 +203,9 @@ fn update(req: Request) -> Result<Response, HttpError> {
     }
     match update.send_returning::<Todo>() {
         Ok(todo) => Ok(Response::json(200, &todo)),
-        Err(e) if e.kind() == ErrorKind::ConditionalCheckFailed => Err(conflict_or_missing(&id, change.version)?),
+        Err(e) if e.kind() == ErrorKind::ConditionalCheckFailed => {
+            Err(conflict_or_missing(&id, change.version)?)
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -189,11 +227,17 @@ fn delete(req: Request) -> Result<Response, HttpError> {
     let deleted = match req.query("version") {
         None => table().delete::<Todo, _>(&key)?,
         Some(v) => {
-            let v: u64 = v.parse().map_err(|_| HttpError::bad_request("version must be a number"))?;
-            let cond = Condition::new("#cv = :cv").name("#cv", "version").value(":cv", &v);
+            let v: u64 = v
+                .parse()
+                .map_err(|_| HttpError::bad_request("version must be a number"))?;
+            let cond = Condition::new("#cv = :cv")
+                .name("#cv", "version")
+                .value(":cv", &v);
             match table().delete_if::<Todo, _>(&key, cond) {
                 Ok(d) => d,
-                Err(e) if e.kind() == ErrorKind::ConditionalCheckFailed => return Err(conflict_or_missing(&id, v)?),
+                Err(e) if e.kind() == ErrorKind::ConditionalCheckFailed => {
+                    return Err(conflict_or_missing(&id, v)?)
+                }
                 Err(e) => return Err(e.into()),
             }
         }

@@ -19,7 +19,9 @@ fn key_of(req: &Value) -> String {
 
 /// Evaluates the conditions this crate uses against `item`.
 fn condition_holds(req: &Value, item: Option<&Map<String, Value>>) -> bool {
-    let Some(cond) = req.get("ConditionExpression").and_then(Value::as_str) else { return true };
+    let Some(cond) = req.get("ConditionExpression").and_then(Value::as_str) else {
+        return true;
+    };
     let values = &req["ExpressionAttributeValues"];
     let mut ok = true;
     for part in cond.split(" AND ") {
@@ -39,9 +41,17 @@ fn fake_table() -> Store {
     set_tables_handler(move |op, req| {
         assert_eq!(req["TableName"], TABLE);
         let mut s = s.borrow_mut();
-        let failed = || Err(Error::table("ConditionalCheckFailedException", "The conditional request failed"));
+        let failed = || {
+            Err(Error::table(
+                "ConditionalCheckFailedException",
+                "The conditional request failed",
+            ))
+        };
         match op {
-            Operation::GetItem => Ok(s.get(&key_of(req)).map(|i| json!({ "Item": i })).unwrap_or(json!({}))),
+            Operation::GetItem => Ok(s
+                .get(&key_of(req))
+                .map(|i| json!({ "Item": i }))
+                .unwrap_or(json!({}))),
             Operation::PutItem => {
                 let item = req["Item"].as_object().unwrap().clone();
                 let id = item["id"]["S"].as_str().unwrap().to_string();
@@ -56,14 +66,20 @@ fn fake_table() -> Store {
                 if !condition_holds(req, s.get(&id)) {
                     return failed();
                 }
-                Ok(s.remove(&id).map(|i| json!({ "Attributes": i })).unwrap_or(json!({})))
+                Ok(s.remove(&id)
+                    .map(|i| json!({ "Attributes": i }))
+                    .unwrap_or(json!({})))
             }
             Operation::UpdateItem => {
                 let id = key_of(req);
                 if !condition_holds(req, s.get(&id)) {
                     return failed();
                 }
-                let expr = req["UpdateExpression"].as_str().unwrap().strip_prefix("SET ").unwrap();
+                let expr = req["UpdateExpression"]
+                    .as_str()
+                    .unwrap()
+                    .strip_prefix("SET ")
+                    .unwrap();
                 let item = s.entry(id.clone()).or_insert_with(|| {
                     let mut m = Map::new();
                     m.insert("id".into(), json!({ "S": id }));
@@ -78,7 +94,10 @@ fn fake_table() -> Store {
             }
             Operation::Scan => {
                 let limit = req["Limit"].as_u64().unwrap() as usize;
-                let start = req.pointer("/ExclusiveStartKey/id/S").and_then(Value::as_str).map(str::to_string);
+                let start = req
+                    .pointer("/ExclusiveStartKey/id/S")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
                 let items: Vec<_> = s
                     .iter()
                     .filter(|(k, _)| start.as_ref().is_none_or(|st| *k > st))
@@ -86,7 +105,10 @@ fn fake_table() -> Store {
                     .map(|(_, v)| v.clone())
                     .collect();
                 let more = items.len() == limit
-                    && s.keys().filter(|k| start.as_ref().is_none_or(|st| *k > st)).count() > limit;
+                    && s.keys()
+                        .filter(|k| start.as_ref().is_none_or(|st| *k > st))
+                        .count()
+                        > limit;
                 let mut resp = json!({ "Items": items, "Count": items.len() });
                 if more {
                     resp["LastEvaluatedKey"] = json!({ "id": items.last().unwrap()["id"] });
@@ -101,7 +123,11 @@ fn fake_table() -> Store {
 
 fn call(method: Method, uri: &str, body: &str) -> (u16, Value) {
     let r = handle(Request::new(method, uri).with_body(body));
-    let v = if r.body().is_empty() { Value::Null } else { serde_json::from_slice(r.body()).unwrap() };
+    let v = if r.body().is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(r.body()).unwrap()
+    };
     (r.status(), v)
 }
 
@@ -110,33 +136,76 @@ fn create_get_update_delete() {
     fake_table();
     let (s, created) = call(Method::Post, "/todos", r#"{"title": " milk "}"#);
     assert_eq!(s, 201);
-    assert_eq!((created["title"].as_str(), created["version"].as_u64(), created["done"].as_bool()), (Some("milk"), Some(1), Some(false)));
+    assert_eq!(
+        (
+            created["title"].as_str(),
+            created["version"].as_u64(),
+            created["done"].as_bool()
+        ),
+        (Some("milk"), Some(1), Some(false))
+    );
     let id = created["id"].as_str().unwrap().to_string();
     assert_eq!(id.len(), 32);
 
     let (s, got) = call(Method::Get, &format!("/todos/{id}"), "");
     assert_eq!((s, &got), (200, &created));
 
-    let (s, updated) = call(Method::Put, &format!("/todos/{id}"), r#"{"done": true, "version": 1}"#);
+    let (s, updated) = call(
+        Method::Put,
+        &format!("/todos/{id}"),
+        r#"{"done": true, "version": 1}"#,
+    );
     assert_eq!(s, 200);
-    assert_eq!((updated["done"].as_bool(), updated["version"].as_u64(), updated["title"].as_str()), (Some(true), Some(2), Some("milk")));
+    assert_eq!(
+        (
+            updated["done"].as_bool(),
+            updated["version"].as_u64(),
+            updated["title"].as_str()
+        ),
+        (Some(true), Some(2), Some("milk"))
+    );
 
     // A stale version conflicts.
-    let (s, err) = call(Method::Put, &format!("/todos/{id}"), r#"{"title": "x", "version": 1}"#);
+    let (s, err) = call(
+        Method::Put,
+        &format!("/todos/{id}"),
+        r#"{"title": "x", "version": 1}"#,
+    );
     assert_eq!(s, 409, "{err}");
     assert!(err["error"].as_str().unwrap().contains("version 2"));
 
-    assert_eq!(call(Method::Delete, &format!("/todos/{id}?version=1"), "").0, 409);
-    assert_eq!(call(Method::Delete, &format!("/todos/{id}?version=2"), "").0, 204);
+    assert_eq!(
+        call(Method::Delete, &format!("/todos/{id}?version=1"), "").0,
+        409
+    );
+    assert_eq!(
+        call(Method::Delete, &format!("/todos/{id}?version=2"), "").0,
+        204
+    );
     assert_eq!(call(Method::Get, &format!("/todos/{id}"), "").0, 404);
     assert_eq!(call(Method::Delete, &format!("/todos/{id}"), "").0, 404);
-    assert_eq!(call(Method::Put, &format!("/todos/{id}"), r#"{"done": true, "version": 2}"#).0, 404);
+    assert_eq!(
+        call(
+            Method::Put,
+            &format!("/todos/{id}"),
+            r#"{"done": true, "version": 2}"#
+        )
+        .0,
+        404
+    );
 }
 
 #[test]
 fn bad_input_is_400() {
     fake_table();
-    for body in ["", "{", r#"{"title": ""}"#, r#"{"title": "a", "extra": 1}"#, r#"{"title": 5}"#, "[]"] {
+    for body in [
+        "",
+        "{",
+        r#"{"title": ""}"#,
+        r#"{"title": "a", "extra": 1}"#,
+        r#"{"title": 5}"#,
+        "[]",
+    ] {
         assert_eq!(call(Method::Post, "/todos", body).0, 400, "{body}");
     }
     let long = format!(r#"{{"title": "{}"}}"#, "x".repeat(MAX_TITLE + 1));
@@ -155,7 +224,12 @@ fn list_pages_through_everything() {
     fake_table();
     let mut ids = Vec::new();
     for i in 0..7 {
-        ids.push(call(Method::Post, "/todos", &format!(r#"{{"title": "t{i}"}}"#)).1["id"].as_str().unwrap().to_string());
+        ids.push(
+            call(Method::Post, "/todos", &format!(r#"{{"title": "t{i}"}}"#)).1["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
     }
     ids.sort();
     let (mut seen, mut next, mut pages) = (Vec::new(), None::<String>, 0);
@@ -167,7 +241,13 @@ fn list_pages_through_everything() {
         let (s, page) = call(Method::Get, &uri, "");
         assert_eq!(s, 200);
         pages += 1;
-        seen.extend(page["items"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_string()));
+        seen.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["id"].as_str().unwrap().to_string()),
+        );
         match page["next"].as_str() {
             Some(t) => next = Some(t.to_string()),
             None => break,

@@ -40,13 +40,25 @@ pub fn on_changes(records: Vec<StreamRecord>) -> Vec<String> {
     let mut failed = Vec::new();
     for record in &records {
         let result = counter(record).and_then(|c| match c {
-            Some(c) => stats.update(&json!({ "id": "totals" })).add(c, &1).send().map(|_| Some(c)),
+            Some(c) => stats
+                .update(&json!({ "id": "totals" }))
+                .add(c, &1)
+                .send()
+                .map(|_| Some(c)),
             None => Ok(None),
         });
         match result {
             Ok(c) => {
-                let id = record.keys_as::<serde_json::Value>().ok().and_then(|k| k["id"].as_str().map(String::from));
-                tarn_sdk::log::info!("todo {} {:?} -> {}", id.unwrap_or_default(), record.event_name, c.unwrap_or("-"));
+                let id = record
+                    .keys_as::<serde_json::Value>()
+                    .ok()
+                    .and_then(|k| k["id"].as_str().map(String::from));
+                tarn_sdk::log::info!(
+                    "todo {} {:?} -> {}",
+                    id.unwrap_or_default(),
+                    record.event_name,
+                    c.unwrap_or("-")
+                );
             }
             Err(e) => {
                 tarn_sdk::log::warn!("record {} failed: {e}", record.sequence_number);
@@ -77,7 +89,10 @@ mod tests {
         let seen = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
         let s = seen.clone();
         set_tables_handler(move |_, req| {
-            let attr = req["ExpressionAttributeNames"]["#_0"].as_str().unwrap().to_string();
+            let attr = req["ExpressionAttributeNames"]["#_0"]
+                .as_str()
+                .unwrap()
+                .to_string();
             s.borrow_mut().push(attr.clone());
             if attr == "deleted" {
                 Err(Error::table("ThrottlingException", "slow down"))

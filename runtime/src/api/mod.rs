@@ -14,6 +14,11 @@ use serde_json::Value;
 
 pub use error::ApiError;
 
+/// A stream sequence number as the wire carries it (21 digits, zero-padded).
+pub fn sequence_number(seq: u64) -> String {
+    ops::streams::sequence_number(seq)
+}
+
 /// The region tarn reports in ARNs and endpoints.
 pub const DEFAULT_REGION: &str = "us-east-1";
 /// The account id tarn reports in ARNs.
@@ -63,6 +68,20 @@ impl Api {
     /// Transaction tokens seen recently (ClientRequestToken idempotency).
     pub(crate) fn idempotency(&self) -> &ops::transact::IdempotencyTokens {
         &self.idempotency
+    }
+
+    /// A stream record in AWS's JSON shape (what GetRecords returns and stream handlers get).
+    pub fn stream_record_json(
+        &self,
+        stream: &tarn_store::stream::StreamMeta,
+        record: &tarn_store::stream::StreamRecord,
+    ) -> Value {
+        ops::streams::record_json(self.region(), stream, record)
+    }
+
+    /// The ARN of `stream`, a stream of `table`.
+    pub fn stream_arn(&self, table: &str, stream: &tarn_store::stream::StreamMeta) -> String {
+        ops::streams::stream_arn(self, table, stream)
     }
 
     /// Whether tarn implements `operation`.

@@ -186,6 +186,15 @@ pub enum FunctionsCommand {
     /// List the active version's functions, or the stored versions.
     #[command(subcommand)]
     Functions(FunctionsSub),
+    /// Show the stream mappings (processed, failed, checkpoint, iterator age, delays) and the
+    /// schedules (last and next run) of a running server.
+    Status {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Print the raw JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `tarn functions ...`.
@@ -437,6 +446,48 @@ pub async fn run(cmd: FunctionsCommand) -> Result<()> {
                     status,
                     message: "logs".into(),
                 });
+            }
+        }
+        FunctionsCommand::Status { server, json } => {
+            let (status, body) = call(&server, "GET", "/_tarn/status", None, None).await?;
+            let v = json_or_bail(status, &body)?;
+            if json {
+                out!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                return Ok(());
+            }
+            let text = |v: &Value| match v {
+                Value::Null => "-".to_string(),
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            for (name, m) in v["streams"].as_object().into_iter().flatten() {
+                out!("stream   {name}");
+                out!(
+                    "         processed {}  failed {}  retries {}  iterator age {} ms  delay p50 {} ms p99 {} ms",
+                    text(&m["processed"]),
+                    text(&m["failed"]),
+                    text(&m["retries"]),
+                    text(&m["iterator_age_ms"]),
+                    text(&m["delay_ms_p50"]),
+                    text(&m["delay_ms_p99"])
+                );
+                out!(
+                    "         checkpoint {}  last error {}",
+                    text(&m["checkpoint"]),
+                    text(&m["last_error"])
+                );
+            }
+            for (name, s) in v["schedules"].as_object().into_iter().flatten() {
+                out!("schedule {name}");
+                out!(
+                    "         runs {}  failures {}  skipped {}  last {}  next {}  last error {}",
+                    text(&s["runs"]),
+                    text(&s["failures"]),
+                    text(&s["skipped"]),
+                    text(&s["last_run"]),
+                    text(&s["next_run"]),
+                    text(&s["last_error"])
+                );
             }
         }
         FunctionsCommand::Functions(FunctionsSub::List { server, json }) => {

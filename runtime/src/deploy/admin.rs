@@ -142,6 +142,7 @@ pub async fn handle(
             Err(e) => deploy_error(e),
         },
         ("GET", "/_tarn/functions") => respond(200, functions(&rt)),
+        ("GET", "/_tarn/status") => respond(200, rt.trigger_status().to_json()),
         ("GET", "/_tarn/logs") => logs(&rt, &query),
         ("POST", p) if p.starts_with("/_tarn/invoke/") => {
             let name = p.trim_start_matches("/_tarn/invoke/").to_string();

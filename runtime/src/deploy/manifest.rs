@@ -16,13 +16,20 @@
 //! function = "todo-api"
 //!
 //! [[schedule]]
-//! cron = "0 */5 * * * *"
+//! cron = "0 */5 * * * *"                # seconds first, UTC
 //! function = "cleanup"
+//! overlap = false                       # default: a tick is skipped while one still runs
 //!
 //! [[stream]]
 //! table = "todos"
 //! function = "on-change"
-//! batch_size = 100
+//! batch_size = 100                      # 1 to 10,000
+//! batching_window_ms = 0
+//! starting_position = "TRIM_HORIZON"    # or LATEST
+//! max_retries = 3                       # default: retry until it succeeds
+//! max_record_age_s = 3600               # default: no limit
+//! bisect_on_error = true
+//! on_failure_table = "failed-events"
 //!
 //! [[table]]
 //! name = "todos"
@@ -137,6 +144,9 @@ pub struct StreamDef {
     /// Retries of a failing batch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_retries: Option<u32>,
+    /// Records older than this many seconds are given up after their next failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_record_age_s: Option<u64>,
     /// Split a failing batch in two.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bisect_on_error: Option<bool>,
@@ -152,6 +162,9 @@ pub struct ScheduleDef {
     pub cron: String,
     /// Handler.
     pub function: String,
+    /// Let a tick start while the previous one still runs (default: skip that tick).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub overlap: bool,
 }
 
 /// One `[[table]]` to create if missing.

@@ -28,6 +28,7 @@ use crate::host::limits::FunctionLimits;
 use crate::host::log::LogSink;
 use crate::host::{FunctionKind, FunctionSpec, Host, HostConfig, HostError, LoadedFunction};
 use crate::triggers::http::RouteTable;
+use crate::triggers::status::TriggerStatus;
 
 /// Errors building, storing or loading an app.
 #[derive(Debug, thiserror::Error)]
@@ -73,7 +74,9 @@ pub struct Runtime {
     token: String,
     deploy_lock: tokio::sync::Mutex<()>,
     stopping: tokio::sync::watch::Sender<bool>,
-    schedules: parking_lot::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// The running schedule and stream-mapping tasks of the active version.
+    triggers: parking_lot::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    status: Arc<TriggerStatus>,
 }
 
 /// Options of [`serve_app`].
@@ -158,8 +161,14 @@ impl Runtime {
             token,
             deploy_lock: tokio::sync::Mutex::new(()),
             stopping: tokio::sync::watch::channel(false).0,
-            schedules: parking_lot::Mutex::new(Vec::new()),
+            triggers: parking_lot::Mutex::new(Vec::new()),
+            status: Arc::default(),
         })
+    }
+
+    /// What the schedules and stream mappings report.
+    pub fn trigger_status(&self) -> &Arc<TriggerStatus> {
+        &self.status
     }
 
     /// The wasm host.
@@ -224,6 +233,7 @@ impl Runtime {
             }
         }
         for s in &bundle.manifest.streams {
+            crate::triggers::stream::MappingConfig::from_def(s).map_err(DeployError::Invalid)?;
             if functions[&s.function].kind != FunctionKind::Stream {
                 return Err(DeployError::Invalid(format!(
                     "stream on {} names {}, which is not a stream handler",
@@ -297,11 +307,31 @@ impl Runtime {
         let version = app.version;
         let app = Arc::new(app);
         *self.current.write() = app.clone();
-        let mut schedules = self.schedules.lock();
-        for t in schedules.drain(..) {
+        let mut triggers = self.triggers.lock();
+        for t in triggers.drain(..) {
             t.abort();
         }
-        *schedules = crate::triggers::schedule::start(&self.host, &app);
+        let m = &app.manifest;
+        self.status.retain(
+            &m.streams
+                .iter()
+                .map(|s| crate::triggers::stream::mapping_name(&s.table, &s.function))
+                .collect::<Vec<_>>(),
+            &m.schedules
+                .iter()
+                .map(|s| crate::triggers::schedule::name(&s.cron, &s.function))
+                .collect::<Vec<_>>(),
+        );
+        triggers.extend(crate::triggers::schedule::start(
+            &self.host,
+            &app,
+            &self.status,
+        ));
+        triggers.extend(crate::triggers::stream::start(
+            &self.host,
+            &app,
+            &self.status,
+        ));
         tracing::info!(version, "app version active");
     }
 
@@ -436,7 +466,7 @@ pub async fn serve_app(
     shutdown.await;
     tracing::info!("function server shutting down; finishing in-flight requests");
     rt.begin_shutdown();
-    for t in rt.schedules.lock().drain(..) {
+    for t in rt.triggers.lock().drain(..) {
         t.abort();
     }
     let _ = stop_tx.send(true);

@@ -1,5 +1,7 @@
-//! Triggers: what makes functions run. [`http`] serves `[[route]]`s; [`schedule`] runs
-//! `[[schedule]]`s. (`[[stream]]` mappings are run by the stream trigger, which reads the store's
-//! change log, and calls [`crate::host::Host::invoke_stream`].)
+//! Triggers: what makes functions run. [`http`] serves `[[route]]`s, [`stream`] runs
+//! `[[stream]]` mappings on table changes, [`schedule`] runs `[[schedule]]`s; [`status`] is
+//! what they report.
 pub mod http;
 pub mod schedule;
+pub mod status;
+pub mod stream;

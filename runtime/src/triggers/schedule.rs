@@ -1,16 +1,19 @@
 //! The schedule trigger: each `[[schedule]]` runs its function on every tick of its cron
 //! expression (seconds field first, as the `cron` crate reads it), in UTC.
 //!
-//! Ticks are not queued: if an invocation is still running when the next tick comes, that tick
-//! is skipped (logged), as a cron job would be with a lock. A failing tick is logged and counted
-//! in the function's metrics; the schedule goes on.
+//! One invocation per tick. A tick that comes while the previous invocation still runs is
+//! skipped (and counted), unless the schedule says `overlap = true`. Ticks missed while tarn was
+//! stopped, or while a long run kept the schedule busy, are not replayed: the next run is always
+//! the next tick after now. A failing tick is logged and counted; the schedule goes on.
 
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{SecondsFormat, Utc};
 use tokio::task::JoinHandle;
 
+use super::status::TriggerStatus;
 use crate::deploy::App;
 use crate::host::{new_request_id, FunctionKind, Host};
 
@@ -20,7 +23,7 @@ pub fn parse(expr: &str) -> Result<cron::Schedule, String> {
 }
 
 /// Starts one task per `[[schedule]]` of `app`. Abort the handles to stop them.
-pub fn start(host: &Host, app: &Arc<App>) -> Vec<JoinHandle<()>> {
+pub fn start(host: &Host, app: &Arc<App>, status: &Arc<TriggerStatus>) -> Vec<JoinHandle<()>> {
     let mut tasks = Vec::new();
     for def in &app.manifest.schedules {
         let Ok(schedule) = parse(&def.cron) else {
@@ -34,21 +37,63 @@ pub fn start(host: &Host, app: &Arc<App>) -> Vec<JoinHandle<()>> {
             continue;
         }
         let host = host.clone();
-        let cron_text = def.cron.clone();
+        let status = status.schedule(&name(&def.cron, &def.function));
+        status.lock().cron = def.cron.clone();
+        let overlap = def.overlap;
+        let running = Arc::new(AtomicBool::new(false));
         tasks.push(tokio::spawn(async move {
-            for tick in schedule.upcoming_owned(Utc) {
+            loop {
+                // Always the next tick after now: missed ticks are not replayed.
+                let Some(tick) = schedule.after(&Utc::now()).next() else {
+                    return;
+                };
+                status.lock().next_run = Some(tick.to_rfc3339_opts(SecondsFormat::Secs, true));
                 let wait = (tick - Utc::now()).to_std().unwrap_or_default();
                 tokio::time::sleep(wait).await;
-                let time = tick.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-                let request_id = new_request_id();
-                tracing::debug!(function = %f.spec.name, cron = %cron_text, %time, "schedule tick");
-                // Running inline means a long invocation makes the iterator skip past ticks
-                // that went by meanwhile (upcoming_owned restarts from "now" lazily).
-                if let Err(e) = host.invoke_schedule(&f, &request_id, &time).await {
-                    tracing::warn!(function = %f.spec.name, %request_id, "scheduled run failed: {e}");
+                let time = tick.to_rfc3339_opts(SecondsFormat::Secs, true);
+                if running.swap(true, Ordering::AcqRel) && !overlap {
+                    tracing::warn!(function = %f.spec.name, %time, "tick skipped: the previous run is still going");
+                    status.lock().skipped += 1;
+                    continue;
                 }
+                let (host, f, status, running) =
+                    (host.clone(), f.clone(), status.clone(), running.clone());
+                // Each run is its own task, so the loop is on time for the next tick.
+                tokio::spawn(async move {
+                    let request_id = new_request_id();
+                    tracing::debug!(function = %f.spec.name, %time, %request_id, "schedule tick");
+                    let result = host.invoke_schedule(&f, &request_id, &time).await;
+                    let mut st = status.lock();
+                    st.runs += 1;
+                    st.last_run = Some(time.clone());
+                    if let Err(e) = result {
+                        tracing::warn!(function = %f.spec.name, %request_id, "scheduled run failed: {e}");
+                        st.failures += 1;
+                        st.last_error = Some(e.to_string());
+                    }
+                    running.store(false, Ordering::Release);
+                });
             }
         }));
     }
     tasks
+}
+
+/// A schedule's name in status reports.
+pub fn name(cron: &str, function: &str) -> String {
+    format!("{cron} -> {function}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_tick_is_after_now() {
+        let s = parse("*/2 * * * * *").unwrap();
+        let now = Utc::now();
+        let next = s.after(&now).next().unwrap();
+        assert!(next > now && (next - now).num_seconds() <= 2);
+        assert!(parse("every minute").is_err());
+    }
 }
