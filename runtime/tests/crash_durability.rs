@@ -9,7 +9,6 @@ mod common;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
@@ -172,24 +171,14 @@ async fn acknowledged_puts_survive_sigkill() {
     }
 
     // Kill the server while the writers are still writing.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while acked.lock().unwrap().len() < ACKED_BEFORE_KILL {
-        assert!(
-            Instant::now() < deadline,
-            "only {} puts acknowledged in 60 s",
-            acked.lock().unwrap().len()
-        );
-        server.assert_alive();
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    server.kill();
-    stop.store(true, Ordering::Relaxed);
-    for t in tasks {
-        tokio::time::timeout(Duration::from_secs(40), t)
-            .await
-            .expect("writer did not stop")
-            .unwrap();
-    }
+    common::kill_after_acks(
+        &mut server,
+        ACKED_BEFORE_KILL,
+        || acked.lock().unwrap().len(),
+        &stop,
+        tasks,
+    )
+    .await;
     let acked = acked.lock().unwrap().clone();
     let attempted = in_flight.lock().unwrap().clone();
     assert!(acked.len() >= ACKED_BEFORE_KILL);

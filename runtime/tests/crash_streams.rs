@@ -10,7 +10,6 @@ mod common;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
@@ -139,20 +138,15 @@ async fn the_stream_holds_every_acknowledged_write_after_sigkill() {
             }
         }));
     }
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while total.load(Ordering::Relaxed) < ACKED_BEFORE_KILL {
-        assert!(Instant::now() < deadline, "too few writes acknowledged");
-        server.assert_alive();
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    server.kill();
-    stop.store(true, Ordering::Relaxed);
-    for t in tasks {
-        tokio::time::timeout(Duration::from_secs(40), t)
-            .await
-            .expect("writer did not stop")
-            .unwrap();
-    }
+    // Kill the server while the writers are still writing.
+    common::kill_after_acks(
+        &mut server,
+        ACKED_BEFORE_KILL,
+        || total.load(Ordering::Relaxed),
+        &stop,
+        tasks,
+    )
+    .await;
     let acked = acked.lock().unwrap().clone();
     let attempted = attempted.lock().unwrap().clone();
 

@@ -413,35 +413,7 @@ mod tests {
     use super::*;
 
     fn spec() -> TableSpec {
-        TableSpec {
-            name: "orders".into(),
-            key_schema: KeySchema {
-                hash: KeyAttribute {
-                    name: "pk".into(),
-                    attr_type: ScalarType::S,
-                },
-                range: Some(KeyAttribute {
-                    name: "sk".into(),
-                    attr_type: ScalarType::N,
-                }),
-            },
-            attribute_definitions: vec![
-                KeyAttribute {
-                    name: "pk".into(),
-                    attr_type: ScalarType::S,
-                },
-                KeyAttribute {
-                    name: "sk".into(),
-                    attr_type: ScalarType::N,
-                },
-            ],
-            billing_mode: BillingMode::PayPerRequest,
-            throughput: None,
-            tags: BTreeMap::new(),
-            deletion_protection: false,
-            table_class: None,
-            stream: None,
-        }
+        crate::testutil::spec("orders", Some(ScalarType::N))
     }
 
     #[test]

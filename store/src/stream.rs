@@ -485,8 +485,8 @@ fn trim_log(db: &fjall::Database, log: &Keyspace, cutoff_ms: u64) -> Result<usiz
 mod tests {
     use super::*;
     use crate::db::StreamChange;
-    use crate::testutil::{item, n, open, s, spec};
-    use crate::{Mutation, TableUpdate, TransactAction};
+    use crate::testutil::{delete_action, item, n, open, put_action, s, spec};
+    use crate::TableUpdate;
 
     fn with_stream(view: StreamViewType) -> crate::schema::TableSpec {
         crate::schema::TableSpec {
@@ -560,16 +560,8 @@ mod tests {
         store.put_item("tbl", a2.clone(), |_| Ok(())).unwrap();
         store
             .write_items(vec![
-                TransactAction {
-                    table: "tbl".into(),
-                    key: item(&[("pk", s("b"))]),
-                    decide: Box::new(|_, _| Ok(Mutation::Put(item(&[("pk", s("b"))])))),
-                },
-                TransactAction {
-                    table: "tbl".into(),
-                    key: item(&[("pk", s("a"))]),
-                    decide: Box::new(|_, _| Ok(Mutation::Delete)),
-                },
+                put_action("tbl", item(&[("pk", s("b"))])),
+                delete_action("tbl", item(&[("pk", s("a"))])),
             ])
             .unwrap();
         let records = read_all(&store, id);

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::schema::{BillingMode, KeyAttribute, KeySchema, ScalarType, TableSpec};
 use crate::value::{AttributeValue, Item, Number};
-use crate::Store;
+use crate::{Mutation, Store, TransactAction};
 
 /// A string value.
 pub(crate) fn s(v: &str) -> AttributeValue {
@@ -52,4 +52,26 @@ pub(crate) fn open() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     (dir, store)
+}
+
+/// A transaction action that puts `item` into `table`.
+pub(crate) fn put_action(table: &str, item: Item) -> TransactAction<'static> {
+    TransactAction {
+        table: table.into(),
+        key: item
+            .iter()
+            .filter(|(k, _)| *k == "pk" || *k == "sk")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        decide: Box::new(move |_, _| Ok(Mutation::Put(item))),
+    }
+}
+
+/// A transaction action that deletes the item with `key` from `table`.
+pub(crate) fn delete_action(table: &str, key: Item) -> TransactAction<'static> {
+    TransactAction {
+        table: table.into(),
+        key,
+        decide: Box::new(|_, _| Ok(Mutation::Delete)),
+    }
 }

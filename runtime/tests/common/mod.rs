@@ -223,3 +223,33 @@ pub async fn wait_active(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// The crash step of the crash tests: waits (at most 60 s) until `acked()` reaches `n` while
+/// the writer `tasks` keep writing, kills `server` with SIGKILL, raises `stop` and waits for the
+/// writers to notice.
+pub async fn kill_after_acks(
+    server: &mut TarnServer,
+    n: usize,
+    acked: impl Fn() -> usize,
+    stop: &std::sync::atomic::AtomicBool,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while acked() < n {
+        assert!(
+            Instant::now() < deadline,
+            "only {} writes acknowledged in 60 s",
+            acked()
+        );
+        server.assert_alive();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    server.kill();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for t in tasks {
+        tokio::time::timeout(Duration::from_secs(40), t)
+            .await
+            .expect("writer did not stop")
+            .unwrap();
+    }
+}

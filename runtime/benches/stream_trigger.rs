@@ -1,0 +1,290 @@
+//! The stream trigger, measured: records per second through a `[[stream]]` mapping whose
+//! handler writes one item per record, and the delay from a write to the invocation that gets
+//! its record (p50, p99).
+//!
+//! Two runs of `tarn serve` (the binary cargo built, each on a fresh data directory) with the
+//! `todo-events` guest mapped to the `todos` table's stream (it adds one to a counter item per
+//! record):
+//!
+//! - **throughput**: N records written as fast as two writers can (BatchWriteItem, 25 each);
+//!   the time until the mapping has processed all of them gives records/s through the trigger,
+//!   reported beside the write rate measured in the same run (the baseline);
+//! - **latency**: one PutItem every 5 ms, so the trigger is never behind; the mapping's own
+//!   figures (`GET /_tarn/status`: delay from a record's commit to the start of its invocation)
+//!   give p50 and p99.
+//!
+//! Run: `scripts/build-guests.sh`, then
+//! `cargo bench -p tarn --bench stream_trigger [-- --records 20000]`. `TARN_BENCH_GUESTS` names
+//! a directory of prebuilt guests (default `functions/target/wasm32-wasip2/release`).
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+const TOKEN: &str = "bench-token";
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One HTTP/1.1 request on a fresh connection; returns (status, body).
+fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Option<(u16, Vec<u8>)> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).ok()?;
+    s.write_all(body).ok()?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).ok()?;
+    let status = String::from_utf8_lossy(&buf)
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    let split = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    Some((status, buf[split..].to_vec()))
+}
+
+fn dynamodb(addr: SocketAddr, op: &str, body: Value) -> Value {
+    let target = format!("DynamoDB_20120810.{op}");
+    let (status, bytes) = http(
+        addr,
+        "POST",
+        "/",
+        &[
+            ("X-Amz-Target", &target),
+            ("Content-Type", "application/x-amz-json-1.0"),
+        ],
+        body.to_string().as_bytes(),
+    )
+    .expect("DynamoDB API answers");
+    let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    assert_eq!(status, 200, "{op}: {v}");
+    v
+}
+
+struct Server {
+    child: Child,
+    api: SocketAddr,
+    functions: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn start(guests: &Path) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = dir.path().join("tarn.toml");
+        std::fs::write(
+            &manifest,
+            format!(
+                r#"
+[[function]]
+name = "todo-events"
+source = "{}"
+memory_mb = 32
+timeout_ms = 5000
+tables = {{ todo-stats = "read-write" }}
+
+[[stream]]
+table = "todos"
+function = "todo-events"
+batch_size = 100
+
+[[table]]
+name = "todos"
+hash_key = "id:S"
+stream = "NEW_AND_OLD_IMAGES"
+
+[[table]]
+name = "todo-stats"
+hash_key = "id:S"
+"#,
+                guests.join("todo_events.wasm").display()
+            ),
+        )
+        .unwrap();
+        let (api, functions) = (free_port(), free_port());
+        let child = Command::new(env!("CARGO_BIN_EXE_tarn"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{api}")])
+            .args(["--functions-listen", &format!("127.0.0.1:{functions}")])
+            .args(["--admin-token", TOKEN, "--app"])
+            .arg(&manifest)
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .env("TARN_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start tarn");
+        let server = Server {
+            child,
+            api: SocketAddr::from(([127, 0, 0, 1], api)),
+            functions: SocketAddr::from(([127, 0, 0, 1], functions)),
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let ready = http(
+                server.api,
+                "POST",
+                "/",
+                &[
+                    ("X-Amz-Target", "DynamoDB_20120810.ListTables"),
+                    ("Content-Type", "application/x-amz-json-1.0"),
+                ],
+                b"{}",
+            )
+            .and_then(|(_, b)| serde_json::from_slice::<Value>(&b).ok())
+            .is_some_and(|v| v["TableNames"].as_array().is_some_and(|t| t.len() == 2));
+            if ready && server.status().is_some() {
+                return server;
+            }
+            assert!(Instant::now() < deadline, "tarn did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The mapping's status, once it exists.
+    fn status(&self) -> Option<Value> {
+        let auth = format!("Bearer {TOKEN}");
+        let (status, body) = http(
+            self.functions,
+            "GET",
+            "/_tarn/status",
+            &[("Authorization", &auth)],
+            b"",
+        )?;
+        let v: Value = serde_json::from_slice(&body).ok()?;
+        (status == 200)
+            .then(|| v["streams"]["todos -> todo-events"].clone())
+            .filter(|m| !m.is_null())
+    }
+
+    fn processed(&self) -> u64 {
+        self.status()
+            .and_then(|s| s["processed"].as_u64())
+            .unwrap_or(0)
+    }
+
+    fn wait_processed(&self, n: u64) {
+        let deadline = Instant::now() + Duration::from_secs(600);
+        while self.processed() < n {
+            assert!(Instant::now() < deadline, "the mapping fell silent");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+fn todo(i: u64) -> Value {
+    json!({"id": {"S": format!("todo-{i}")}, "title": {"S": "benchmark"}, "done": {"BOOL": false}})
+}
+
+fn main() {
+    let mut records: u64 = 20_000;
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--records") {
+        records = args[i + 1].parse().expect("--records N");
+    }
+    let guests = std::env::var_os("TARN_BENCH_GUESTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../functions/target/wasm32-wasip2/release")
+        });
+    assert!(
+        guests.join("todo_events.wasm").exists(),
+        "build the guests first: scripts/build-guests.sh"
+    );
+
+    // Throughput: write as fast as possible, then wait for the trigger to catch up.
+    let server = Server::start(&guests);
+    let start = Instant::now();
+    let writers: Vec<_> = (0..2u64)
+        .map(|w| {
+            let addr = server.api;
+            std::thread::spawn(move || {
+                let mine: Vec<u64> = (0..records).filter(|i| i % 2 == w).collect();
+                for chunk in mine.chunks(25) {
+                    let puts: Vec<Value> = chunk
+                        .iter()
+                        .map(|&i| json!({"PutRequest": {"Item": todo(i)}}))
+                        .collect();
+                    let r = dynamodb(
+                        addr,
+                        "BatchWriteItem",
+                        json!({"RequestItems": {"todos": puts}}),
+                    );
+                    assert!(r["UnprocessedItems"]
+                        .as_object()
+                        .is_none_or(|u| u.is_empty()));
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let written = start.elapsed();
+    server.wait_processed(records);
+    let processed = start.elapsed();
+    drop(server);
+
+    // Latency: a steady trickle the trigger keeps up with.
+    let server = Server::start(&guests);
+    let trickle = 800;
+    let t0 = Instant::now();
+    for i in 0..trickle {
+        let due = t0 + Duration::from_millis(5 * i);
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        dynamodb(
+            server.api,
+            "PutItem",
+            json!({"TableName": "todos", "Item": todo(i)}),
+        );
+    }
+    server.wait_processed(trickle);
+    let status = server.status().unwrap();
+
+    let write_rate = records as f64 / written.as_secs_f64();
+    let trigger_rate = records as f64 / processed.as_secs_f64();
+    println!("stream trigger, {records} records, handler writes one item per record");
+    println!("  written through the API:     {write_rate:>9.0} records/s (baseline)");
+    println!(
+        "  processed through the trigger: {trigger_rate:>7.0} records/s ({:.2}x the write rate; all done {:.1} s after the first write)",
+        trigger_rate / write_rate,
+        processed.as_secs_f64()
+    );
+    println!(
+        "  delay write -> invocation at 200 writes/s: p50 {} ms, p99 {} ms",
+        status["delay_ms_p50"], status["delay_ms_p99"]
+    );
+}
