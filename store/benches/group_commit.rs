@@ -32,6 +32,7 @@ fn table(store: &Store) {
             tags: BTreeMap::new(),
             deletion_protection: false,
             table_class: None,
+            indexes: Vec::new(),
         })
         .unwrap();
 }

@@ -21,9 +21,12 @@ use crate::commit::GroupCommit;
 use crate::encoding::{decode_item, encode_item};
 use crate::error::{CancellationReason, Result, StoreError};
 use crate::expr::RangeCondition;
+use crate::index::{self, Background, IndexInfo, OpenIndex};
 use crate::key;
 use crate::locks::KeyLocks;
-use crate::schema::{validate_billing, BillingMode, TableMeta, TableSpec, Throughput};
+use crate::schema::{
+    validate_billing, BillingMode, KeyAttribute, KeySchema, TableMeta, TableSpec, Throughput,
+};
 use crate::value::{item_size, validate_item, AttributeValue, Item};
 
 const CATALOG: &str = "catalog";
@@ -32,9 +35,11 @@ const CATALOG: &str = "catalog";
 pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
 
 /// A table as the store holds it open.
-struct Table {
-    meta: TableMeta,
-    items: Keyspace,
+pub(crate) struct Table {
+    pub(crate) meta: TableMeta,
+    pub(crate) items: Keyspace,
+    /// The keyspaces of `meta.indexes`, in the same order.
+    pub(crate) indexes: Vec<OpenIndex>,
 }
 
 /// Options for opening a store.
@@ -53,15 +58,21 @@ impl Default for StoreOptions {
 
 /// The embedded database.
 pub struct Store {
-    db: Database,
+    pub(crate) db: Database,
     catalog: Keyspace,
-    tables: RwLock<HashMap<String, Arc<Table>>>,
+    tables: Arc<RwLock<HashMap<String, Arc<Table>>>>,
     /// Serializes catalog changes (create, delete, update of tables).
-    ddl: parking_lot::Mutex<()>,
-    locks: KeyLocks,
-    group_commit: GroupCommit,
+    pub(crate) ddl: Arc<parking_lot::Mutex<()>>,
+    pub(crate) locks: Arc<KeyLocks>,
+    group_commit: Arc<GroupCommit>,
     options: StoreOptions,
     path: PathBuf,
+    /// Held shared by every item write from its table lookup to its commit, and exclusively
+    /// while a table's definition is switched: once the switch is done, no write that saw the
+    /// old definition (say, without a new index) is still in flight.
+    pub(crate) writers: Arc<RwLock<()>>,
+    /// Background index builds (stopped and joined when the opening store is dropped).
+    pub(crate) background: Background,
 }
 
 /// What a write decided to do with an item.
@@ -93,6 +104,8 @@ pub struct TableInfo {
     pub item_count: u64,
     /// Approximate size in bytes.
     pub size_bytes: u64,
+    /// Figures of each secondary index.
+    pub indexes: Vec<IndexInfo>,
 }
 
 /// The table-level settings UpdateTable may change.
@@ -164,19 +177,54 @@ impl Store {
             let meta: TableMeta = serde_json::from_slice(&value)
                 .map_err(|e| StoreError::Corrupt(format!("unreadable catalog entry: {e}")))?;
             let items = db.keyspace(&meta.items_keyspace(), KeyspaceCreateOptions::default)?;
-            tables.insert(meta.name.clone(), Arc::new(Table { meta, items }));
+            let indexes = index::open_all(&db, &meta)?;
+            tables.insert(
+                meta.name.clone(),
+                Arc::new(Table {
+                    meta,
+                    items,
+                    indexes,
+                }),
+            );
         }
+        index::drop_orphans(&db, tables.values().map(|t| &t.meta))?;
         tracing::info!(path = %path.display(), tables = tables.len(), "store opened");
-        Ok(Store {
+        let store = Store {
             db,
             catalog,
-            tables: RwLock::new(tables),
-            ddl: parking_lot::Mutex::new(()),
-            locks: KeyLocks::default(),
-            group_commit: GroupCommit::default(),
+            tables: Arc::new(RwLock::new(tables)),
+            ddl: Arc::default(),
+            locks: Arc::default(),
+            group_commit: Arc::default(),
             options,
             path: path.to_path_buf(),
-        })
+            writers: Arc::default(),
+            background: Background::new(),
+        };
+        store.resume_index_builds();
+        Ok(store)
+    }
+
+    /// Another handle on the same store, for a background thread. It does not own the
+    /// background work: dropping it stops nothing.
+    pub(crate) fn handle(&self) -> Store {
+        Store {
+            db: self.db.clone(),
+            catalog: self.catalog.clone(),
+            tables: self.tables.clone(),
+            ddl: self.ddl.clone(),
+            locks: self.locks.clone(),
+            group_commit: self.group_commit.clone(),
+            options: self.options.clone(),
+            path: self.path.clone(),
+            writers: self.writers.clone(),
+            background: self.background.handle(),
+        }
+    }
+
+    /// Every open table.
+    pub(crate) fn tables_snapshot(&self) -> Vec<Arc<Table>> {
+        self.tables.read().values().cloned().collect()
     }
 
     /// The directory the store lives in.
@@ -184,7 +232,7 @@ impl Store {
         &self.path
     }
 
-    fn table(&self, name: &str) -> Result<Arc<Table>> {
+    pub(crate) fn table(&self, name: &str) -> Result<Arc<Table>> {
         self.tables
             .read()
             .get(name)
@@ -192,7 +240,7 @@ impl Store {
             .ok_or_else(|| StoreError::TableNotFound(name.to_string()))
     }
 
-    fn sync(&self) -> Result<()> {
+    pub(crate) fn sync(&self) -> Result<()> {
         if self.options.sync_writes {
             self.group_commit.sync(&self.db)?;
         }
@@ -233,16 +281,19 @@ impl Store {
             tags: spec.tags,
             deletion_protection: spec.deletion_protection,
             table_class: spec.table_class,
+            indexes: index::new_table_indexes(spec.indexes),
         };
         let items = self
             .db
             .keyspace(&meta.items_keyspace(), KeyspaceCreateOptions::default)?;
+        let indexes = index::open_all(&self.db, &meta)?;
         self.save_meta(&meta)?;
         self.tables.write().insert(
             meta.name.clone(),
             Arc::new(Table {
                 meta: meta.clone(),
                 items,
+                indexes,
             }),
         );
         tracing::info!(table = %meta.name, id = %meta.id, "table created");
@@ -261,8 +312,14 @@ impl Store {
         let info = self.info(&table);
         self.catalog.remove(name)?;
         self.group_commit.sync(&self.db)?;
-        self.tables.write().remove(name);
+        {
+            let _writers = self.writers.write();
+            self.tables.write().remove(name);
+        }
         self.db.delete_keyspace(table.items.clone())?;
+        for ix in &table.indexes {
+            self.db.delete_keyspace(ix.keyspace.clone())?;
+        }
         tracing::info!(table = %name, "table deleted");
         Ok(info)
     }
@@ -272,6 +329,7 @@ impl Store {
             meta: table.meta.clone(),
             item_count: table.items.approximate_len() as u64,
             size_bytes: table.items.disk_space(),
+            indexes: Self::index_infos(&table.indexes),
         }
     }
 
@@ -337,13 +395,17 @@ impl Store {
         self.replace_meta(&table, meta)
     }
 
-    fn replace_meta(&self, table: &Table, meta: TableMeta) -> Result<TableMeta> {
+    /// Saves a table's new definition and switches to it, waiting for in-flight writes.
+    pub(crate) fn replace_meta(&self, table: &Table, meta: TableMeta) -> Result<TableMeta> {
         self.save_meta(&meta)?;
+        let indexes = index::open_all(&self.db, &meta)?;
+        let _writers = self.writers.write();
         self.tables.write().insert(
             meta.name.clone(),
             Arc::new(Table {
                 meta: meta.clone(),
                 items: table.items.clone(),
+                indexes,
             }),
         );
         Ok(meta)
@@ -448,6 +510,7 @@ impl Store {
         let meta = self.table(table)?.meta.clone();
         let key = meta.key_schema.key_of_item(&item)?;
         validate_item(&item)?;
+        index::check_item(&meta, &item)?;
         self.write_item(table, &key, move |_, old| {
             check(old)?;
             Ok(Mutation::Put(item))
@@ -471,6 +534,7 @@ impl Store {
     /// runs with every involved item locked; if any fails, nothing is written and the error is
     /// [`StoreError::TransactionCanceled`] with one reason per action.
     pub fn write_items(&self, actions: Vec<TransactAction<'_>>) -> Result<Vec<WriteOutcome>> {
+        let writers = self.writers.read();
         // Resolve tables and keys first: these are request errors, not cancellations.
         let mut resolved = Vec::with_capacity(actions.len());
         let mut seen = HashSet::new();
@@ -528,6 +592,7 @@ impl Store {
             .collect();
         self.commit_changes(&changes)?;
         drop(held);
+        drop(writers);
         self.sync()?;
         Ok(changes
             .into_iter()
@@ -550,6 +615,14 @@ impl Store {
                 Some(item) => batch.insert(&c.table.items, c.key.as_slice(), encode_item(item)),
                 None => batch.remove(&c.table.items, c.key.as_slice()),
             }
+            let keys = &c.table.meta.key_schema;
+            index::stage(
+                &mut batch,
+                keys,
+                &c.table.indexes,
+                c.old.as_ref(),
+                c.new.as_ref(),
+            );
         }
         batch.commit()?;
         Ok(())
@@ -557,10 +630,10 @@ impl Store {
 
     // ---- reads of many items ----
 
-    /// The key attributes of an item of `meta`'s table.
-    fn key_attributes(meta: &TableMeta, item: &Item) -> Item {
-        meta.key_schema
-            .attributes()
+    /// The attributes of `item` that belong to one of the key schemas `keys`.
+    fn key_attributes(keys: &[&KeySchema], item: &Item) -> Item {
+        keys.iter()
+            .flat_map(|k| k.attributes())
             .filter_map(|a| item.get(&a.name).map(|v| (a.name.clone(), v.clone())))
             .collect()
     }
@@ -569,6 +642,22 @@ impl Store {
         meta: &TableMeta,
         iter: I,
         limit: Option<usize>,
+        filter: impl FnMut(&Item) -> Result<bool>,
+    ) -> Result<Page>
+    where
+        I: Iterator<Item = fjall::Guard>,
+    {
+        Self::read_entries(&[&meta.key_schema], iter, limit, |i| Ok(Some(i)), filter)
+    }
+
+    /// Reads one page from `iter`: items are decoded, turned into what the read returns by
+    /// `resolve` (`None` skips one), counted, filtered. LastEvaluatedKey carries the attributes
+    /// of the key schemas `keys` (the table's, and an index's when reading one).
+    pub(crate) fn read_entries<I>(
+        keys: &[&KeySchema],
+        iter: I,
+        limit: Option<usize>,
+        mut resolve: impl FnMut(Item) -> Result<Option<Item>>,
         mut filter: impl FnMut(&Item) -> Result<bool>,
     ) -> Result<Page>
     where
@@ -584,10 +673,14 @@ impl Store {
                 break;
             }
             let (_, value) = guard.into_inner()?;
-            let item = decode_item(&value)?;
+            let stored = decode_item(&value)?;
+            let key = Self::key_attributes(keys, &stored);
+            let Some(item) = resolve(stored)? else {
+                continue;
+            };
             page.scanned_count += 1;
             page.scanned_bytes += item_size(&item);
-            last = Some(Self::key_attributes(meta, &item));
+            last = Some(key);
             if filter(&item)? {
                 page.items.push(item);
             }
@@ -629,7 +722,7 @@ impl Store {
         }
         let prefix = key::partition_prefix(partition_key)
             .ok_or_else(|| StoreError::Validation("Query key condition not supported".into()))?;
-        let (mut lo, mut hi) = sort_bounds(&prefix, sort, meta)?;
+        let (mut lo, mut hi) = sort_bounds(&prefix, sort, meta.key_schema.range.as_ref())?;
         if let Some(start) = Self::start_after(meta, page.exclusive_start_key.as_ref())? {
             if !start.starts_with(&prefix) {
                 return Err(StoreError::Validation(
@@ -695,6 +788,7 @@ fn check_mutation(meta: &TableMeta, m: Mutation) -> Result<Mutation> {
     if let Mutation::Put(item) = &m {
         meta.key_schema.key_of_item(item)?;
         validate_item(item)?;
+        index::check_item(meta, item)?;
     }
     Ok(m)
 }
@@ -729,10 +823,13 @@ fn reason_to_error(r: CancellationReason) -> StoreError {
     }
 }
 
-fn sort_bounds(
+/// The key range of a Query: the partition `prefix`, narrowed by the sort-key condition on
+/// `range_attr`. Keys may continue after the sort key (index entries carry the table key
+/// there), so a bound that must include a sort value covers every key starting with it.
+pub(crate) fn sort_bounds(
     prefix: &[u8],
     sort: Option<&RangeCondition>,
-    meta: &TableMeta,
+    range_attr: Option<&KeyAttribute>,
 ) -> Result<(Bound<Vec<u8>>, Bound<Vec<u8>>)> {
     let whole = || {
         (
@@ -741,7 +838,7 @@ fn sort_bounds(
         )
     };
     let Some(cond) = sort else { return Ok(whole()) };
-    let Some(range_attr) = &meta.key_schema.range else {
+    let Some(range_attr) = range_attr else {
         return Err(StoreError::Validation(
             "Query key condition not supported".into(),
         ));
@@ -756,15 +853,23 @@ fn sort_bounds(
         key::encode_key_value(v, &mut out);
         Ok(out)
     };
+    // Past every key that starts with `k` (encoded values are self-delimiting, so those are
+    // exactly the keys with that sort value).
+    let past = |k: &[u8]| key::prefix_successor(k).map_or(Bound::Unbounded, Bound::Excluded);
     let (start, end) = whole();
     Ok(match cond {
         RangeCondition::Eq(v) => {
             let k = enc(v)?;
-            (Bound::Included(k.clone()), Bound::Included(k))
+            (Bound::Included(k.clone()), past(&k))
         }
         RangeCondition::Lt(v) => (start, Bound::Excluded(enc(v)?)),
-        RangeCondition::Le(v) => (start, Bound::Included(enc(v)?)),
-        RangeCondition::Gt(v) => (Bound::Excluded(enc(v)?), end),
+        RangeCondition::Le(v) => (start, past(&enc(v)?)),
+        RangeCondition::Gt(v) => {
+            // Some: an encoded key starts with a type tag, never 0xFF.
+            let after = key::prefix_successor(&enc(v)?)
+                .ok_or_else(|| StoreError::Corrupt("sort key without successor".into()))?;
+            (Bound::Included(after), end)
+        }
         RangeCondition::Ge(v) => (Bound::Included(enc(v)?), end),
         RangeCondition::Between(a, b) => {
             let (ka, kb) = (enc(a)?, enc(b)?);
@@ -773,7 +878,7 @@ fn sort_bounds(
                     "Invalid KeyConditionExpression: The BETWEEN operator requires upper bound to be greater than or equal to lower bound".into(),
                 ));
             }
-            (Bound::Included(ka), Bound::Included(kb))
+            (Bound::Included(ka), past(&kb))
         }
         RangeCondition::BeginsWith(v) => {
             let mut full = enc(v)?;
@@ -822,6 +927,7 @@ mod tests {
             tags: BTreeMap::new(),
             deletion_protection: false,
             table_class: None,
+            indexes: Vec::new(),
         }
     }
 

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{Result, StoreError};
+use crate::index::{IndexMeta, IndexSpec};
 use crate::value::{AttributeValue, Item, ValueType};
 
 /// The types a key attribute may have.
@@ -241,6 +242,8 @@ pub struct TableSpec {
     pub deletion_protection: bool,
     /// `STANDARD` or `STANDARD_INFREQUENT_ACCESS`.
     pub table_class: Option<String>,
+    /// Global and local secondary indexes.
+    pub indexes: Vec<IndexSpec>,
 }
 
 /// What the catalog keeps about a table.
@@ -280,6 +283,9 @@ pub struct TableMeta {
     /// Table class.
     #[serde(default)]
     pub table_class: Option<String>,
+    /// Global and local secondary indexes.
+    #[serde(default)]
+    pub indexes: Vec<IndexMeta>,
 }
 
 impl TableMeta {
@@ -356,7 +362,9 @@ impl TableSpec {
                 Some(_) => {}
             }
         }
-        if self.attribute_definitions.len() != self.key_schema.attributes().count() {
+        if !self.indexes.is_empty() {
+            crate::index::validate_specs(self)?;
+        } else if self.attribute_definitions.len() != self.key_schema.attributes().count() {
             return invalid(
                 "Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions",
             );
@@ -414,6 +422,7 @@ mod tests {
             tags: BTreeMap::new(),
             deletion_protection: false,
             table_class: None,
+            indexes: Vec::new(),
         }
     }
 

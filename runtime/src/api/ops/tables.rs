@@ -268,12 +268,14 @@ pub(crate) fn create_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
         tags: tags(body, "Tags")?,
         deletion_protection: optional_bool(body, "DeletionProtectionEnabled")?.unwrap_or(false),
         table_class: optional_str(body, "TableClass")?.map(str::to_string),
+        indexes: Vec::new(),
     };
     let meta = api.store().create_table(spec)?;
     let info = TableInfo {
         meta,
         item_count: 0,
         size_bytes: 0,
+        indexes: Vec::new(),
     };
     Ok(json!({"TableDescription": table_description(api, &info, TableStatus::Creating)}))
 }
