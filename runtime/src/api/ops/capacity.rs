@@ -81,6 +81,28 @@ pub(crate) fn consumed(report: Report, table: &str, units: f64, kind: Kind) -> O
     Some(Value::Object(out))
 }
 
+/// The ConsumedCapacity entry for a read of `units` on index `index` of `table`, or `None`
+/// when not asked for. With INDEXES, the units are the index's (the table's share is zero).
+pub(crate) fn consumed_on_index(
+    report: Report,
+    table: &str,
+    index: &str,
+    global: bool,
+    units: f64,
+) -> Option<Value> {
+    let mut out = consumed(report, table, units, Kind::Read)?;
+    if report == Report::Indexes {
+        let member = if global {
+            "GlobalSecondaryIndexes"
+        } else {
+            "LocalSecondaryIndexes"
+        };
+        out["Table"] = json!({"CapacityUnits": 0.0, "ReadCapacityUnits": 0.0});
+        out[member] = json!({index: {"CapacityUnits": units, "ReadCapacityUnits": units}});
+    }
+    Some(out)
+}
+
 /// Adds `ConsumedCapacity` (a single entry) to a response object, when asked for.
 pub(crate) fn attach(response: &mut Value, entry: Option<Value>) {
     if let (Some(entry), Some(obj)) = (entry, response.as_object_mut()) {
