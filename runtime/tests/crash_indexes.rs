@@ -77,7 +77,7 @@ fn item(k: u64, rng: &mut Rng) -> Item {
     it.insert("l".into(), n(rng.next() % 1000));
     it.insert("note".into(), s("x".repeat((rng.next() % 3000) as usize)));
     it.insert("extra".into(), n(rng.next()));
-    if rng.next() % 4 != 0 {
+    if !rng.next().is_multiple_of(4) {
         it.insert("g".into(), s(format!("g{}", rng.next() % 10)));
         it.insert("gs".into(), n(rng.next() % 100));
     }
