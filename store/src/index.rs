@@ -51,7 +51,7 @@ use crate::schema::{
     BillingMode, KeyAttribute, KeySchema, TableMeta, TableSpec, Throughput,
     MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES,
 };
-use crate::value::{AttributeValue, Item};
+use crate::value::{item_size, AttributeValue, Item};
 
 /// Most global secondary indexes on one table (DynamoDB's default quota).
 pub const MAX_GLOBAL_INDEXES: usize = 20;
@@ -498,6 +498,32 @@ fn entry(table_keys: &KeySchema, index: &IndexMeta, item: &Item) -> Option<(Vec<
     let (hash, range) = index_key_values(index, item).ok()??;
     let key = entry_key(table_keys, hash, range, item)?;
     Some((key, project(table_keys, index, item)))
+}
+
+/// The index writes one item change costs, as DynamoDB counts them: for each index the change
+/// touches, the size in bytes of each entry written or deleted (a changed index key is a delete
+/// and a put; an entry updated in place counts the larger of its two versions).
+pub fn index_writes<'a>(
+    meta: &'a TableMeta,
+    old: Option<&Item>,
+    new: Option<&Item>,
+) -> Vec<(&'a IndexMeta, Vec<usize>)> {
+    let mut out = Vec::new();
+    for ix in &meta.indexes {
+        let before = old.and_then(|o| entry(&meta.key_schema, ix, o));
+        let after = new.and_then(|n| entry(&meta.key_schema, ix, n));
+        let sizes = match (before, after) {
+            (None, None) => continue,
+            (Some(b), Some(a)) if b == a => continue,
+            (Some((bk, bi)), Some((ak, ai))) if bk == ak => {
+                vec![item_size(&bi).max(item_size(&ai))]
+            }
+            (Some((_, bi)), Some((_, ai))) => vec![item_size(&bi), item_size(&ai)],
+            (Some((_, i)), None) | (None, Some((_, i))) => vec![item_size(&i)],
+        };
+        out.push((ix, sizes));
+    }
+    out
 }
 
 /// An index open in the store: its definition and keyspace.
@@ -1279,6 +1305,45 @@ mod tests {
             &item(&[("pk", s("p")), ("sk", n(1)), ("g", s("a"))])
         )
         .is_none());
+    }
+
+    #[test]
+    fn index_writes_follow_dynamodb_counting() {
+        let (_dir, store) = open();
+        let meta = store
+            .create_table(spec(
+                "tbl",
+                vec![
+                    gsi("by_g", "g", None, IndexProjection::KeysOnly),
+                    gsi("by_h", "h", None, IndexProjection::All),
+                ],
+            ))
+            .unwrap();
+        let a = item(&[("pk", s("p")), ("sk", n(1)), ("g", s("x")), ("v", n(1))]);
+        let names = |w: Vec<(&IndexMeta, Vec<usize>)>| {
+            w.into_iter()
+                .map(|(i, sizes)| (i.name.clone(), sizes.len()))
+                .collect::<Vec<_>>()
+        };
+        // Insert into by_g only (no h).
+        assert_eq!(
+            names(index_writes(&meta, None, Some(&a))),
+            vec![("by_g".to_string(), 1)]
+        );
+        // v is not projected into by_g: nothing to write.
+        let mut b = a.clone();
+        b.insert("v".into(), n(2));
+        assert!(index_writes(&meta, Some(&a), Some(&b)).is_empty());
+        // A new index key: delete and put.
+        b.insert("g".into(), s("y"));
+        assert_eq!(
+            names(index_writes(&meta, Some(&a), Some(&b))),
+            vec![("by_g".to_string(), 2)]
+        );
+        assert_eq!(
+            names(index_writes(&meta, Some(&b), None)),
+            vec![("by_g".to_string(), 1)]
+        );
     }
 
     #[test]

@@ -509,6 +509,34 @@ def test_index_read_capacity_with_indexes_report(ddb, orders):
     assert "by_placed" in r["ConsumedCapacity"]["LocalSecondaryIndexes"]
 
 
+def test_write_capacity_counts_index_writes(ddb, orders):
+    name, _ = orders
+    key = {"customer": {"S": "w"}, "order": {"N": "1"}}
+    r = ddb.put_item(
+        TableName=name, ReturnConsumedCapacity="INDEXES",
+        Item={**key, "status": {"S": "open"}, "placed": {"N": "1"}, "total": {"N": "1"}},
+    )
+    cc = r["ConsumedCapacity"]
+    assert cc["Table"]["CapacityUnits"] == 1.0
+    assert set(cc["GlobalSecondaryIndexes"]) == {"by_status", "by_total"}
+    assert set(cc["LocalSecondaryIndexes"]) == {"by_placed"}
+    assert cc["CapacityUnits"] == 4.0
+    # A new index key is a delete and a put; an index the change does not touch costs nothing.
+    r = ddb.update_item(
+        TableName=name, Key=key, ReturnConsumedCapacity="INDEXES", UpdateExpression="SET #s = :s",
+        ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues={":s": {"S": "shipped"}},
+    )
+    cc = r["ConsumedCapacity"]
+    assert cc["GlobalSecondaryIndexes"] == {
+        "by_status": {"CapacityUnits": 2.0, "WriteCapacityUnits": 2.0},
+        "by_total": {"CapacityUnits": 2.0, "WriteCapacityUnits": 2.0},
+    }
+    assert "LocalSecondaryIndexes" not in cc
+    assert cc["CapacityUnits"] == 5.0
+    r = ddb.delete_item(TableName=name, Key=key, ReturnConsumedCapacity="TOTAL")
+    assert r["ConsumedCapacity"]["CapacityUnits"] == 4.0
+
+
 def test_resource_query_with_index(resource, orders):
     name, _ = orders
     table = resource.Table(name)
