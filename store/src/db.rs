@@ -22,9 +22,12 @@ use crate::commit::GroupCommit;
 use crate::encoding::{decode_item, encode_item};
 use crate::error::{CancellationReason, Result, StoreError};
 use crate::expr::RangeCondition;
+use crate::index::{self, Background, IndexInfo, OpenIndex};
 use crate::key;
 use crate::locks::KeyLocks;
-use crate::schema::{validate_billing, BillingMode, TableMeta, TableSpec, Throughput};
+use crate::schema::{
+    validate_billing, BillingMode, KeyAttribute, KeySchema, TableMeta, TableSpec, Throughput,
+};
 use crate::stream::{self, Sequencer, StreamMeta, StreamViewType};
 use crate::ttl;
 use crate::value::{item_size, validate_item, AttributeValue, Item};
@@ -39,6 +42,8 @@ pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
 pub(crate) struct Table {
     pub(crate) meta: TableMeta,
     pub(crate) items: Keyspace,
+    /// The keyspaces of `meta.indexes`, in the same order.
+    pub(crate) indexes: Vec<OpenIndex>,
     /// The expiry index (see [`crate::ttl`]).
     pub(crate) expiry: Keyspace,
     /// The record logs of the table's streams, by stream id.
@@ -49,6 +54,7 @@ impl Table {
     /// Opens (or creates) the keyspaces of a table.
     fn open(db: &Database, meta: TableMeta) -> Result<Table> {
         let items = db.keyspace(&meta.items_keyspace(), KeyspaceCreateOptions::default)?;
+        let indexes = index::open_all(db, &meta)?;
         let expiry = db.keyspace(&meta.expiry_keyspace(), KeyspaceCreateOptions::default)?;
         let stream_logs = meta
             .streams
@@ -58,6 +64,7 @@ impl Table {
         Ok(Table {
             meta,
             items,
+            indexes,
             expiry,
             stream_logs,
         })
@@ -90,15 +97,22 @@ pub struct Store {
     catalog: Keyspace,
     /// tarn's own records (see [`crate::state`]).
     pub(crate) state: Keyspace,
-    pub(crate) tables: RwLock<HashMap<String, Arc<Table>>>,
+    pub(crate) tables: Arc<RwLock<HashMap<String, Arc<Table>>>>,
     /// Serializes catalog changes (create, delete, update of tables).
-    pub(crate) ddl: parking_lot::Mutex<()>,
-    pub(crate) locks: KeyLocks,
-    /// The commit order, and the stream sequence numbers that follow it.
-    pub(crate) sequencer: Sequencer,
-    pub(crate) group_commit: GroupCommit,
+    pub(crate) ddl: Arc<parking_lot::Mutex<()>>,
+    pub(crate) locks: Arc<KeyLocks>,
+    /// The commit order of writes to tables with streams, and the sequence numbers that
+    /// follow it.
+    pub(crate) sequencer: Arc<Sequencer>,
+    pub(crate) group_commit: Arc<GroupCommit>,
     options: StoreOptions,
     path: PathBuf,
+    /// Held shared by every item write from its table lookup to its commit, and exclusively
+    /// while a table's definition is switched: once the switch is done, no write that saw the
+    /// old definition (say, without a new index) is still in flight.
+    pub(crate) writers: Arc<RwLock<()>>,
+    /// Background index builds (stopped and joined when the opening store is dropped).
+    pub(crate) background: Background,
 }
 
 /// What a write decided to do with an item.
@@ -130,6 +144,8 @@ pub struct TableInfo {
     pub item_count: u64,
     /// Approximate size in bytes.
     pub size_bytes: u64,
+    /// Figures of each secondary index.
+    pub indexes: Vec<IndexInfo>,
 }
 
 /// The table-level settings UpdateTable may change.
@@ -222,20 +238,49 @@ impl Store {
                 .map_err(|e| StoreError::Corrupt(format!("unreadable catalog entry: {e}")))?;
             tables.insert(meta.name.clone(), Arc::new(Table::open(&db, meta)?));
         }
+        index::drop_orphans(&db, tables.values().map(|t| &t.meta))?;
         let last_seq = stream::highest_seq(tables.values().flat_map(|t| t.stream_logs.values()))?;
         tracing::info!(path = %path.display(), tables = tables.len(), "store opened");
-        Ok(Store {
+        let store = Store {
             db,
             catalog,
             state,
-            tables: RwLock::new(tables),
-            ddl: parking_lot::Mutex::new(()),
-            locks: KeyLocks::default(),
-            sequencer: Sequencer::new(last_seq),
-            group_commit: GroupCommit::default(),
+            tables: Arc::new(RwLock::new(tables)),
+            ddl: Arc::default(),
+            locks: Arc::default(),
+            sequencer: Arc::new(Sequencer::new(last_seq)),
+            group_commit: Arc::default(),
             options,
             path: path.to_path_buf(),
-        })
+            writers: Arc::default(),
+            background: Background::new(),
+        };
+        store.resume_index_builds();
+        Ok(store)
+    }
+
+    /// Another handle on the same store, for a background thread. It does not own the
+    /// background work: dropping it stops nothing.
+    pub(crate) fn handle(&self) -> Store {
+        Store {
+            db: self.db.clone(),
+            catalog: self.catalog.clone(),
+            state: self.state.clone(),
+            tables: self.tables.clone(),
+            ddl: self.ddl.clone(),
+            locks: self.locks.clone(),
+            sequencer: self.sequencer.clone(),
+            group_commit: self.group_commit.clone(),
+            options: self.options.clone(),
+            path: self.path.clone(),
+            writers: self.writers.clone(),
+            background: self.background.handle(),
+        }
+    }
+
+    /// Every open table.
+    pub(crate) fn tables_snapshot(&self) -> Vec<Arc<Table>> {
+        self.tables.read().values().cloned().collect()
     }
 
     /// The directory the store lives in.
@@ -297,6 +342,7 @@ impl Store {
             tags: spec.tags,
             deletion_protection: spec.deletion_protection,
             table_class: spec.table_class,
+            indexes: index::new_table_indexes(spec.indexes),
             streams,
             ttl: None,
         };
@@ -321,8 +367,14 @@ impl Store {
         let info = self.info(&table);
         self.catalog.remove(name)?;
         self.group_commit.sync(&self.db)?;
-        self.tables.write().remove(name);
+        {
+            let _writers = self.writers.write();
+            self.tables.write().remove(name);
+        }
         self.db.delete_keyspace(table.items.clone())?;
+        for ix in &table.indexes {
+            self.db.delete_keyspace(ix.keyspace.clone())?;
+        }
         self.db.delete_keyspace(table.expiry.clone())?;
         for log in table.stream_logs.values() {
             self.db.delete_keyspace(log.clone())?;
@@ -336,6 +388,7 @@ impl Store {
             meta: table.meta.clone(),
             item_count: table.items.approximate_len() as u64,
             size_bytes: table.items.disk_space(),
+            indexes: Self::index_infos(&table.indexes),
         }
     }
 
@@ -401,10 +454,10 @@ impl Store {
         match update.stream {
             None => self.replace_meta(meta),
             Some(change) => {
-                // In the commit order: no commit lands between the stream's start (or end)
-                // and the new definition taking effect.
-                let order = self.sequencer.lock();
-                let last_seq = order.last();
+                // With the writers gate held no write is in flight, so no record lands between
+                // the stream's start (or end) and the new definition taking effect.
+                let _writers = self.writers.write();
+                let last_seq = self.sequencer.lock().last();
                 let enabled = meta.streams.iter_mut().find(|s| s.is_enabled());
                 match (change, enabled) {
                     (StreamChange::Enable(_), Some(_)) => {
@@ -428,29 +481,26 @@ impl Store {
                         tracing::info!(table = %name, stream = %stream.id, "stream disabled");
                     }
                 }
-                let meta = self.replace_meta(meta);
-                drop(order);
-                meta
+                self.install_meta(meta)
             }
         }
     }
 
-    /// Saves a table's new definition and puts it in place for the operations that start next.
-    fn replace_meta(&self, meta: TableMeta) -> Result<TableMeta> {
+    /// Saves a table's new definition and switches to it, waiting for in-flight writes (the
+    /// writers gate): no write straddles the switch.
+    pub(crate) fn replace_meta(&self, meta: TableMeta) -> Result<TableMeta> {
+        let _writers = self.writers.write();
+        self.install_meta(meta)
+    }
+
+    /// [`Store::replace_meta`] for a caller that holds the writers gate already.
+    fn install_meta(&self, meta: TableMeta) -> Result<TableMeta> {
         self.save_meta(&meta)?;
         let table = Table::open(&self.db, meta.clone())?;
         self.tables
             .write()
             .insert(meta.name.clone(), Arc::new(table));
         Ok(meta)
-    }
-
-    /// [`Store::replace_meta`] for changes that decide what a commit writes beside the item
-    /// (streams, TTL): the swap happens in the commit order, so every commit after it sees the
-    /// new definition and no commit straddles it.
-    pub(crate) fn replace_meta_in_order(&self, meta: TableMeta) -> Result<TableMeta> {
-        let _order = self.sequencer.lock();
-        self.replace_meta(meta)
     }
 
     /// Removes closed streams from a table's definition and drops their records.
@@ -570,6 +620,7 @@ impl Store {
         let meta = self.table(table)?.meta.clone();
         let key = meta.key_schema.key_of_item(&item)?;
         validate_item(&item)?;
+        index::check_item(&meta, &item)?;
         self.write_item(table, &key, move |_, old| {
             check(old)?;
             Ok(Mutation::Put(item))
@@ -593,6 +644,7 @@ impl Store {
     /// runs with every involved item locked; if any fails, nothing is written and the error is
     /// [`StoreError::TransactionCanceled`] with one reason per action.
     pub fn write_items(&self, actions: Vec<TransactAction<'_>>) -> Result<Vec<WriteOutcome>> {
+        let writers = self.writers.read();
         // Resolve tables and keys first: these are request errors, not cancellations.
         let mut resolved = Vec::with_capacity(actions.len());
         let mut seen = HashSet::new();
@@ -651,6 +703,7 @@ impl Store {
             .collect();
         self.commit_changes(&changes)?;
         drop(held);
+        drop(writers);
         self.sync()?;
         Ok(changes
             .into_iter()
@@ -662,17 +715,14 @@ impl Store {
     }
 
     /// Writes a set of item changes as one atomic batch, with every record derived from them:
-    /// expiry entries and stream records (index entries belong here too). Call it with the
-    /// items' locks held.
+    /// index entries, expiry entries and stream records. Call it with the items' locks and the
+    /// writers gate held (so the tables' definitions cannot change meanwhile).
     ///
-    /// The batch is built and committed in the commit order (the sequencer held), under the
-    /// table definitions current at that moment: a stream enabled or TTL turned on just before
-    /// is seen by every commit after it, and stream sequence numbers follow commit order.
+    /// When a change has a stream record, the batch is committed holding the sequencer: stream
+    /// sequence numbers follow the commit order.
     pub(crate) fn commit_changes(&self, changes: &[Change]) -> Result<()> {
         let mut batch = self.db.batch();
-        let mut order = self.sequencer.lock();
-        let time_ms = now_millis();
-        let tables = self.tables.read();
+        let mut recorded = Vec::new();
         for c in changes {
             if c.old == c.new {
                 continue;
@@ -681,51 +731,61 @@ impl Store {
                 Some(item) => batch.insert(&c.table.items, c.key.as_slice(), encode_item(item)),
                 None => batch.remove(&c.table.items, c.key.as_slice()),
             }
-            // The table's definition now, not when the write began.
-            let table = match tables.get(&c.table.meta.name) {
-                Some(t) if t.meta.id == c.table.meta.id => t,
-                _ => &c.table,
-            };
-            if let Some(spec) = &table.meta.ttl {
+            index::stage(
+                &mut batch,
+                &c.table.meta.key_schema,
+                &c.table.indexes,
+                c.old.as_ref(),
+                c.new.as_ref(),
+            );
+            if let Some(spec) = &c.table.meta.ttl {
                 ttl::stage_entries(
                     &mut batch,
-                    &table.expiry,
+                    &c.table.expiry,
                     &spec.attribute,
                     &c.key,
                     c.old.as_ref(),
                     c.new.as_ref(),
                 );
             }
-            if let Some((stream, log)) = table.active_stream() {
-                let item = c
-                    .new
-                    .as_ref()
-                    .or(c.old.as_ref())
-                    .expect("a change has an item");
-                stream::stage_record(
-                    &mut batch,
-                    &mut order,
-                    log,
-                    stream.view_type,
-                    Self::key_attributes(&table.meta, item),
-                    c.old.as_ref(),
-                    c.new.as_ref(),
-                    c.by_ttl,
-                    time_ms,
-                );
+            if let Some(stream) = c.table.active_stream() {
+                recorded.push((c, stream));
             }
         }
-        drop(tables);
+        if recorded.is_empty() {
+            batch.commit()?;
+            return Ok(());
+        }
+        let mut order = self.sequencer.lock();
+        let time_ms = now_millis();
+        for (c, (stream, log)) in recorded {
+            let item = c
+                .new
+                .as_ref()
+                .or(c.old.as_ref())
+                .expect("a change has an item");
+            stream::stage_record(
+                &mut batch,
+                &mut order,
+                log,
+                stream.view_type,
+                Self::key_attributes(&[&c.table.meta.key_schema], item),
+                c.old.as_ref(),
+                c.new.as_ref(),
+                c.by_ttl,
+                time_ms,
+            );
+        }
         batch.commit()?;
         Ok(())
     }
 
     // ---- reads of many items ----
 
-    /// The key attributes of an item of `meta`'s table.
-    fn key_attributes(meta: &TableMeta, item: &Item) -> Item {
-        meta.key_schema
-            .attributes()
+    /// The attributes of `item` that belong to one of the key schemas `keys`.
+    fn key_attributes(keys: &[&KeySchema], item: &Item) -> Item {
+        keys.iter()
+            .flat_map(|k| k.attributes())
             .filter_map(|a| item.get(&a.name).map(|v| (a.name.clone(), v.clone())))
             .collect()
     }
@@ -734,6 +794,22 @@ impl Store {
         meta: &TableMeta,
         iter: I,
         limit: Option<usize>,
+        filter: impl FnMut(&Item) -> Result<bool>,
+    ) -> Result<Page>
+    where
+        I: Iterator<Item = fjall::Guard>,
+    {
+        Self::read_entries(&[&meta.key_schema], iter, limit, |i| Ok(Some(i)), filter)
+    }
+
+    /// Reads one page from `iter`: items are decoded, turned into what the read returns by
+    /// `resolve` (`None` skips one), counted, filtered. LastEvaluatedKey carries the attributes
+    /// of the key schemas `keys` (the table's, and an index's when reading one).
+    pub(crate) fn read_entries<I>(
+        keys: &[&KeySchema],
+        iter: I,
+        limit: Option<usize>,
+        mut resolve: impl FnMut(Item) -> Result<Option<Item>>,
         mut filter: impl FnMut(&Item) -> Result<bool>,
     ) -> Result<Page>
     where
@@ -749,10 +825,14 @@ impl Store {
                 break;
             }
             let (_, value) = guard.into_inner()?;
-            let item = decode_item(&value)?;
+            let stored = decode_item(&value)?;
+            let key = Self::key_attributes(keys, &stored);
+            let Some(item) = resolve(stored)? else {
+                continue;
+            };
             page.scanned_count += 1;
             page.scanned_bytes += item_size(&item);
-            last = Some(Self::key_attributes(meta, &item));
+            last = Some(key);
             if filter(&item)? {
                 page.items.push(item);
             }
@@ -794,7 +874,7 @@ impl Store {
         }
         let prefix = key::partition_prefix(partition_key)
             .ok_or_else(|| StoreError::Validation("Query key condition not supported".into()))?;
-        let (mut lo, mut hi) = sort_bounds(&prefix, sort, meta)?;
+        let (mut lo, mut hi) = sort_bounds(&prefix, sort, meta.key_schema.range.as_ref())?;
         if let Some(start) = Self::start_after(meta, page.exclusive_start_key.as_ref())? {
             if !start.starts_with(&prefix) {
                 return Err(StoreError::Validation(
@@ -878,6 +958,7 @@ fn check_mutation(meta: &TableMeta, m: Mutation) -> Result<Mutation> {
     if let Mutation::Put(item) = &m {
         meta.key_schema.key_of_item(item)?;
         validate_item(item)?;
+        index::check_item(meta, item)?;
     }
     Ok(m)
 }
@@ -912,10 +993,13 @@ fn reason_to_error(r: CancellationReason) -> StoreError {
     }
 }
 
-fn sort_bounds(
+/// The key range of a Query: the partition `prefix`, narrowed by the sort-key condition on
+/// `range_attr`. Keys may continue after the sort key (index entries carry the table key
+/// there), so a bound that must include a sort value covers every key starting with it.
+pub(crate) fn sort_bounds(
     prefix: &[u8],
     sort: Option<&RangeCondition>,
-    meta: &TableMeta,
+    range_attr: Option<&KeyAttribute>,
 ) -> Result<(Bound<Vec<u8>>, Bound<Vec<u8>>)> {
     let whole = || {
         (
@@ -924,7 +1008,7 @@ fn sort_bounds(
         )
     };
     let Some(cond) = sort else { return Ok(whole()) };
-    let Some(range_attr) = &meta.key_schema.range else {
+    let Some(range_attr) = range_attr else {
         return Err(StoreError::Validation(
             "Query key condition not supported".into(),
         ));
@@ -939,15 +1023,23 @@ fn sort_bounds(
         key::encode_key_value(v, &mut out);
         Ok(out)
     };
+    // Past every key that starts with `k` (encoded values are self-delimiting, so those are
+    // exactly the keys with that sort value).
+    let past = |k: &[u8]| key::prefix_successor(k).map_or(Bound::Unbounded, Bound::Excluded);
     let (start, end) = whole();
     Ok(match cond {
         RangeCondition::Eq(v) => {
             let k = enc(v)?;
-            (Bound::Included(k.clone()), Bound::Included(k))
+            (Bound::Included(k.clone()), past(&k))
         }
         RangeCondition::Lt(v) => (start, Bound::Excluded(enc(v)?)),
-        RangeCondition::Le(v) => (start, Bound::Included(enc(v)?)),
-        RangeCondition::Gt(v) => (Bound::Excluded(enc(v)?), end),
+        RangeCondition::Le(v) => (start, past(&enc(v)?)),
+        RangeCondition::Gt(v) => {
+            // Some: an encoded key starts with a type tag, never 0xFF.
+            let after = key::prefix_successor(&enc(v)?)
+                .ok_or_else(|| StoreError::Corrupt("sort key without successor".into()))?;
+            (Bound::Included(after), end)
+        }
         RangeCondition::Ge(v) => (Bound::Included(enc(v)?), end),
         RangeCondition::Between(a, b) => {
             let (ka, kb) = (enc(a)?, enc(b)?);
@@ -956,7 +1048,7 @@ fn sort_bounds(
                     "Invalid KeyConditionExpression: The BETWEEN operator requires upper bound to be greater than or equal to lower bound".into(),
                 ));
             }
-            (Bound::Included(ka), Bound::Included(kb))
+            (Bound::Included(ka), past(&kb))
         }
         RangeCondition::BeginsWith(v) => {
             let mut full = enc(v)?;

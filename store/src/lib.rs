@@ -3,6 +3,7 @@
 //! - [`value`]: items and attribute values with DynamoDB's rules.
 //! - [`key`]: the order-preserving encoding of primary keys.
 //! - [`schema`]: table definitions and their validation.
+//! - [`index`]: secondary indexes (definitions, entries, maintenance, reads, online builds).
 //! - [`expr`]: DynamoDB's expression language (conditions, updates, projections, key conditions).
 //! - [`Store`]: the database itself (tables, items, Query, Scan, atomic multi-item writes).
 //! - [`stream`]: the log of item changes a table with a stream keeps (DynamoDB Streams).
@@ -17,6 +18,7 @@ mod db;
 mod encoding;
 mod error;
 pub mod expr;
+pub mod index;
 pub mod key;
 mod locks;
 pub mod schema;

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{Result, StoreError};
+use crate::index::{IndexMeta, IndexSpec};
 use crate::stream::{StreamMeta, StreamViewType};
 use crate::ttl::TtlSpec;
 use crate::value::{AttributeValue, Item, ValueType};
@@ -245,6 +246,8 @@ pub struct TableSpec {
     pub table_class: Option<String>,
     /// Start a stream with this view type.
     pub stream: Option<StreamViewType>,
+    /// Global and local secondary indexes.
+    pub indexes: Vec<IndexSpec>,
 }
 
 /// What the catalog keeps about a table.
@@ -291,6 +294,9 @@ pub struct TableMeta {
     /// Time to live, when enabled.
     #[serde(default)]
     pub ttl: Option<TtlSpec>,
+    /// Global and local secondary indexes.
+    #[serde(default)]
+    pub indexes: Vec<IndexMeta>,
 }
 
 impl TableMeta {
@@ -382,7 +388,9 @@ impl TableSpec {
                 Some(_) => {}
             }
         }
-        if self.attribute_definitions.len() != self.key_schema.attributes().count() {
+        if !self.indexes.is_empty() {
+            crate::index::validate_specs(self)?;
+        } else if self.attribute_definitions.len() != self.key_schema.attributes().count() {
             return invalid(
                 "Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions",
             );

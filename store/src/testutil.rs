@@ -44,6 +44,7 @@ pub(crate) fn spec(name: &str, range: Option<ScalarType>) -> TableSpec {
         deletion_protection: false,
         table_class: None,
         stream: None,
+        indexes: Vec::new(),
     }
 }
 

@@ -144,7 +144,7 @@ impl Store {
             TtlChange::Disable(_) => None,
         };
         let spec = meta.ttl.clone();
-        self.replace_meta_in_order(meta)?;
+        self.replace_meta(meta)?;
         if spec.is_none() {
             clear(&self.db, &t.expiry)?;
         }
@@ -188,7 +188,7 @@ impl Store {
                     attribute: spec.attribute.clone(),
                     status: TtlStatus::Enabled,
                 });
-                self.replace_meta_in_order(meta)?;
+                self.replace_meta(meta)?;
                 tracing::info!(table = %t.meta.name, indexed, "time to live enabled");
             }
         }
@@ -237,6 +237,8 @@ impl Store {
             }
             let Some(last) = entries.last() else { break };
             start = Bound::Excluded(last.clone());
+            // As every write: the writers gate (definitions stay put), then the items' locks.
+            let _writers = self.writers.read();
             let held = self.locks.lock(
                 entries
                     .iter()

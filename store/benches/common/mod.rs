@@ -23,5 +23,6 @@ pub fn table_spec(name: &str) -> TableSpec {
         deletion_protection: false,
         table_class: None,
         stream: None,
+        indexes: Vec::new(),
     }
 }

@@ -153,6 +153,7 @@ pub(crate) fn batch_write_item(api: &Api, body: &Value) -> Result<Value, ApiErro
                         })?)?;
                         let key = meta.key_schema.key_of_item(&item)?;
                         validate_item(&item)?;
+                        tarn_store::index::check_item(&meta, &item)?;
                         *units.entry(table.clone()).or_insert(0.0) +=
                             capacity::write_units(item_size(&item));
                         (key, Mutation::Put(item))

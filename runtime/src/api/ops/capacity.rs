@@ -81,6 +81,73 @@ pub(crate) fn consumed(report: Report, table: &str, units: f64, kind: Kind) -> O
     Some(Value::Object(out))
 }
 
+/// The ConsumedCapacity entry for a read of `units` on index `index` of `table`, or `None`
+/// when not asked for. With INDEXES, the units are the index's (the table's share is zero).
+pub(crate) fn consumed_on_index(
+    report: Report,
+    table: &str,
+    index: &str,
+    global: bool,
+    units: f64,
+) -> Option<Value> {
+    let mut out = consumed(report, table, units, Kind::Read)?;
+    if report == Report::Indexes {
+        let member = if global {
+            "GlobalSecondaryIndexes"
+        } else {
+            "LocalSecondaryIndexes"
+        };
+        out["Table"] = json!({"CapacityUnits": 0.0, "ReadCapacityUnits": 0.0});
+        out[member] = json!({index: {"CapacityUnits": units, "ReadCapacityUnits": units}});
+    }
+    Some(out)
+}
+
+/// Write units one item change costs each index it touches: (index name, global, units).
+pub(crate) fn index_write_units(
+    meta: &tarn_store::schema::TableMeta,
+    old: Option<&tarn_store::Item>,
+    new: Option<&tarn_store::Item>,
+) -> Vec<(String, bool, f64)> {
+    tarn_store::index::index_writes(meta, old, new)
+        .into_iter()
+        .map(|(ix, sizes)| {
+            (
+                ix.name.clone(),
+                ix.kind == tarn_store::index::IndexKind::Global,
+                sizes.into_iter().map(write_units).sum(),
+            )
+        })
+        .collect()
+}
+
+/// The ConsumedCapacity entry of a single-item write: `table_units` on the table plus what each
+/// index write cost; INDEXES breaks the total down.
+pub(crate) fn consumed_write(
+    report: Report,
+    table: &str,
+    table_units: f64,
+    indexes: &[(String, bool, f64)],
+) -> Option<Value> {
+    let total = table_units + indexes.iter().map(|(_, _, u)| u).sum::<f64>();
+    let mut out = consumed(report, table, total, Kind::Write)?;
+    if report == Report::Indexes {
+        out["Table"] = json!({"CapacityUnits": table_units, "WriteCapacityUnits": table_units});
+        for (name, global, units) in indexes {
+            let member = if *global {
+                "GlobalSecondaryIndexes"
+            } else {
+                "LocalSecondaryIndexes"
+            };
+            if out.get(member).is_none() {
+                out[member] = json!({});
+            }
+            out[member][name] = json!({"CapacityUnits": units, "WriteCapacityUnits": units});
+        }
+    }
+    Some(out)
+}
+
 /// Adds `ConsumedCapacity` (a single entry) to a response object, when asked for.
 pub(crate) fn attach(response: &mut Value, entry: Option<Value>) {
     if let (Some(entry), Some(obj)) = (entry, response.as_object_mut()) {

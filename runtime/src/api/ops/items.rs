@@ -34,13 +34,22 @@ fn response(attributes: Option<Item>, consumed: Option<Value>) -> Value {
 }
 
 fn write_capacity(
+    api: &Api,
     report: Report,
     table: &str,
     old: Option<&Item>,
     new: Option<&Item>,
 ) -> Option<Value> {
+    if report == Report::None {
+        return None;
+    }
     let bytes = old.map_or(0, item_size).max(new.map_or(0, item_size));
-    capacity::consumed(report, table, capacity::write_units(bytes), Kind::Write)
+    let indexes = api
+        .store()
+        .table_meta(table)
+        .map(|meta| capacity::index_write_units(&meta, old, new))
+        .unwrap_or_default();
+    capacity::consumed_write(report, table, capacity::write_units(bytes), &indexes)
 }
 
 /// What PutItem and DeleteItem read beside the item or key: ReturnValues,
@@ -76,8 +85,8 @@ impl<'a> ConditionalWrite<'a> {
     }
 
     /// The response: the old item if ReturnValues asked for it, and the capacity consumed.
-    fn respond(&self, old: Option<Item>, new: Option<&Item>) -> Value {
-        let consumed = write_capacity(self.report, self.table, old.as_ref(), new);
+    fn respond(&self, api: &Api, old: Option<Item>, new: Option<&Item>) -> Value {
+        let consumed = write_capacity(api, self.report, self.table, old.as_ref(), new);
         response(old.filter(|_| self.return_values == "ALL_OLD"), consumed)
     }
 }
@@ -91,7 +100,7 @@ pub(crate) fn put_item(api: &Api, body: &Value) -> Result<Value, ApiError> {
         .store()
         .put_item(write.table, item, |old| write.check(old))
         .map_err(|e| write_error(e, write.return_old_on_failure))?;
-    Ok(write.respond(old, Some(&new)))
+    Ok(write.respond(api, old, Some(&new)))
 }
 
 /// GetItem.
@@ -132,7 +141,7 @@ pub(crate) fn delete_item(api: &Api, body: &Value) -> Result<Value, ApiError> {
         .store()
         .delete_item(write.table, &key, |old| write.check(old))
         .map_err(|e| write_error(e, write.return_old_on_failure))?;
-    Ok(write.respond(old, None))
+    Ok(write.respond(api, old, None))
 }
 
 /// UpdateItem.
@@ -173,7 +182,13 @@ pub(crate) fn update_item(api: &Api, body: &Value) -> Result<Value, ApiError> {
             Ok(Mutation::Put(new))
         })
         .map_err(|e| write_error(e, return_old))?;
-    let consumed = write_capacity(report, table, outcome.old.as_ref(), outcome.new.as_ref());
+    let consumed = write_capacity(
+        api,
+        report,
+        table,
+        outcome.old.as_ref(),
+        outcome.new.as_ref(),
+    );
     let updated = || Projection {
         paths: update
             .as_ref()

@@ -5,6 +5,7 @@
 pub(crate) mod batch;
 pub(crate) mod capacity;
 pub(crate) mod expressions;
+pub(crate) mod indexes;
 pub(crate) mod items;
 pub(crate) mod read;
 pub(crate) mod streams;

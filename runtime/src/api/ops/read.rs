@@ -1,8 +1,11 @@
 //! Query and Scan: pages of items with Limit, ExclusiveStartKey/LastEvaluatedKey, the 1 MB page
-//! rule, filters, projections, Select, ScanIndexForward and parallel Scan segments.
+//! rule, filters, projections, Select, ScanIndexForward and parallel Scan segments, on a table
+//! or on one of its secondary indexes (IndexName).
 
 use serde_json::{json, Value};
 use tarn_store::expr::{Condition, Projection};
+use tarn_store::index::{IndexKind, IndexRead};
+use tarn_store::schema::{KeySchema, TableMeta};
 use tarn_store::{Page, PageRequest};
 
 use super::super::codec::{
@@ -11,19 +14,27 @@ use super::super::codec::{
 use super::super::{Api, ApiError};
 use super::capacity::{self, Kind, Report};
 use super::expressions::RequestExprs;
+use super::indexes::{self, IndexReadPlan};
 use super::items::project;
 
 /// What Select asked for.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Select {
     All,
+    AllProjected,
     Count,
     Specific,
 }
 
-fn select(body: &Value, projection: Option<&Projection>) -> Result<Select, ApiError> {
+fn select(
+    body: &Value,
+    projection: Option<&Projection>,
+    on_index: bool,
+) -> Result<Select, ApiError> {
     match optional_str(body, "Select")? {
-        None => Ok(if projection.is_some() { Select::Specific } else { Select::All }),
+        None if projection.is_some() => Ok(Select::Specific),
+        None if on_index => Ok(Select::AllProjected),
+        None => Ok(Select::All),
         Some("ALL_ATTRIBUTES") if projection.is_some() => Err(ApiError::validation(
             "Cannot specify the AttributesToGet when choosing to get ALL_ATTRIBUTES",
         )),
@@ -36,9 +47,13 @@ fn select(body: &Value, projection: Option<&Projection>) -> Result<Select, ApiEr
             "Must specify the AttributesToGet or ProjectionExpression when choosing to get SPECIFIC_ATTRIBUTES",
         )),
         Some("SPECIFIC_ATTRIBUTES") => Ok(Select::Specific),
-        Some("ALL_PROJECTED_ATTRIBUTES") => Err(ApiError::validation(
+        Some("ALL_PROJECTED_ATTRIBUTES") if !on_index => Err(ApiError::validation(
             "ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName",
         )),
+        Some("ALL_PROJECTED_ATTRIBUTES") if projection.is_some() => Err(ApiError::validation(
+            "Cannot specify the AttributesToGet when choosing to get ALL_PROJECTED_ATTRIBUTES",
+        )),
+        Some("ALL_PROJECTED_ATTRIBUTES") => Ok(Select::AllProjected),
         Some(other) => Err(ApiError::validation(format!(
             "1 validation error detected: Value '{other}' at 'select' failed to satisfy constraint: Member must satisfy enum value set: [SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]"
         ))),
@@ -58,13 +73,25 @@ fn page_request(body: &Value) -> Result<PageRequest, ApiError> {
     })
 }
 
-fn refuse_index(body: &Value) -> Result<(), ApiError> {
-    if body.get("IndexName").is_some_and(|v| !v.is_null()) {
-        return Err(ApiError::validation(
-            "IndexName: secondary indexes are not supported by this version of tarn yet",
-        ));
-    }
-    Ok(())
+/// The index a read targets, checked against the request: `None` for the table itself.
+fn index_plan(
+    body: &Value,
+    meta: &TableMeta,
+    consistent: bool,
+    select: Select,
+    projection: Option<&Projection>,
+    filter: Option<&Condition>,
+) -> Result<Option<IndexReadPlan>, ApiError> {
+    let Some(name) = optional_str(body, "IndexName")? else {
+        return Ok(None);
+    };
+    let filter_paths = filter.map(Condition::paths).unwrap_or_default();
+    let named = projection
+        .into_iter()
+        .flat_map(|p| p.paths.iter())
+        .chain(filter_paths.iter().copied())
+        .map(|p| p.top());
+    indexes::plan_read(meta, name, consistent, select == Select::All, named).map(Some)
 }
 
 fn filter_fn(
@@ -84,6 +111,7 @@ fn page_response(
     projection: Option<&Projection>,
     report: Report,
     table: &str,
+    index: Option<&IndexReadPlan>,
     consistent: bool,
 ) -> Value {
     let mut out = json!({
@@ -101,56 +129,109 @@ fn page_response(
         out["LastEvaluatedKey"] = encode_item(&k);
     }
     let units = capacity::read_units(page.scanned_bytes, consistent);
-    capacity::attach(
-        &mut out,
-        capacity::consumed(report, table, units, Kind::Read),
-    );
+    let consumed = match index {
+        None => capacity::consumed(report, table, units, Kind::Read),
+        Some(ix) => capacity::consumed_on_index(
+            report,
+            table,
+            &ix.meta.name,
+            ix.meta.kind == IndexKind::Global,
+            units,
+        ),
+    };
+    capacity::attach(&mut out, consumed);
     out
 }
 
-/// Query.
-pub(crate) fn query(api: &Api, body: &Value) -> Result<Value, ApiError> {
-    let table = table_name(body)?;
-    refuse_index(body)?;
-    let meta = api.store().table_meta(table)?;
-    let report = Report::from_request(body)?;
-    let consistent = optional_bool(body, "ConsistentRead")?.unwrap_or(false);
-    let forward = optional_bool(body, "ScanIndexForward")?.unwrap_or(true);
-    let page = page_request(body)?;
-    let mut exprs = RequestExprs::new(body)?;
-    let key_condition = exprs.key_condition(
-        &meta.key_schema.hash.name,
-        meta.key_schema.range.as_ref().map(|r| r.name.as_str()),
-    )?;
-    let filter = exprs.filter("QueryFilter")?;
-    let projection = exprs.projection()?;
-    exprs.finish()?;
-    if let Some(key) = filter.as_ref().and_then(|f| {
+/// Refuses a Query filter on a key attribute of the table or index queried.
+fn check_filter_keys(filter: Option<&Condition>, keys: &KeySchema) -> Result<(), ApiError> {
+    if let Some(key) = filter.and_then(|f| {
         f.paths()
             .into_iter()
             .map(|p| p.top())
-            .find(|a| meta.key_schema.is_key_attribute(a))
+            .find(|a| keys.is_key_attribute(a))
             .map(str::to_string)
     }) {
         return Err(ApiError::validation(format!(
             "Filter Expression can only contain non-primary key attributes: Primary key attribute: {key}"
         )));
     }
-    let select = select(body, projection.as_ref())?;
-    let result = api.store().query(
-        table,
-        &key_condition.hash_value,
-        key_condition.range.as_ref(),
-        forward,
-        &page,
-        filter_fn(filter.as_ref()),
+    Ok(())
+}
+
+fn index_read(plan: &IndexReadPlan) -> IndexRead<'_> {
+    IndexRead {
+        name: &plan.meta.name,
+        fetch_table_items: plan.fetch_table_items,
+    }
+}
+
+/// Query.
+pub(crate) fn query(api: &Api, body: &Value) -> Result<Value, ApiError> {
+    let table = table_name(body)?;
+    let meta = api.store().table_meta(table)?;
+    let report = Report::from_request(body)?;
+    let consistent = optional_bool(body, "ConsistentRead")?.unwrap_or(false);
+    let forward = optional_bool(body, "ScanIndexForward")?.unwrap_or(true);
+    let page = page_request(body)?;
+    let index_name = optional_str(body, "IndexName")?;
+    // The key the condition is on: the table's, or the index's.
+    let keys = match index_name {
+        None => meta.key_schema.clone(),
+        Some(name) => meta
+            .indexes
+            .iter()
+            .find(|i| i.name == name)
+            .map(|i| i.key_schema.clone())
+            .ok_or_else(|| {
+                ApiError::validation(format!(
+                    "The table does not have the specified index: {name}"
+                ))
+            })?,
+    };
+    let mut exprs = RequestExprs::new(body)?;
+    let key_condition = exprs.key_condition(
+        &keys.hash.name,
+        keys.range.as_ref().map(|r| r.name.as_str()),
     )?;
+    let filter = exprs.filter("QueryFilter")?;
+    let projection = exprs.projection()?;
+    exprs.finish()?;
+    check_filter_keys(filter.as_ref(), &keys)?;
+    let select = select(body, projection.as_ref(), index_name.is_some())?;
+    let plan = index_plan(
+        body,
+        &meta,
+        consistent,
+        select,
+        projection.as_ref(),
+        filter.as_ref(),
+    )?;
+    let result = match &plan {
+        None => api.store().query(
+            table,
+            &key_condition.hash_value,
+            key_condition.range.as_ref(),
+            forward,
+            &page,
+            filter_fn(filter.as_ref()),
+        )?,
+        Some(plan) => api.store().query_index(
+            table,
+            index_read(plan),
+            &key_condition,
+            forward,
+            &page,
+            filter_fn(filter.as_ref()),
+        )?,
+    };
     Ok(page_response(
         result,
         select,
         projection.as_ref(),
         report,
         table,
+        plan.as_ref(),
         consistent,
     ))
 }
@@ -158,7 +239,6 @@ pub(crate) fn query(api: &Api, body: &Value) -> Result<Value, ApiError> {
 /// Scan, including parallel Scan (Segment / TotalSegments).
 pub(crate) fn scan(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let table = table_name(body)?;
-    refuse_index(body)?;
     let report = Report::from_request(body)?;
     let consistent = optional_bool(body, "ConsistentRead")?.unwrap_or(false);
     let page = page_request(body)?;
@@ -189,16 +269,40 @@ pub(crate) fn scan(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let filter = exprs.filter("ScanFilter")?;
     let projection = exprs.projection()?;
     exprs.finish()?;
-    let select = select(body, projection.as_ref())?;
-    let result = api
-        .store()
-        .scan(table, segment, &page, filter_fn(filter.as_ref()))?;
+    let on_index = optional_str(body, "IndexName")?.is_some();
+    let select = select(body, projection.as_ref(), on_index)?;
+    let plan = if on_index {
+        let meta = api.store().table_meta(table)?;
+        index_plan(
+            body,
+            &meta,
+            consistent,
+            select,
+            projection.as_ref(),
+            filter.as_ref(),
+        )?
+    } else {
+        None
+    };
+    let result = match &plan {
+        None => api
+            .store()
+            .scan(table, segment, &page, filter_fn(filter.as_ref()))?,
+        Some(plan) => api.store().scan_index(
+            table,
+            index_read(plan),
+            segment,
+            &page,
+            filter_fn(filter.as_ref()),
+        )?,
+    };
     Ok(page_response(
         result,
         select,
         projection.as_ref(),
         report,
         table,
+        plan.as_ref(),
         consistent,
     ))
 }

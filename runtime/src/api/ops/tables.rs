@@ -14,6 +14,7 @@ use super::super::codec::{
     required_str, table_name, ValidationErrors,
 };
 use super::super::{Api, ApiError};
+use super::indexes;
 use super::streams;
 
 /// The table ARN DynamoDB would give `name`.
@@ -105,10 +106,11 @@ pub(crate) fn table_description(api: &Api, info: &TableInfo, status: TableStatus
         json!(meta.deletion_protection),
     );
     streams::describe_table_streams(api, meta, &mut d);
+    indexes::describe(api, meta, &info.indexes, status, &mut d);
     Value::Object(d)
 }
 
-fn scalar_type(s: &str, path: &str, errors: &mut ValidationErrors) -> ScalarType {
+pub(crate) fn scalar_type(s: &str, path: &str, errors: &mut ValidationErrors) -> ScalarType {
     ScalarType::parse(s).unwrap_or_else(|| {
         errors.push(
             path,
@@ -119,7 +121,8 @@ fn scalar_type(s: &str, path: &str, errors: &mut ValidationErrors) -> ScalarType
     })
 }
 
-fn throughput(body: &Value) -> Result<Option<Throughput>, ApiError> {
+/// The ProvisionedThroughput member of `body` (a request, or an index structure).
+pub(crate) fn throughput(body: &Value) -> Result<Option<Throughput>, ApiError> {
     let Some(pt) = optional_object(body, "ProvisionedThroughput")? else {
         return Ok(None);
     };
@@ -181,13 +184,6 @@ fn tags(body: &Value, member: &str) -> Result<BTreeMap<String, String>, ApiError
 /// CreateTable.
 pub(crate) fn create_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let name = table_name(body)?;
-    for unsupported in ["GlobalSecondaryIndexes", "LocalSecondaryIndexes"] {
-        if body.get(unsupported).is_some_and(|v| !v.is_null()) {
-            return Err(ApiError::validation(format!(
-                "{unsupported} is not supported by this version of tarn yet"
-            )));
-        }
-    }
     let mut errors = ValidationErrors::new();
     let mut definitions = Vec::new();
     for (i, def) in required_array(body, "AttributeDefinitions")?
@@ -214,7 +210,41 @@ pub(crate) fn create_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
             "Member must have length less than or equal to 2, Member must have length greater than or equal to 1",
         );
     }
+    let indexes = indexes::parse_create(body, &mut errors)?;
     errors.finish()?;
+    let key_schema = parse_key_schema(key_elems, &definitions, "keySchema")?;
+    let spec = TableSpec {
+        name: name.to_string(),
+        key_schema,
+        attribute_definitions: definitions.clone(),
+        billing_mode: billing_mode(body)?.unwrap_or(BillingMode::Provisioned),
+        throughput: throughput(body)?,
+        tags: tags(body, "Tags")?,
+        deletion_protection: optional_bool(body, "DeletionProtectionEnabled")?.unwrap_or(false),
+        table_class: optional_str(body, "TableClass")?.map(str::to_string),
+        indexes: indexes.resolve(&definitions)?,
+        stream: match streams::stream_specification(body)? {
+            Some(StreamChange::Enable(view)) => Some(view),
+            _ => None,
+        },
+    };
+    let meta = api.store().create_table(spec)?;
+    let info = TableInfo {
+        meta,
+        item_count: 0,
+        size_bytes: 0,
+        indexes: Vec::new(),
+    };
+    Ok(json!({"TableDescription": table_description(api, &info, TableStatus::Creating)}))
+}
+
+/// Reads a KeySchema list (of a table, or of an index at `path`) whose attribute types come
+/// from `definitions`.
+pub(crate) fn parse_key_schema(
+    key_elems: &[Value],
+    definitions: &[KeyAttribute],
+    path: &str,
+) -> Result<KeySchema, ApiError> {
     let mut hash = None;
     let mut range = None;
     for (i, elem) in key_elems.iter().enumerate() {
@@ -248,7 +278,7 @@ pub(crate) fn create_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
             }
             (_, other) => {
                 return Err(ApiError::validation(format!(
-                    "1 validation error detected: Value '{other}' at 'keySchema.{}.member.keyType' failed to satisfy constraint: Member must satisfy enum value set: [HASH, RANGE]",
+                    "1 validation error detected: Value '{other}' at '{path}.{}.member.keyType' failed to satisfy constraint: Member must satisfy enum value set: [HASH, RANGE]",
                     i + 1
                 )))
             }
@@ -257,27 +287,7 @@ pub(crate) fn create_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let hash = hash.ok_or_else(|| {
         ApiError::validation("Invalid KeySchema: The first KeySchemaElement is not a HASH key type")
     })?;
-    let spec = TableSpec {
-        name: name.to_string(),
-        key_schema: KeySchema { hash, range },
-        attribute_definitions: definitions,
-        billing_mode: billing_mode(body)?.unwrap_or(BillingMode::Provisioned),
-        throughput: throughput(body)?,
-        tags: tags(body, "Tags")?,
-        deletion_protection: optional_bool(body, "DeletionProtectionEnabled")?.unwrap_or(false),
-        table_class: optional_str(body, "TableClass")?.map(str::to_string),
-        stream: match streams::stream_specification(body)? {
-            Some(StreamChange::Enable(view)) => Some(view),
-            _ => None,
-        },
-    };
-    let meta = api.store().create_table(spec)?;
-    let info = TableInfo {
-        meta,
-        item_count: 0,
-        size_bytes: 0,
-    };
-    Ok(json!({"TableDescription": table_description(api, &info, TableStatus::Creating)}))
+    Ok(KeySchema { hash, range })
 }
 
 /// DeleteTable.
@@ -311,10 +321,11 @@ pub(crate) fn list_tables(api: &Api, body: &Value) -> Result<Value, ApiError> {
     Ok(Value::Object(out))
 }
 
-/// UpdateTable: billing mode, provisioned throughput, deletion protection, table class.
+/// UpdateTable: billing mode, provisioned throughput, deletion protection, table class, the
+/// stream, and global secondary indexes.
 pub(crate) fn update_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let name = table_name(body)?;
-    for unsupported in ["GlobalSecondaryIndexUpdates", "ReplicaUpdates"] {
+    for unsupported in ["ReplicaUpdates"] {
         if body.get(unsupported).is_some_and(|v| !v.is_null()) {
             return Err(ApiError::validation(format!(
                 "{unsupported} is not supported by this version of tarn yet"
@@ -328,12 +339,13 @@ pub(crate) fn update_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
         table_class: optional_str(body, "TableClass")?.map(str::to_string),
         stream: streams::stream_specification(body)?,
     };
-    if update.billing_mode.is_none()
-        && update.throughput.is_none()
-        && update.deletion_protection.is_none()
-        && update.table_class.is_none()
-        && update.stream.is_none()
-    {
+    let index_updates = indexes::parse_updates(body, &api.store().table_meta(name)?)?;
+    let table_level = update.billing_mode.is_some()
+        || update.throughput.is_some()
+        || update.deletion_protection.is_some()
+        || update.table_class.is_some()
+        || update.stream.is_some();
+    if !table_level && index_updates.is_empty() {
         return Err(ApiError::validation(
             "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required",
         ));
@@ -346,9 +358,19 @@ pub(crate) fn update_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
             ));
         }
     }
-    api.store().update_table(name, update)?;
+    if table_level {
+        api.store().update_table(name, update)?;
+    }
+    let status = if index_updates.is_empty() {
+        TableStatus::Active
+    } else {
+        TableStatus::Updating
+    };
+    let deleted = indexes::apply_updates(api, name, index_updates)?;
     let info = api.store().describe_table(name)?;
-    Ok(json!({"TableDescription": table_description(api, &info, TableStatus::Active)}))
+    let mut d = table_description(api, &info, status);
+    indexes::describe_deleted(api, &info.meta, &deleted, &mut d);
+    Ok(json!({ "TableDescription": d }))
 }
 
 fn resource_table<'a>(body: &'a Value) -> Result<&'a str, ApiError> {

@@ -107,7 +107,9 @@ fn parse_action(api: &Api, action: &Value) -> Result<Planned, ApiError> {
         "ConditionCheck" => (required_item(body, "Key")?, Op::Check),
         "Put" => {
             let item = required_item(body, "Item")?;
-            (meta.key_schema.key_of_item(&item)?, Op::Put(item))
+            let key = meta.key_schema.key_of_item(&item)?;
+            tarn_store::index::check_item(&meta, &item)?;
+            (key, Op::Put(item))
         }
         "Delete" => (required_item(body, "Key")?, Op::Delete),
         "Update" => {
