@@ -117,7 +117,7 @@ def tarn_server():
     log = open(log_path, "wb")
     proc = subprocess.Popen(
         [str(binary), "serve", "--listen", f"127.0.0.1:{port}", "--functions-listen", "127.0.0.1:0",
-         "--data-dir", data_dir],
+         "--admin-listen", "127.0.0.1:0", "--data-dir", data_dir],
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,

@@ -1,8 +1,9 @@
-//! The admin API, under `/_tarn/` on the function server, used by `tarn deploy`, `rollback`,
-//! `invoke`, `logs` and `functions list`.
+//! The admin API, under `/_tarn/` on the admin port (never on the function port), used by
+//! `tarn deploy`, `rollback`, `invoke`, `logs` and `functions list`.
 //!
 //! Every endpoint but `GET /_tarn/health` requires `Authorization: Bearer <token>`; the token is
-//! compared in constant time (over SHA-256 digests, so not even its length leaks).
+//! compared in constant time (over SHA-256 digests, so not even its length leaks), and checked
+//! before a request body is read.
 //!
 //! | endpoint | body | answer |
 //! |---|---|---|
@@ -89,6 +90,11 @@ fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
+/// `GET /_tarn/health`: `{"ok": true, "version": n}`, no token needed.
+pub fn health(rt: &Runtime) -> hyper::Response<ResponseBody> {
+    respond(200, json!({"ok": true, "version": rt.current().version}))
+}
+
 /// Handles one `/_tarn/...` request.
 pub async fn handle(
     rt: Arc<Runtime>,
@@ -98,7 +104,7 @@ pub async fn handle(
     let query = req.uri().query().unwrap_or("").to_string();
     let method = req.method().clone();
     if path == "/_tarn/health" {
-        return respond(200, json!({"ok": true, "version": rt.current().version}));
+        return health(&rt);
     }
     if !authorized(&rt, &req) {
         return error(
