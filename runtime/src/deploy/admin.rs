@@ -359,3 +359,19 @@ fn logs(rt: &Runtime, query: &str) -> hyper::Response<ResponseBody> {
         .body(ChannelBody { rx }.boxed_unsync())
         .expect("a valid response")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_match_exactly_and_never_empty() {
+        assert!(token_matches("s3cret-token", "s3cret-token"));
+        assert!(!token_matches("s3cret-tokem", "s3cret-token"));
+        assert!(!token_matches("s3cret", "s3cret-token"));
+        assert!(!token_matches("s3cret-token-and-more", "s3cret-token"));
+        assert!(!token_matches("", "s3cret-token"));
+        // An empty configured token never authorizes, not even an empty one.
+        assert!(!token_matches("", ""));
+    }
+}

@@ -72,6 +72,7 @@ pub fn operation_for_target(target: &str) -> Option<String> {
 pub struct DynamoDbService {
     api: Api,
     verifier: Option<Arc<Verifier>>,
+    body_timeout: Duration,
 }
 
 impl DynamoDbService {
@@ -80,7 +81,15 @@ impl DynamoDbService {
         DynamoDbService {
             api,
             verifier: None,
+            body_timeout: BODY_READ_TIMEOUT,
         }
+    }
+
+    /// The same endpoint giving clients `timeout` (instead of [`BODY_READ_TIMEOUT`]) to send a
+    /// request body.
+    pub fn with_body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = timeout;
+        self
     }
 
     /// The same endpoint requiring every request to be signed (SigV4) with a key `verifier`
@@ -164,7 +173,7 @@ impl DynamoDbService {
 
         let (parts, body) = req.into_parts();
         let collect = Limited::new(body, MAX_REQUEST_BYTES).collect();
-        let bytes = match tokio::time::timeout(BODY_READ_TIMEOUT, collect).await {
+        let bytes = match tokio::time::timeout(self.body_timeout, collect).await {
             Ok(Ok(collected)) => collected.to_bytes(),
             Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => {
                 return error_answer(&too_large())
@@ -176,8 +185,8 @@ impl DynamoDbService {
             Err(_) => {
                 tracing::debug!("the request body did not arrive in time");
                 return error_answer(&ApiError::validation(format!(
-                    "The request body was not received within {} seconds",
-                    BODY_READ_TIMEOUT.as_secs()
+                    "The request body was not received within {} ms",
+                    self.body_timeout.as_millis()
                 )));
             }
         };

@@ -450,20 +450,167 @@ mod tests {
         tokio::task::JoinHandle<()>,
         tempfile::TempDir,
     ) {
+        start_dynamodb_with(ConnectionLimits::default(), dynamodb::BODY_READ_TIMEOUT).await
+    }
+
+    /// Starts the DynamoDB endpoint with explicit limits.
+    async fn start_dynamodb_with(
+        limits: ConnectionLimits,
+        body_timeout: Duration,
+    ) -> (
+        SocketAddr,
+        oneshot::Sender<()>,
+        tokio::task::JoinHandle<()>,
+        tempfile::TempDir,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let store = tarn_store::Store::open(dir.path()).unwrap();
-        let service = Arc::new(DynamoDbService::new(Api::new(Arc::new(store))));
+        let service = Arc::new(
+            DynamoDbService::new(Api::new(Arc::new(store))).with_body_timeout(body_timeout),
+        );
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            serve(listener, service, async {
-                let _ = rx.await;
-            })
+            serve_with(
+                listener,
+                service,
+                limits,
+                async {
+                    let _ = rx.await;
+                },
+                SHUTDOWN_GRACE,
+            )
             .await
             .unwrap();
         });
         (addr, tx, task, dir)
+    }
+
+    /// Reads until the peer closes (or `within` passes: None then).
+    async fn read_until_closed(stream: &mut TcpStream, within: Duration) -> Option<Vec<u8>> {
+        let mut raw = Vec::new();
+        let done = tokio::time::timeout(within, stream.read_to_end(&mut raw)).await;
+        done.ok().map(|_| raw)
+    }
+
+    #[tokio::test]
+    async fn connections_beyond_the_limit_wait_for_a_free_slot() {
+        let limits = ConnectionLimits {
+            max_connections: 2,
+            ..Default::default()
+        };
+        let (addr, stop, task, _dir) = start_dynamodb_with(limits, Duration::from_secs(5)).await;
+        // Two idle connections take both slots.
+        let mut a = TcpStream::connect(addr).await.unwrap();
+        let _b = TcpStream::connect(addr).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // A third is not served while they are open...
+        let third = tokio::spawn(send(addr, "GET", &[], b""));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!third.is_finished(), "served beyond the connection limit");
+        // ...and is as soon as one closes.
+        a.shutdown().await.unwrap();
+        drop(a);
+        let answer = tokio::time::timeout(Duration::from_secs(5), third)
+            .await
+            .expect("served once a slot freed")
+            .unwrap();
+        assert_eq!(answer.status, 200);
+        stop.send(()).unwrap();
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn idle_and_slow_clients_are_cut_off() {
+        let limits = ConnectionLimits {
+            header_read_timeout: Duration::from_millis(300),
+            idle_timeout: Duration::from_millis(300),
+            ..Default::default()
+        };
+        let (addr, stop, task, _dir) =
+            start_dynamodb_with(limits, Duration::from_millis(300)).await;
+
+        // Connected, silent: closed.
+        let mut idle = TcpStream::connect(addr).await.unwrap();
+        assert!(read_until_closed(&mut idle, Duration::from_secs(5))
+            .await
+            .is_some());
+
+        // Headers trickled byte by byte, never finished: closed.
+        let mut slow = TcpStream::connect(addr).await.unwrap();
+        let started = std::time::Instant::now();
+        for b in b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Tar" {
+            if slow.write_all(&[*b]).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            if started.elapsed() > Duration::from_secs(3) {
+                panic!("a trickling client kept its connection");
+            }
+        }
+        let _ = read_until_closed(&mut slow, Duration::from_secs(5)).await;
+        assert!(started.elapsed() < Duration::from_secs(4));
+
+        // Headers complete, body never finished: an error answer, not a hung request.
+        let mut stalled = TcpStream::connect(addr).await.unwrap();
+        stalled
+            .write_all(
+                b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: DynamoDB_20120810.ListTables\r\n\
+                  Content-Length: 100\r\n\r\n{\"Li",
+            )
+            .await
+            .unwrap();
+        let raw = read_until_closed(&mut stalled, Duration::from_secs(5))
+            .await
+            .expect("answered");
+        let text = String::from_utf8_lossy(&raw);
+        assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+        assert!(text.contains("not received within"), "{text}");
+
+        // A keep-alive connection is closed once idle after its answer.
+        let mut kept = TcpStream::connect(addr).await.unwrap();
+        kept.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let raw = read_until_closed(&mut kept, Duration::from_secs(5))
+            .await
+            .expect("closed after idling");
+        assert!(String::from_utf8_lossy(&raw).starts_with("HTTP/1.1 200"));
+
+        stop.send(()).unwrap();
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn oversized_headers_are_refused() {
+        let (addr, stop, task, _dir) = start_dynamodb().await;
+        let big = "x".repeat(ConnectionLimits::default().max_header_bytes + 1024);
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let req =
+            format!("POST / HTTP/1.1\r\nHost: x\r\nX-Big: {big}\r\nContent-Length: 2\r\n\r\n{{}}");
+        let _ = stream.write_all(req.as_bytes()).await;
+        let raw = read_until_closed(&mut stream, Duration::from_secs(5))
+            .await
+            .unwrap_or_default();
+        let text = String::from_utf8_lossy(&raw);
+        assert!(text.starts_with("HTTP/1.1 431"), "{text}");
+        // Many headers: refused too.
+        let mut many = String::from("POST / HTTP/1.1\r\nHost: x\r\n");
+        for i in 0..200 {
+            many.push_str(&format!("X-H{i}: v\r\n"));
+        }
+        many.push_str("Content-Length: 2\r\n\r\n{}");
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let _ = stream.write_all(many.as_bytes()).await;
+        let raw = read_until_closed(&mut stream, Duration::from_secs(5))
+            .await
+            .unwrap_or_default();
+        assert!(String::from_utf8_lossy(&raw).starts_with("HTTP/1.1 431"));
+        // The server still answers.
+        assert_eq!(send(addr, "GET", &[], b"").await.status, 200);
+        stop.send(()).unwrap();
+        task.await.unwrap();
     }
 
     #[tokio::test]
