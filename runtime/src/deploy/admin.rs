@@ -175,6 +175,7 @@ fn functions(rt: &Runtime) -> Value {
                 "from_cache": f.from_cache,
                 "memory_mb": f.spec.limits.memory_bytes >> 20,
                 "timeout_ms": f.spec.limits.timeout.as_millis() as u64,
+                "max_concurrency": f.spec.limits.max_concurrency,
                 "tables": f.spec.grants,
                 "network": f.spec.network,
                 "metrics": f.metrics.snapshot(),

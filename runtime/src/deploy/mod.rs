@@ -212,6 +212,7 @@ impl Runtime {
                 limits: FunctionLimits {
                     memory_bytes: (def.memory_mb as usize) << 20,
                     timeout: Duration::from_millis(def.timeout_ms),
+                    max_concurrency: def.max_concurrency,
                 },
                 grants: def.tables.clone(),
                 env: def.env.clone(),
