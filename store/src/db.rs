@@ -18,7 +18,8 @@ use parking_lot::RwLock;
 use uuid::Uuid;
 
 use crate::commit::GroupCommit;
-use crate::encoding::{decode_item, encode_item};
+use crate::crypto::{self, EncryptionKey};
+use crate::encoding::ItemCodec;
 use crate::error::{CancellationReason, Result, StoreError};
 use crate::expr::RangeCondition;
 use crate::key;
@@ -43,11 +44,17 @@ pub struct StoreOptions {
     /// Sync the journal before acknowledging each write (group-committed). Turning this off
     /// trades durability for speed, for throwaway data.
     pub sync_writes: bool,
+    /// Encrypt item values at rest with keys derived from this one (see [`crate::crypto`]). A
+    /// store encrypted once must always be opened with the same key.
+    pub encryption_key: Option<EncryptionKey>,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { sync_writes: true }
+        StoreOptions {
+            sync_writes: true,
+            encryption_key: None,
+        }
     }
 }
 
@@ -61,6 +68,7 @@ pub struct Store {
     locks: KeyLocks,
     group_commit: GroupCommit,
     options: StoreOptions,
+    codec: ItemCodec,
     path: PathBuf,
 }
 
@@ -166,6 +174,11 @@ impl Store {
             let items = db.keyspace(&meta.items_keyspace(), KeyspaceCreateOptions::default)?;
             tables.insert(meta.name.clone(), Arc::new(Table { meta, items }));
         }
+        match &options.encryption_key {
+            Some(key) => crypto::check_key(path, key, tables.is_empty())?,
+            None => crypto::check_no_key(path)?,
+        }
+        let codec = ItemCodec::new(options.encryption_key.clone());
         tracing::info!(path = %path.display(), tables = tables.len(), "store opened");
         Ok(Store {
             db,
@@ -175,6 +188,7 @@ impl Store {
             locks: KeyLocks::default(),
             group_commit: GroupCommit::default(),
             options,
+            codec,
             path: path.to_path_buf(),
         })
     }
@@ -394,7 +408,10 @@ impl Store {
     pub fn get_item(&self, table: &str, key: &Item) -> Result<Option<Item>> {
         let table = self.table(table)?;
         let k = Self::storage_key(&table.meta, key)?;
-        table.items.get(&k)?.map(|v| decode_item(&v)).transpose()
+        let codec = &self.codec;
+        (table.items.get(&k)?)
+            .map(|v| codec.decode(&table.meta.id, &k, &v))
+            .transpose()
     }
 
     /// Reads several items as of one instant: every item is read with its lock held, so no
@@ -411,7 +428,11 @@ impl Store {
             .lock(resolved.iter().map(|(t, k)| (&t.meta.id, k.as_slice())));
         resolved
             .iter()
-            .map(|(t, k)| t.items.get(k)?.map(|v| decode_item(&v)).transpose())
+            .map(|(t, k)| {
+                (t.items.get(k)?)
+                    .map(|v| self.codec.decode(&t.meta.id, k, &v))
+                    .transpose()
+            })
             .collect()
     }
 
@@ -491,7 +512,9 @@ impl Store {
         let mut reasons = Vec::with_capacity(resolved.len());
         let mut failed = false;
         for (table, k, decide) in resolved {
-            let old = table.items.get(&k)?.map(|v| decode_item(&v)).transpose()?;
+            let old = (table.items.get(&k)?)
+                .map(|v| self.codec.decode(&table.meta.id, &k, &v))
+                .transpose()?;
             match decide(&table.meta, old.as_ref()).and_then(|m| check_mutation(&table.meta, m)) {
                 Ok(m) => {
                     reasons.push(CancellationReason {
@@ -547,7 +570,11 @@ impl Store {
                 continue;
             }
             match &c.new {
-                Some(item) => batch.insert(&c.table.items, c.key.as_slice(), encode_item(item)),
+                Some(item) => batch.insert(
+                    &c.table.items,
+                    c.key.as_slice(),
+                    self.codec.encode(&c.table.meta.id, &c.key, item),
+                ),
                 None => batch.remove(&c.table.items, c.key.as_slice()),
             }
         }
@@ -566,6 +593,7 @@ impl Store {
     }
 
     fn read_page<I>(
+        &self,
         meta: &TableMeta,
         iter: I,
         limit: Option<usize>,
@@ -583,8 +611,8 @@ impl Store {
                 exhausted = false;
                 break;
             }
-            let (_, value) = guard.into_inner()?;
-            let item = decode_item(&value)?;
+            let (key, value) = guard.into_inner()?;
+            let item = self.codec.decode(&meta.id, &key, &value)?;
             page.scanned_count += 1;
             page.scanned_bytes += item_size(&item);
             last = Some(Self::key_attributes(meta, &item));
@@ -644,9 +672,9 @@ impl Store {
         }
         let range = table.items.range::<Vec<u8>, _>((lo, hi));
         if forward {
-            Self::read_page(meta, range, page.limit, filter)
+            self.read_page(meta, range, page.limit, filter)
         } else {
-            Self::read_page(meta, range.rev(), page.limit, filter)
+            self.read_page(meta, range.rev(), page.limit, filter)
         }
     }
 
@@ -674,7 +702,7 @@ impl Store {
         if let Some(start) = Self::start_after(meta, page.exclusive_start_key.as_ref())? {
             lo = Bound::Excluded(start);
         }
-        Self::read_page(
+        self.read_page(
             meta,
             table.items.range::<Vec<u8>, _>((lo, hi)),
             page.limit,

@@ -5,11 +5,13 @@
 //! - [`schema`]: table definitions and their validation.
 //! - [`expr`]: DynamoDB's expression language (conditions, updates, projections, key conditions).
 //! - [`Store`]: the database itself (tables, items, Query, Scan, atomic multi-item writes).
+//! - [`crypto`]: encryption at rest (AES-256-GCM, keys derived per table).
 //!
 //! The store knows nothing of HTTP, wasm or DynamoDB JSON: the runtime maps wire formats to
 //! these types at its edge.
 
 mod commit;
+pub mod crypto;
 mod db;
 mod encoding;
 mod error;
@@ -25,3 +27,9 @@ pub use db::{
 };
 pub use error::{CancellationReason, Result, StoreError};
 pub use value::{AttributeValue, Item, Number, ValueType};
+
+/// The plain item record codec, for the fuzz targets (`fuzz/`); not a stable API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::encoding::{decode_item, encode_item};
+}

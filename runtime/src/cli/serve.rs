@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! tarn serve [--data-dir ./tarn-data] [--listen 127.0.0.1:8000] [--in-memory]
-//!            [--credentials-file FILE]
+//!            [--credentials-file FILE] [--encrypt-key-file FILE]
 //! ```
 //!
 //! `--in-memory` keeps the data in a temporary directory that is removed on exit.
@@ -13,6 +13,11 @@
 //! ([`crate::server::sigv4`]) and tarn may listen on any address. Without credentials tarn
 //! refuses to listen on anything but a loopback address (the DynamoDB API, the function server
 //! and the admin API alike).
+//!
+//! `--encrypt-key-file` encrypts item values at rest with AES-256-GCM under keys derived per
+//! table from the file's 32-byte key (raw, 64 hex digits or base64); see
+//! [`tarn_store::crypto`]. A store encrypted once must always be opened with that key: a wrong
+//! or missing key stops `tarn serve` at start with an error saying so.
 //!
 //! On a signal the server stops accepting, finishes in-flight requests, then drops the store so
 //! everything acknowledged is persisted. [`start`] / [`Running::run`] expose the same steps to
@@ -45,6 +50,11 @@ pub struct ServeArgs {
     /// Address of the DynamoDB API (loopback only unless credentials are configured).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8000", value_parser = parse_listen, env = "TARN_LISTEN")]
     pub listen: SocketAddr,
+
+    /// Encrypt item values at rest with the 32-byte key in FILE (raw, 64 hex digits or base64).
+    /// Only for a new store; an encrypted store always needs its key.
+    #[arg(long, value_name = "FILE", env = "TARN_ENCRYPT_KEY_FILE")]
+    pub encrypt_key_file: Option<PathBuf>,
 
     /// Access keys clients must sign with (SigV4): one `ACCESS_KEY_ID:SECRET` per line. Also
     /// read: $TARN_ACCESS_KEY_ID with $TARN_SECRET_ACCESS_KEY.
@@ -256,10 +266,21 @@ pub async fn start(args: ServeArgs) -> Result<Running, ServeError> {
         })?;
         (args.data_dir.clone(), None)
     };
-    let store = tarn_store::Store::open(&data_dir).map_err(|source| ServeError::Store {
+    let store_error = |source| ServeError::Store {
         path: data_dir.clone(),
         source,
-    })?;
+    };
+    let encryption_key = args
+        .encrypt_key_file
+        .as_deref()
+        .map(tarn_store::crypto::EncryptionKey::from_file)
+        .transpose()
+        .map_err(store_error)?;
+    let options = tarn_store::StoreOptions {
+        encryption_key,
+        ..Default::default()
+    };
+    let store = tarn_store::Store::open_with(&data_dir, options).map_err(store_error)?;
     let api = Api::new(Arc::new(store));
     Ok(Running {
         listener,

@@ -63,6 +63,20 @@ impl TarnServer {
         s
     }
 
+    /// Start on an existing data directory with extra arguments and environment variables.
+    pub fn start_on_with(
+        data_dir: &Path,
+        log_name: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> TarnServer {
+        let log_path = data_dir
+            .parent()
+            .expect("data dir has a parent")
+            .join(log_name);
+        Self::spawn_with(data_dir, log_path, args, env)
+    }
+
     fn spawn(data_dir: &Path, log_path: PathBuf) -> TarnServer {
         Self::spawn_with(data_dir, log_path, &[], &[])
     }
