@@ -2,7 +2,9 @@
 # Runs every test of the project on a fresh machine: sets up what the tests need (cargo-nextest,
 # the wasm guest toolchain, a Python virtualenv with boto3), builds the guests from functions/,
 # runs the Rust tests (unit, property and end-to-end, against the `tarn` binary cargo builds for
-# them) and the Python boto3 suite against that same binary, and prints one line:
+# them), the Python boto3 suite against that same binary, and each fuzz target for a bounded time
+# (scripts/fuzz.sh; TARN_FUZZ_SECONDS per target, default 30, 0 to skip; a target that runs its
+# time without a crash counts as one passed test), and prints one line:
 #   tests: N passed, N failed
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -56,10 +58,28 @@ if [ "$py_status" -ne 0 ] && [ "$py_failed" -eq 0 ]; then
   py_failed=1 # pytest could not run the suite
 fi
 
-passed=$(( rust_passed + py_passed ))
-failed=$(( rust_failed + py_failed ))
+fuzz_seconds=${TARN_FUZZ_SECONDS:-30}
+fuzz_passed=0
+fuzz_failed=0
+if [ "$fuzz_seconds" -gt 0 ]; then
+  step "Fuzz targets (cargo fuzz, ${fuzz_seconds}s each)"
+  bash scripts/fuzz.sh "$fuzz_seconds" 2>&1 | tee "$log_dir/fuzz.log"
+  fuzz_status=${PIPESTATUS[0]}
+  fuzz_line=$(grep -E '^fuzz: [0-9]+ passed' "$log_dir/fuzz.log" | tail -n 1)
+  fuzz_passed=$(count passed "$fuzz_line")
+  fuzz_failed=$(count failed "$fuzz_line")
+  fuzz_passed=${fuzz_passed:-0}
+  fuzz_failed=${fuzz_failed:-0}
+  if [ "$fuzz_status" -ne 0 ] && [ "$fuzz_failed" -eq 0 ]; then
+    fuzz_failed=1
+  fi
+fi
+
+passed=$(( rust_passed + py_passed + fuzz_passed ))
+failed=$(( rust_failed + py_failed + fuzz_failed ))
 echo
 echo "rust: $rust_passed passed, $rust_failed failed"
 echo "python: $py_passed passed, $py_failed failed"
+echo "fuzz: $fuzz_passed passed, $fuzz_failed failed"
 echo "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -269,6 +269,7 @@ async fn run(args: Args) {
     std::fs::write(work.path().join("tarn.toml"), manifest).unwrap();
     let tarn_port = free_port();
     let tarn_addr: SocketAddr = format!("127.0.0.1:{tarn_port}").parse().unwrap();
+    let admin_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let _tarn = Proc(
         Command::new(env!("CARGO_BIN_EXE_tarn"))
             .current_dir(work.path())
@@ -282,6 +283,7 @@ async fn run(args: Args) {
                 "bench",
             ])
             .args(["--functions-listen", &tarn_addr.to_string()])
+            .args(["--admin-listen", &admin_addr.to_string()])
             .args(["--listen", &format!("127.0.0.1:{}", free_port())])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
@@ -372,7 +374,7 @@ async fn run(args: Args) {
 
     // Instantiation time, from tarn's counters.
     let auth = "Bearer bench";
-    let stream = tokio::net::TcpStream::connect(tarn_addr).await.unwrap();
+    let stream = tokio::net::TcpStream::connect(admin_addr).await.unwrap();
     let (mut tx, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .unwrap();

@@ -87,7 +87,7 @@ fn dynamodb(addr: SocketAddr, op: &str, body: Value) -> Value {
 struct Server {
     child: Child,
     api: SocketAddr,
-    functions: SocketAddr,
+    admin: SocketAddr,
     _dir: tempfile::TempDir,
 }
 
@@ -131,10 +131,11 @@ hash_key = "id:S"
             ),
         )
         .unwrap();
-        let (api, functions) = (free_port(), free_port());
+        let (api, functions, admin) = (free_port(), free_port(), free_port());
         let child = Command::new(env!("CARGO_BIN_EXE_tarn"))
             .args(["serve", "--listen", &format!("127.0.0.1:{api}")])
             .args(["--functions-listen", &format!("127.0.0.1:{functions}")])
+            .args(["--admin-listen", &format!("127.0.0.1:{admin}")])
             .args(["--admin-token", TOKEN, "--app"])
             .arg(&manifest)
             .arg("--data-dir")
@@ -147,7 +148,7 @@ hash_key = "id:S"
         let server = Server {
             child,
             api: SocketAddr::from(([127, 0, 0, 1], api)),
-            functions: SocketAddr::from(([127, 0, 0, 1], functions)),
+            admin: SocketAddr::from(([127, 0, 0, 1], admin)),
             _dir: dir,
         };
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -176,7 +177,7 @@ hash_key = "id:S"
     fn status(&self) -> Option<Value> {
         let auth = format!("Bearer {TOKEN}");
         let (status, body) = http(
-            self.functions,
+            self.admin,
             "GET",
             "/_tarn/status",
             &[("Authorization", &auth)],

@@ -50,7 +50,7 @@ async fn deploy_rollback_invoke_logs_and_restart() {
 
     // Admin calls need the token.
     let r = functions_common::request(
-        server.addr,
+        server.admin_addr,
         "GET",
         "/_tarn/functions",
         None,
@@ -59,6 +59,24 @@ async fn deploy_rollback_invoke_logs_and_restart() {
     .await
     .unwrap();
     assert_eq!(r.status, 401);
+    // The function port never serves the admin API, not even with the right token.
+    let auth = format!("Bearer {}", functions_common::TOKEN);
+    for (method, path) in [
+        ("GET", "/_tarn/functions"),
+        ("GET", "/_tarn/versions"),
+        ("GET", "/_tarn/logs"),
+        ("POST", "/_tarn/deploy"),
+        ("POST", "/_tarn/rollback"),
+        ("POST", "/_tarn/invoke/x"),
+    ] {
+        let r =
+            functions_common::request(server.addr, method, path, None, &[("authorization", &auth)])
+                .await
+                .unwrap();
+        assert_eq!(r.status, 404, "{method} {path} on the function port");
+    }
+    // The liveness probe stays on both ports.
+    assert_eq!(server.get("/_tarn/health").await.status, 200);
 
     // Version 1.
     std::fs::write(server.dir.path().join("tarn.toml"), manifest("/v1", "one")).unwrap();

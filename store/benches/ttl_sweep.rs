@@ -38,8 +38,16 @@ fn item(i: u64, expires: i64) -> Item {
 /// interleaved in key order.
 fn load(live: u64, expired: u64) -> (tempfile::TempDir, Arc<Store>) {
     let dir = tempfile::tempdir().unwrap();
-    let store =
-        Arc::new(Store::open_with(dir.path(), StoreOptions { sync_writes: false }).unwrap());
+    let store = Arc::new(
+        Store::open_with(
+            dir.path(),
+            StoreOptions {
+                sync_writes: false,
+                ..Default::default()
+            },
+        )
+        .unwrap(),
+    );
     store.create_table(common::table_spec("ttl")).unwrap();
     store
         .update_time_to_live("ttl", TtlChange::Enable("expires".into()))

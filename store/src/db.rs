@@ -19,7 +19,8 @@ use parking_lot::RwLock;
 use uuid::Uuid;
 
 use crate::commit::GroupCommit;
-use crate::encoding::{decode_item, encode_item};
+use crate::crypto::{self, EncryptionKey};
+use crate::encoding::ItemCodec;
 use crate::error::{CancellationReason, Result, StoreError};
 use crate::expr::RangeCondition;
 use crate::index::{self, Background, IndexInfo, OpenIndex};
@@ -83,11 +84,17 @@ pub struct StoreOptions {
     /// Sync the journal before acknowledging each write (group-committed). Turning this off
     /// trades durability for speed, for throwaway data.
     pub sync_writes: bool,
+    /// Encrypt item values at rest with keys derived from this one (see [`crate::crypto`]). A
+    /// store encrypted once must always be opened with the same key.
+    pub encryption_key: Option<EncryptionKey>,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { sync_writes: true }
+        StoreOptions {
+            sync_writes: true,
+            encryption_key: None,
+        }
     }
 }
 
@@ -106,6 +113,8 @@ pub struct Store {
     pub(crate) sequencer: Arc<Sequencer>,
     pub(crate) group_commit: Arc<GroupCommit>,
     options: StoreOptions,
+    /// How item values are stored (encrypted or not).
+    pub(crate) codec: Arc<ItemCodec>,
     path: PathBuf,
     /// Held shared by every item write from its table lookup to its commit, and exclusively
     /// while a table's definition is switched: once the switch is done, no write that saw the
@@ -238,6 +247,11 @@ impl Store {
                 .map_err(|e| StoreError::Corrupt(format!("unreadable catalog entry: {e}")))?;
             tables.insert(meta.name.clone(), Arc::new(Table::open(&db, meta)?));
         }
+        match &options.encryption_key {
+            Some(key) => crypto::check_key(path, key, tables.is_empty())?,
+            None => crypto::check_no_key(path)?,
+        }
+        let codec = ItemCodec::new(options.encryption_key.clone());
         index::drop_orphans(&db, tables.values().map(|t| &t.meta))?;
         let last_seq = stream::highest_seq(tables.values().flat_map(|t| t.stream_logs.values()))?;
         tracing::info!(path = %path.display(), tables = tables.len(), "store opened");
@@ -251,6 +265,7 @@ impl Store {
             sequencer: Arc::new(Sequencer::new(last_seq)),
             group_commit: Arc::default(),
             options,
+            codec: Arc::new(codec),
             path: path.to_path_buf(),
             writers: Arc::default(),
             background: Background::new(),
@@ -272,6 +287,7 @@ impl Store {
             sequencer: self.sequencer.clone(),
             group_commit: self.group_commit.clone(),
             options: self.options.clone(),
+            codec: self.codec.clone(),
             path: self.path.clone(),
             writers: self.writers.clone(),
             background: self.background.handle(),
@@ -566,7 +582,10 @@ impl Store {
     pub fn get_item(&self, table: &str, key: &Item) -> Result<Option<Item>> {
         let table = self.table(table)?;
         let k = Self::storage_key(&table.meta, key)?;
-        table.items.get(&k)?.map(|v| decode_item(&v)).transpose()
+        let codec = &self.codec;
+        (table.items.get(&k)?)
+            .map(|v| codec.decode(&table.meta.id, &k, &v))
+            .transpose()
     }
 
     /// Reads several items as of one instant: every item is read with its lock held, so no
@@ -583,7 +602,11 @@ impl Store {
             .lock(resolved.iter().map(|(t, k)| (&t.meta.id, k.as_slice())));
         resolved
             .iter()
-            .map(|(t, k)| t.items.get(k)?.map(|v| decode_item(&v)).transpose())
+            .map(|(t, k)| {
+                (t.items.get(k)?)
+                    .map(|v| self.codec.decode(&t.meta.id, k, &v))
+                    .transpose()
+            })
             .collect()
     }
 
@@ -665,7 +688,9 @@ impl Store {
         let mut reasons = Vec::with_capacity(resolved.len());
         let mut failed = false;
         for (table, k, decide) in resolved {
-            let old = table.items.get(&k)?.map(|v| decode_item(&v)).transpose()?;
+            let old = (table.items.get(&k)?)
+                .map(|v| self.codec.decode(&table.meta.id, &k, &v))
+                .transpose()?;
             match decide(&table.meta, old.as_ref()).and_then(|m| check_mutation(&table.meta, m)) {
                 Ok(m) => {
                     reasons.push(CancellationReason {
@@ -728,11 +753,17 @@ impl Store {
                 continue;
             }
             match &c.new {
-                Some(item) => batch.insert(&c.table.items, c.key.as_slice(), encode_item(item)),
+                Some(item) => batch.insert(
+                    &c.table.items,
+                    c.key.as_slice(),
+                    self.codec.encode(&c.table.meta.id, &c.key, item),
+                ),
                 None => batch.remove(&c.table.items, c.key.as_slice()),
             }
             index::stage(
                 &mut batch,
+                &self.codec,
+                &c.table.meta.id,
                 &c.table.meta.key_schema,
                 &c.table.indexes,
                 c.old.as_ref(),
@@ -791,6 +822,7 @@ impl Store {
     }
 
     fn read_page<I>(
+        &self,
         meta: &TableMeta,
         iter: I,
         limit: Option<usize>,
@@ -799,13 +831,22 @@ impl Store {
     where
         I: Iterator<Item = fjall::Guard>,
     {
-        Self::read_entries(&[&meta.key_schema], iter, limit, |i| Ok(Some(i)), filter)
+        self.read_entries(
+            &meta.id,
+            &[&meta.key_schema],
+            iter,
+            limit,
+            |i| Ok(Some(i)),
+            filter,
+        )
     }
 
     /// Reads one page from `iter`: items are decoded, turned into what the read returns by
     /// `resolve` (`None` skips one), counted, filtered. LastEvaluatedKey carries the attributes
     /// of the key schemas `keys` (the table's, and an index's when reading one).
     pub(crate) fn read_entries<I>(
+        &self,
+        table_id: &Uuid,
         keys: &[&KeySchema],
         iter: I,
         limit: Option<usize>,
@@ -824,8 +865,8 @@ impl Store {
                 exhausted = false;
                 break;
             }
-            let (_, value) = guard.into_inner()?;
-            let stored = decode_item(&value)?;
+            let (k, value) = guard.into_inner()?;
+            let stored = self.codec.decode(table_id, &k, &value)?;
             let key = Self::key_attributes(keys, &stored);
             let Some(item) = resolve(stored)? else {
                 continue;
@@ -889,9 +930,9 @@ impl Store {
         }
         let range = table.items.range::<Vec<u8>, _>((lo, hi));
         if forward {
-            Self::read_page(meta, range, page.limit, filter)
+            self.read_page(meta, range, page.limit, filter)
         } else {
-            Self::read_page(meta, range.rev(), page.limit, filter)
+            self.read_page(meta, range.rev(), page.limit, filter)
         }
     }
 
@@ -919,7 +960,7 @@ impl Store {
         if let Some(start) = Self::start_after(meta, page.exclusive_start_key.as_ref())? {
             lo = Bound::Excluded(start);
         }
-        Self::read_page(
+        self.read_page(
             meta,
             table.items.range::<Vec<u8>, _>((lo, hi)),
             page.limit,

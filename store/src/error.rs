@@ -49,6 +49,10 @@ pub enum StoreError {
     /// File-system error outside the storage engine (InternalServerError).
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
+    /// Encryption at rest: a bad or wrong key, or a record that does not decrypt
+    /// (InternalServerError).
+    #[error("encryption: {0}")]
+    Encryption(String),
 }
 
 /// Why one action of a transaction failed, as DynamoDB's CancellationReasons report it.

@@ -43,7 +43,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::db::{sort_bounds, Page, PageRequest, Store};
-use crate::encoding::{decode_item, encode_item};
+use crate::encoding::ItemCodec;
 use crate::error::{Result, StoreError};
 use crate::expr::KeyCondition;
 use crate::key;
@@ -550,6 +550,8 @@ pub(crate) fn open_all(db: &Database, meta: &TableMeta) -> Result<Vec<OpenIndex>
 /// removed, the new one inserted, nothing for indexes the write does not affect.
 pub(crate) fn stage(
     batch: &mut OwnedWriteBatch,
+    codec: &ItemCodec,
+    table_id: &Uuid,
     table_keys: &KeySchema,
     indexes: &[OpenIndex],
     old: Option<&Item>,
@@ -567,7 +569,8 @@ pub(crate) fn stage(
             }
         }
         if let Some((k, projected)) = after {
-            batch.insert(&ix.keyspace, k, encode_item(&projected));
+            let value = codec.encode(table_id, &k, &projected);
+            batch.insert(&ix.keyspace, k, value);
         }
     }
 }
@@ -742,11 +745,12 @@ impl Store {
             let mut batch = self.db.batch();
             for k in &keys {
                 if let Some(v) = items.get(k)? {
-                    let item = decode_item(&v)?;
+                    let item = self.codec.decode(&table_id, k, &v)?;
                     if let Some((ek, projected)) =
                         entry(&current.meta.key_schema, &index.meta, &item)
                     {
-                        batch.insert(&index.keyspace, ek, encode_item(&projected));
+                        let value = self.codec.encode(&table_id, &ek, &projected);
+                        batch.insert(&index.keyspace, ek, value);
                     }
                 }
             }
@@ -952,6 +956,7 @@ impl Store {
     /// Turns index entries into the items a read returns: the projected items, or the table's
     /// items when `fetch` (an entry whose item vanished meanwhile is skipped).
     fn resolver<'a>(
+        &'a self,
         t: &'a crate::db::Table,
         fetch: bool,
     ) -> impl FnMut(Item) -> Result<Option<Item>> + 'a {
@@ -965,7 +970,10 @@ impl Store {
             let Some(k) = key::item_key(hash, range) else {
                 return Ok(None);
             };
-            t.items.get(&k)?.map(|v| decode_item(&v)).transpose()
+            t.items
+                .get(&k)?
+                .map(|v| self.codec.decode(&t.meta.id, &k, &v))
+                .transpose()
         }
     }
 
@@ -1008,11 +1016,18 @@ impl Store {
         }
         let key_schemas = [&t.meta.key_schema, keys];
         let range = ix.keyspace.range::<Vec<u8>, _>((lo, hi));
-        let resolve = Self::resolver(&t, index.fetch_table_items);
+        let resolve = self.resolver(&t, index.fetch_table_items);
         if forward {
-            Self::read_entries(&key_schemas, range, page.limit, resolve, filter)
+            self.read_entries(&t.meta.id, &key_schemas, range, page.limit, resolve, filter)
         } else {
-            Self::read_entries(&key_schemas, range.rev(), page.limit, resolve, filter)
+            self.read_entries(
+                &t.meta.id,
+                &key_schemas,
+                range.rev(),
+                page.limit,
+                resolve,
+                filter,
+            )
         }
     }
 
@@ -1044,11 +1059,12 @@ impl Store {
             lo = Bound::Excluded(start);
         }
         let key_schemas = [&t.meta.key_schema, &ix.meta.key_schema];
-        Self::read_entries(
+        self.read_entries(
+            &t.meta.id,
             &key_schemas,
             ix.keyspace.range::<Vec<u8>, _>((lo, hi)),
             page.limit,
-            Self::resolver(&t, index.fetch_table_items),
+            self.resolver(&t, index.fetch_table_items),
             filter,
         )
     }
@@ -1140,7 +1156,14 @@ mod tests {
     /// A store without journal syncs (the tests' writes need no durability; reopening a store
     /// in the same process still finds them).
     fn open_at(path: &std::path::Path) -> Store {
-        Store::open_with(path, crate::db::StoreOptions { sync_writes: false }).unwrap()
+        Store::open_with(
+            path,
+            crate::db::StoreOptions {
+                sync_writes: false,
+                ..Default::default()
+            },
+        )
+        .unwrap()
     }
 
     fn open() -> (tempfile::TempDir, Store) {

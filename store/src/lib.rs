@@ -6,6 +6,7 @@
 //! - [`index`]: secondary indexes (definitions, entries, maintenance, reads, online builds).
 //! - [`expr`]: DynamoDB's expression language (conditions, updates, projections, key conditions).
 //! - [`Store`]: the database itself (tables, items, Query, Scan, atomic multi-item writes).
+//! - [`crypto`]: encryption at rest (AES-256-GCM, keys derived per table).
 //! - [`stream`]: the log of item changes a table with a stream keeps (DynamoDB Streams).
 //! - [`ttl`]: items that expire, and the sweeper that deletes them.
 //! - [`Store::put_state`]: tarn's own durable bookkeeping (trigger checkpoints).
@@ -14,6 +15,7 @@
 //! these types at its edge.
 
 mod commit;
+pub mod crypto;
 mod db;
 mod encoding;
 mod error;
@@ -36,3 +38,9 @@ pub use db::{
 };
 pub use error::{CancellationReason, Result, StoreError};
 pub use value::{AttributeValue, Item, Number, ValueType};
+
+/// The plain item record codec, for the fuzz targets (`fuzz/`); not a stable API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::encoding::{decode_item, encode_item};
+}

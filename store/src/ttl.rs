@@ -22,7 +22,6 @@ use fjall::Keyspace;
 use serde::{Deserialize, Serialize};
 
 use crate::db::{Change, Store, Table};
-use crate::encoding::decode_item;
 use crate::error::{Result, StoreError};
 use crate::value::{AttributeValue, Item};
 
@@ -175,7 +174,8 @@ impl Store {
             // item that changes meanwhile may be stale: the sweeper checks before deleting.
             for guard in t.items.iter() {
                 let (key, value) = guard.into_inner()?;
-                if let Some(e) = expiry_of(&decode_item(&value)?, &spec.attribute) {
+                let item = self.codec.decode(&t.meta.id, &key, &value)?;
+                if let Some(e) = expiry_of(&item, &spec.attribute) {
                     t.expiry.insert(entry_key(e, &key), [])?;
                     indexed += 1;
                 }
@@ -250,7 +250,11 @@ impl Store {
                 let Some((expiry, key)) = split_entry(entry) else {
                     continue;
                 };
-                let item = t.items.get(key)?.map(|v| decode_item(&v)).transpose()?;
+                let item = t
+                    .items
+                    .get(key)?
+                    .map(|v| self.codec.decode(&t.meta.id, key, &v))
+                    .transpose()?;
                 match item {
                     Some(item) if expiry_of(&item, &spec.attribute) == Some(expiry) => {
                         changes.push(Change {

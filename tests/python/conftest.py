@@ -93,21 +93,22 @@ class TarnServer:
             data = f.read()
         return data[-n:].decode("utf-8", "replace")
 
-    def functions_url(self, timeout=30.0):
-        """The function server's URL, from the line it logs when it listens."""
+    def logged_addr(self, what, timeout=30.0):
+        """The address of a listener, from the line tarn logs when it starts listening
+        (`what`: "function server" or "admin API")."""
         deadline = time.monotonic() + timeout
         while True:
-            m = re.search(r"function server listening addr=(\S+)", self.log_tail(10**7))
+            m = re.search(what + r" listening addr=(\S+)", self.log_tail(10**7))
             if m:
                 return "http://" + m.group(1)
-            assert time.monotonic() < deadline, f"no function server in the log:\n{self.log_tail()}"
+            assert time.monotonic() < deadline, f"no {what} in the log:\n{self.log_tail()}"
             time.sleep(0.05)
 
     def admin(self, path):
-        """GET an admin endpoint of the function server, with the token tarn wrote."""
+        """GET an endpoint of the admin API, with the token tarn wrote."""
         with open(os.path.join(self.data_dir, "admin-token")) as f:
             token = f.read().strip()
-        r = requests.get(self.functions_url() + path,
+        r = requests.get(self.logged_addr("admin API") + path,
                          headers={"Authorization": f"Bearer {token}"}, timeout=10)
         r.raise_for_status()
         return r.json()
@@ -138,7 +139,7 @@ def spawn_tarn(*extra_args, data_dir=None):
     log = open(log_path, "wb")
     proc = subprocess.Popen(
         [str(binary), "serve", "--listen", f"127.0.0.1:{port}", "--functions-listen", "127.0.0.1:0",
-         "--data-dir", data_dir, *extra_args],
+         "--admin-listen", "127.0.0.1:0", "--data-dir", data_dir, *extra_args],
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,

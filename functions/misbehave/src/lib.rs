@@ -7,6 +7,8 @@
 //! - `/forbidden?table=NAME` (default `not-granted`): reads a table the manifest does not grant;
 //!   answers 200 `{"kind": "AccessDenied", "message": ...}` with the error it got, or 500 if
 //!   the read was allowed.
+//! - `/spam`: writes about 10 MB to stdout, stderr and the log import, then answers 200 (the
+//!   host must cap what it keeps without failing the writes).
 
 use serde_json::json;
 use std::hint::black_box;
@@ -23,6 +25,7 @@ pub fn handle(req: Request) -> Response {
             panic!("misbehave: trapping on purpose")
         })
         .any("/forbidden", forbidden)
+        .any("/spam", |_| spam())
         .handle(req)
 }
 
@@ -44,6 +47,16 @@ fn exhaust_memory() -> Response {
         hoard.push(black_box(block));
         tarn_sdk::log::debug!("misbehave: holding {} MiB", hoard.len() * 16);
     }
+}
+
+fn spam() -> Response {
+    let line = "x".repeat(1000);
+    for i in 0..3500 {
+        println!("spam {i} {line}");
+        eprintln!("spam {i} {line}");
+        tarn_sdk::log::info!("spam {i} {line}");
+    }
+    Response::text(200, "spammed\n")
 }
 
 fn forbidden(req: Request) -> Response {

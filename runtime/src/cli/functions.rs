@@ -1,7 +1,7 @@
 //! CLI subcommands for functions: `tarn build`, `deploy`, `rollback`, `invoke`, `logs`,
 //! `functions list` / `functions versions`, and the function-server options of `tarn serve`
 //! ([`FunctionServeArgs`], [`serve_functions`]). Everything but `build` talks to a running
-//! server's admin API (`/_tarn/...` on the function port).
+//! server's admin API (`/_tarn/...` on the admin port, 127.0.0.1:8081 by default).
 
 use std::future::Future;
 use std::io::Write;
@@ -39,9 +39,10 @@ pub enum FunctionsCliError {
     /// `tarn invoke`: the function failed (its answer was printed).
     #[error("the invocation failed")]
     InvocationFailed,
-    /// `--functions-listen` is not a loopback address.
+    /// `--functions-listen` or `--admin-listen` is not a loopback address.
     #[error(
-        "refusing to serve functions on {0}: without credentials tarn listens on loopback only"
+        "refusing to serve functions on {0}: without credentials tarn listens on loopback only \
+         (configure --credentials-file, or TARN_ACCESS_KEY_ID and TARN_SECRET_ACCESS_KEY)"
     )]
     NotLoopback(SocketAddr),
 }
@@ -76,9 +77,13 @@ pub struct FunctionServeArgs {
     /// Rebuild and reload the app when its manifest or sources change.
     #[arg(long, requires = "app")]
     pub watch: bool,
-    /// Address of the function routes and the admin API.
+    /// Address of the function routes.
     #[arg(long, value_name = "ADDR", default_value = crate::triggers::http::DEFAULT_LISTEN, env = "TARN_FUNCTIONS_LISTEN")]
     pub functions_listen: SocketAddr,
+    /// Address of the admin API (deploy, rollback, invoke, logs), never served on the function
+    /// port.
+    #[arg(long, value_name = "ADDR", default_value = crate::triggers::http::DEFAULT_ADMIN_LISTEN, env = "TARN_ADMIN_LISTEN")]
+    pub admin_listen: SocketAddr,
     /// Admin API token (default: generated into <data-dir>/admin-token).
     #[arg(long, env = "TARN_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
@@ -88,20 +93,27 @@ pub struct FunctionServeArgs {
 }
 
 /// Runs the function server of `tarn serve` over `api` until `shutdown`: what `tarn serve`
-/// calls next to the DynamoDB API, with the same data directory and shutdown signal.
+/// calls next to the DynamoDB API, with the same data directory, limits and shutdown signal.
+/// Without `any_address` (no credentials configured) both ports must be loopback addresses.
 pub async fn serve_functions(
     api: Api,
     data_dir: PathBuf,
     args: FunctionServeArgs,
+    any_address: bool,
+    limits: crate::server::ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<()> {
-    if !args.functions_listen.ip().is_loopback() {
-        return Err(FunctionsCliError::NotLoopback(args.functions_listen));
+    for addr in [args.functions_listen, args.admin_listen] {
+        if !any_address && !addr.ip().is_loopback() {
+            return Err(FunctionsCliError::NotLoopback(addr));
+        }
     }
     let mut opts = deploy::ServeOptions::new(data_dir);
     opts.app = args.app;
     opts.watch = args.watch;
     opts.listen = args.functions_listen;
+    opts.admin_listen = args.admin_listen;
+    opts.limits = limits;
     opts.admin_token = args.admin_token;
     opts.max_concurrent = args.max_concurrent;
     deploy::serve_app(api, opts, shutdown).await?;
@@ -111,8 +123,8 @@ pub async fn serve_functions(
 /// Where to reach the admin API and how to authenticate.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServerArgs {
-    /// The function server's URL.
-    #[arg(long, env = "TARN_SERVER", default_value = "http://127.0.0.1:8080")]
+    /// The admin API's URL (`tarn serve --admin-listen`).
+    #[arg(long, env = "TARN_SERVER", default_value = "http://127.0.0.1:8081")]
     pub server: String,
     /// Admin token; default: $TARN_ADMIN_TOKEN, else <data-dir>/admin-token.
     #[arg(long, env = "TARN_ADMIN_TOKEN", hide_env_values = true)]

@@ -2,14 +2,27 @@
 //!
 //! ```text
 //! tarn serve [--data-dir ./tarn-data] [--listen 127.0.0.1:8000] [--in-memory]
+//!            [--credentials-file FILE] [--encrypt-key-file FILE]
 //!            [--ttl-sweep-interval 1s] [--stream-retention 24h]
 //! ```
 //!
-//! `--in-memory` keeps the data in a temporary directory that is removed on exit. Without
-//! credentials configured (SigV4 is not verified yet) tarn refuses to listen on anything but a
-//! loopback address. On a signal the server stops accepting, finishes in-flight requests, then
-//! drops the store so everything acknowledged is persisted. [`start`] / [`Running::run`] expose
-//! the same steps to tests with their own shutdown future and an ephemeral port.
+//! `--in-memory` keeps the data in a temporary directory that is removed on exit.
+//!
+//! Credentials come from `--credentials-file` (one `ACCESS_KEY_ID:SECRET` per line, `#`
+//! comments) and/or the `TARN_ACCESS_KEY_ID` + `TARN_SECRET_ACCESS_KEY` environment variables.
+//! With any configured, every DynamoDB and Streams request must be SigV4-signed by one of them
+//! ([`crate::server::sigv4`]) and tarn may listen on any address. Without credentials tarn
+//! refuses to listen on anything but a loopback address (the DynamoDB API, the function server
+//! and the admin API alike).
+//!
+//! `--encrypt-key-file` encrypts item values at rest with AES-256-GCM under keys derived per
+//! table from the file's 32-byte key (raw, 64 hex digits or base64); see
+//! [`tarn_store::crypto`]. A store encrypted once must always be opened with that key: a wrong
+//! or missing key stops `tarn serve` at start with an error saying so.
+//!
+//! On a signal the server stops accepting, finishes in-flight requests, then drops the store so
+//! everything acknowledged is persisted. [`start`] / [`Running::run`] expose the same steps to
+//! tests with their own shutdown future and an ephemeral port.
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -22,6 +35,7 @@ use tokio::net::TcpListener;
 
 use crate::api::Api;
 use crate::maintenance::{self, Upkeep};
+use crate::server::sigv4::{Credentials, CredentialsError, Verifier};
 use crate::server::{self, DynamoDbService};
 
 /// Options of `tarn serve`.
@@ -36,9 +50,19 @@ pub struct ServeArgs {
     )]
     pub data_dir: PathBuf,
 
-    /// Address of the DynamoDB API (loopback only until credentials can be configured).
+    /// Address of the DynamoDB API (loopback only unless credentials are configured).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8000", value_parser = parse_listen, env = "TARN_LISTEN")]
     pub listen: SocketAddr,
+
+    /// Encrypt item values at rest with the 32-byte key in FILE (raw, 64 hex digits or base64).
+    /// Only for a new store; an encrypted store always needs its key.
+    #[arg(long, value_name = "FILE", env = "TARN_ENCRYPT_KEY_FILE")]
+    pub encrypt_key_file: Option<PathBuf>,
+
+    /// Access keys clients must sign with (SigV4): one `ACCESS_KEY_ID:SECRET` per line. Also
+    /// read: $TARN_ACCESS_KEY_ID with $TARN_SECRET_ACCESS_KEY.
+    #[arg(long, value_name = "FILE", env = "TARN_CREDENTIALS_FILE")]
+    pub credentials_file: Option<PathBuf>,
 
     /// Keep the data in a temporary directory removed on exit.
     #[arg(long, conflicts_with = "data_dir")]
@@ -51,6 +75,13 @@ pub struct ServeArgs {
     /// How long stream records are kept ("24h", the default, as DynamoDB; "90s", "7d").
     #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = parse_duration, env = "TARN_STREAM_RETENTION")]
     pub stream_retention: Duration,
+    /// Most client connections open at once, per listener.
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+
+    /// Seconds after which a connection with nothing in flight and no traffic is closed.
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout: u64,
 
     /// The function server (routes and admin API).
     #[command(flatten)]
@@ -64,10 +95,14 @@ pub enum ServeError {
     /// `--listen` is not a loopback address and no credentials are configured.
     #[error(
         "refusing to listen on {0}: no credentials are configured, so tarn serves loopback addresses only \
-         (127.0.0.1, ::1); use --listen 127.0.0.1:{port}",
+         (127.0.0.1, ::1); use --listen 127.0.0.1:{port}, or configure credentials \
+         (--credentials-file, or TARN_ACCESS_KEY_ID and TARN_SECRET_ACCESS_KEY)",
         port = .0.port()
     )]
     NotLoopback(SocketAddr),
+    /// The credentials could not be loaded.
+    #[error("credentials")]
+    Credentials(#[source] CredentialsError),
     /// The data directory could not be created.
     #[error("cannot use data directory {path}")]
     DataDir {
@@ -127,6 +162,8 @@ pub struct Running {
     listener: TcpListener,
     local_addr: SocketAddr,
     api: Api,
+    verifier: Option<Arc<Verifier>>,
+    limits: server::ConnectionLimits,
     data_dir: PathBuf,
     upkeep: Upkeep,
     /// Removed after the store is dropped (`--in-memory`); see [`Running::take_temp_dir`].
@@ -149,24 +186,42 @@ impl Running {
         &self.api
     }
 
+    /// What each listener allows a client.
+    pub fn limits(&self) -> server::ConnectionLimits {
+        self.limits
+    }
+
+    /// Whether requests must be signed (credentials are configured); also what allows
+    /// non-loopback addresses.
+    pub fn authenticated(&self) -> bool {
+        self.verifier.is_some()
+    }
+
     /// Serves until `shutdown` completes, finishes in-flight requests, then closes the store
     /// (and removes the temporary directory of `--in-memory`).
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
         let Running {
             listener,
             api,
+            verifier,
+            limits,
             temp_dir,
             upkeep,
             ..
         } = self;
         let store = api.store().clone();
-        let service = Arc::new(DynamoDbService::new(api));
+        let mut service = DynamoDbService::new(api);
+        if let Some(v) = verifier {
+            service = service.with_verifier(v);
+        }
+        let service = Arc::new(service);
         // Upkeep (TTL sweeps, stream trimming) runs as long as the server does.
         let (stop_upkeep, upkeep_stopped) = tokio::sync::oneshot::channel::<()>();
         let upkeep = tokio::spawn(maintenance::run(store, upkeep, async {
             let _ = upkeep_stopped.await;
         }));
-        let served = server::serve(listener, service, shutdown).await;
+        let served =
+            server::serve_with(listener, service, limits, shutdown, server::SHUTDOWN_GRACE).await;
         let _ = stop_upkeep.send(());
         let _ = upkeep.await;
         // `serve` has waited for the connections and dropped its handle on the store; the store
@@ -183,11 +238,37 @@ impl Running {
     }
 }
 
-/// Binds the listener and opens the store, refusing a non-loopback address.
+/// The configured credentials: `--credentials-file` plus the environment pair. None when there
+/// are none.
+pub fn load_credentials(file: Option<&std::path::Path>) -> Result<Option<Credentials>, ServeError> {
+    let mut creds = match file {
+        Some(path) => Credentials::from_file(path).map_err(ServeError::Credentials)?,
+        None => Credentials::new(),
+    };
+    creds.add_env().map_err(ServeError::Credentials)?;
+    Ok((!creds.is_empty()).then_some(creds))
+}
+
+/// Binds the listener and opens the store, refusing a non-loopback address unless credentials
+/// are configured.
 pub async fn start(args: ServeArgs) -> Result<Running, ServeError> {
-    if !args.listen.ip().is_loopback() {
+    let credentials = load_credentials(args.credentials_file.as_deref())?;
+    if credentials.is_none() && !args.listen.ip().is_loopback() {
         return Err(ServeError::NotLoopback(args.listen));
     }
+    if let Some(c) = &credentials {
+        tracing::info!(
+            keys = c.len(),
+            "SigV4 authentication on: requests must be signed"
+        );
+    }
+    let verifier = credentials.map(|c| Arc::new(Verifier::new(c)));
+    let limits = server::ConnectionLimits {
+        max_connections: args.max_connections as usize,
+        idle_timeout: std::time::Duration::from_secs(args.idle_timeout),
+        header_read_timeout: std::time::Duration::from_secs(args.idle_timeout.min(30)),
+        ..Default::default()
+    };
     let listener = TcpListener::bind(args.listen)
         .await
         .map_err(|source| ServeError::Bind {
@@ -214,15 +295,28 @@ pub async fn start(args: ServeArgs) -> Result<Running, ServeError> {
         })?;
         (args.data_dir.clone(), None)
     };
-    let store = tarn_store::Store::open(&data_dir).map_err(|source| ServeError::Store {
+    let store_error = |source| ServeError::Store {
         path: data_dir.clone(),
         source,
-    })?;
+    };
+    let encryption_key = args
+        .encrypt_key_file
+        .as_deref()
+        .map(tarn_store::crypto::EncryptionKey::from_file)
+        .transpose()
+        .map_err(store_error)?;
+    let options = tarn_store::StoreOptions {
+        encryption_key,
+        ..Default::default()
+    };
+    let store = tarn_store::Store::open_with(&data_dir, options).map_err(store_error)?;
     let api = Api::new(Arc::new(store));
     Ok(Running {
         listener,
         local_addr,
         api,
+        verifier,
+        limits,
         data_dir,
         upkeep: Upkeep {
             interval: args.ttl_sweep_interval,
@@ -255,6 +349,8 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         running.api().clone(),
         running.data_dir().to_path_buf(),
         functions_args,
+        running.authenticated(),
+        running.limits(),
         stopped(stop_rx.clone()),
     );
     let failed = stopped(stop_rx.clone());

@@ -1,8 +1,9 @@
-//! The admin API, under `/_tarn/` on the function server, used by `tarn deploy`, `rollback`,
-//! `invoke`, `logs` and `functions list`.
+//! The admin API, under `/_tarn/` on the admin port (never on the function port), used by
+//! `tarn deploy`, `rollback`, `invoke`, `logs` and `functions list`.
 //!
 //! Every endpoint but `GET /_tarn/health` requires `Authorization: Bearer <token>`; the token is
-//! compared in constant time (over SHA-256 digests, so not even its length leaks).
+//! compared in constant time (over SHA-256 digests, so not even its length leaks), and checked
+//! before a request body is read.
 //!
 //! | endpoint | body | answer |
 //! |---|---|---|
@@ -89,6 +90,11 @@ fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
+/// `GET /_tarn/health`: `{"ok": true, "version": n}`, no token needed.
+pub fn health(rt: &Runtime) -> hyper::Response<ResponseBody> {
+    respond(200, json!({"ok": true, "version": rt.current().version}))
+}
+
 /// Handles one `/_tarn/...` request.
 pub async fn handle(
     rt: Arc<Runtime>,
@@ -98,7 +104,7 @@ pub async fn handle(
     let query = req.uri().query().unwrap_or("").to_string();
     let method = req.method().clone();
     if path == "/_tarn/health" {
-        return respond(200, json!({"ok": true, "version": rt.current().version}));
+        return health(&rt);
     }
     if !authorized(&rt, &req) {
         return error(
@@ -170,6 +176,7 @@ fn functions(rt: &Runtime) -> Value {
                 "from_cache": f.from_cache,
                 "memory_mb": f.spec.limits.memory_bytes >> 20,
                 "timeout_ms": f.spec.limits.timeout.as_millis() as u64,
+                "max_concurrency": f.spec.limits.max_concurrency,
                 "tables": f.spec.grants,
                 "network": f.spec.network,
                 "metrics": f.metrics.snapshot(),
@@ -353,4 +360,20 @@ fn logs(rt: &Runtime, query: &str) -> hyper::Response<ResponseBody> {
         .header("content-type", "application/x-ndjson")
         .body(ChannelBody { rx }.boxed_unsync())
         .expect("a valid response")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_match_exactly_and_never_empty() {
+        assert!(token_matches("s3cret-token", "s3cret-token"));
+        assert!(!token_matches("s3cret-tokem", "s3cret-token"));
+        assert!(!token_matches("s3cret", "s3cret-token"));
+        assert!(!token_matches("s3cret-token-and-more", "s3cret-token"));
+        assert!(!token_matches("", "s3cret-token"));
+        // An empty configured token never authorizes, not even an empty one.
+        assert!(!token_matches("", ""));
+    }
 }

@@ -6,6 +6,8 @@
 //! source = "../../functions/todo-api"   # a crate (built for wasm32-wasip2) or a .wasm file
 //! memory_mb = 64                        # default 128
 //! timeout_ms = 5000                     # default 3000
+//! max_concurrency = 10                  # invocations at once; more answer 429 (default: no cap
+//!                                       # but the server's --max-concurrent)
 //! tables = { todos = "read-write", users = "read" }
 //! env = { GREETING = "hello" }
 //! network = false                       # sockets and outgoing HTTP; default false
@@ -102,6 +104,9 @@ pub struct FunctionDef {
     /// Wall-clock limit per invocation, ms.
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
+    /// Most invocations of this function running at once; more are throttled (HTTP 429).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrency: Option<u32>,
     /// Tables granted, `read` or `read-write`.
     #[serde(default)]
     pub tables: BTreeMap<String, Access>,
@@ -305,6 +310,12 @@ impl Manifest {
             }
             if f.memory_mb == 0 || f.memory_mb > 4096 {
                 return bad(format!("function `{}`: memory_mb must be 1..=4096", f.name));
+            }
+            if f.max_concurrency == Some(0) {
+                return bad(format!(
+                    "function `{}`: max_concurrency must be at least 1",
+                    f.name
+                ));
             }
             if f.timeout_ms == 0 || f.timeout_ms > 900_000 {
                 return bad(format!(

@@ -84,8 +84,12 @@ pub struct Runtime {
 pub struct ServeOptions {
     /// `--app`: a manifest to load (and, with `watch`, reload) at start.
     pub app: Option<PathBuf>,
-    /// Where the function server listens (127.0.0.1:8080).
+    /// Where the function routes listen (127.0.0.1:8080).
     pub listen: SocketAddr,
+    /// Where the admin API listens (127.0.0.1:8081).
+    pub admin_listen: SocketAddr,
+    /// What each listener allows a client (connections, timeouts, header size).
+    pub limits: crate::server::ConnectionLimits,
     /// `--watch`: rebuild and reload when the manifest or a function source changes.
     pub watch: bool,
     /// The data directory (`./tarn-data`); functions keep `deploy/` and `cache/` in it.
@@ -97,13 +101,17 @@ pub struct ServeOptions {
 }
 
 impl ServeOptions {
-    /// Defaults: no app, 127.0.0.1:8080, `data_dir`.
+    /// Defaults: no app, routes on 127.0.0.1:8080, admin API on 127.0.0.1:8081, `data_dir`.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         ServeOptions {
             app: None,
             listen: crate::triggers::http::DEFAULT_LISTEN
                 .parse()
                 .expect("valid"),
+            admin_listen: crate::triggers::http::DEFAULT_ADMIN_LISTEN
+                .parse()
+                .expect("valid"),
+            limits: Default::default(),
             watch: false,
             data_dir: data_dir.into(),
             admin_token: None,
@@ -213,6 +221,7 @@ impl Runtime {
                 limits: FunctionLimits {
                     memory_bytes: (def.memory_mb as usize) << 20,
                     timeout: Duration::from_millis(def.timeout_ms),
+                    max_concurrency: def.max_concurrency,
                 },
                 grants: def.tables.clone(),
                 env: def.env.clone(),
@@ -425,7 +434,8 @@ fn fingerprint(manifest: &Path) -> Vec<(PathBuf, Option<SystemTime>, u64)> {
 }
 
 /// Runs the function side of `tarn serve` until `shutdown` resolves: loads `--app` (or the
-/// last deployed version), serves routes and the admin API on `opts.listen`, and with `--watch`
+/// last deployed version), serves routes on `opts.listen` and the admin API on
+/// `opts.admin_listen`, and with `--watch`
 /// rebuilds and reloads on change. After `shutdown`, stops accepting, finishes in-flight
 /// requests and returns.
 pub async fn serve_app(
@@ -448,16 +458,37 @@ pub async fn serve_app(
         }
         None => rt.restore().await?,
     }
-    let listener = tokio::net::TcpListener::bind(opts.listen)
-        .await
-        .map_err(|e| DeployError::Io(PathBuf::from(opts.listen.to_string()), e))?;
-    tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "function server listening");
+    let bind = |addr: SocketAddr| async move {
+        tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| DeployError::Io(PathBuf::from(addr.to_string()), e))
+    };
+    let listener = bind(opts.listen).await?;
+    let admin_listener = bind(opts.admin_listen).await?;
+    let local =
+        |l: &tokio::net::TcpListener| l.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    tracing::info!(addr = %local(&listener), "function server listening");
+    tracing::info!(addr = %local(&admin_listener), "admin API listening");
 
+    // In-flight requests finish on shutdown (each is bounded by its function's timeout); give
+    // up after 60 s.
+    let grace = Duration::from_secs(60);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let server = tokio::spawn(crate::triggers::http::serve(
         listener,
         rt.clone(),
+        crate::triggers::http::Port::Functions,
+        opts.limits,
         stop_rx.clone(),
+        grace,
+    ));
+    let admin = tokio::spawn(crate::triggers::http::serve(
+        admin_listener,
+        rt.clone(),
+        crate::triggers::http::Port::Admin,
+        opts.limits,
+        stop_rx.clone(),
+        grace,
     ));
     let watcher = match (&opts.app, opts.watch) {
         (Some(path), true) => Some(tokio::spawn(watch_app(rt.clone(), path.clone(), stop_rx))),
@@ -470,8 +501,7 @@ pub async fn serve_app(
         t.abort();
     }
     let _ = stop_tx.send(true);
-    // In-flight requests finish (each is bounded by its function's timeout); give up after 60 s.
-    let _ = tokio::time::timeout(Duration::from_secs(60), server).await;
+    let _ = tokio::join!(server, admin);
     if let Some(w) = watcher {
         let _ = w.await;
     }

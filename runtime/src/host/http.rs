@@ -46,6 +46,7 @@ impl Host {
                 f.spec.name
             )));
         };
+        let permit = Self::admit(f)?;
         let span = tracing::info_span!("invoke", function = %f.spec.name, version = f.spec.version, request_id);
         let (mut store, capture) = self.new_store(f, request_id);
         let (sender, receiver) = tokio::sync::oneshot::channel();
@@ -66,6 +67,8 @@ impl Host {
                 let Pre::Http(pre) = &func.pre else {
                     unreachable!()
                 };
+                // Held until the guest is done, body streaming included.
+                let _permit = permit;
                 let metrics = func.metrics.clone();
                 host.run(&func, &rid, store, capture, move |mut store| async move {
                     let r = async {
@@ -118,10 +121,14 @@ pub fn error_response(err: &InvocationError, request_id: &str) -> hyper::Respons
         "message": err.to_string(),
         "requestId": request_id,
     });
-    hyper::Response::builder()
+    let mut builder = hyper::Response::builder()
         .status(err.status())
         .header("content-type", "application/json")
-        .header("x-tarn-request-id", request_id)
+        .header("x-tarn-request-id", request_id);
+    if matches!(err, InvocationError::Throttled(_)) {
+        builder = builder.header("retry-after", "1");
+    }
+    builder
         .body(full_body(body.to_string()))
         .expect("a valid response")
 }

@@ -1,5 +1,6 @@
 //! Per-invocation resource limits: linear memory (from the manifest's `memory_mb`) and wall-clock
-//! time (from `timeout_ms`).
+//! time (from `timeout_ms`); per-function concurrency (`max_concurrency`) is enforced by
+//! [`super::Host`] with a semaphore per loaded function.
 //!
 //! Memory is enforced by a [`wasmtime::ResourceLimiter`] installed in every invocation's `Store`:
 //! a `memory.grow` past the limit fails (returns -1 to the guest, as the spec allows), and the
@@ -24,6 +25,8 @@ pub struct FunctionLimits {
     pub memory_bytes: usize,
     /// Wall-clock budget of one invocation.
     pub timeout: Duration,
+    /// Most invocations of the function at once (None: only the server-wide cap).
+    pub max_concurrency: Option<u32>,
 }
 
 impl Default for FunctionLimits {
@@ -31,6 +34,7 @@ impl Default for FunctionLimits {
         FunctionLimits {
             memory_bytes: 128 << 20,
             timeout: Duration::from_secs(10),
+            max_concurrency: None,
         }
     }
 }

@@ -3,18 +3,34 @@
 //!
 //! Lines go to an in-memory ring ([`LogSink`]) that `tarn logs` reads (the last N lines, then
 //! `-f` follows new ones through a broadcast channel), and to `tracing` at the line's level.
+//!
+//! A guest cannot flood the host with logs: each invocation may log at most
+//! [`MAX_LOG_BYTES_PER_INVOCATION`] bytes in all (stdout, stderr and the `log` import together;
+//! past that its lines are dropped and one host line says so), its stdout and stderr are each
+//! captured up to a limit by a [`CapturedOutput`] that silently discards the rest (the guest's
+//! writes never fail), lines are cut at 16 KiB, and the ring holds at most 10,000 lines and
+//! [`RING_MAX_BYTES`] bytes.
 
 use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
+use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
 
 /// How many lines the ring keeps.
 const RING_CAPACITY: usize = 10_000;
+/// Most bytes of messages the ring keeps.
+pub const RING_MAX_BYTES: usize = 32 << 20;
 /// Longest line kept; longer lines are cut.
 const MAX_LINE: usize = 16 * 1024;
+/// Most bytes of log lines one invocation may produce.
+pub const MAX_LOG_BYTES_PER_INVOCATION: usize = 1 << 20;
 
 /// Where a log line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,8 +72,14 @@ pub struct LogSink {
 }
 
 struct Inner {
-    ring: Mutex<VecDeque<LogLine>>,
+    ring: Mutex<Ring>,
     live: broadcast::Sender<LogLine>,
+}
+
+#[derive(Default)]
+struct Ring {
+    lines: VecDeque<LogLine>,
+    bytes: usize,
 }
 
 impl Default for LogSink {
@@ -72,7 +94,7 @@ impl LogSink {
         let (live, _) = broadcast::channel(4096);
         LogSink {
             inner: Arc::new(Inner {
-                ring: Mutex::new(VecDeque::new()),
+                ring: Mutex::new(Ring::default()),
                 live,
             }),
         }
@@ -103,16 +125,21 @@ impl LogSink {
         }
         let _ = self.inner.live.send(line.clone());
         let mut ring = self.inner.ring.lock();
-        if ring.len() == RING_CAPACITY {
-            ring.pop_front();
+        ring.bytes += line.message.len();
+        ring.lines.push_back(line);
+        while ring.lines.len() > RING_CAPACITY || ring.bytes > RING_MAX_BYTES {
+            match ring.lines.pop_front() {
+                Some(old) => ring.bytes -= old.message.len(),
+                None => break,
+            }
         }
-        ring.push_back(line);
     }
 
     /// The last `n` lines, optionally of one function only, oldest first.
     pub fn tail(&self, n: usize, function: Option<&str>) -> Vec<LogLine> {
         let ring = self.inner.ring.lock();
         let mut out: Vec<LogLine> = ring
+            .lines
             .iter()
             .rev()
             .filter(|l| function.is_none_or(|f| l.function == f))
@@ -129,6 +156,32 @@ impl LogSink {
     }
 }
 
+/// What is left of one invocation's log allowance.
+#[derive(Debug)]
+pub struct LogBudget {
+    left: AtomicUsize,
+    exhausted: AtomicBool,
+}
+
+impl LogBudget {
+    /// An allowance of `bytes`.
+    pub fn new(bytes: usize) -> Self {
+        LogBudget {
+            left: AtomicUsize::new(bytes),
+            exhausted: AtomicBool::new(false),
+        }
+    }
+
+    /// Takes `n` bytes; false (and nothing taken) when fewer are left.
+    fn take(&self, n: usize) -> bool {
+        self.left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                left.checked_sub(n)
+            })
+            .is_ok()
+    }
+}
+
 /// The log context of one invocation.
 #[derive(Clone)]
 pub struct InvocationLog {
@@ -140,11 +193,35 @@ pub struct InvocationLog {
     pub version: u64,
     /// The invocation's request id.
     pub request_id: Arc<str>,
+    /// What the guest may still log.
+    pub budget: Arc<LogBudget>,
 }
 
 impl InvocationLog {
-    /// Records one line of this invocation.
+    /// Records one line of the guest, if its allowance covers it.
     pub fn line(&self, stream: LogStream, level: &str, message: impl Into<String>) {
+        let message = message.into();
+        if stream != LogStream::Host && !self.budget.take(message.len().min(MAX_LINE)) {
+            if !self.budget.exhausted.swap(true, Ordering::Relaxed) {
+                self.host_line(
+                    "warn",
+                    format!(
+                        "this invocation logged more than {MAX_LOG_BYTES_PER_INVOCATION} bytes; \
+                         further lines are dropped"
+                    ),
+                );
+            }
+            return;
+        }
+        self.push(stream, level, message);
+    }
+
+    /// Records one line of the host about this invocation (not counted against the guest).
+    pub fn host_line(&self, level: &str, message: impl Into<String>) {
+        self.push(LogStream::Host, level, message.into());
+    }
+
+    fn push(&self, stream: LogStream, level: &str, message: String) {
         self.sink.push(LogLine {
             time_ms: chrono::Utc::now().timestamp_millis(),
             function: self.function.to_string(),
@@ -152,7 +229,7 @@ impl InvocationLog {
             request_id: self.request_id.to_string(),
             stream,
             level: level.to_string(),
-            message: message.into(),
+            message,
         });
     }
 
@@ -170,5 +247,165 @@ impl InvocationLog {
         for line in text.lines() {
             self.line(stream, level, line);
         }
+    }
+}
+
+/// A guest's stdout or stderr: keeps the first `capacity` bytes and silently discards the rest,
+/// so a chatty guest neither grows the host's memory nor sees its writes fail.
+#[derive(Debug, Clone)]
+pub struct CapturedOutput {
+    capacity: usize,
+    buffer: Arc<Mutex<BytesMut>>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl CapturedOutput {
+    /// An empty capture keeping up to `capacity` bytes.
+    pub fn new(capacity: usize) -> Self {
+        CapturedOutput {
+            capacity,
+            buffer: Arc::new(Mutex::new(BytesMut::new())),
+            dropped: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// The bytes kept.
+    pub fn contents(&self) -> Bytes {
+        self.buffer.lock().clone().freeze()
+    }
+
+    /// How many bytes were discarded past the capacity.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    fn keep(&self, bytes: &[u8]) {
+        let mut buffer = self.buffer.lock();
+        let room = self.capacity.saturating_sub(buffer.len());
+        let n = room.min(bytes.len());
+        buffer.extend_from_slice(&bytes[..n]);
+        self.dropped
+            .fetch_add((bytes.len() - n) as u64, Ordering::Relaxed);
+    }
+}
+
+/// How much a guest may write in one call (it may always write again).
+const WRITE_PERMIT: usize = 64 * 1024;
+
+#[wasmtime_wasi::async_trait]
+impl OutputStream for CapturedOutput {
+    fn write(&mut self, bytes: Bytes) -> Result<(), StreamError> {
+        self.keep(&bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), StreamError> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> Result<usize, StreamError> {
+        Ok(WRITE_PERMIT)
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for CapturedOutput {
+    async fn ready(&mut self) {}
+}
+
+impl tokio::io::AsyncWrite for CapturedOutput {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        self.keep(buf);
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl wasmtime_wasi::cli::IsTerminal for CapturedOutput {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl wasmtime_wasi::cli::StdoutStream for CapturedOutput {
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log(sink: &LogSink, budget: usize) -> InvocationLog {
+        InvocationLog {
+            sink: sink.clone(),
+            function: "f".into(),
+            version: 1,
+            request_id: "r".into(),
+            budget: Arc::new(LogBudget::new(budget)),
+        }
+    }
+
+    #[test]
+    fn an_invocation_logs_within_its_budget() {
+        let sink = LogSink::new();
+        let inv = log(&sink, 100);
+        for _ in 0..10 {
+            inv.line(LogStream::Log, "info", "x".repeat(30));
+        }
+        let lines = sink.tail(100, None);
+        // Three lines fit in 100 bytes, then one host line says the rest was dropped.
+        assert_eq!(lines.len(), 4);
+        assert_eq!(lines[3].stream, LogStream::Host);
+        assert!(lines[3].message.contains("further lines are dropped"));
+        // Host lines are not counted.
+        inv.host_line("error", "function trapped");
+        assert_eq!(sink.tail(100, None).len(), 5);
+        // Another invocation has its own budget.
+        log(&sink, 100).line(LogStream::Stdout, "info", "hello");
+        assert_eq!(sink.tail(100, None).len(), 6);
+    }
+
+    #[test]
+    fn captured_output_discards_past_capacity_without_failing() {
+        let mut out = CapturedOutput::new(10);
+        for _ in 0..5 {
+            assert!(out.check_write().unwrap() > 0);
+            out.write(Bytes::from_static(b"abcdef")).unwrap();
+        }
+        assert_eq!(&out.contents()[..], b"abcdefabcd");
+        assert_eq!(out.dropped(), 20);
+    }
+
+    #[test]
+    fn the_ring_is_bounded_in_bytes() {
+        let sink = LogSink::new();
+        let big = "y".repeat(MAX_LINE);
+        let inv = log(&sink, usize::MAX);
+        for _ in 0..(RING_MAX_BYTES / MAX_LINE + 100) {
+            inv.line(LogStream::Log, "debug", big.clone());
+        }
+        let ring = sink.inner.ring.lock();
+        assert!(ring.bytes <= RING_MAX_BYTES);
+        assert_eq!(
+            ring.bytes,
+            ring.lines.iter().map(|l| l.message.len()).sum::<usize>()
+        );
     }
 }

@@ -28,12 +28,11 @@ use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Store,
     UpdateDeadline,
 };
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use self::limits::{Deadline, FunctionLimits, MemoryLimiter, Timeout, EPOCH_TICK};
-use self::log::{InvocationLog, LogSink, LogStream};
+use self::log::{CapturedOutput, InvocationLog, LogBudget, LogSink, LogStream};
 use self::tables::{Grants, TableOp};
 use crate::api::Api;
 
@@ -98,6 +97,9 @@ pub enum InvocationError {
     /// Every instance slot is in use (HTTP 503).
     #[error("server busy: {0}")]
     Busy(String),
+    /// The function runs its `max_concurrency` invocations already (HTTP 429).
+    #[error("Rate Exceeded: the function is at its concurrency limit of {0}")]
+    Throttled(u32),
     /// The guest ran but answered badly (no response, an error code) (HTTP 500).
     #[error("function failed: {0}")]
     Failed(String),
@@ -109,13 +111,16 @@ impl InvocationError {
         match self {
             InvocationError::Timeout(_) => 504,
             InvocationError::Busy(_) => 503,
+            InvocationError::Throttled(_) => 429,
             _ => 500,
         }
     }
 
-    /// A short machine-readable kind: `timeout`, `out_of_memory`, `trap`, `busy`, `failed`.
+    /// A short machine-readable kind: `timeout`, `out_of_memory`, `trap`, `busy`, `failed`, or
+    /// `TooManyRequestsException` (Lambda's name) for a throttled invocation.
     pub fn kind(&self) -> &'static str {
         match self {
+            InvocationError::Throttled(_) => "TooManyRequestsException",
             InvocationError::Timeout(_) => "timeout",
             InvocationError::OutOfMemory(_) => "out_of_memory",
             InvocationError::Trap(_) => "trap",
@@ -196,6 +201,8 @@ pub struct LoadedFunction {
     pub from_cache: bool,
     /// Its counters.
     pub metrics: Arc<FunctionMetrics>,
+    /// Invocation slots when the function has a `max_concurrency`.
+    concurrency: Option<Arc<tokio::sync::Semaphore>>,
     grants: Arc<Grants>,
     pre: Pre,
 }
@@ -224,6 +231,8 @@ pub struct FunctionMetrics {
     pub timeouts: AtomicU64,
     /// ... of which memory limit exceeded.
     pub out_of_memory: AtomicU64,
+    /// Invocations refused at the concurrency limit (not counted as started or failed).
+    pub throttles: AtomicU64,
     /// Total nanoseconds spent instantiating.
     pub instantiate_ns: AtomicU64,
     /// Total nanoseconds of whole invocations.
@@ -243,6 +252,9 @@ pub struct MetricsSnapshot {
     pub timeouts: u64,
     /// Memory limit exceeded.
     pub out_of_memory: u64,
+    /// Refused at the concurrency limit.
+    #[serde(default)]
+    pub throttles: u64,
     /// Mean instantiation time, microseconds.
     pub mean_instantiate_us: f64,
     /// Mean invocation time, microseconds.
@@ -266,6 +278,7 @@ impl FunctionMetrics {
             traps: self.traps.load(Ordering::Relaxed),
             timeouts: self.timeouts.load(Ordering::Relaxed),
             out_of_memory: self.out_of_memory.load(Ordering::Relaxed),
+            throttles: self.throttles.load(Ordering::Relaxed),
             mean_instantiate_us: per(&self.instantiate_ns),
             mean_duration_us: per(&self.duration_ns),
         }
@@ -448,17 +461,28 @@ struct HostInner {
 
 /// Where a store's captured output goes when the invocation ends.
 struct Capture {
-    stdout: MemoryOutputPipe,
-    stderr: MemoryOutputPipe,
+    stdout: CapturedOutput,
+    stderr: CapturedOutput,
     log: InvocationLog,
 }
 
 impl Capture {
     fn flush(&self) {
-        self.log
-            .captured(LogStream::Stdout, &self.stdout.contents());
-        self.log
-            .captured(LogStream::Stderr, &self.stderr.contents());
+        for (stream, out) in [
+            (LogStream::Stdout, &self.stdout),
+            (LogStream::Stderr, &self.stderr),
+        ] {
+            self.log.captured(stream, &out.contents());
+            if out.dropped() > 0 {
+                self.log.host_line(
+                    "warn",
+                    format!(
+                        "{} bytes of {stream:?} past the {CAPTURE_LIMIT}-byte capture limit were dropped",
+                        out.dropped()
+                    ),
+                );
+            }
+        }
     }
 }
 
@@ -582,12 +606,17 @@ impl Host {
             };
         tracing::info!(function = %spec.name, version = spec.version, ?kind, %hash, from_cache, "loaded function");
         let grants = Arc::new(spec.grants.clone());
+        let concurrency = spec
+            .limits
+            .max_concurrency
+            .map(|n| Arc::new(tokio::sync::Semaphore::new(n as usize)));
         Ok(LoadedFunction {
             spec,
             kind,
             hash,
             from_cache,
             metrics: Default::default(),
+            concurrency,
             grants,
             pre,
         })
@@ -604,11 +633,30 @@ impl Host {
             .map_err(|e| HostError::Link(format!("function {name}: {e:#}")))
     }
 
+    /// Admits one invocation of `f` under its `max_concurrency`: the permit to hold while it
+    /// runs (None without a limit), or [`InvocationError::Throttled`] at the limit.
+    fn admit(
+        f: &LoadedFunction,
+    ) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, InvocationError> {
+        let Some(slots) = &f.concurrency else {
+            return Ok(None);
+        };
+        match slots.clone().try_acquire_owned() {
+            Ok(permit) => Ok(Some(permit)),
+            Err(_) => {
+                f.metrics.throttles.fetch_add(1, Ordering::Relaxed);
+                let limit = f.spec.limits.max_concurrency.unwrap_or(0);
+                tracing::debug!(function = %f.spec.name, limit, "invocation throttled");
+                Err(InvocationError::Throttled(limit))
+            }
+        }
+    }
+
     /// A fresh store for one invocation of `f`, with its limits, grants and captured output.
     fn new_store(&self, f: &LoadedFunction, request_id: &str) -> (Store<InvocationState>, Capture) {
         let spec = &f.spec;
-        let stdout = MemoryOutputPipe::new(CAPTURE_LIMIT);
-        let stderr = MemoryOutputPipe::new(CAPTURE_LIMIT);
+        let stdout = CapturedOutput::new(CAPTURE_LIMIT);
+        let stderr = CapturedOutput::new(CAPTURE_LIMIT);
         let mut wasi = WasiCtx::builder();
         wasi.stdout(stdout.clone()).stderr(stderr.clone());
         wasi.env("TARN_FUNCTION", &spec.name);
@@ -629,6 +677,7 @@ impl Host {
             function: spec.name.as_str().into(),
             version: spec.version,
             request_id: request_id.into(),
+            budget: Arc::new(LogBudget::new(log::MAX_LOG_BYTES_PER_INVOCATION)),
         };
         let state = InvocationState {
             wasi: wasi.build(),
@@ -727,7 +776,7 @@ impl Host {
         capture.flush();
         f.metrics.record(started, result.as_ref().map(|_| ()));
         if let Err(e) = &result {
-            capture.log.line(LogStream::Host, "error", e.to_string());
+            capture.log.host_line("error", e.to_string());
             tracing::warn!(function = %f.spec.name, %request_id, kind = e.kind(), "invocation failed: {e}");
         }
         result
@@ -747,6 +796,7 @@ impl Host {
                 f.spec.name
             )));
         };
+        let _permit = Self::admit(f)?;
         let span = tracing::info_span!("invoke", function = %f.spec.name, request_id);
         let (store, capture) = self.new_store(f, request_id);
         let metrics = f.metrics.clone();
@@ -783,6 +833,7 @@ impl Host {
                 f.spec.name
             )));
         };
+        let _permit = Self::admit(f)?;
         let span = tracing::info_span!("invoke", function = %f.spec.name, request_id);
         let (store, capture) = self.new_store(f, request_id);
         let metrics = f.metrics.clone();

@@ -17,11 +17,16 @@
 //!
 //! Each request runs in a `tracing` span `dynamodb` with its request id and operation, in its own
 //! task, so a panicking handler answers `InternalServerError` instead of dropping the connection.
-//! Signatures are not verified yet (clients sign with any credentials); the CLI therefore binds
-//! loopback only.
+//!
+//! With a [`Verifier`] ([`DynamoDbService::with_verifier`]) every POST, DynamoDB and Streams
+//! operations alike, must be signed with SigV4 by a configured key (see [`super::sigv4`]); the
+//! headers are checked before the body is read, the signature over the body before it is parsed.
+//! Without one, signatures are not checked (the CLI then binds loopback only). A body is read
+//! within [`BODY_READ_TIMEOUT`]; a client trickling it slower is answered with an error.
 
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
@@ -32,10 +37,13 @@ use hyper::{Request, Response};
 use serde_json::Value;
 use tracing::Instrument;
 
+use super::sigv4::Verifier;
 use crate::api::{Api, ApiError};
 
 /// Largest request body DynamoDB accepts (16 MB).
 pub const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
+/// How long a client may take to send a whole request body.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
 /// `X-Amz-Target` prefix of DynamoDB operations.
 pub const DYNAMODB_TARGET_PREFIX: &str = "DynamoDB_20120810.";
 /// `X-Amz-Target` prefix of DynamoDB Streams operations.
@@ -63,12 +71,32 @@ pub fn operation_for_target(target: &str) -> Option<String> {
 #[derive(Clone)]
 pub struct DynamoDbService {
     api: Api,
+    verifier: Option<Arc<Verifier>>,
+    body_timeout: Duration,
 }
 
 impl DynamoDbService {
-    /// The endpoint in front of `api`.
+    /// The endpoint in front of `api`, checking no signatures.
     pub fn new(api: Api) -> Self {
-        DynamoDbService { api }
+        DynamoDbService {
+            api,
+            verifier: None,
+            body_timeout: BODY_READ_TIMEOUT,
+        }
+    }
+
+    /// The same endpoint giving clients `timeout` (instead of [`BODY_READ_TIMEOUT`]) to send a
+    /// request body.
+    pub fn with_body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = timeout;
+        self
+    }
+
+    /// The same endpoint requiring every request to be signed (SigV4) with a key `verifier`
+    /// knows.
+    pub fn with_verifier(mut self, verifier: Arc<Verifier>) -> Self {
+        self.verifier = Some(verifier);
+        self
     }
 
     /// Answers one HTTP request (any body type, so tests can drive it without a socket).
@@ -78,7 +106,12 @@ impl DynamoDbService {
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let request_id = uuid::Uuid::new_v4().to_string();
-        let span = tracing::info_span!("dynamodb", id = %request_id, op = tracing::field::Empty);
+        let span = tracing::info_span!(
+            "dynamodb",
+            id = %request_id,
+            op = tracing::field::Empty,
+            key = tracing::field::Empty
+        );
         if req.method() == Method::GET || req.method() == Method::HEAD {
             let mut resp = response(
                 StatusCode::OK,
@@ -123,20 +156,48 @@ impl DynamoDbService {
             .get("x-amz-target")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        // Everything about the signature but the signature itself, before reading the body.
+        let checked = match &self.verifier {
+            Some(v) => match v.check_headers(req.headers(), SystemTime::now()) {
+                Ok(c) => {
+                    tracing::Span::current().record("key", c.access_key_id());
+                    Some(c)
+                }
+                Err(e) => {
+                    tracing::debug!(kind = e.kind, reason = %e.message, "authentication refused");
+                    return error_answer(&e);
+                }
+            },
+            None => None,
+        };
 
-        let bytes = match Limited::new(req.into_body(), MAX_REQUEST_BYTES)
-            .collect()
-            .await
-        {
-            Ok(collected) => collected.to_bytes(),
-            Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+        let (parts, body) = req.into_parts();
+        let collect = Limited::new(body, MAX_REQUEST_BYTES).collect();
+        let bytes = match tokio::time::timeout(self.body_timeout, collect).await {
+            Ok(Ok(collected)) => collected.to_bytes(),
+            Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => {
                 return error_answer(&too_large())
             }
-            Err(e) => {
+            Ok(Err(e)) => {
                 tracing::debug!(error = %e, "could not read the request body");
                 return error_answer(&ApiError::serialization(""));
             }
+            Err(_) => {
+                tracing::debug!("the request body did not arrive in time");
+                return error_answer(&ApiError::validation(format!(
+                    "The request body was not received within {} ms",
+                    self.body_timeout.as_millis()
+                )));
+            }
         };
+        if let (Some(verifier), Some(checked)) = (&self.verifier, &checked) {
+            if let Err(e) =
+                verifier.check_signature(checked, &parts.method, &parts.uri, &parts.headers, &bytes)
+            {
+                tracing::debug!(kind = e.kind, reason = %e.message, "authentication refused");
+                return error_answer(&e);
+            }
+        }
         let body: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
             Value::Object(Default::default())
         } else {
@@ -189,6 +250,8 @@ impl DynamoDbService {
 }
 
 impl super::Handler for DynamoDbService {
+    type Body = Full<Bytes>;
+
     async fn handle(&self, req: Request<Incoming>, _peer: SocketAddr) -> Response<Full<Bytes>> {
         self.respond(req).await
     }

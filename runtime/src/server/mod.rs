@@ -1,53 +1,147 @@
-//! HTTP servers: the DynamoDB JSON 1.0 endpoint (see [`dynamodb`]).
+//! HTTP servers: the DynamoDB JSON 1.0 endpoint (see [`dynamodb`]) and, through the same accept
+//! loop, the function and admin ports ([`crate::triggers::http`]).
 //!
 //! [`serve`] runs an accept loop over a bound listener with hyper's HTTP/1.1 and HTTP/2
-//! (auto-detected), hands each request to a handler, and shuts down gracefully: when the
+//! (auto-detected), hands each request to a [`Handler`], and shuts down gracefully: when the
 //! shutdown future completes it stops accepting and waits for in-flight connections to finish
 //! their current requests (up to [`SHUTDOWN_GRACE`]).
+//!
+//! Every connection runs under [`ConnectionLimits`], so that no client can hold the server:
+//! at most `max_connections` at once (the loop stops accepting until one closes; the kernel's
+//! backlog holds the rest), request headers of at most `max_header_bytes` (HTTP/1 answers 431)
+//! arriving within `header_read_timeout`, and a connection with nothing in flight and no bytes
+//! moving for `idle_timeout` is closed (HTTP/1 keep-alive connections waiting for their next
+//! request fall under the header timeout first). HTTP/2 connections carry at most
+//! `max_streams` concurrent requests and are pinged to detect dead peers.
 
 pub mod dynamodb;
+pub mod sigv4;
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::Full;
-use hyper::body::Incoming;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::{Request, Response};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Semaphore};
 
 pub use dynamodb::DynamoDbService;
 
 /// How long shutdown waits for in-flight requests before dropping connections.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
+/// What one listener allows each client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Most connections open at once.
+    pub max_connections: usize,
+    /// How long a client may take to send a request's headers (HTTP/1; also how long a
+    /// keep-alive connection may wait for its next request).
+    pub header_read_timeout: Duration,
+    /// A connection with no request in flight and no bytes moving for this long is closed.
+    pub idle_timeout: Duration,
+    /// Largest request head (request line and headers) in bytes; at least 8192.
+    pub max_header_bytes: usize,
+    /// Most concurrent requests (streams) on one HTTP/2 connection.
+    pub max_streams: u32,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            max_connections: 1024,
+            header_read_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            max_header_bytes: 64 * 1024,
+            max_streams: 128,
+        }
+    }
+}
+
+impl ConnectionLimits {
+    /// A hyper connection builder (HTTP/1.1 and HTTP/2) applying these limits.
+    fn builder(&self) -> auto::Builder<TokioExecutor> {
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.header_read_timeout)
+            // The read buffer bounds the request head: a longer one is answered 431.
+            .max_buf_size(self.max_header_bytes.max(8192));
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .max_header_list_size(self.max_header_bytes.min(u32::MAX as usize) as u32)
+            .max_concurrent_streams(self.max_streams)
+            .keep_alive_interval(Duration::from_secs(20))
+            .keep_alive_timeout(Duration::from_secs(20));
+        builder
+    }
+}
+
 /// Something that answers HTTP requests (one per server kind: DynamoDB, function routes...).
 pub trait Handler: Send + Sync + 'static {
+    /// The response body type.
+    type Body: Body<Data = Bytes, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
+        + Send
+        + Unpin
+        + 'static;
+
     /// Answers one request. Errors are answered as HTTP responses, never returned.
     fn handle(
         &self,
         req: Request<Incoming>,
         peer: SocketAddr,
-    ) -> impl Future<Output = Response<Full<Bytes>>> + Send;
+    ) -> impl Future<Output = Response<Self::Body>> + Send;
 }
 
-/// Serves `handler` on `listener` until `shutdown` completes, then stops accepting and waits
-/// (up to [`SHUTDOWN_GRACE`]) for in-flight requests to finish.
+/// Serves `handler` on `listener` with the default [`ConnectionLimits`] until `shutdown`
+/// completes, then stops accepting and waits (up to [`SHUTDOWN_GRACE`]) for in-flight requests
+/// to finish.
 pub async fn serve<H: Handler>(
     listener: TcpListener,
     handler: Arc<H>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let builder = auto::Builder::new(TokioExecutor::new());
-    let graceful = GracefulShutdown::new();
+    serve_with(
+        listener,
+        handler,
+        ConnectionLimits::default(),
+        shutdown,
+        SHUTDOWN_GRACE,
+    )
+    .await
+}
+
+/// [`serve`] with explicit limits and shutdown grace.
+pub async fn serve_with<H: Handler>(
+    listener: TcpListener,
+    handler: Arc<H>,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()>,
+    grace: Duration,
+) -> std::io::Result<()> {
+    let builder = Arc::new(limits.builder());
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut conns = tokio::task::JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
+        // A free connection slot first: at the limit, stop accepting until a connection ends.
+        let permit = tokio::select! {
+            p = slots.clone().acquire_owned() => p.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
         tokio::select! {
             accepted = listener.accept() => {
                 let (stream, peer) = match accepted {
@@ -61,38 +155,224 @@ pub async fn serve<H: Handler>(
                 };
                 let _ = stream.set_nodelay(true);
                 let handler = handler.clone();
-                let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                    let handler = handler.clone();
-                    async move { Ok::<_, Infallible>(handler.handle(req, peer).await) }
+                let builder = builder.clone();
+                let stop = stop_rx.clone();
+                conns.spawn(async move {
+                    serve_connection(stream, peer, handler, &builder, limits.idle_timeout, stop).await;
+                    drop(permit);
                 });
-                let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
-                let conn = graceful.watch(conn);
-                tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!(%peer, error = %e, "connection closed with an error");
-                    }
-                });
+                while conns.try_join_next().is_some() {}
             }
             () = &mut shutdown => break,
         }
     }
     drop(listener);
     tracing::info!(
-        connections = graceful.count(),
+        connections = conns.len(),
         "shutting down: finishing in-flight requests"
     );
-    tokio::select! {
-        () = graceful.shutdown() => tracing::debug!("all connections closed"),
-        () = tokio::time::sleep(SHUTDOWN_GRACE) => {
-            tracing::warn!("in-flight requests still running after {SHUTDOWN_GRACE:?}; closing anyway");
-        }
+    stop_tx.send_replace(true);
+    let drain = async { while conns.join_next().await.is_some() {} };
+    if tokio::time::timeout(grace, drain).await.is_err() {
+        tracing::warn!("in-flight requests still running after {grace:?}; closing anyway");
+        conns.abort_all();
+    } else {
+        tracing::debug!("all connections closed");
     }
     Ok(())
+}
+
+/// Serves one connection until the client closes it, it idles out, or `stop` flips (then its
+/// in-flight requests finish first).
+async fn serve_connection<H: Handler>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    handler: Arc<H>,
+    builder: &auto::Builder<TokioExecutor>,
+    idle_timeout: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let activity = Arc::new(Activity::new());
+    let io = TokioIo::new(ActivityIo {
+        inner: stream,
+        activity: activity.clone(),
+    });
+    let tracked = activity.clone();
+    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+        let handler = handler.clone();
+        let guard = InFlight::start(tracked.clone());
+        async move {
+            let resp = handler.handle(req, peer).await;
+            Ok::<_, Infallible>(resp.map(|body| TrackedBody {
+                inner: body,
+                _guard: guard,
+            }))
+        }
+    });
+    let conn = builder.serve_connection(io, service);
+    tokio::pin!(conn);
+    let why = tokio::select! {
+        r = conn.as_mut() => {
+            if let Err(e) = r {
+                tracing::debug!(%peer, error = %e, "connection closed with an error");
+            }
+            return;
+        }
+        r = stop.wait_for(|s| *s) => if r.is_ok() { "shutting down" } else { return },
+        () = activity.idled_out(idle_timeout) => "idle",
+    };
+    tracing::debug!(%peer, why, "closing connection");
+    // Finish the requests in flight on this connection (HTTP/2: GOAWAY), then close it.
+    conn.as_mut().graceful_shutdown();
+    let _ = conn.await;
+}
+
+/// When a connection last moved bytes, and how many of its requests are in flight.
+struct Activity {
+    opened: Instant,
+    last_ms: AtomicU64,
+    in_flight: AtomicUsize,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Activity {
+            opened: Instant::now(),
+            last_ms: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        let ms = self.opened.elapsed().as_millis() as u64;
+        self.last_ms.fetch_max(ms, Ordering::Relaxed);
+    }
+
+    fn idle_for(&self) -> Duration {
+        let now = self.opened.elapsed().as_millis() as u64;
+        Duration::from_millis(now.saturating_sub(self.last_ms.load(Ordering::Relaxed)))
+    }
+
+    /// Completes once nothing is in flight and no byte has moved for `timeout`.
+    async fn idled_out(&self, timeout: Duration) {
+        let check = (timeout / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
+        loop {
+            tokio::time::sleep(check).await;
+            if self.in_flight.load(Ordering::Relaxed) == 0 && self.idle_for() >= timeout {
+                return;
+            }
+        }
+    }
+}
+
+/// One request in flight, from its arrival until its response body is dropped.
+struct InFlight(Arc<Activity>);
+
+impl InFlight {
+    fn start(activity: Arc<Activity>) -> Self {
+        activity.in_flight.fetch_add(1, Ordering::Relaxed);
+        activity.touch();
+        InFlight(activity)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.touch();
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A response body that keeps its request counted in flight until it is dropped (sent).
+struct TrackedBody<B> {
+    inner: B,
+    _guard: InFlight,
+}
+
+impl<B: Body + Unpin> Body for TrackedBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// A stream that records when bytes move through it.
+struct ActivityIo<T> {
+    inner: T,
+    activity: Arc<Activity>,
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for ActivityIo<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(r, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.activity.touch();
+        }
+        r
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for ActivityIo<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        r
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        r
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
+
+    use http_body_util::Full;
 
     use serde_json::{json, Value};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -170,20 +450,167 @@ mod tests {
         tokio::task::JoinHandle<()>,
         tempfile::TempDir,
     ) {
+        start_dynamodb_with(ConnectionLimits::default(), dynamodb::BODY_READ_TIMEOUT).await
+    }
+
+    /// Starts the DynamoDB endpoint with explicit limits.
+    async fn start_dynamodb_with(
+        limits: ConnectionLimits,
+        body_timeout: Duration,
+    ) -> (
+        SocketAddr,
+        oneshot::Sender<()>,
+        tokio::task::JoinHandle<()>,
+        tempfile::TempDir,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let store = tarn_store::Store::open(dir.path()).unwrap();
-        let service = Arc::new(DynamoDbService::new(Api::new(Arc::new(store))));
+        let service = Arc::new(
+            DynamoDbService::new(Api::new(Arc::new(store))).with_body_timeout(body_timeout),
+        );
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            serve(listener, service, async {
-                let _ = rx.await;
-            })
+            serve_with(
+                listener,
+                service,
+                limits,
+                async {
+                    let _ = rx.await;
+                },
+                SHUTDOWN_GRACE,
+            )
             .await
             .unwrap();
         });
         (addr, tx, task, dir)
+    }
+
+    /// Reads until the peer closes (or `within` passes: None then).
+    async fn read_until_closed(stream: &mut TcpStream, within: Duration) -> Option<Vec<u8>> {
+        let mut raw = Vec::new();
+        let done = tokio::time::timeout(within, stream.read_to_end(&mut raw)).await;
+        done.ok().map(|_| raw)
+    }
+
+    #[tokio::test]
+    async fn connections_beyond_the_limit_wait_for_a_free_slot() {
+        let limits = ConnectionLimits {
+            max_connections: 2,
+            ..Default::default()
+        };
+        let (addr, stop, task, _dir) = start_dynamodb_with(limits, Duration::from_secs(5)).await;
+        // Two idle connections take both slots.
+        let mut a = TcpStream::connect(addr).await.unwrap();
+        let _b = TcpStream::connect(addr).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // A third is not served while they are open...
+        let third = tokio::spawn(send(addr, "GET", &[], b""));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!third.is_finished(), "served beyond the connection limit");
+        // ...and is as soon as one closes.
+        a.shutdown().await.unwrap();
+        drop(a);
+        let answer = tokio::time::timeout(Duration::from_secs(5), third)
+            .await
+            .expect("served once a slot freed")
+            .unwrap();
+        assert_eq!(answer.status, 200);
+        stop.send(()).unwrap();
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn idle_and_slow_clients_are_cut_off() {
+        let limits = ConnectionLimits {
+            header_read_timeout: Duration::from_millis(300),
+            idle_timeout: Duration::from_millis(300),
+            ..Default::default()
+        };
+        let (addr, stop, task, _dir) =
+            start_dynamodb_with(limits, Duration::from_millis(300)).await;
+
+        // Connected, silent: closed.
+        let mut idle = TcpStream::connect(addr).await.unwrap();
+        assert!(read_until_closed(&mut idle, Duration::from_secs(5))
+            .await
+            .is_some());
+
+        // Headers trickled byte by byte, never finished: closed.
+        let mut slow = TcpStream::connect(addr).await.unwrap();
+        let started = std::time::Instant::now();
+        for b in b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Tar" {
+            if slow.write_all(&[*b]).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            if started.elapsed() > Duration::from_secs(3) {
+                panic!("a trickling client kept its connection");
+            }
+        }
+        let _ = read_until_closed(&mut slow, Duration::from_secs(5)).await;
+        assert!(started.elapsed() < Duration::from_secs(4));
+
+        // Headers complete, body never finished: an error answer, not a hung request.
+        let mut stalled = TcpStream::connect(addr).await.unwrap();
+        stalled
+            .write_all(
+                b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: DynamoDB_20120810.ListTables\r\n\
+                  Content-Length: 100\r\n\r\n{\"Li",
+            )
+            .await
+            .unwrap();
+        let raw = read_until_closed(&mut stalled, Duration::from_secs(5))
+            .await
+            .expect("answered");
+        let text = String::from_utf8_lossy(&raw);
+        assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+        assert!(text.contains("not received within"), "{text}");
+
+        // A keep-alive connection is closed once idle after its answer.
+        let mut kept = TcpStream::connect(addr).await.unwrap();
+        kept.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let raw = read_until_closed(&mut kept, Duration::from_secs(5))
+            .await
+            .expect("closed after idling");
+        assert!(String::from_utf8_lossy(&raw).starts_with("HTTP/1.1 200"));
+
+        stop.send(()).unwrap();
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn oversized_headers_are_refused() {
+        let (addr, stop, task, _dir) = start_dynamodb().await;
+        let big = "x".repeat(ConnectionLimits::default().max_header_bytes + 1024);
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let req =
+            format!("POST / HTTP/1.1\r\nHost: x\r\nX-Big: {big}\r\nContent-Length: 2\r\n\r\n{{}}");
+        let _ = stream.write_all(req.as_bytes()).await;
+        let raw = read_until_closed(&mut stream, Duration::from_secs(5))
+            .await
+            .unwrap_or_default();
+        let text = String::from_utf8_lossy(&raw);
+        assert!(text.starts_with("HTTP/1.1 431"), "{text}");
+        // Many headers: refused too.
+        let mut many = String::from("POST / HTTP/1.1\r\nHost: x\r\n");
+        for i in 0..200 {
+            many.push_str(&format!("X-H{i}: v\r\n"));
+        }
+        many.push_str("Content-Length: 2\r\n\r\n{}");
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let _ = stream.write_all(many.as_bytes()).await;
+        let raw = read_until_closed(&mut stream, Duration::from_secs(5))
+            .await
+            .unwrap_or_default();
+        assert!(String::from_utf8_lossy(&raw).starts_with("HTTP/1.1 431"));
+        // The server still answers.
+        assert_eq!(send(addr, "GET", &[], b"").await.status, 200);
+        stop.send(()).unwrap();
+        task.await.unwrap();
     }
 
     #[tokio::test]
@@ -276,6 +703,8 @@ mod tests {
     struct Slow;
 
     impl Handler for Slow {
+        type Body = Full<Bytes>;
+
         async fn handle(
             &self,
             _req: Request<Incoming>,

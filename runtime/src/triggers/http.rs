@@ -1,5 +1,6 @@
-//! The function HTTP trigger: the route table built from `[[route]]`s, and the HTTP server
-//! (127.0.0.1:8080 by default) that dispatches requests to functions.
+//! The function HTTP trigger: the route table built from `[[route]]`s, and the two servers of
+//! the function side: the function port (127.0.0.1:8080 by default) that dispatches requests to
+//! functions, and the admin port (127.0.0.1:8081) that serves the admin API alone.
 //!
 //! Patterns: literal segments, `:name` (one segment) and a final `*` (the rest of the path, maybe
 //! empty). When several routes match, the more specific wins, segment by segment (literal before
@@ -10,22 +11,34 @@
 //! `x-tarn-request-id`, `x-tarn-route` (the matched pattern), `x-tarn-param-<name>` for each
 //! `:name`, and `x-tarn-wildcard` for what `*` matched. Responses carry `x-tarn-request-id`.
 //!
-//! Paths under `/_tarn/` are the admin API ([`crate::deploy::admin`]), never routed to functions.
+//! Paths under `/_tarn/` are reserved: never routed to functions. On the function port they
+//! answer 404, but for `GET /_tarn/health` (a liveness probe that reveals nothing but the active
+//! version number); the admin API ([`crate::deploy::admin`]) is served on the admin port only,
+//! so exposing the function port never exposes deploy, rollback, invoke or logs.
+//!
+//! A request body on the function port is limited to [`MAX_FUNCTION_BODY`] bytes (413 when its
+//! `Content-Length` says more; cut short with an error when it streams more).
 //! Each request holds the app version it started on, so a reload or deploy never interrupts it.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
 
+use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method};
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper::body::{Body, Frame, Incoming, SizeHint};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::deploy::Runtime;
 use crate::host::http::{error_response, full_body, ResponseBody};
 use crate::host::{new_request_id, InvocationError, LoadedFunction};
+use crate::server::ConnectionLimits;
+
+/// Largest request body a function is handed (16 MiB).
+pub const MAX_FUNCTION_BODY: u64 = 16 << 20;
 
 /// One segment of a route pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -237,38 +250,65 @@ fn json_response(status: u16, body: serde_json::Value) -> hyper::Response<Respon
         .expect("a valid response")
 }
 
-/// Routes one request of the function server.
+/// Which of the function side's two ports a listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Port {
+    /// Function routes (and `GET /_tarn/health`).
+    Functions,
+    /// The admin API under `/_tarn/`.
+    Admin,
+}
+
+fn no_route(path: &str) -> hyper::Response<ResponseBody> {
+    json_response(404, serde_json::json!({"error": "no route", "path": path}))
+}
+
+/// Answers one request of `port`.
+pub async fn handle_port(
+    rt: Arc<Runtime>,
+    port: Port,
+    req: hyper::Request<Incoming>,
+) -> hyper::Response<ResponseBody> {
+    let path = req.uri().path();
+    let reserved = path == "/_tarn" || path.starts_with("/_tarn/");
+    match port {
+        Port::Admin if reserved => crate::deploy::admin::handle(rt, req).await,
+        Port::Admin => no_route(path),
+        Port::Functions if path == "/_tarn/health" => crate::deploy::admin::health(&rt),
+        Port::Functions if reserved => no_route(path),
+        Port::Functions => handle(rt, req).await,
+    }
+}
+
+/// Routes one request of the function port to its function.
 pub async fn handle(
     rt: Arc<Runtime>,
     mut req: hyper::Request<Incoming>,
-) -> Result<hyper::Response<ResponseBody>, Infallible> {
-    if req.uri().path().starts_with("/_tarn/") {
-        return Ok(crate::deploy::admin::handle(rt, req).await);
-    }
+) -> hyper::Response<ResponseBody> {
     let app = rt.current();
     let (function, caps, pattern) = match app.routes.lookup(req.method(), req.uri().path()) {
         RouteMatch::Found(route, caps) => {
             let Some(f) = app.functions.get(&route.function) else {
-                return Ok(json_response(
-                    500,
-                    serde_json::json!({"error": "no such function"}),
-                ));
+                return json_response(500, serde_json::json!({"error": "no such function"}));
             };
             (f.clone(), caps, route.pattern.as_str().to_string())
         }
         RouteMatch::MethodNotAllowed => {
-            return Ok(json_response(
-                405,
-                serde_json::json!({"error": "method not allowed"}),
-            ))
+            return json_response(405, serde_json::json!({"error": "method not allowed"}))
         }
-        RouteMatch::NotFound => {
-            return Ok(json_response(
-                404,
-                serde_json::json!({"error": "no route", "path": req.uri().path()}),
-            ))
-        }
+        RouteMatch::NotFound => return no_route(req.uri().path()),
     };
+    let declared = req
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_FUNCTION_BODY) {
+        return json_response(
+            413,
+            serde_json::json!({"error": "payload_too_large", "message": format!("request bodies are limited to {MAX_FUNCTION_BODY} bytes")}),
+        );
+    }
     let request_id = new_request_id();
     let headers = req.headers_mut();
     for name in ["x-tarn-request-id", "x-tarn-route", "x-tarn-wildcard"] {
@@ -302,7 +342,53 @@ pub async fn handle(
     if let Some(w) = &caps.wildcard {
         set(headers, "x-tarn-wildcard", w);
     }
-    Ok(invoke(&rt, &function, &request_id, req).await)
+    let req = req.map(|body| CappedBody {
+        inner: body,
+        left: MAX_FUNCTION_BODY,
+    });
+    invoke(&rt, &function, &request_id, req).await
+}
+
+/// A request body cut off with an error past a byte limit.
+struct CappedBody {
+    inner: Incoming,
+    left: u64,
+}
+
+impl Body for CappedBody {
+    type Data = Bytes;
+    type Error = wasmtime_wasi_http::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        match Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    let n = data.len() as u64;
+                    if n > self.left {
+                        return Poll::Ready(Some(Err(
+                            wasmtime_wasi_http::Error::HttpRequestBodySize(Some(MAX_FUNCTION_BODY)),
+                        )));
+                    }
+                    self.left -= n;
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// Invokes HTTP function `f` and turns a failure into its JSON error response.
@@ -327,54 +413,48 @@ where
     }
 }
 
-/// Serves `rt` on `listener` until `shutdown` flips to true, then stops accepting, lets every
-/// open connection finish its in-flight requests, and returns.
-pub async fn serve(listener: TcpListener, rt: Arc<Runtime>, mut shutdown: watch::Receiver<bool>) {
-    let mut conns = tokio::task::JoinSet::new();
-    loop {
-        let accepted = tokio::select! {
-            a = listener.accept() => a,
-            _ = shutdown.wait_for(|s| *s) => break,
-        };
-        let (stream, peer) = match accepted {
-            Ok(a) => a,
-            Err(e) => {
-                tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
-        let rt = rt.clone();
-        let mut stop = shutdown.clone();
-        conns.spawn(async move {
-            let service = hyper::service::service_fn(move |req| handle(rt.clone(), req));
-            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            let conn = builder.serve_connection(TokioIo::new(stream), service);
-            tokio::pin!(conn);
-            let stopping = tokio::select! {
-                r = conn.as_mut() => {
-                    if let Err(e) = r {
-                        tracing::debug!(%peer, error = %e, "connection ended");
-                    }
-                    false
-                }
-                r = stop.wait_for(|s| *s) => r.is_ok(),
-            };
-            if stopping {
-                // Finish the requests in flight on this connection, then close it.
-                conn.as_mut().graceful_shutdown();
-                let _ = conn.await;
-            }
-        });
-        while conns.try_join_next().is_some() {}
+/// One port of the function side, as a [`crate::server::Handler`].
+struct PortHandler {
+    rt: Arc<Runtime>,
+    port: Port,
+}
+
+impl crate::server::Handler for PortHandler {
+    type Body = ResponseBody;
+
+    async fn handle(
+        &self,
+        req: hyper::Request<Incoming>,
+        _peer: SocketAddr,
+    ) -> hyper::Response<ResponseBody> {
+        handle_port(self.rt.clone(), self.port, req).await
     }
-    drop(listener);
-    while conns.join_next().await.is_some() {}
+}
+
+/// Serves `port` of `rt` on `listener` under `limits` until `shutdown` flips to true, then stops
+/// accepting, lets every open connection finish its in-flight requests (up to `grace`), and
+/// returns.
+pub async fn serve(
+    listener: TcpListener,
+    rt: Arc<Runtime>,
+    port: Port,
+    limits: ConnectionLimits,
+    mut shutdown: watch::Receiver<bool>,
+    grace: Duration,
+) {
+    let handler = Arc::new(PortHandler { rt, port });
+    let stop = async move {
+        let _ = shutdown.wait_for(|s| *s).await;
+    };
+    if let Err(e) = crate::server::serve_with(listener, handler, limits, stop, grace).await {
+        tracing::error!(?port, error = %e, "server failed");
+    }
 }
 
 /// The address the function server listens on by default.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// The address the admin API listens on by default.
+pub const DEFAULT_ADMIN_LISTEN: &str = "127.0.0.1:8081";
 
 /// Why an invocation error maps to a given status (re-exported for callers).
 pub fn status_of(e: &InvocationError) -> u16 {

@@ -68,8 +68,10 @@ pub const TOKEN: &str = "test-admin-token";
 /// A running `tarn serve`, killed on drop.
 pub struct Server {
     pub child: Child,
-    /// The function server.
+    /// The function routes.
     pub addr: SocketAddr,
+    /// The admin API.
+    pub admin_addr: SocketAddr,
     /// The DynamoDB API.
     pub dynamodb: SocketAddr,
     pub dir: tempfile::TempDir,
@@ -86,6 +88,7 @@ impl Server {
     /// Starts `tarn serve` in `dir` (with `--app <app>` when given) plus `extra` arguments.
     pub async fn start_in(dir: tempfile::TempDir, app: Option<&str>, extra: &[&str]) -> Server {
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let admin_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let dynamodb: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -96,6 +99,7 @@ impl Server {
         cmd.current_dir(dir.path())
             .arg("serve")
             .args(["--functions-listen", &addr.to_string()])
+            .args(["--admin-listen", &admin_addr.to_string()])
             .args(["--listen", &dynamodb.to_string()])
             .args(["--data-dir", "data"])
             .args(["--admin-token", TOKEN])
@@ -111,6 +115,7 @@ impl Server {
         let server = Server {
             child,
             addr,
+            admin_addr,
             dynamodb,
             dir,
         };
@@ -129,7 +134,7 @@ impl Server {
     async fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(180);
         loop {
-            if let Ok(r) = request(self.addr, "GET", "/_tarn/health", None, &[]).await {
+            if let Ok(r) = request(self.admin_addr, "GET", "/_tarn/health", None, &[]).await {
                 if r.status == 200 {
                     return;
                 }
@@ -148,9 +153,14 @@ impl Server {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
 
-    /// `http://addr`.
+    /// `http://addr` of the function routes.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// `http://addr` of the admin API.
+    pub fn admin_url(&self) -> String {
+        format!("http://{}", self.admin_addr)
     }
 
     /// Runs the tarn CLI against this server.
@@ -158,7 +168,7 @@ impl Server {
         Command::new(env!("CARGO_BIN_EXE_tarn"))
             .current_dir(self.dir.path())
             .args(args)
-            .args(["--server", &self.url(), "--token", TOKEN])
+            .args(["--server", &self.admin_url(), "--token", TOKEN])
             .output()
             .expect("running the tarn CLI")
     }
@@ -172,7 +182,7 @@ impl Server {
     pub async fn admin(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> Reply {
         let auth = format!("Bearer {TOKEN}");
         request(
-            self.addr,
+            self.admin_addr,
             method,
             path,
             body.map(|b| b.to_string()),
