@@ -798,6 +798,8 @@ impl Store {
             stream::stage_record(
                 &mut batch,
                 &mut order,
+                &self.codec,
+                &c.table.meta.id,
                 log,
                 stream.view_type,
                 Self::key_attributes(&[&c.table.meta.key_schema], item),

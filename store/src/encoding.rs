@@ -32,7 +32,17 @@ impl ItemCodec {
 
     /// The record of `item`, stored under `key` in table `table`.
     pub(crate) fn encode(&self, table: &Uuid, key: &[u8], item: &Item) -> Vec<u8> {
-        let plain = encode_item(item);
+        self.seal(table, key, encode_item(item))
+    }
+
+    /// The item of a record stored under `key` in table `table`.
+    pub(crate) fn decode(&self, table: &Uuid, key: &[u8], record: &[u8]) -> Result<Item> {
+        decode_item(&self.open(table, key, record)?)
+    }
+
+    /// Seals `plain` (a version-1 record of any kind: an item, a stream record) stored under
+    /// `key` for table `table`; returns it as it is without a key.
+    pub(crate) fn seal(&self, table: &Uuid, key: &[u8], plain: Vec<u8>) -> Vec<u8> {
         let Some(keyring) = &self.keyring else {
             return plain;
         };
@@ -43,20 +53,19 @@ impl ItemCodec {
         out
     }
 
-    /// The item of a record stored under `key` in table `table`.
-    pub(crate) fn decode(&self, table: &Uuid, key: &[u8], record: &[u8]) -> Result<Item> {
+    /// The plain version-1 record [`ItemCodec::seal`] made.
+    pub(crate) fn open(&self, table: &Uuid, key: &[u8], record: &[u8]) -> Result<Vec<u8>> {
         match (record.split_first(), &self.keyring) {
             (Some((&ITEM_FORMAT_SEALED_V1, sealed)), Some(keyring)) => {
-                let plain = keyring.items(table).open(&aad(table, key), sealed)?;
-                decode_item(&plain)
+                keyring.items(table).open(&aad(table, key), sealed)
             }
             (Some((&ITEM_FORMAT_SEALED_V1, _)), None) => Err(StoreError::Corrupt(
-                "an encrypted item in a store opened without a key".into(),
+                "an encrypted record in a store opened without a key".into(),
             )),
             (Some((&ITEM_FORMAT_V1, _)), Some(_)) => Err(StoreError::Corrupt(
-                "an unencrypted item in an encrypted store".into(),
+                "an unencrypted record in an encrypted store".into(),
             )),
-            _ => decode_item(record),
+            _ => Ok(record.to_vec()),
         }
     }
 }

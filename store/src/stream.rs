@@ -11,7 +11,8 @@
 //! Each stream is one shard. Disabling a stream closes it (it stays readable for the retention
 //! period); enabling again starts a new stream with a new label. [`Store::trim_streams`] drops
 //! records older than the retention period and remembers how far it trimmed, so a reader asking
-//! for trimmed records is told so rather than silently skipping them.
+//! for trimmed records is told so rather than silently skipping them. In an encrypted store a
+//! record is sealed like an item (see [`crate::encoding`]).
 
 use std::time::Duration;
 
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::db::{now_millis, Store};
+use crate::encoding::ItemCodec;
 use crate::error::{Result, StoreError};
 use crate::value::{item_size, Item};
 
@@ -302,6 +304,8 @@ pub(crate) fn highest_seq<'a>(logs: impl IntoIterator<Item = &'a Keyspace>) -> R
 pub(crate) fn stage_record(
     batch: &mut fjall::OwnedWriteBatch,
     seq: &mut SequenceGuard<'_>,
+    codec: &ItemCodec,
+    table_id: &Uuid,
     log: &Keyspace,
     view_type: StreamViewType,
     keys: Item,
@@ -326,7 +330,8 @@ pub(crate) fn stage_record(
         by_ttl,
         view_type,
     };
-    batch.insert(log, record_key(record.seq), encode_record(&record));
+    let key = record_key(record.seq);
+    batch.insert(log, key, codec.seal(table_id, &key, encode_record(&record)));
 }
 
 // ---- the store's stream operations ----
@@ -379,6 +384,7 @@ impl Store {
         max_bytes: usize,
     ) -> Result<StreamRead> {
         let (meta, log) = self.stream_log(table, stream)?;
+        let table_id = self.table(table)?.meta.id;
         let horizon = read_horizon(&log)?;
         if after < horizon {
             return Err(StoreError::TrimmedDataAccess(format!(
@@ -395,8 +401,8 @@ impl Store {
                 exhausted = false;
                 break;
             }
-            let (_, value) = guard.into_inner()?;
-            let record = decode_record(&value)?;
+            let (key, value) = guard.into_inner()?;
+            let record = decode_record(&self.codec.open(&table_id, &key, &value)?)?;
             bytes += record.size_bytes();
             out.records.push(record);
         }
@@ -415,7 +421,7 @@ impl Store {
                 let Some(log) = table.stream_logs.get(&meta.id) else {
                     continue;
                 };
-                dropped += trim_log(&self.db, log, cutoff)?;
+                dropped += trim_log(&self.db, &self.codec, &table.meta.id, log, cutoff)?;
             }
             let expired: Vec<Uuid> = table
                 .meta
@@ -454,7 +460,13 @@ impl Store {
 }
 
 /// Removes the records of `log` committed before `cutoff_ms` and moves its trim horizon.
-fn trim_log(db: &fjall::Database, log: &Keyspace, cutoff_ms: u64) -> Result<usize> {
+fn trim_log(
+    db: &fjall::Database,
+    codec: &ItemCodec,
+    table_id: &Uuid,
+    log: &Keyspace,
+    cutoff_ms: u64,
+) -> Result<usize> {
     const CHUNK: usize = 10_000;
     let mut dropped = 0;
     loop {
@@ -463,7 +475,8 @@ fn trim_log(db: &fjall::Database, log: &Keyspace, cutoff_ms: u64) -> Result<usiz
         let mut n = 0;
         for guard in log.range::<&[u8], _>(&[RECORD_TAG][..]..) {
             let (key, value) = guard.into_inner()?;
-            if decode_record(&value)?.time_ms >= cutoff_ms || n == CHUNK {
+            let record = decode_record(&codec.open(table_id, &key, &value)?)?;
+            if record.time_ms >= cutoff_ms || n == CHUNK {
                 break;
             }
             horizon = seq_of_key(&key);
@@ -685,6 +698,31 @@ mod tests {
             .read_stream("tbl", id, state.trimmed_through, 10, usize::MAX)
             .unwrap();
         assert_eq!(after.records.len(), 1);
+    }
+
+    #[test]
+    fn an_encrypted_store_seals_its_stream_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = crate::StoreOptions {
+            encryption_key: Some(crate::crypto::EncryptionKey::from_bytes(&[7; 32]).unwrap()),
+            ..Default::default()
+        };
+        let store = Store::open_with(dir.path(), options).unwrap();
+        store
+            .create_table(with_stream(StreamViewType::NewImage))
+            .unwrap();
+        let secret = "a-secret-only-the-key-holder-reads";
+        store
+            .put_item("tbl", item(&[("pk", s("a")), ("v", s(secret))]), |_| Ok(()))
+            .unwrap();
+        let id = store.table_meta("tbl").unwrap().streams[0].id;
+        let records = read_all(&store, id);
+        assert_eq!(records[0].new.as_ref().unwrap()["v"], s(secret));
+        let log = store.table("tbl").unwrap().stream_logs[&id].clone();
+        for guard in log.iter() {
+            let (_, value) = guard.into_inner().unwrap();
+            assert!(!value.windows(secret.len()).any(|w| w == secret.as_bytes()));
+        }
     }
 
     #[test]
