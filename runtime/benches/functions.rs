@@ -2,16 +2,16 @@
 //!
 //! * `tarn hello`: requests/s and p50/p99 latency of a hello-world HTTP function under `tarn serve`;
 //! * `tarn GetItem`: the same for a handler doing one GetItem through the `tables` import (the
-//!   `hello` guest's `/get/:id`);
-//! * `wasmtime serve`: the same hello-world component under `wasmtime serve` (wasmtime-cli 48),
-//!   the peer;
+//!   `get-one` guest's `/get/:id`);
+//! * `wasmtime serve`: the same `hello.wasm` under `wasmtime serve` (wasmtime-cli 48), the peer
+//!   (`hello` is a plain wasi:http component: no tarn import);
 //! * `hyper`: a plain hyper server answering the same bytes, the ceiling;
 //! * per-invocation instantiation time (mean, microseconds), from tarn's own counters.
 //!
 //! ```text
 //! cargo bench -p tarn --bench functions -- [--seconds 5] [--connections 32]
 //! ```
-//! Environment: `TARN_BENCH_GUESTS` (a directory with hello.wasm and raw_http.wasm; default:
+//! Environment: `TARN_BENCH_GUESTS` (a directory with hello.wasm and get_one.wasm; default:
 //! build them with scripts/build-guests.sh), `WASMTIME` (the wasmtime binary; default: `wasmtime`
 //! on PATH; the row is skipped without it), `TARN_BENCH_GET_PATH` (default `/get/bench-1`).
 //! Every server is a separate process; the load generator (keep-alive HTTP/1.1 connections, each
@@ -256,15 +256,19 @@ fn main() {
 async fn run(args: Args) {
     let guests = guest_dir();
     let hello = guest(&guests, "hello").expect("hello.wasm");
-    let raw = guest(&guests, "raw-http");
+    let get_one = guest(&guests, "get-one").expect("get_one.wasm");
     let get_path = std::env::var("TARN_BENCH_GET_PATH").unwrap_or_else(|_| "/get/bench-1".into());
     let work = tempfile::tempdir().unwrap();
 
-    // tarn serve: hello answers a fixed body on `/`, and does one GetItem on `/get/:id`.
+    // tarn serve: hello answers a fixed body on `/`; get-one does one GetItem on `/get/:id`.
     let manifest = format!(
-        "[[function]]\nname = \"hello\"\nsource = \"{}\"\ntables = {{ bench = \"read\" }}\n\n\
-         [[route]]\npath = \"/*\"\nfunction = \"hello\"\n\n[[table]]\nname = \"bench\"\nhash_key = \"id\"\n",
-        hello.display()
+        "[[function]]\nname = \"hello\"\nsource = \"{}\"\n\n\
+         [[function]]\nname = \"get-one\"\nsource = \"{}\"\ntables = {{ bench = \"read\" }}\n\n\
+         [[route]]\npath = \"/get/*\"\nfunction = \"get-one\"\n\n\
+         [[route]]\npath = \"/*\"\nfunction = \"hello\"\n\n\
+         [[table]]\nname = \"bench\"\nhash_key = \"id\"\n",
+        hello.display(),
+        get_one.display()
     );
     std::fs::write(work.path().join("tarn.toml"), manifest).unwrap();
     let tarn_port = free_port();
@@ -308,55 +312,46 @@ async fn run(args: Args) {
     let r = load(tarn_addr, &get_path, &args, |s| s == 200 || s == 404).await;
     rows.push(("tarn: one GetItem".into(), Some(r)));
 
-    // Peer: wasmtime serve on the same component. hello imports tarn's `tables`, which wasmtime
-    // does not provide: `-W unknown-imports-trap=y` links it as a trap (the `/` path never calls
-    // it). If that fails, the plain wasi:http guest stands in, and the row says so.
+    // Peer: wasmtime serve on the same component (`-S cli=y`: hello's std links wasi:cli).
     let wasmtime = std::env::var("WASMTIME").unwrap_or_else(|_| "wasmtime".into());
-    let mut peer_row = None;
-    let mut candidates = vec![("hello", hello.clone())];
-    candidates.extend(raw.map(|r| ("raw-http", r)));
-    for (name, component) in candidates {
-        let port = free_port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let Ok(child) = Command::new(&wasmtime)
-            .args([
-                "serve",
-                "-S",
-                "cli=y",
-                "-W",
-                "unknown-imports-trap=y",
-                "--addr",
-                &addr.to_string(),
-            ])
-            .arg(&component)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-        else {
-            break;
-        };
-        let mut child = Proc(child);
-        let up = tokio::time::timeout(Duration::from_secs(60), async {
-            loop {
-                if let Ok(Some(_)) = child.0.try_wait() {
-                    return false;
+    let port = free_port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let peer = match Command::new(&wasmtime)
+        .args(["serve", "-S", "cli=y", "--addr", &addr.to_string()])
+        .arg(&hello)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    {
+        Ok(child) => {
+            let mut child = Proc(child);
+            let up = tokio::time::timeout(Duration::from_secs(60), async {
+                loop {
+                    if let Ok(Some(_)) = child.0.try_wait() {
+                        return false;
+                    }
+                    if get(addr, "/").await.is_some_and(|(s, _)| s == 200) {
+                        return true;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
                 }
-                if get(addr, "/").await.is_some_and(|(s, _)| s == 200) {
-                    return true;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
+            })
+            .await
+            .unwrap_or(false);
+            if up {
+                Some(load(addr, "/", &args, ok200).await)
+            } else {
+                None
             }
-        })
-        .await
-        .unwrap_or(false);
-        if up {
-            peer_row = Some((name, load(addr, "/", &args, ok200).await));
-            break;
         }
-    }
-    match peer_row {
-        Some((name, r)) => rows.push((format!("wasmtime serve: {name}"), Some(r))),
-        None => rows.push(("wasmtime serve (not found: set WASMTIME)".into(), None)),
+        Err(_) => None,
+    };
+    match peer {
+        Some(r) => rows.push(("wasmtime serve: hello".into(), Some(r))),
+        None => rows.push((
+            "wasmtime serve: hello (did not start: set WASMTIME)".into(),
+            None,
+        )),
     }
 
     // Ceiling: plain hyper, same bytes.

@@ -1,30 +1,18 @@
-//! `hello`: the smallest useful tarn function, for benchmarks.
+//! `hello`: the smallest tarn function, for benchmarks.
 //!
-//! - `GET /get/:id` (or `?table=NAME`, default `bench`): one GetItem of `{"id": id}`; the item
-//!   as plain JSON, or 404.
-//! - any other request: `200 hello from tarn` (a fixed body, no table access).
+//! Every request gets `200 hello from tarn` (a fixed body). It uses no table and no log, so the
+//! built component imports nothing beyond `wasi:http/proxy`'s world: `wasmtime serve` runs the
+//! same `hello.wasm` (the peer of `runtime/benches/functions.rs`). The GetItem handler the
+//! benchmark also measures is `get-one`.
 
-use serde_json::{json, Value};
-use tarn_sdk::http::{HttpError, Request, Response};
-use tarn_sdk::{Router, Table};
+use tarn_sdk::http::{Request, Response};
 
-/// The fixed body of every request that is not a GetItem.
+/// The fixed body of every answer.
 pub const HELLO: &str = "hello from tarn\n";
 
-/// The HTTP handler.
-pub fn handle(req: Request) -> Response {
-    Router::new()
-        .get("/get/:id", get_one)
-        .any("/*", |_| Response::text(200, HELLO))
-        .handle(req)
-}
-
-fn get_one(req: Request) -> Result<Response, HttpError> {
-    let table = req.query("table").unwrap_or_else(|| "bench".into());
-    let id = req.param("id").unwrap_or_default();
-    let item: Option<Value> = Table::open(table).get(&json!({ "id": id }))?;
-    item.map(|i| Response::json(200, &i))
-        .ok_or_else(|| HttpError::not_found(format!("no item {id}")))
+/// The HTTP handler: the fixed body, whatever the method and path.
+pub fn handle(_req: Request) -> Response {
+    Response::text(200, HELLO)
 }
 
 tarn_sdk::http_handler!(handle);
@@ -33,28 +21,16 @@ tarn_sdk::http_handler!(handle);
 mod tests {
     use super::*;
     use tarn_sdk::http::Method;
-    use tarn_sdk::testing::set_tables_handler;
 
     #[test]
     fn fixed_body_anywhere() {
-        for path in ["/", "/hello", "/a/b/c"] {
-            let r = handle(Request::new(Method::Get, path));
+        for (method, path) in [
+            (Method::Get, "/"),
+            (Method::Get, "/hello"),
+            (Method::Post, "/a/b/c"),
+        ] {
+            let r = handle(Request::new(method, path));
             assert_eq!((r.status(), r.body()), (200, HELLO.as_bytes()));
         }
-    }
-
-    #[test]
-    fn one_get_item() {
-        set_tables_handler(|_, req| {
-            assert_eq!(req["TableName"], "bench");
-            Ok(if req["Key"]["id"]["S"] == "1" {
-                json!({"Item": {"id": {"S": "1"}, "v": {"N": "5"}}})
-            } else {
-                json!({})
-            })
-        });
-        let r = handle(Request::new(Method::Get, "/get/1"));
-        assert_eq!((r.status(), r.body()), (200, &br#"{"id":"1","v":5}"#[..]));
-        assert_eq!(handle(Request::new(Method::Get, "/get/2")).status(), 404);
     }
 }
