@@ -28,7 +28,8 @@ max_concurrency = 2
 [[function]]
 name = "free"
 source = "{misbehave}"
-timeout_ms = 1500
+# Room for the log flood on a loaded machine: the test is about what is kept, not speed.
+timeout_ms = 20000
 
 [[route]]
 method = "POST"
