@@ -4,7 +4,9 @@
 
 pub(crate) mod batch;
 pub(crate) mod capacity;
+pub(crate) mod exports;
 pub(crate) mod expressions;
+pub(crate) mod imports;
 pub(crate) mod indexes;
 pub(crate) mod items;
 pub(crate) mod read;
@@ -45,6 +47,12 @@ pub(crate) fn handler(operation: &str) -> Option<Handler> {
         "TransactGetItems" => transact::transact_get_items,
         "UpdateTimeToLive" => ttl::update_time_to_live,
         "DescribeTimeToLive" => ttl::describe_time_to_live,
+        "ExportTableToPointInTime" => exports::export_table_to_point_in_time,
+        "DescribeExport" => exports::describe_export,
+        "ListExports" => exports::list_exports,
+        "ImportTable" => imports::import_table,
+        "DescribeImport" => imports::describe_import,
+        "ListImports" => imports::list_imports,
         "Streams.ListStreams" => streams::list_streams,
         "Streams.DescribeStream" => streams::describe_stream,
         "Streams.GetShardIterator" => streams::get_shard_iterator,
