@@ -347,7 +347,7 @@ impl From<tarn_store::StoreError> for ApiError {
             E::InvalidRestoreTime(m) => ApiError::new(kind::INVALID_RESTORE_TIME, m),
             E::Corrupt(m) if m.starts_with("snapshot file") => {
                 tracing::error!(error = %m, "unusable backup file");
-                ApiError::new(kind::BACKUP_IN_USE, format!("The backup cannot be restored: {m}"))
+                ApiError::validation(format!("The backup cannot be restored: {m}"))
             }
             other => {
                 tracing::error!(error = %other, "store failure");

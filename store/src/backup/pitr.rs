@@ -476,6 +476,23 @@ impl Store {
             .collect()
     }
 
+    /// The definition of the table a point-in-time restore of `table` reads: the live table,
+    /// or the newest deleted one of that name whose history is kept.
+    pub fn pitr_source(&self, table: &str) -> Result<TableMeta> {
+        match self.table(table) {
+            Ok(t) => Ok(t.meta.clone()),
+            Err(StoreError::TableNotFound(_)) => self
+                .deleted_histories()?
+                .into_iter()
+                .map(|(_, h)| h)
+                .filter(|h| h.table.name == table)
+                .max_by(|a, b| a.deleted_at.total_cmp(&b.deleted_at))
+                .map(|h| h.table)
+                .ok_or_else(|| StoreError::TableNotFound(table.to_string())),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Plans a read of `table` at `at` (`None`: the latest restorable time). The table may
     /// have been deleted since, within its recovery period (the newest such table by name).
     pub(crate) fn plan_pitr(&self, table: &str, at: Option<f64>) -> Result<Plan> {

@@ -340,6 +340,19 @@ fn restore_spec(target: &str, source: &TableMeta, o: RestoreOverrides) -> TableS
         o.global_indexes
             .unwrap_or_else(|| existing(IndexKind::Global)),
     );
+    // Only the attributes some key still uses (an override may have dropped an index).
+    let used = |name: &str| {
+        source.key_schema.attributes().any(|a| a.name == name)
+            || indexes
+                .iter()
+                .any(|i| i.key_schema.attributes().any(|a| a.name == name))
+    };
+    let attribute_definitions = source
+        .attribute_definitions
+        .iter()
+        .filter(|a| used(&a.name))
+        .cloned()
+        .collect();
     let billing_mode = o.billing_mode.unwrap_or(source.billing_mode);
     let throughput = match billing_mode {
         BillingMode::PayPerRequest => None,
@@ -348,7 +361,7 @@ fn restore_spec(target: &str, source: &TableMeta, o: RestoreOverrides) -> TableS
     TableSpec {
         name: target.to_string(),
         key_schema: source.key_schema.clone(),
-        attribute_definitions: source.attribute_definitions.clone(),
+        attribute_definitions,
         billing_mode,
         throughput,
         tags: Default::default(),
