@@ -19,6 +19,7 @@ use parking_lot::RwLock;
 use uuid::Uuid;
 
 use crate::backup::pitr::{self, PitrRuntime};
+use crate::backup::restore::Restoring;
 use crate::commit::GroupCommit;
 use crate::crypto::{self, EncryptionKey};
 use crate::encoding::ItemCodec;
@@ -132,7 +133,7 @@ pub struct Store {
     /// store is dropped).
     pub(crate) background: Background,
     /// Tables being restored: not open for items yet, but their names are taken.
-    pub(crate) restoring: Arc<RwLock<HashMap<String, TableMeta>>>,
+    pub(crate) restoring: Arc<RwLock<HashMap<String, Arc<Restoring>>>>,
     /// Point-in-time recovery bookkeeping.
     pub(crate) pitr: Arc<PitrRuntime>,
 }
@@ -453,15 +454,7 @@ impl Store {
     pub fn describe_table(&self, name: &str) -> Result<TableInfo> {
         match self.table(name) {
             Ok(table) => Ok(self.info(&table)),
-            Err(e) => match self.restoring_table(name) {
-                Some(meta) => Ok(TableInfo {
-                    meta,
-                    item_count: 0,
-                    size_bytes: 0,
-                    indexes: Vec::new(),
-                }),
-                None => Err(e),
-            },
+            Err(e) => self.restoring_table(name).ok_or(e),
         }
     }
 

@@ -398,3 +398,43 @@ def test_point_in_time_errors(ddb, table):
         ddb.restore_table_to_point_in_time(SourceTableName=table, TargetTableName=table,
                                            UseLatestRestorableTime=True)
     assert error_code(e) == "TableAlreadyExistsException"
+
+
+def test_the_cli_backs_up_restores_and_recovers(ddb, table, cleanup, tarn_server):
+    """`tarn backup create|list|restore|delete` and `tarn pitr enable|status|restore` against
+    the running server, as a person would type them."""
+    import subprocess
+
+    from conftest import _tarn_bin
+
+    def tarn(*args):
+        r = subprocess.run([_tarn_bin(), *args, "--endpoint", tarn_server.endpoint],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, f"tarn {' '.join(args)} failed:\n{r.stdout}\n{r.stderr}"
+        return r.stdout
+
+    fill(ddb, table, 40)
+    out = tarn("backup", "create", "--table", table, "--name", "by-cli")
+    arn = out.splitlines()[0]
+    assert arn.startswith("arn:aws:dynamodb:") and "/backup/" in arn
+    assert "40 items" in out
+    assert arn in tarn("backup", "list", "--table", table)
+    target = unique_name("cli-restore")
+    cleanup.append(target)
+    backup_id = arn.rsplit("/", 1)[1]
+    assert "restored 40 items" in tarn("backup", "restore", "--backup", backup_id, "--to", target)
+    assert scan_all(ddb, target) == scan_all(ddb, table)
+    tarn("backup", "delete", "--backup", arn)
+    assert arn not in tarn("backup", "list", "--table", table)
+
+    assert "ENABLED" in tarn("pitr", "enable", "--table", table, "--days", "3")
+    status = tarn("pitr", "status", "--table", table)
+    assert "recovery period: 3 days" in status and "restorable from" in status
+    ddb.delete_item(TableName=table, Key={"pk": {"S": "k0000"}})
+    latest = unique_name("cli-latest")
+    cleanup.append(latest)
+    assert "restored 39 items" in tarn("pitr", "restore", "--table", table, "--to", latest, "--latest")
+    r = subprocess.run([_tarn_bin(), "pitr", "restore", "--table", table, "--to", unique_name("x"),
+                        "--at", "2001-01-01T00:00:00Z", "--endpoint", tarn_server.endpoint],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0 and "InvalidRestoreTimeException" in r.stderr

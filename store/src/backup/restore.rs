@@ -11,6 +11,7 @@
 //! A restore interrupted by a crash leaves a `restore/<table id>` record: the next open drops
 //! the half-loaded keyspaces. A table is restored whole or not at all.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -93,6 +94,13 @@ pub struct RestoreSummary {
     pub in_progress: bool,
 }
 
+/// A table being restored: its definition and how far the load has come.
+pub(crate) struct Restoring {
+    meta: TableMeta,
+    items: AtomicU64,
+    bytes: AtomicU64,
+}
+
 /// A checked source, ready to be read.
 enum Source {
     Backup { path: std::path::PathBuf },
@@ -162,9 +170,14 @@ impl Store {
             }
             let json = serde_json::to_vec(&meta).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             self.put_state(&format!("{RESTORE_RECORD}{}", meta.id.simple()), &json)?;
-            self.restoring
-                .write()
-                .insert(meta.name.clone(), meta.clone());
+            self.restoring.write().insert(
+                meta.name.clone(),
+                Arc::new(Restoring {
+                    meta: meta.clone(),
+                    items: AtomicU64::new(0),
+                    bytes: AtomicU64::new(0),
+                }),
+            );
         }
         tracing::info!(table = %meta.name, source = %source_meta.name, "restore started");
         let store = self.handle();
@@ -232,6 +245,7 @@ impl Store {
     }
 
     fn load_items(&self, source: &Source, table: &Arc<Table>) -> Result<u64> {
+        let progress = self.restoring.read().get(&table.meta.name).cloned();
         let mut batch: Vec<Change> = Vec::with_capacity(LOAD_BATCH_ITEMS);
         let mut bytes = 0;
         let mut count = 0u64;
@@ -255,6 +269,10 @@ impl Store {
             count += 1;
             if batch.len() >= LOAD_BATCH_ITEMS || bytes >= LOAD_BATCH_BYTES {
                 self.commit_changes(&batch)?;
+                if let Some(p) = &progress {
+                    p.items.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                    p.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+                }
                 batch.clear();
                 bytes = 0;
             }
@@ -293,15 +311,22 @@ impl Store {
         Ok(())
     }
 
-    /// The table `name` while it is being restored.
-    pub(crate) fn restoring_table(&self, name: &str) -> Option<TableMeta> {
-        self.restoring.read().get(name).cloned()
+    /// The table `name` while it is being restored, with the items loaded so far.
+    pub(crate) fn restoring_table(&self, name: &str) -> Option<TableInfo> {
+        let r = self.restoring.read().get(name).cloned()?;
+        Some(TableInfo {
+            meta: r.meta.clone(),
+            item_count: r.items.load(Ordering::Relaxed),
+            size_bytes: r.bytes.load(Ordering::Relaxed),
+            indexes: Vec::new(),
+        })
     }
 
     /// Whether a restore reads backup `id` now.
     pub(crate) fn restoring_from_backup(&self, id: &str) -> bool {
-        self.restoring.read().values().any(|m| {
-            m.restore
+        self.restoring.read().values().any(|r| {
+            r.meta
+                .restore
                 .as_ref()
                 .is_some_and(|r| r.source_backup.as_deref() == Some(id))
         })
