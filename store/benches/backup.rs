@@ -39,7 +39,10 @@ fn item(i: u64) -> Item {
 fn wait(what: &str, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
-        assert!(start.elapsed() < Duration::from_secs(3600), "{what} never finished");
+        assert!(
+            start.elapsed() < Duration::from_secs(3600),
+            "{what} never finished"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }

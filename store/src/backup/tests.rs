@@ -496,3 +496,104 @@ fn history_survives_a_reopen_and_upkeep_takes_bases_as_the_log_grows() {
     let latest = at(&store, "tbl", now_micros() as f64 / 1e6).unwrap();
     assert!(latest.contains_key("after"));
 }
+
+#[test]
+fn an_encrypted_store_seals_its_backups_and_bases() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_with(
+        dir.path(),
+        crate::StoreOptions {
+            encryption_key: Some(crate::crypto::EncryptionKey::from_bytes(&[9; 32]).unwrap()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let meta = store.create_table(spec("tbl", None)).unwrap();
+    store.update_pitr("tbl", true, 35).unwrap();
+    for i in 0..20 {
+        store
+            .put_item(
+                "tbl",
+                item(&[
+                    ("pk", s(&format!("k{i}"))),
+                    ("secret", s("hunter2-hunter2")),
+                ]),
+                |_| Ok(()),
+            )
+            .unwrap();
+    }
+    wait_pitr(&store, "tbl");
+    store.pitr_base_now("tbl").unwrap();
+    let b = store.create_backup("tbl", "sealed").unwrap();
+    wait_backup(&store, &b.id);
+    let mut files = vec![store.backup_file(&b.id)];
+    files.extend(pitr::base_paths(&store, &meta.id));
+    for f in &files {
+        let bytes = std::fs::read(f).unwrap();
+        assert!(
+            !bytes.windows(7).any(|w| w == b"hunter2"),
+            "{} holds plaintext",
+            f.display()
+        );
+    }
+    store
+        .restore_table(restore_request(
+            "plain",
+            RestoreSource::Backup(b.id.clone()),
+        ))
+        .unwrap();
+    wait_restored(&store, "plain");
+    assert_eq!(contents(&store, "plain"), contents(&store, "tbl"));
+    let now = now_micros() as f64 / 1e6;
+    assert_eq!(at(&store, "tbl", now).unwrap(), contents(&store, "tbl"));
+}
+
+#[test]
+fn a_restore_cut_short_by_a_closing_store_is_dropped_when_it_opens_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let backup = {
+        let store = Store::open(dir.path()).unwrap();
+        store.create_table(spec("src", None)).unwrap();
+        let big = "y".repeat(2000);
+        for i in 0..3000 {
+            store
+                .put_item(
+                    "src",
+                    item(&[("pk", s(&format!("k{i:05}"))), ("v", s(&big))]),
+                    |_| Ok(()),
+                )
+                .unwrap();
+        }
+        let b = store.create_backup("src", "bk").unwrap();
+        wait_backup(&store, &b.id);
+        store
+            .restore_table(restore_request("half", RestoreSource::Backup(b.id.clone())))
+            .unwrap();
+        // Dropping the store now stops the load wherever it is (like a crash: the restore
+        // record stays behind).
+        b.id
+    };
+    let store = Store::open(dir.path()).unwrap();
+    let half = store.describe_table("half");
+    match half {
+        // The load may have finished before the store closed: then it is whole.
+        Ok(info) => assert_eq!(
+            contents(&store, "half").len(),
+            3000,
+            "{:?}",
+            info.meta.restore
+        ),
+        Err(e) => {
+            assert!(matches!(e, StoreError::TableNotFound(_)));
+            // The name is free, and a restore now is whole.
+            store
+                .restore_table(restore_request("half", RestoreSource::Backup(backup)))
+                .unwrap();
+            wait_restored(&store, "half");
+            assert_eq!(contents(&store, "half").len(), 3000);
+        }
+    }
+    assert!(store.get_state("restore/").unwrap().is_none());
+    let leftovers: Vec<_> = store.state.prefix("restore/").collect();
+    assert!(leftovers.is_empty());
+}
