@@ -1,9 +1,11 @@
-//! The store's background upkeep while tarn serves: deleting expired items (TTL) and trimming
-//! stream records older than the retention period.
+//! The store's background upkeep while tarn serves: deleting expired items (TTL), trimming
+//! stream records older than the retention period, and point-in-time recovery's housekeeping
+//! (new base snapshots as the change log grows, dropping history older than the window).
 //!
 //! Every tick, on tokio's blocking pool: index the items of tables whose TTL was just enabled,
 //! sweep what has expired (in rounds, so one busy table cannot hold the loop for long), and trim
-//! the streams. The store does the work (`tarn_store::ttl`, `tarn_store::stream`); this module
+//! the streams, keep PITR history in shape. The store does the work (`tarn_store::ttl`,
+//! `tarn_store::stream`, `tarn_store::backup::pitr`); this module
 //! only decides when. Errors are logged and the next tick tries again.
 
 use std::future::Future;
@@ -49,6 +51,7 @@ pub fn run_once(store: &Store, upkeep: &Upkeep) -> tarn_store::Result<(usize, us
         }
     }
     let trimmed = store.trim_streams(upkeep.stream_retention)?;
+    store.pitr_upkeep()?;
     Ok((deleted, trimmed))
 }
 

@@ -18,6 +18,8 @@ use fjall::{Database, Keyspace, KeyspaceCreateOptions};
 use parking_lot::RwLock;
 use uuid::Uuid;
 
+use crate::backup::pitr::{self, PitrRuntime};
+use crate::backup::restore::Restoring;
 use crate::commit::GroupCommit;
 use crate::crypto::{self, EncryptionKey};
 use crate::encoding::ItemCodec;
@@ -49,11 +51,13 @@ pub(crate) struct Table {
     pub(crate) expiry: Keyspace,
     /// The record logs of the table's streams, by stream id.
     pub(crate) stream_logs: HashMap<Uuid, Keyspace>,
+    /// The point-in-time recovery change log, while PITR is on (see [`crate::backup::pitr`]).
+    pub(crate) pitr_log: Option<Keyspace>,
 }
 
 impl Table {
     /// Opens (or creates) the keyspaces of a table.
-    fn open(db: &Database, meta: TableMeta) -> Result<Table> {
+    pub(crate) fn open(db: &Database, meta: TableMeta) -> Result<Table> {
         let items = db.keyspace(&meta.items_keyspace(), KeyspaceCreateOptions::default)?;
         let indexes = index::open_all(db, &meta)?;
         let expiry = db.keyspace(&meta.expiry_keyspace(), KeyspaceCreateOptions::default)?;
@@ -62,12 +66,17 @@ impl Table {
             .iter()
             .map(|s| Ok((s.id, stream::open_log(db, s)?)))
             .collect::<Result<_>>()?;
+        let pitr_log = match meta.pitr {
+            Some(_) => Some(pitr::open_log(db, &meta.id)?),
+            None => None,
+        };
         Ok(Table {
             meta,
             items,
             indexes,
             expiry,
             stream_logs,
+            pitr_log,
         })
     }
 
@@ -120,8 +129,13 @@ pub struct Store {
     /// while a table's definition is switched: once the switch is done, no write that saw the
     /// old definition (say, without a new index) is still in flight.
     pub(crate) writers: Arc<RwLock<()>>,
-    /// Background index builds (stopped and joined when the opening store is dropped).
+    /// Background work: index builds, backups, restores (stopped and joined when the opening
+    /// store is dropped).
     pub(crate) background: Background,
+    /// Tables being restored: not open for items yet, but their names are taken.
+    pub(crate) restoring: Arc<RwLock<HashMap<String, Arc<Restoring>>>>,
+    /// Point-in-time recovery bookkeeping.
+    pub(crate) pitr: Arc<PitrRuntime>,
 }
 
 /// What a write decided to do with an item.
@@ -253,7 +267,10 @@ impl Store {
         }
         let codec = ItemCodec::new(options.encryption_key.clone());
         index::drop_orphans(&db, tables.values().map(|t| &t.meta))?;
-        let last_seq = stream::highest_seq(tables.values().flat_map(|t| t.stream_logs.values()))?;
+        let last_seq = stream::highest_seq(tables.values().flat_map(|t| t.stream_logs.values()))?
+            .max(pitr::highest_seq(
+                tables.values().filter_map(|t| t.pitr_log.as_ref()),
+            )?);
         tracing::info!(path = %path.display(), tables = tables.len(), "store opened");
         let store = Store {
             db,
@@ -269,7 +286,11 @@ impl Store {
             path: path.to_path_buf(),
             writers: Arc::default(),
             background: Background::new(),
+            restoring: Arc::default(),
+            pitr: Arc::default(),
         };
+        store.drop_interrupted_restores()?;
+        store.fail_interrupted_backups()?;
         store.resume_index_builds();
         Ok(store)
     }
@@ -291,6 +312,8 @@ impl Store {
             path: self.path.clone(),
             writers: self.writers.clone(),
             background: self.background.handle(),
+            restoring: self.restoring.clone(),
+            pitr: self.pitr.clone(),
         }
     }
 
@@ -329,14 +352,28 @@ impl Store {
 
     /// Creates a table. Fails with ResourceInUse when the name is taken.
     pub fn create_table(&self, spec: TableSpec) -> Result<TableMeta> {
-        spec.validate()?;
+        let meta = self.new_table_meta(spec)?;
         let _ddl = self.ddl.lock();
-        if self.tables.read().contains_key(&spec.name) {
+        if self.tables.read().contains_key(&meta.name)
+            || self.restoring.read().contains_key(&meta.name)
+        {
             return Err(StoreError::ResourceInUse(format!(
                 "Table already exists: {}",
-                spec.name
+                meta.name
             )));
         }
+        let table = Table::open(&self.db, meta.clone())?;
+        self.save_meta(&meta)?;
+        self.tables
+            .write()
+            .insert(meta.name.clone(), Arc::new(table));
+        tracing::info!(table = %meta.name, id = %meta.id, "table created");
+        Ok(meta)
+    }
+
+    /// The definition of a new table made from `spec` (checked), with a fresh id.
+    pub(crate) fn new_table_meta(&self, spec: TableSpec) -> Result<TableMeta> {
+        spec.validate()?;
         let now = now_secs();
         let streams = spec
             .stream
@@ -361,19 +398,20 @@ impl Store {
             indexes: index::new_table_indexes(spec.indexes),
             streams,
             ttl: None,
+            pitr: None,
+            restore: None,
         };
-        let table = Table::open(&self.db, meta.clone())?;
-        self.save_meta(&meta)?;
-        self.tables
-            .write()
-            .insert(meta.name.clone(), Arc::new(table));
-        tracing::info!(table = %meta.name, id = %meta.id, "table created");
         Ok(meta)
     }
 
     /// Deletes a table and all its items.
     pub fn delete_table(&self, name: &str) -> Result<TableInfo> {
         let _ddl = self.ddl.lock();
+        if self.restoring.read().contains_key(name) {
+            return Err(StoreError::ResourceInUse(format!(
+                "Attempt to change a resource which is still in use: Table is being restored: {name}"
+            )));
+        }
         let table = self.table(name)?;
         if table.meta.deletion_protection {
             return Err(StoreError::Validation(
@@ -381,6 +419,10 @@ impl Store {
             ));
         }
         let info = self.info(&table);
+        if table.meta.pitr.is_some() {
+            // Its change log and bases stay for the recovery period (see backup::pitr).
+            self.keep_deleted_history(&table.meta)?;
+        }
         self.catalog.remove(name)?;
         self.group_commit.sync(&self.db)?;
         {
@@ -410,8 +452,10 @@ impl Store {
 
     /// Describes a table.
     pub fn describe_table(&self, name: &str) -> Result<TableInfo> {
-        let table = self.table(name)?;
-        Ok(self.info(&table))
+        match self.table(name) {
+            Ok(table) => Ok(self.info(&table)),
+            Err(e) => self.restoring_table(name).ok_or(e),
+        }
     }
 
     /// Table names in ascending order, starting after `exclusive_start`, at most `limit`.
@@ -422,6 +466,7 @@ impl Store {
         limit: usize,
     ) -> (Vec<String>, Option<String>) {
         let mut names: Vec<String> = self.tables.read().keys().cloned().collect();
+        names.extend(self.restoring.read().keys().cloned());
         names.sort();
         let start = match exclusive_start {
             Some(s) => names.partition_point(|n| n.as_str() <= s),
@@ -510,7 +555,7 @@ impl Store {
     }
 
     /// [`Store::replace_meta`] for a caller that holds the writers gate already.
-    fn install_meta(&self, meta: TableMeta) -> Result<TableMeta> {
+    pub(crate) fn install_meta(&self, meta: TableMeta) -> Result<TableMeta> {
         self.save_meta(&meta)?;
         let table = Table::open(&self.db, meta.clone())?;
         self.tables
@@ -564,7 +609,7 @@ impl Store {
 
     // ---- items ----
 
-    fn storage_key(meta: &TableMeta, key: &Item) -> Result<Vec<u8>> {
+    pub(crate) fn storage_key(meta: &TableMeta, key: &Item) -> Result<Vec<u8>> {
         meta.key_schema.validate_key(key)?;
         let hash = &key[&meta.key_schema.hash.name];
         let range = meta.key_schema.range.as_ref().map(|r| &key[&r.name]);
@@ -748,6 +793,7 @@ impl Store {
     pub(crate) fn commit_changes(&self, changes: &[Change]) -> Result<()> {
         let mut batch = self.db.batch();
         let mut recorded = Vec::new();
+        let mut logged = Vec::new();
         for c in changes {
             if c.old == c.new {
                 continue;
@@ -782,12 +828,16 @@ impl Store {
             if let Some(stream) = c.table.active_stream() {
                 recorded.push((c, stream));
             }
+            if c.table.pitr_log.is_some() {
+                logged.push(c);
+            }
         }
-        if recorded.is_empty() {
+        if recorded.is_empty() && logged.is_empty() {
             batch.commit()?;
             return Ok(());
         }
         let mut order = self.sequencer.lock();
+        pitr::stage_changes(self, &mut batch, &mut order, &logged);
         let time_ms = now_millis();
         for (c, (stream, log)) in recorded {
             let item = c
@@ -973,7 +1023,11 @@ impl Store {
 
 /// A new stream for a table whose streams so far are `earlier`, when the last sequence number
 /// handed out is `last_seq`.
-fn new_stream(view_type: StreamViewType, earlier: &[StreamMeta], last_seq: u64) -> StreamMeta {
+pub(crate) fn new_stream(
+    view_type: StreamViewType,
+    earlier: &[StreamMeta],
+    last_seq: u64,
+) -> StreamMeta {
     // Stream labels are creation times to the millisecond: keep them distinct.
     let after = earlier.iter().map(|s| s.created_ms + 1).max().unwrap_or(0);
     StreamMeta {

@@ -30,6 +30,11 @@ impl ItemCodec {
         }
     }
 
+    /// Whether records are sealed (the store is encrypted).
+    pub(crate) fn is_sealing(&self) -> bool {
+        self.keyring.is_some()
+    }
+
     /// The record of `item`, stored under `key` in table `table`.
     pub(crate) fn encode(&self, table: &Uuid, key: &[u8], item: &Item) -> Vec<u8> {
         self.seal(table, key, encode_item(item))

@@ -37,6 +37,21 @@ pub enum StoreError {
     /// A stream read asked for records that were trimmed away (TrimmedDataAccessException).
     #[error("{0}")]
     TrimmedDataAccess(String),
+    /// No such backup (BackupNotFoundException).
+    #[error("{0}")]
+    BackupNotFound(String),
+    /// The backup is being created, restored or deleted (BackupInUseException).
+    #[error("{0}")]
+    BackupInUse(String),
+    /// A restore's target table exists already (TableAlreadyExistsException).
+    #[error("{0}")]
+    TableAlreadyExists(String),
+    /// Point-in-time recovery is off for the table (PointInTimeRecoveryUnavailableException).
+    #[error("{0}")]
+    PointInTimeRecoveryUnavailable(String),
+    /// The restore time is outside the recovery window (InvalidRestoreTimeException).
+    #[error("{0}")]
+    InvalidRestoreTime(String),
     /// An account or table limit was reached (LimitExceededException).
     #[error("{0}")]
     LimitExceeded(String),

@@ -629,8 +629,23 @@ impl Background {
         }
     }
 
-    fn stopping(&self) -> bool {
+    /// The owning store is closing: background work should stop at its next step.
+    pub(crate) fn stopping(&self) -> bool {
         self.state.stop.load(Ordering::Relaxed)
+    }
+
+    /// Runs `work` on a named thread that the owning store joins when it is dropped.
+    pub(crate) fn spawn(&self, name: &str, work: impl FnOnce() + Send + 'static) {
+        match std::thread::Builder::new().name(name.into()).spawn(work) {
+            Ok(t) => {
+                let mut threads = self.state.threads.lock();
+                threads.retain(|t| !t.is_finished());
+                threads.push(t);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, thread = name, "cannot start a background thread")
+            }
+        }
     }
 }
 
@@ -680,21 +695,11 @@ impl Store {
 
     fn spawn_index_build(&self, table: String, table_id: Uuid, index_id: Uuid) {
         let store = self.handle();
-        let spawned = std::thread::Builder::new()
-            .name("tarn-index-build".into())
-            .spawn(move || {
-                if let Err(e) = store.build_index(&table, table_id, index_id) {
-                    tracing::error!(%table, %index_id, error = %e, "index build failed; it resumes when the store opens again");
-                }
-            });
-        match spawned {
-            Ok(t) => {
-                let mut threads = self.background.state.threads.lock();
-                threads.retain(|t| !t.is_finished());
-                threads.push(t);
+        self.background.spawn("tarn-index-build", move || {
+            if let Err(e) = store.build_index(&table, table_id, index_id) {
+                tracing::error!(%table, %index_id, error = %e, "index build failed; it resumes when the store opens again");
             }
-            Err(e) => tracing::error!(error = %e, "cannot start an index build thread"),
-        }
+        });
     }
 
     /// The index `index_id` of table `table_id`, if both still exist and it is CREATING.

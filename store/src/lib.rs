@@ -9,11 +9,13 @@
 //! - [`crypto`]: encryption at rest (AES-256-GCM, keys derived per table).
 //! - [`stream`]: the log of item changes a table with a stream keeps (DynamoDB Streams).
 //! - [`ttl`]: items that expire, and the sweeper that deletes them.
+//! - [`backup`]: on-demand backups, point-in-time recovery and restores.
 //! - [`Store::put_state`]: tarn's own durable bookkeeping (trigger checkpoints).
 //!
 //! The store knows nothing of HTTP, wasm or DynamoDB JSON: the runtime maps wire formats to
 //! these types at its edge.
 
+pub mod backup;
 mod commit;
 pub mod crypto;
 mod db;

@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::backup::pitr::PitrMeta;
+use crate::backup::RestoreSummary;
 use crate::error::{Result, StoreError};
 use crate::index::{IndexMeta, IndexSpec};
 use crate::stream::{StreamMeta, StreamViewType};
@@ -297,6 +299,12 @@ pub struct TableMeta {
     /// Global and local secondary indexes.
     #[serde(default)]
     pub indexes: Vec<IndexMeta>,
+    /// Point-in-time recovery, when enabled.
+    #[serde(default)]
+    pub pitr: Option<PitrMeta>,
+    /// Where the table was restored from, if it was.
+    #[serde(default)]
+    pub restore: Option<RestoreSummary>,
 }
 
 impl TableMeta {

@@ -247,6 +247,14 @@ pub(crate) fn open_log(db: &fjall::Database, meta: &StreamMeta) -> Result<Keyspa
 
 /// Hands out sequence numbers in commit order.
 ///
+/// Microseconds since the epoch, now.
+pub(crate) fn now_micros() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
 /// Holding the [`SequenceGuard`] is holding the commit order: a batch committed while it is held
 /// commits after every batch whose numbers were handed out before.
 pub(crate) struct Sequencer {
@@ -278,8 +286,7 @@ impl SequenceGuard<'_> {
     /// The next sequence number: above every number handed out, and never below the current
     /// time in microseconds, so numbers lost in a crash are never handed out again.
     pub(crate) fn next(&mut self) -> u64 {
-        let now_micros = now_millis().saturating_mul(1000);
-        *self.last = (*self.last + 1).max(now_micros);
+        *self.last = (*self.last + 1).max(now_micros());
         *self.last
     }
 

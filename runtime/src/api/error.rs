@@ -338,6 +338,17 @@ impl From<tarn_store::StoreError> for ApiError {
                 ApiError::new(kind::IDEMPOTENT_PARAMETER_MISMATCH, m)
             }
             E::LimitExceeded(m) => ApiError::limit_exceeded(m),
+            E::BackupNotFound(m) => ApiError::new(kind::BACKUP_NOT_FOUND, m),
+            E::BackupInUse(m) => ApiError::new(kind::BACKUP_IN_USE, m),
+            E::TableAlreadyExists(m) => ApiError::new(kind::TABLE_ALREADY_EXISTS, m),
+            E::PointInTimeRecoveryUnavailable(m) => {
+                ApiError::new(kind::POINT_IN_TIME_RECOVERY_UNAVAILABLE, m)
+            }
+            E::InvalidRestoreTime(m) => ApiError::new(kind::INVALID_RESTORE_TIME, m),
+            E::Corrupt(m) if m.starts_with("snapshot file") => {
+                tracing::error!(error = %m, "unusable backup file");
+                ApiError::validation(format!("The backup cannot be restored: {m}"))
+            }
             other => {
                 tracing::error!(error = %other, "store failure");
                 ApiError::internal("Internal server error")

@@ -3,6 +3,8 @@
 //! Each subcommand lives in `cli/<name>.rs` with an `Args` struct (clap derive) and an async
 //! `run(args)`; add a variant to [`Command`] and an arm to [`run`] for a new one.
 
+pub mod backup;
+pub mod client;
 pub mod functions;
 pub mod serve;
 pub mod transfer;
@@ -30,6 +32,12 @@ pub enum Command {
     /// Functions: build, deploy, rollback, invoke, logs, list.
     #[command(flatten)]
     Functions(functions::FunctionsCommand),
+    /// On-demand backups of a running server's tables: create, list, restore, delete.
+    #[command(subcommand)]
+    Backup(backup::BackupCommand),
+    /// Point-in-time recovery: enable, disable, status, restore.
+    #[command(subcommand)]
+    Pitr(backup::PitrCommand),
 }
 
 /// Why a subcommand failed.
@@ -41,6 +49,9 @@ pub enum CliError {
     /// A functions subcommand failed.
     #[error(transparent)]
     Functions(#[from] functions::FunctionsCliError),
+    /// A backup or pitr subcommand failed.
+    #[error(transparent)]
+    Backup(#[from] backup::BackupCliError),
     /// `tarn export` or `tarn import` failed.
     #[error(transparent)]
     Transfer(#[from] transfer::TransferCliError),
@@ -53,6 +64,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Export(args) => transfer::export(args).await?,
         Command::Import(args) => transfer::import(args).await?,
         Command::Functions(cmd) => functions::run(cmd).await?,
+        Command::Backup(cmd) => backup::run_backup(cmd).await?,
+        Command::Pitr(cmd) => backup::run_pitr(cmd).await?,
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! [`super::codec`]), calling the store, and encoding the answer. Handlers are synchronous: the
 //! store blocks on disk, so [`super::Api::call`] runs them on tokio's blocking pool.
 
+pub(crate) mod backups;
 pub(crate) mod batch;
 pub(crate) mod capacity;
 pub(crate) mod exports;
@@ -47,6 +48,14 @@ pub(crate) fn handler(operation: &str) -> Option<Handler> {
         "TransactGetItems" => transact::transact_get_items,
         "UpdateTimeToLive" => ttl::update_time_to_live,
         "DescribeTimeToLive" => ttl::describe_time_to_live,
+        "CreateBackup" => backups::create_backup,
+        "DescribeBackup" => backups::describe_backup,
+        "ListBackups" => backups::list_backups,
+        "DeleteBackup" => backups::delete_backup,
+        "RestoreTableFromBackup" => backups::restore_table_from_backup,
+        "UpdateContinuousBackups" => backups::update_continuous_backups,
+        "DescribeContinuousBackups" => backups::describe_continuous_backups,
+        "RestoreTableToPointInTime" => backups::restore_table_to_point_in_time,
         "ExportTableToPointInTime" => exports::export_table_to_point_in_time,
         "DescribeExport" => exports::describe_export,
         "ListExports" => exports::list_exports,

@@ -57,6 +57,13 @@ fn key_schema_json(ks: &KeySchema) -> Value {
 /// DynamoDB's TableDescription for a table, reporting `status`.
 pub(crate) fn table_description(api: &Api, info: &TableInfo, status: TableStatus) -> Value {
     let meta = &info.meta;
+    // A table being restored is CREATING whatever the caller thought.
+    let restoring = meta.restore.as_ref().is_some_and(|r| r.in_progress);
+    let status = if restoring {
+        TableStatus::Creating
+    } else {
+        status
+    };
     let mut d = Map::new();
     d.insert(
         "AttributeDefinitions".into(),
@@ -105,6 +112,22 @@ pub(crate) fn table_description(api: &Api, info: &TableInfo, status: TableStatus
         "DeletionProtectionEnabled".into(),
         json!(meta.deletion_protection),
     );
+    if let Some(r) = &meta.restore {
+        let mut summary = Map::new();
+        if let Some(b) = &r.source_backup {
+            summary.insert(
+                "SourceBackupArn".into(),
+                json!(format!("{}/backup/{b}", table_arn(api, &r.source_table))),
+            );
+        }
+        summary.insert(
+            "SourceTableArn".into(),
+            json!(table_arn(api, &r.source_table)),
+        );
+        summary.insert("RestoreDateTime".into(), json!(r.restore_time));
+        summary.insert("RestoreInProgress".into(), json!(r.in_progress));
+        d.insert("RestoreSummary".into(), Value::Object(summary));
+    }
     streams::describe_table_streams(api, meta, &mut d);
     indexes::describe(api, meta, &info.indexes, status, &mut d);
     Value::Object(d)
