@@ -21,8 +21,6 @@ pub mod export;
 pub mod import;
 pub mod jobs;
 pub mod location;
-#[allow(missing_docs, unused)]
-pub(crate) mod shim;
 
 use std::path::PathBuf;
 

@@ -25,8 +25,6 @@ use super::super::{Api, ApiError};
 use super::tables::{table_arn, table_from_arn};
 use crate::transfer::export::{ExportLayout, ExportSummary, ExportWriter, DEFAULT_FILE_BYTES};
 use crate::transfer::jobs::{self, ExportJob, JobStatus, Progress, CLIENT_TOKEN_WINDOW_SECS};
-#[allow(unused_imports)]
-use crate::transfer::shim::StoreShim as _;
 use crate::transfer::{location, TransferError};
 
 /// Most summaries a ListExports page holds.
@@ -174,19 +172,20 @@ pub(crate) fn export_table_to_point_in_time(api: &Api, body: &Value) -> Result<V
     }
     let now = jobs::now();
     if let Some(t) = export_time {
-        let earliest = pitr.earliest.unwrap_or(meta.created_at);
-        if t > now {
+        let Some(earliest) = pitr.earliest else {
             return Err(ApiError::new(
-                kind::INVALID_EXPORT_TIME,
-                "ExportTime cannot be in the future",
+                kind::POINT_IN_TIME_RECOVERY_UNAVAILABLE,
+                format!("Point in time recovery is not yet available for table '{table}': its first snapshot is being taken"),
             ));
-        }
-        if t < earliest {
+        };
+        if t < earliest || t > now {
             return Err(ApiError::new(
                 kind::INVALID_EXPORT_TIME,
                 format!(
-                    "ExportTime is before the earliest restorable time of table '{table}' ({})",
-                    crate::transfer::export::iso_time(earliest)
+                    "ExportTime {} is outside of the point in time recovery window of table '{table}' ({} to {})",
+                    crate::transfer::export::iso_time(t),
+                    crate::transfer::export::iso_time(earliest),
+                    crate::transfer::export::iso_time(now),
                 ),
             ));
         }
