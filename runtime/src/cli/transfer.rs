@@ -15,19 +15,17 @@
 //! when it finds them under `--from`, or else every file of the format; `--compression`
 //! defaults to gzip for DynamoDB JSON (what exports write) and none for CSV.
 //!
-//! Requests are signed (SigV4) when `TARN_ACCESS_KEY_ID` and `TARN_SECRET_ACCESS_KEY`, or else
-//! `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`, are set, with the region of `AWS_REGION` or
-//! `AWS_DEFAULT_REGION` (us-east-1 without them); unsigned otherwise.
+//! Requests go through the CLI's DynamoDB client ([`super::client`]): signed with SigV4 when
+//! AWS credentials are in the environment.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Value};
+
+use super::client::{ClientError, Endpoint};
 
 /// How often a running job is described.
 const POLL: Duration = Duration::from_millis(250);
@@ -38,17 +36,9 @@ pub enum TransferCliError {
     /// The arguments cannot be used.
     #[error("{0}")]
     Usage(String),
-    /// The server could not be reached or answered something unreadable.
-    #[error("{0}")]
-    Client(String),
-    /// The server answered with a DynamoDB error.
-    #[error("{code}: {message}")]
-    Server {
-        /// The exception name.
-        code: String,
-        /// Its message.
-        message: String,
-    },
+    /// The server refused or could not be reached.
+    #[error(transparent)]
+    Client(#[from] ClientError),
     /// The job ran and failed.
     #[error("{what} failed: {code}: {message}")]
     Failed {
@@ -63,20 +53,6 @@ pub enum TransferCliError {
 
 type Result<T, E = TransferCliError> = std::result::Result<T, E>;
 
-/// Where the server is.
-#[derive(Debug, Clone, clap::Args)]
-pub struct EndpointArgs {
-    /// The DynamoDB API of a running `tarn serve` (on this machine: the files are exchanged
-    /// through the file system).
-    #[arg(
-        long,
-        value_name = "URL",
-        default_value = "http://127.0.0.1:8000",
-        env = "TARN_ENDPOINT"
-    )]
-    pub endpoint: String,
-}
-
 /// Options of `tarn export`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ExportArgs {
@@ -90,9 +66,9 @@ pub struct ExportArgs {
     /// now; it must lie in the table's point-in-time recovery window.
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub at: Option<f64>,
-    /// The server.
+    /// The server (on this machine: the files are exchanged through the file system).
     #[command(flatten)]
-    pub endpoint: EndpointArgs,
+    pub endpoint: Endpoint,
 }
 
 /// Source formats of `tarn import`.
@@ -149,9 +125,9 @@ pub struct ImportArgs {
     /// CSV: the column names, comma-separated, when the files have no header line.
     #[arg(long, value_name = "NAMES", value_delimiter = ',')]
     pub header: Option<Vec<String>>,
-    /// The server.
+    /// The server (on this machine: the files are exchanged through the file system).
     #[command(flatten)]
-    pub endpoint: EndpointArgs,
+    pub endpoint: Endpoint,
 }
 
 fn parse_time(s: &str) -> Result<f64, String> {
@@ -173,140 +149,6 @@ fn parse_key(s: &str) -> Result<KeyArg, String> {
         name: name.to_string(),
         attr_type: ty,
     })
-}
-
-/// A DynamoDB API client for one endpoint.
-struct Client {
-    endpoint: String,
-    host: String,
-    port: u16,
-    credentials: Option<(String, String)>,
-    region: String,
-}
-
-impl Client {
-    fn new(endpoint: &str) -> Result<Self> {
-        let uri: http::Uri = endpoint
-            .parse()
-            .map_err(|e| TransferCliError::Usage(format!("bad --endpoint {endpoint:?}: {e}")))?;
-        if uri.scheme_str().is_some_and(|s| s != "http") {
-            return Err(TransferCliError::Usage(format!(
-                "--endpoint {endpoint:?}: only http:// endpoints are supported"
-            )));
-        }
-        let host = uri
-            .host()
-            .ok_or_else(|| TransferCliError::Usage(format!("--endpoint {endpoint:?} has no host")))?
-            .to_string();
-        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let credentials = match (env("TARN_ACCESS_KEY_ID"), env("TARN_SECRET_ACCESS_KEY")) {
-            (Some(a), Some(s)) => Some((a, s)),
-            _ => env("AWS_ACCESS_KEY_ID").zip(env("AWS_SECRET_ACCESS_KEY")),
-        };
-        Ok(Client {
-            endpoint: endpoint.to_string(),
-            port: uri.port_u16().unwrap_or(80),
-            host,
-            credentials,
-            region: env("AWS_REGION")
-                .or_else(|| env("AWS_DEFAULT_REGION"))
-                .unwrap_or_else(|| crate::api::DEFAULT_REGION.to_string()),
-        })
-    }
-
-    /// One DynamoDB operation: its answer, or its error.
-    async fn call(&self, operation: &str, body: &Value) -> Result<Value> {
-        let client = |what: &str| {
-            let what = format!("{what} ({})", self.endpoint);
-            move |e: &dyn std::fmt::Display| TransferCliError::Client(format!("{what}: {e}"))
-        };
-        let payload = body.to_string();
-        let mut req = hyper::Request::builder()
-            .method("POST")
-            .uri("/")
-            .header("host", format!("{}:{}", self.host, self.port))
-            .header("content-type", "application/x-amz-json-1.0")
-            .header("x-amz-target", format!("DynamoDB_20120810.{operation}"))
-            .body(Full::new(Bytes::from(payload.clone())))
-            .map_err(|e| client("building the request")(&e))?;
-        if let Some((akid, secret)) = &self.credentials {
-            self.sign(&mut req, akid, secret, payload.as_bytes())?;
-        }
-        let stream = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
-            .await
-            .map_err(|e| client("connecting")(&e))?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| client("HTTP handshake")(&e))?;
-        tokio::spawn(conn);
-        let resp = sender
-            .send_request(req)
-            .await
-            .map_err(|e| client("sending the request")(&e))?;
-        let status = resp.status();
-        let bytes = resp
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| client("reading the answer")(&e))?
-            .to_bytes();
-        let v: Value = serde_json::from_slice(&bytes).map_err(|e| client("the answer")(&e))?;
-        if !status.is_success() {
-            let code = v
-                .get("__type")
-                .and_then(Value::as_str)
-                .map(|t| t.rsplit('#').next().unwrap_or(t).to_string())
-                .unwrap_or_else(|| status.to_string());
-            let message = ["message", "Message"]
-                .iter()
-                .find_map(|k| v.get(*k).and_then(Value::as_str))
-                .unwrap_or("")
-                .to_string();
-            return Err(TransferCliError::Server { code, message });
-        }
-        Ok(v)
-    }
-
-    /// Adds SigV4 headers, as the SDKs sign.
-    fn sign(
-        &self,
-        req: &mut hyper::Request<Full<Bytes>>,
-        akid: &str,
-        secret: &str,
-        body: &[u8],
-    ) -> Result<()> {
-        use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
-        let fail = |e: &dyn std::fmt::Display| {
-            TransferCliError::Client(format!("cannot sign the request: {e}"))
-        };
-        let identity =
-            aws_credential_types::Credentials::new(akid, secret, None, None, "tarn-cli").into();
-        let params = aws_sigv4::sign::v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name(crate::server::sigv4::SERVICE)
-            .time(SystemTime::now())
-            .settings(SigningSettings::default())
-            .build()
-            .map_err(|e| fail(&e))?
-            .into();
-        let headers: Vec<(String, String)> = req
-            .headers()
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
-            .collect();
-        let url = format!("http://{}:{}/", self.host, self.port);
-        let signable = SignableRequest::new(
-            "POST",
-            &url,
-            headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            SignableBody::Bytes(body),
-        )
-        .map_err(|e| fail(&e))?;
-        let (instructions, _) = sign(signable, &params).map_err(|e| fail(&e))?.into_parts();
-        instructions.apply_to_request_http1x(req);
-        Ok(())
-    }
 }
 
 /// A progress bar on stdout, hidden when stdout is not a terminal.
@@ -369,7 +211,7 @@ fn file_uri(path: &Path) -> Result<String> {
 
 /// `tarn export`.
 pub async fn export(args: ExportArgs) -> Result<()> {
-    let client = Client::new(&args.endpoint.endpoint)?;
+    let client = &args.endpoint;
     let table = client
         .call("DescribeTable", &json!({"TableName": args.table}))
         .await?;
@@ -427,7 +269,7 @@ pub async fn export(args: ExportArgs) -> Result<()> {
 
 /// `tarn import`.
 pub async fn import(args: ImportArgs) -> Result<()> {
-    let client = Client::new(&args.endpoint.endpoint)?;
+    let client = &args.endpoint;
     let from = args
         .from
         .canonicalize()
