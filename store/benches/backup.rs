@@ -14,13 +14,12 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tarn_store::backup::{
     BackupStatus, PointInTime, RestoreOverrides, RestoreRequest, RestoreSource,
 };
-use tarn_store::{AttributeValue, Item, PageRequest, Store, StoreOptions};
+use tarn_store::{AttributeValue, Item, PageRequest, Store};
 
 const ITEM_BYTES: usize = 4096;
 const LOADERS: u64 = 2;
@@ -57,17 +56,7 @@ fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let total_bytes: u64 = if quick { 128 << 20 } else { 1 << 30 };
     let items = total_bytes / ITEM_BYTES as u64;
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(
-        Store::open_with(
-            dir.path(),
-            StoreOptions {
-                sync_writes: false,
-                ..Default::default()
-            },
-        )
-        .unwrap(),
-    );
+    let (dir, store) = common::unsynced_store();
     store.create_table(common::table_spec("big")).unwrap();
     store.update_pitr("big", true, 35).unwrap();
     let start = Instant::now();

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tarn_store::ttl::TtlChange;
-use tarn_store::{AttributeValue, Item, Number, PageRequest, Store, StoreOptions};
+use tarn_store::{AttributeValue, Item, Number, PageRequest, Store};
 
 /// The "now" of the sweep, in epoch seconds.
 const NOW: i64 = 2_000_000_000;
@@ -37,17 +37,7 @@ fn item(i: u64, expires: i64) -> Item {
 /// A store with `live` items expiring in the future and `expired` ones already expired,
 /// interleaved in key order.
 fn load(live: u64, expired: u64) -> (tempfile::TempDir, Arc<Store>) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(
-        Store::open_with(
-            dir.path(),
-            StoreOptions {
-                sync_writes: false,
-                ..Default::default()
-            },
-        )
-        .unwrap(),
-    );
+    let (dir, store) = common::unsynced_store();
     store.create_table(common::table_spec("ttl")).unwrap();
     store
         .update_time_to_live("ttl", TtlChange::Enable("expires".into()))

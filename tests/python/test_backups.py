@@ -66,6 +66,17 @@ def fill(ddb, name, n, prefix="k"):
         })
 
 
+def table_with_gsi(make_table, **extra):
+    """A table keyed by `pk` with a global index `by-g` on `g`."""
+    return make_table(
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                              {"AttributeName": "g", "AttributeType": "S"}],
+        GlobalSecondaryIndexes=[{
+            "IndexName": "by-g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "ALL"}}],
+        **extra)
+
+
 @pytest.fixture
 def cleanup(ddb):
     names = []
@@ -78,14 +89,8 @@ def cleanup(ddb):
 
 
 def test_backup_lifecycle_and_restore(ddb, make_table, cleanup):
-    src = make_table(
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                              {"AttributeName": "g", "AttributeType": "S"}],
-        GlobalSecondaryIndexes=[{
-            "IndexName": "by-g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
-            "Projection": {"ProjectionType": "ALL"}}],
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
-    )
+    src = table_with_gsi(
+        make_table, StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
     ddb.update_time_to_live(TableName=src, TimeToLiveSpecification={
         "Enabled": True, "AttributeName": "exp"})
     fill(ddb, src, 120)
@@ -148,13 +153,7 @@ def test_backup_lifecycle_and_restore(ddb, make_table, cleanup):
 
 
 def test_restore_overrides(ddb, make_table, cleanup):
-    src = make_table(
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                              {"AttributeName": "g", "AttributeType": "S"}],
-        GlobalSecondaryIndexes=[{
-            "IndexName": "by-g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
-            "Projection": {"ProjectionType": "ALL"}}],
-    )
+    src = table_with_gsi(make_table)
     fill(ddb, src, 30)
     arn = ddb.create_backup(TableName=src, BackupName="bk1")["BackupDetails"]["BackupArn"]
     wait_backup(ddb, arn)
