@@ -6,4 +6,5 @@ pub mod host;
 pub mod logging;
 pub mod maintenance;
 pub mod server;
+pub mod transfer;
 pub mod triggers;

@@ -1,9 +1,9 @@
 //! tarn's own bookkeeping beside the tables: small named records, such as the checkpoints of
-//! stream triggers, in the keyspace `state`. A record is written durably (the journal is synced
+//! stream triggers or the records of export and import jobs, in the keyspace `state`. A record is written durably (the journal is synced
 //! before [`Store::put_state`] returns), so a restart finds exactly what was last written.
 
 use crate::db::Store;
-use crate::error::Result;
+use crate::error::{Result, StoreError};
 
 impl Store {
     /// The record stored under `key`, if any.
@@ -21,6 +21,18 @@ impl Store {
     pub fn delete_state(&self, key: &str) -> Result<()> {
         self.state.remove(key)?;
         self.group_commit.sync(&self.db)
+    }
+
+    /// Every record whose key starts with `prefix`, in key order, as (key, value) pairs.
+    pub fn list_state(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        let mut out = Vec::new();
+        for entry in self.state.prefix(prefix) {
+            let (k, v) = entry.into_inner()?;
+            let key = String::from_utf8(k.to_vec())
+                .map_err(|_| StoreError::Corrupt("a state key is not UTF-8".into()))?;
+            out.push((key, v.to_vec()));
+        }
+        Ok(out)
     }
 }
 
@@ -41,5 +53,20 @@ mod tests {
         let s = Store::open(dir.path()).unwrap();
         assert_eq!(s.get_state("a").unwrap().as_deref(), Some(&b"one"[..]));
         assert_eq!(s.get_state("b").unwrap(), None);
+    }
+
+    #[test]
+    fn list_state_takes_a_prefix_in_key_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        for k in ["job/b", "job/a", "jobs", "other/a", "job/c"] {
+            s.put_state(k, k.as_bytes()).unwrap();
+        }
+        s.delete_state("job/c").unwrap();
+        let listed = s.list_state("job/").unwrap();
+        let keys: Vec<&str> = listed.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["job/a", "job/b"]);
+        assert_eq!(listed[1].1, b"job/b");
+        assert!(s.list_state("none/").unwrap().is_empty());
     }
 }

@@ -6,7 +6,7 @@
 
 pub mod codec;
 pub mod error;
-mod ops;
+pub(crate) mod ops;
 
 use std::sync::Arc;
 
@@ -23,6 +23,9 @@ pub fn sequence_number(seq: u64) -> String {
 pub const DEFAULT_REGION: &str = "us-east-1";
 /// The account id tarn reports in ARNs.
 pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
+/// The directory under the data directory that S3 buckets of exports and imports map to,
+/// unless `tarn serve --export-root` says otherwise.
+pub const DEFAULT_EXPORT_DIR: &str = "exports";
 
 /// The DynamoDB API over one store.
 #[derive(Clone)]
@@ -31,12 +34,15 @@ pub struct Api {
     region: Arc<str>,
     account_id: Arc<str>,
     idempotency: Arc<ops::transact::IdempotencyTokens>,
+    transfers: Arc<crate::transfer::jobs::Transfers>,
 }
 
 impl Api {
     /// The API over `store`, reporting the default region and account.
     pub fn new(store: Arc<tarn_store::Store>) -> Self {
+        let export_root = store.path().join(DEFAULT_EXPORT_DIR);
         Api {
+            transfers: Arc::new(crate::transfer::jobs::Transfers::new(export_root)),
             store,
             region: DEFAULT_REGION.into(),
             account_id: DEFAULT_ACCOUNT_ID.into(),
@@ -48,6 +54,18 @@ impl Api {
     pub fn with_region(mut self, region: &str) -> Self {
         self.region = region.into();
         self
+    }
+
+    /// The same API with exports' and imports' S3 buckets as directories under `root` (by
+    /// default `<data dir>/exports`).
+    pub fn with_export_root(mut self, root: std::path::PathBuf) -> Self {
+        self.transfers = Arc::new(crate::transfer::jobs::Transfers::new(root));
+        self
+    }
+
+    /// Export and import jobs: where buckets are, which jobs are running.
+    pub(crate) fn transfers(&self) -> &crate::transfer::jobs::Transfers {
+        &self.transfers
     }
 
     /// The store behind the API.

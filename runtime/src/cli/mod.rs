@@ -7,6 +7,7 @@ pub mod backup;
 pub mod client;
 pub mod functions;
 pub mod serve;
+pub mod transfer;
 
 use clap::{Parser, Subcommand};
 
@@ -24,6 +25,10 @@ pub struct Cli {
 pub enum Command {
     /// Run the server: the DynamoDB API over an embedded store, and the function server.
     Serve(serve::ServeArgs),
+    /// Export a table of a running server to a directory (DynamoDB's S3 export layout).
+    Export(transfer::ExportArgs),
+    /// Import a directory or file (DynamoDB JSON or CSV) into a new table of a running server.
+    Import(transfer::ImportArgs),
     /// Functions: build, deploy, rollback, invoke, logs, list.
     #[command(flatten)]
     Functions(functions::FunctionsCommand),
@@ -47,12 +52,17 @@ pub enum CliError {
     /// A backup or pitr subcommand failed.
     #[error(transparent)]
     Backup(#[from] backup::BackupCliError),
+    /// `tarn export` or `tarn import` failed.
+    #[error(transparent)]
+    Transfer(#[from] transfer::TransferCliError),
 }
 
 /// Runs the parsed command line to completion.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve(args) => serve::run(args).await?,
+        Command::Export(args) => transfer::export(args).await?,
+        Command::Import(args) => transfer::import(args).await?,
         Command::Functions(cmd) => functions::run(cmd).await?,
         Command::Backup(cmd) => backup::run_backup(cmd).await?,
         Command::Pitr(cmd) => backup::run_pitr(cmd).await?,

@@ -3,10 +3,14 @@
 //! ```text
 //! tarn serve [--data-dir ./tarn-data] [--listen 127.0.0.1:8000] [--in-memory]
 //!            [--credentials-file FILE] [--encrypt-key-file FILE]
-//!            [--ttl-sweep-interval 1s] [--stream-retention 24h]
+//!            [--ttl-sweep-interval 1s] [--stream-retention 24h] [--export-root DIR]
 //! ```
 //!
 //! `--in-memory` keeps the data in a temporary directory that is removed on exit.
+//!
+//! `--export-root` is the directory S3 buckets of ExportTableToPointInTime and ImportTable map
+//! to (bucket `b` is `DIR/b`; default `<data dir>/exports`); see [`crate::transfer`]. Export and
+//! import jobs a previous run left unfinished are marked FAILED when the store opens.
 //!
 //! Credentials come from `--credentials-file` (one `ACCESS_KEY_ID:SECRET` per line, `#`
 //! comments) and/or the `TARN_ACCESS_KEY_ID` + `TARN_SECRET_ACCESS_KEY` environment variables.
@@ -75,6 +79,12 @@ pub struct ServeArgs {
     /// How long stream records are kept ("24h", the default, as DynamoDB; "90s", "7d").
     #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = parse_duration, env = "TARN_STREAM_RETENTION")]
     pub stream_retention: Duration,
+
+    /// Directory that exports' and imports' S3 buckets map to (bucket `b` is DIR/b); default
+    /// <data-dir>/exports. A bucket given as file:///abs/path is that directory instead.
+    #[arg(long, value_name = "DIR", env = "TARN_EXPORT_ROOT")]
+    pub export_root: Option<PathBuf>,
+
     /// Most client connections open at once, per listener.
     #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
@@ -310,7 +320,18 @@ pub async fn start(args: ServeArgs) -> Result<Running, ServeError> {
         ..Default::default()
     };
     let store = tarn_store::Store::open_with(&data_dir, options).map_err(store_error)?;
-    let api = Api::new(Arc::new(store));
+    // Jobs still marked running were stopped with the previous process.
+    if let Err(e) = crate::transfer::jobs::fail_interrupted(&store) {
+        tracing::warn!(error = %e, "cannot mark interrupted export and import jobs as failed");
+    }
+    let mut api = Api::new(Arc::new(store));
+    if let Some(root) = &args.export_root {
+        let root = std::path::absolute(root).map_err(|source| ServeError::DataDir {
+            path: root.clone(),
+            source,
+        })?;
+        api = api.with_export_root(root);
+    }
     Ok(Running {
         listener,
         local_addr,

@@ -5,7 +5,9 @@
 pub(crate) mod backups;
 pub(crate) mod batch;
 pub(crate) mod capacity;
+pub(crate) mod exports;
 pub(crate) mod expressions;
+pub(crate) mod imports;
 pub(crate) mod indexes;
 pub(crate) mod items;
 pub(crate) mod read;
@@ -54,6 +56,12 @@ pub(crate) fn handler(operation: &str) -> Option<Handler> {
         "UpdateContinuousBackups" => backups::update_continuous_backups,
         "DescribeContinuousBackups" => backups::describe_continuous_backups,
         "RestoreTableToPointInTime" => backups::restore_table_to_point_in_time,
+        "ExportTableToPointInTime" => exports::export_table_to_point_in_time,
+        "DescribeExport" => exports::describe_export,
+        "ListExports" => exports::list_exports,
+        "ImportTable" => imports::import_table,
+        "DescribeImport" => imports::describe_import,
+        "ListImports" => imports::list_imports,
         "Streams.ListStreams" => streams::list_streams,
         "Streams.DescribeStream" => streams::describe_stream,
         "Streams.GetShardIterator" => streams::get_shard_iterator,

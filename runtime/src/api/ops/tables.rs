@@ -28,7 +28,7 @@ pub(crate) fn table_arn(api: &Api, name: &str) -> String {
 }
 
 /// The table name inside a table ARN (`arn:aws:dynamodb:<region>:<account>:table/<name>`).
-fn table_from_arn(arn: &str) -> Result<&str, ApiError> {
+pub(crate) fn table_from_arn(arn: &str) -> Result<&str, ApiError> {
     let invalid = || {
         ApiError::validation(format!(
             "Invalid TableArn: Invalid ResourceArn provided as input {arn}"
@@ -206,6 +206,19 @@ fn tags(body: &Value, member: &str) -> Result<BTreeMap<String, String>, ApiError
 
 /// CreateTable.
 pub(crate) fn create_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
+    let meta = api.store().create_table(table_spec(body)?)?;
+    let info = TableInfo {
+        meta,
+        item_count: 0,
+        size_bytes: 0,
+        indexes: Vec::new(),
+    };
+    Ok(json!({"TableDescription": table_description(api, &info, TableStatus::Creating)}))
+}
+
+/// The table a CreateTable request (or ImportTable's TableCreationParameters, a subset of it)
+/// describes, validated as CreateTable validates it.
+pub(crate) fn table_spec(body: &Value) -> Result<TableSpec, ApiError> {
     let name = table_name(body)?;
     let mut errors = ValidationErrors::new();
     let mut definitions = Vec::new();
@@ -251,14 +264,7 @@ pub(crate) fn create_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
             _ => None,
         },
     };
-    let meta = api.store().create_table(spec)?;
-    let info = TableInfo {
-        meta,
-        item_count: 0,
-        size_bytes: 0,
-        indexes: Vec::new(),
-    };
-    Ok(json!({"TableDescription": table_description(api, &info, TableStatus::Creating)}))
+    Ok(spec)
 }
 
 /// Reads a KeySchema list (of a table, or of an index at `path`) whose attribute types come

@@ -1,0 +1,485 @@
+//! Exports: ExportTableToPointInTime, DescribeExport, ListExports.
+//!
+//! An export writes DynamoDB's S3 export layout ([`crate::transfer::export`]) into the
+//! directory its `S3Bucket` names ([`crate::transfer::location`]): a bucket under the export
+//! root, or a `file:///abs/path`. As in DynamoDB, the table must have point-in-time recovery
+//! enabled (`PointInTimeRecoveryUnavailableException` otherwise) and `ExportTime`, when given,
+//! must lie within its recovery window (`InvalidExportTimeException`); without `ExportTime` the
+//! export holds the table as it is when the request is taken, read at one consistent instant.
+//!
+//! The export runs in a background thread; the answer is IN_PROGRESS, and DescribeExport shows
+//! `ItemCount` so far, then COMPLETED with `ExportManifest`, or FAILED with `FailureCode` and
+//! `FailureMessage`. Only `DYNAMODB_JSON` full exports are made: `ION` and `INCREMENTAL_EXPORT`
+//! are refused with a ValidationException. `S3SseAlgorithm` and `S3SseKmsKeyId` are recorded
+//! and reported, not applied (the files are plain).
+
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value};
+
+use super::super::codec::{
+    member, optional_i64, optional_str, required_str, wrong_json_type, JsonType,
+};
+use super::super::error::kind;
+use super::super::{Api, ApiError};
+use super::tables::{table_arn, table_from_arn};
+use crate::transfer::export::{ExportLayout, ExportSummary, ExportWriter, DEFAULT_FILE_BYTES};
+use crate::transfer::jobs::{self, ExportJob, JobStatus, Progress, CLIENT_TOKEN_WINDOW_SECS};
+use crate::transfer::{location, TransferError};
+
+/// Most summaries a ListExports page holds.
+const MAX_LIST: i64 = 25;
+
+/// A transfer error as the API reports it.
+pub(crate) fn transfer_error(e: TransferError) -> ApiError {
+    match e {
+        TransferError::Location(m) => ApiError::validation(m),
+        TransferError::Store(e) => e.into(),
+        other => {
+            tracing::error!(error = %other, "transfer record failure");
+            ApiError::internal("Internal server error")
+        }
+    }
+}
+
+/// An optional timestamp member: epoch seconds, as the JSON protocol sends them.
+pub(crate) fn optional_time(body: &Value, name: &str) -> Result<Option<f64>, ApiError> {
+    member(body, name)
+        .map(|v| {
+            v.as_f64()
+                .filter(|f| f.is_finite())
+                .ok_or_else(|| wrong_json_type(JsonType::Double, v))
+        })
+        .transpose()
+}
+
+/// A `ClientToken`, checked against DynamoDB's pattern (no `$`).
+pub(crate) fn client_token(body: &Value) -> Result<Option<String>, ApiError> {
+    let token = optional_str(body, "ClientToken")?;
+    if let Some(t) = token {
+        if t.contains('$') || t.is_empty() {
+            return Err(ApiError::validation(format!(
+                "1 validation error detected: Value '{t}' at 'clientToken' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[^\\$]+$"
+            )));
+        }
+    }
+    Ok(token.map(str::to_owned))
+}
+
+/// The request without its ClientToken: what a repeated token must match.
+pub(crate) fn fingerprint(body: &Value) -> Value {
+    let mut v = body.clone();
+    if let Some(o) = v.as_object_mut() {
+        o.remove("ClientToken");
+        o.retain(|_, v| !v.is_null());
+    }
+    v
+}
+
+/// The enum member `name`, one of `allowed`, or its default.
+pub(crate) fn enum_member<'a>(
+    body: &'a Value,
+    name: &str,
+    allowed: &[&str],
+    default: &'a str,
+) -> Result<&'a str, ApiError> {
+    match optional_str(body, name)? {
+        None => Ok(default),
+        Some(v) if allowed.contains(&v) => Ok(v),
+        Some(v) => Err(ApiError::validation(format!(
+            "1 validation error detected: Value '{v}' at '{}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+            super::super::codec::member_path(name),
+            allowed.join(", ")
+        ))),
+    }
+}
+
+/// The table a TableArn names (ValidationException for a malformed ARN).
+fn arn_table(arn: &str) -> Result<&str, ApiError> {
+    table_from_arn(arn)
+        .map_err(|_| ApiError::validation(format!("Invalid TableArn: {arn} is not a table ARN")))
+}
+
+/// ExportTableToPointInTime.
+pub(crate) fn export_table_to_point_in_time(api: &Api, body: &Value) -> Result<Value, ApiError> {
+    let table_arn_in = required_str(body, "TableArn")?;
+    let s3_bucket = required_str(body, "S3Bucket")?;
+    let s3_prefix = optional_str(body, "S3Prefix")?;
+    let token = client_token(body)?;
+    let format = enum_member(
+        body,
+        "ExportFormat",
+        &["DYNAMODB_JSON", "ION"],
+        "DYNAMODB_JSON",
+    )?;
+    if format == "ION" {
+        return Err(ApiError::validation(
+            "ExportFormat ION is not supported by tarn: use DYNAMODB_JSON",
+        ));
+    }
+    let export_type = enum_member(
+        body,
+        "ExportType",
+        &["FULL_EXPORT", "INCREMENTAL_EXPORT"],
+        "FULL_EXPORT",
+    )?;
+    if export_type == "INCREMENTAL_EXPORT"
+        || member(body, "IncrementalExportSpecification").is_some()
+    {
+        return Err(ApiError::validation(
+            "ExportType INCREMENTAL_EXPORT is not supported by tarn: use FULL_EXPORT",
+        ));
+    }
+    let sse = optional_str(body, "S3SseAlgorithm")?;
+    if let Some(a) = sse {
+        enum_member(body, "S3SseAlgorithm", &["AES256", "KMS"], a)?;
+    }
+    let sse_key = optional_str(body, "S3SseKmsKeyId")?;
+    let owner = optional_str(body, "S3BucketOwner")?;
+    let export_time = optional_time(body, "ExportTime")?;
+    let bucket_dir =
+        location::bucket_dir(api.transfers().export_root(), s3_bucket).map_err(transfer_error)?;
+    if let Some(p) = s3_prefix {
+        if p.len() > 1024 {
+            return Err(ApiError::validation(
+                "1 validation error detected: Value at 's3Prefix' failed to satisfy constraint: Member must have length less than or equal to 1024",
+            ));
+        }
+        location::check_prefix(p, "S3Prefix").map_err(transfer_error)?;
+    }
+    let table = arn_table(table_arn_in)?;
+    let not_found = || {
+        ApiError::new(
+            kind::TABLE_NOT_FOUND,
+            format!("Table not found: {table_arn_in}"),
+        )
+    };
+    let meta = match api.store().table_meta(table) {
+        Ok(m) => m,
+        Err(tarn_store::StoreError::TableNotFound(_)) => return Err(not_found()),
+        Err(e) => return Err(e.into()),
+    };
+    let pitr = match api.store().pitr_status(table) {
+        Ok(p) => p,
+        Err(tarn_store::StoreError::TableNotFound(_)) => return Err(not_found()),
+        Err(e) => return Err(e.into()),
+    };
+    if !pitr.enabled {
+        return Err(ApiError::new(
+            kind::POINT_IN_TIME_RECOVERY_UNAVAILABLE,
+            format!("Point in time recovery is not enabled for table '{table}'"),
+        ));
+    }
+    let now = jobs::now();
+    if let Some(t) = export_time {
+        let Some(earliest) = pitr.earliest else {
+            return Err(ApiError::new(
+                kind::POINT_IN_TIME_RECOVERY_UNAVAILABLE,
+                format!("Point in time recovery is not yet available for table '{table}': its first snapshot is being taken"),
+            ));
+        };
+        if t < earliest || t > now {
+            return Err(ApiError::new(
+                kind::INVALID_EXPORT_TIME,
+                format!(
+                    "ExportTime {} is outside of the point in time recovery window of table '{table}' ({} to {})",
+                    crate::transfer::export::iso_time(t),
+                    crate::transfer::export::iso_time(earliest),
+                    crate::transfer::export::iso_time(now),
+                ),
+            ));
+        }
+    }
+
+    let request = fingerprint(body);
+    let _starting = api.transfers().start.lock();
+    if let Some(token) = &token {
+        let existing = jobs::list_exports(api.store()).map_err(transfer_error)?;
+        if let Some(job) = existing.into_iter().rev().find(|j| {
+            j.client_token.as_deref() == Some(token.as_str())
+                && j.start_time + CLIENT_TOKEN_WINDOW_SECS > now
+        }) {
+            if job.request != request {
+                return Err(ApiError::new(
+                    kind::EXPORT_CONFLICT,
+                    "An export with the same ClientToken but different parameters was requested within the last 8 hours",
+                ));
+            }
+            return Ok(json!({"ExportDescription": describe(api, &job)}));
+        }
+    }
+    let id = jobs::new_id(now);
+    let table_arn = table_arn(api, table);
+    let job = ExportJob {
+        arn: format!("{table_arn}/export/{id}"),
+        id,
+        table: table.to_string(),
+        table_arn,
+        table_id: meta.id.to_string(),
+        status: JobStatus::InProgress,
+        start_time: now,
+        end_time: None,
+        export_time: export_time.unwrap_or(now),
+        client_token: token,
+        s3_bucket: s3_bucket.to_string(),
+        s3_bucket_owner: owner.map(str::to_owned),
+        s3_prefix: s3_prefix.map(str::to_owned),
+        s3_sse_algorithm: sse.map(str::to_owned),
+        s3_sse_kms_key_id: sse_key.map(str::to_owned),
+        item_count: 0,
+        billed_size_bytes: 0,
+        manifest: None,
+        failure_code: None,
+        failure_message: None,
+        request,
+    };
+    jobs::save_export(api.store(), &job).map_err(transfer_error)?;
+    let progress = api.transfers().begin(&job.id);
+    let layout = ExportLayout {
+        bucket_dir,
+        prefix: job.s3_prefix.clone(),
+        export_id: job.id.clone(),
+    };
+    let (thread_api, thread_job) = (api.clone(), job.clone());
+    let started = std::thread::Builder::new()
+        .name(format!("export-{}", job.id))
+        .spawn(move || run(thread_api, thread_job, layout, export_time, progress));
+    if let Err(e) = started {
+        tracing::error!(error = %e, "cannot start the export thread");
+        api.transfers().end(&job.id);
+        let mut failed = job.clone();
+        finish_failed(
+            api,
+            &mut failed,
+            "InternalServerError",
+            "cannot start the export",
+        );
+        return Err(ApiError::internal("Internal server error"));
+    }
+    tracing::info!(export = %job.arn, table, "export started");
+    Ok(json!({"ExportDescription": describe(api, &job)}))
+}
+
+fn finish_failed(api: &Api, job: &mut ExportJob, code: &str, message: &str) {
+    job.status = JobStatus::Failed;
+    job.end_time = Some(jobs::now());
+    job.failure_code = Some(code.into());
+    job.failure_message = Some(message.into());
+    if let Err(e) = jobs::save_export(api.store(), job) {
+        tracing::error!(export = %job.arn, error = %e, "cannot record the failed export");
+    }
+}
+
+/// The export itself, in its own thread.
+fn run(
+    api: Api,
+    mut job: ExportJob,
+    layout: ExportLayout,
+    at: Option<f64>,
+    progress: Arc<Progress>,
+) {
+    let span = tracing::info_span!("export", id = %job.id, table = %job.table);
+    let _entered = span.enter();
+    let result = write_export(&api, &job, layout, at, &progress);
+    api.transfers().end(&job.id);
+    match result {
+        Ok(outcome) => {
+            job.status = JobStatus::Completed;
+            job.end_time = Some(outcome.1);
+            job.item_count = outcome.0.item_count;
+            job.billed_size_bytes = outcome.0.billed_size_bytes;
+            job.manifest = Some(outcome.0.manifest_key);
+            match jobs::save_export(api.store(), &job) {
+                Ok(()) => tracing::info!(items = job.item_count, "export completed"),
+                Err(e) => tracing::error!(error = %e, "cannot record the completed export"),
+            }
+        }
+        Err(e) => {
+            let code = match &e {
+                TransferError::Io { .. } | TransferError::Location(_) => "S3AccessDenied",
+                TransferError::Store(tarn_store::StoreError::TableNotFound(_)) => {
+                    "TableNotFoundException"
+                }
+                _ => "InternalServerError",
+            };
+            tracing::warn!(error = %e, "export failed");
+            finish_failed(&api, &mut job, code, &e.to_string());
+        }
+    }
+}
+
+fn write_export(
+    api: &Api,
+    job: &ExportJob,
+    layout: ExportLayout,
+    at: Option<f64>,
+    progress: &Progress,
+) -> Result<(crate::transfer::export::ExportOutcome, f64), TransferError> {
+    let mut writer = ExportWriter::create(layout, DEFAULT_FILE_BYTES)?;
+    let mut write_error = None;
+    let read = api.store().read_table(&job.table, at, &mut |item| {
+        if let Err(e) = writer.write_item(&item) {
+            write_error = Some(e);
+            return Err(tarn_store::StoreError::Validation("export stopped".into()));
+        }
+        Progress::add(&progress.items, 1);
+        Progress::add(&progress.bytes, tarn_store::value::item_size(&item) as u64);
+        Ok(())
+    });
+    if let Some(e) = write_error {
+        return Err(e);
+    }
+    read?;
+    let end = jobs::now();
+    let summary = ExportSummary {
+        export_arn: job.arn.clone(),
+        start_time: job.start_time,
+        end_time: end,
+        table_arn: job.table_arn.clone(),
+        table_id: job.table_id.clone(),
+        export_time: job.export_time,
+        s3_bucket: job.s3_bucket.clone(),
+        s3_sse_algorithm: job.s3_sse_algorithm.clone(),
+        s3_sse_kms_key_id: job.s3_sse_kms_key_id.clone(),
+    };
+    Ok((writer.finish(&summary)?, end))
+}
+
+/// DynamoDB's ExportDescription of a job (with live counts while it runs).
+fn describe(api: &Api, job: &ExportJob) -> Value {
+    let mut d = Map::new();
+    d.insert("ExportArn".into(), json!(job.arn));
+    d.insert("ExportStatus".into(), json!(job.status.as_str()));
+    d.insert("StartTime".into(), json!(job.start_time));
+    if let Some(end) = job.end_time {
+        d.insert("EndTime".into(), json!(end));
+    }
+    if let Some(m) = &job.manifest {
+        d.insert("ExportManifest".into(), json!(m));
+    }
+    d.insert("TableArn".into(), json!(job.table_arn));
+    d.insert("TableId".into(), json!(job.table_id));
+    d.insert("ExportTime".into(), json!(job.export_time));
+    if let Some(t) = &job.client_token {
+        d.insert("ClientToken".into(), json!(t));
+    }
+    d.insert("S3Bucket".into(), json!(job.s3_bucket));
+    if let Some(o) = &job.s3_bucket_owner {
+        d.insert("S3BucketOwner".into(), json!(o));
+    }
+    if let Some(p) = &job.s3_prefix {
+        d.insert("S3Prefix".into(), json!(p));
+    }
+    if let Some(a) = &job.s3_sse_algorithm {
+        d.insert("S3SseAlgorithm".into(), json!(a));
+    }
+    if let Some(k) = &job.s3_sse_kms_key_id {
+        d.insert("S3SseKmsKeyId".into(), json!(k));
+    }
+    if let Some(c) = &job.failure_code {
+        d.insert("FailureCode".into(), json!(c));
+    }
+    if let Some(m) = &job.failure_message {
+        d.insert("FailureMessage".into(), json!(m));
+    }
+    d.insert("ExportFormat".into(), json!("DYNAMODB_JSON"));
+    let (items, bytes) = match (job.status, api.transfers().progress(&job.id)) {
+        (JobStatus::InProgress, Some(p)) => (Progress::get(&p.items), Progress::get(&p.bytes)),
+        _ => (job.item_count, job.billed_size_bytes),
+    };
+    d.insert("BilledSizeBytes".into(), json!(bytes));
+    d.insert("ItemCount".into(), json!(items));
+    d.insert("ExportType".into(), json!("FULL_EXPORT"));
+    Value::Object(d)
+}
+
+/// The job id in an export ARN (`.../table/<T>/export/<id>`).
+fn export_id(arn: &str) -> Option<&str> {
+    let (head, id) = arn.rsplit_once("/export/")?;
+    (head.starts_with("arn:") && head.contains(":table/") && jobs::is_id(id)).then_some(id)
+}
+
+/// DescribeExport.
+pub(crate) fn describe_export(api: &Api, body: &Value) -> Result<Value, ApiError> {
+    let arn = required_str(body, "ExportArn")?;
+    let not_found = || ApiError::new(kind::EXPORT_NOT_FOUND, format!("Export not found: {arn}"));
+    let id = export_id(arn).ok_or_else(not_found)?;
+    let job = jobs::load_export(api.store(), id)
+        .map_err(transfer_error)?
+        .filter(|j| j.arn == arn)
+        .ok_or_else(not_found)?;
+    Ok(json!({"ExportDescription": describe(api, &job)}))
+}
+
+/// ListExports: newest first, paged by MaxResults (1 to 25) and NextToken, optionally of one
+/// table.
+pub(crate) fn list_exports(api: &Api, body: &Value) -> Result<Value, ApiError> {
+    let table = optional_str(body, "TableArn")?.map(arn_table).transpose()?;
+    let limit = optional_i64(body, "MaxResults")?.unwrap_or(MAX_LIST);
+    if !(1..=MAX_LIST).contains(&limit) {
+        return Err(ApiError::validation(format!(
+            "1 validation error detected: Value '{limit}' at 'maxResults' failed to satisfy constraint: Member must have value {}",
+            if limit < 1 { "greater than or equal to 1" } else { "less than or equal to 25" }
+        )));
+    }
+    let after = optional_str(body, "NextToken")?;
+    if let Some(t) = after {
+        if !jobs::is_id(t) {
+            return Err(ApiError::validation("Invalid NextToken"));
+        }
+    }
+    let mut all = jobs::list_exports(api.store()).map_err(transfer_error)?;
+    all.reverse();
+    let mut matching = all
+        .into_iter()
+        .filter(|j| table.is_none_or(|t| j.table == t))
+        .filter(|j| after.is_none_or(|a| j.id.as_str() < a))
+        .peekable();
+    let mut summaries = Vec::new();
+    let mut last = None;
+    while summaries.len() < limit as usize {
+        let Some(j) = matching.next() else { break };
+        summaries.push(json!({
+            "ExportArn": j.arn,
+            "ExportStatus": j.status.as_str(),
+            "ExportType": "FULL_EXPORT",
+        }));
+        last = Some(j.id);
+    }
+    let mut out = Map::new();
+    out.insert("ExportSummaries".into(), Value::Array(summaries));
+    if matching.peek().is_some() {
+        if let Some(last) = last {
+            out.insert("NextToken".into(), json!(last));
+        }
+    }
+    Ok(Value::Object(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn export_ids_come_from_arns() {
+        assert_eq!(
+            export_id(
+                "arn:aws:dynamodb:us-east-1:000000000000:table/T/export/01700000000000-0a1b2c3d"
+            ),
+            Some("01700000000000-0a1b2c3d")
+        );
+        assert_eq!(
+            export_id("arn:aws:dynamodb:us-east-1:0:table/T/export/x"),
+            None
+        );
+        assert_eq!(export_id("01700000000000-0a1b2c3d"), None);
+    }
+
+    #[test]
+    fn fingerprints_ignore_the_token() {
+        assert_eq!(
+            fingerprint(&json!({"ClientToken": "a", "S3Bucket": "b", "S3Prefix": null})),
+            json!({"S3Bucket": "b"})
+        );
+    }
+}
