@@ -17,6 +17,24 @@ impl Store {
         self.group_commit.sync(&self.db)
     }
 
+    /// The records under `prefix` read as JSON, with their keys, in key order. `what` names
+    /// the records in the error for one that does not read.
+    pub(crate) fn list_state_json<T: serde::de::DeserializeOwned>(
+        &self,
+        prefix: &str,
+        what: &str,
+    ) -> Result<Vec<(String, T)>> {
+        self.list_state(prefix)?
+            .into_iter()
+            .map(|(k, v)| {
+                let value = serde_json::from_slice(&v).map_err(|e| {
+                    crate::StoreError::Corrupt(format!("unreadable {what} record {k}: {e}"))
+                })?;
+                Ok((k, value))
+            })
+            .collect()
+    }
+
     /// Removes the record under `key`.
     pub fn delete_state(&self, key: &str) -> Result<()> {
         self.state.remove(key)?;

@@ -226,6 +226,12 @@ pub fn new_id(now: f64) -> String {
     format!("{ms:014}-{random:08x}")
 }
 
+/// The job id in a job ARN (`.../table/<T>/<kind>/<id>`, kind `export` or `import`).
+pub fn id_in_arn<'a>(arn: &'a str, kind: &str) -> Option<&'a str> {
+    let (head, id) = arn.rsplit_once(&format!("/{kind}/"))?;
+    (head.starts_with("arn:") && head.contains(":table/") && is_id(id)).then_some(id)
+}
+
 /// Whether `s` has the shape of a job id.
 pub fn is_id(s: &str) -> bool {
     let Some((ms, hex)) = s.split_once('-') else {

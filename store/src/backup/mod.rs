@@ -180,14 +180,11 @@ impl Store {
 
     /// Every backup, oldest first.
     pub fn list_backups(&self) -> Result<Vec<BackupMeta>> {
-        self.state
-            .prefix(BACKUP_RECORD)
-            .map(|entry| {
-                let (_, value) = entry.into_inner()?;
-                serde_json::from_slice(&value)
-                    .map_err(|e| StoreError::Corrupt(format!("unreadable backup record: {e}")))
-            })
-            .collect()
+        Ok(self
+            .list_state_json(BACKUP_RECORD, "backup")?
+            .into_iter()
+            .map(|(_, b)| b)
+            .collect())
     }
 
     /// Deletes backup `id` (its record and its file). A backup still being written or being

@@ -464,16 +464,7 @@ impl Store {
     }
 
     fn deleted_histories(&self) -> Result<Vec<(String, DeletedHistory)>> {
-        self.state
-            .prefix(DELETED_RECORD)
-            .map(|entry| {
-                let (k, v) = entry.into_inner()?;
-                let h = serde_json::from_slice(&v).map_err(|e| {
-                    StoreError::Corrupt(format!("unreadable point-in-time record: {e}"))
-                })?;
-                Ok((String::from_utf8_lossy(&k).into_owned(), h))
-            })
-            .collect()
+        self.list_state_json(DELETED_RECORD, "point-in-time history")
     }
 
     /// The definition of the table a point-in-time restore of `table` reads: the live table,

@@ -295,18 +295,12 @@ impl Store {
 
     /// Drops the keyspaces of restores a crash interrupted (when the store opens).
     pub(crate) fn drop_interrupted_restores(&self) -> Result<()> {
-        let records: Vec<(Vec<u8>, Vec<u8>)> = self
-            .state
-            .prefix(RESTORE_RECORD)
-            .map(|e| e.into_inner().map(|(k, v)| (k.to_vec(), v.to_vec())))
-            .collect::<std::result::Result<_, _>>()?;
-        for (key, value) in records {
-            let meta: TableMeta = serde_json::from_slice(&value)
-                .map_err(|e| StoreError::Corrupt(format!("unreadable restore record: {e}")))?;
+        let records: Vec<(String, TableMeta)> = self.list_state_json(RESTORE_RECORD, "restore")?;
+        for (key, meta) in records {
             tracing::warn!(table = %meta.name, "dropping a restore that did not finish");
             let table = Table::open(&self.db, meta)?;
             drop_keyspaces(self, &table)?;
-            self.state.remove(key)?;
+            self.delete_state(&key)?;
         }
         Ok(())
     }

@@ -593,7 +593,5 @@ fn a_restore_cut_short_by_a_closing_store_is_dropped_when_it_opens_again() {
             assert_eq!(contents(&store, "half").len(), 3000);
         }
     }
-    assert!(store.get_state("restore/").unwrap().is_none());
-    let leftovers: Vec<_> = store.state.prefix("restore/").collect();
-    assert!(leftovers.is_empty());
+    assert!(store.list_state("restore/").unwrap().is_empty());
 }

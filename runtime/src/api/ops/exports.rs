@@ -395,8 +395,7 @@ fn describe(api: &Api, job: &ExportJob) -> Value {
 
 /// The job id in an export ARN (`.../table/<T>/export/<id>`).
 fn export_id(arn: &str) -> Option<&str> {
-    let (head, id) = arn.rsplit_once("/export/")?;
-    (head.starts_with("arn:") && head.contains(":table/") && jobs::is_id(id)).then_some(id)
+    jobs::id_in_arn(arn, "export")
 }
 
 /// DescribeExport.

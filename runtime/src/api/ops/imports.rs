@@ -477,8 +477,7 @@ fn describe(api: &Api, job: &ImportJob) -> Value {
 
 /// The job id in an import ARN (`.../table/<T>/import/<id>`).
 fn import_id(arn: &str) -> Option<&str> {
-    let (head, id) = arn.rsplit_once("/import/")?;
-    (head.starts_with("arn:") && head.contains(":table/") && jobs::is_id(id)).then_some(id)
+    jobs::id_in_arn(arn, "import")
 }
 
 /// DescribeImport.
