@@ -182,11 +182,10 @@ impl Store {
         tracing::info!(table = %meta.name, source = %source_meta.name, "restore started");
         let store = self.handle();
         let view = source_meta.enabled_stream().map(|s| s.view_type);
-        let pitr = source_meta.pitr.clone();
         let loading = meta.clone();
         self.background.spawn("tarn-restore", move || {
             let name = loading.name.clone();
-            match store.load_restore(&source, loading, view, pitr) {
+            match store.load_restore(&source, loading, view) {
                 Ok(n) => tracing::info!(table = %name, items = n, "restore complete"),
                 Err(e) => tracing::error!(table = %name, error = %e, "restore failed; the table was dropped"),
             }
@@ -199,13 +198,14 @@ impl Store {
         })
     }
 
-    /// Loads the items, then makes the table visible; on failure drops what was loaded.
+    /// Loads the items, then makes the table visible (with a new stream of `view` if the source
+    /// had one; point-in-time recovery stays off, as on DynamoDB); on failure drops what was
+    /// loaded.
     fn load_restore(
         &self,
         source: &Source,
         mut meta: TableMeta,
         view: Option<crate::stream::StreamViewType>,
-        pitr: Option<super::pitr::PitrMeta>,
     ) -> Result<u64> {
         let table = Arc::new(Table::open(&self.db, meta.clone())?);
         let loaded = self.load_items(source, &table);
@@ -227,7 +227,6 @@ impl Store {
                     self.sequencer.lock().last(),
                 )];
             }
-            let _ = pitr; // PITR is not carried over: DynamoDB restores leave it off.
             {
                 let _writers = self.writers.write();
                 self.install_meta(meta.clone())?;
