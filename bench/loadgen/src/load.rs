@@ -72,14 +72,17 @@ pub async fn run(endpoint: &Endpoint, spec: &LoadSpec) -> Result<Measurement> {
     let measure_from = start + spec.warmup;
     let deadline = measure_from + spec.duration;
     let run_id: Arc<str> = run_id.into();
-    // The server's CPU time over the measured window.
-    let cpu = spec.server_pid.map(|pid| {
-        tokio::spawn(async move {
-            tokio::time::sleep_until(measure_from.into()).await;
-            let before = process_cpu(pid)?;
-            tokio::time::sleep_until(deadline.into()).await;
-            Some(process_cpu(pid)?.saturating_sub(before))
-        })
+    // The CPU time the server (when its pid is known) and this generator spend over the
+    // measured window.
+    let server_pid = spec.server_pid;
+    let cpu = tokio::spawn(async move {
+        let me = std::process::id();
+        tokio::time::sleep_until(measure_from.into()).await;
+        let before = (server_pid.and_then(process_cpu), process_cpu(me));
+        tokio::time::sleep_until(deadline.into()).await;
+        let after = (server_pid.and_then(process_cpu), process_cpu(me));
+        let spent = |b: Option<Duration>, a: Option<Duration>| Some(a?.saturating_sub(b?));
+        (spent(before.0, after.0), spent(before.1, after.1))
     });
     let mut tasks = Vec::new();
     for (c, mut conn) in conns.into_iter().enumerate() {
@@ -154,10 +157,10 @@ pub async fn run(endpoint: &Endpoint, spec: &LoadSpec) -> Result<Measurement> {
         &latencies,
         errors,
     );
-    if let Some(cpu) = cpu {
-        if let (Ok(Some(cpu)), true) = (cpu.await, m.requests > 0) {
-            m.server_cpu_us_per_request = Some(cpu.as_secs_f64() * 1e6 / m.requests as f64);
-        }
+    if let (Ok((server, loadgen)), true) = (cpu.await, m.requests > 0) {
+        let per_request = |cpu: Duration| cpu.as_secs_f64() * 1e6 / m.requests as f64;
+        m.server_cpu_us_per_request = server.map(per_request);
+        m.loadgen_cpu_us_per_request = loadgen.map(per_request);
     }
     Ok(m)
 }

@@ -43,6 +43,10 @@ pub struct Measurement {
     /// thread), microseconds; measured when the server's pid is known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_cpu_us_per_request: Option<f64>,
+    /// CPU time the generator itself spent per request over the window, microseconds: on a
+    /// machine where it shares the cores with the server, what each request costs the client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loadgen_cpu_us_per_request: Option<f64>,
 }
 
 impl Measurement {
@@ -73,6 +77,7 @@ impl Measurement {
             p999_us: latencies.value_at_quantile(0.999),
             max_us: latencies.max(),
             server_cpu_us_per_request: None,
+            loadgen_cpu_us_per_request: None,
         }
     }
 
@@ -81,7 +86,11 @@ impl Measurement {
         let cpu = self
             .server_cpu_us_per_request
             .map(|us| format!(", server CPU {us:.0} µs/request"))
-            .unwrap_or_default();
+            .unwrap_or_default()
+            + &self
+                .loadgen_cpu_us_per_request
+                .map(|us| format!(", loadgen CPU {us:.0} µs/request"))
+                .unwrap_or_default();
         format!(
             "{} {}: {:.0} ops/s, p50 {}, p99 {}, {} errors ({} requests, {} connections, {:.1} s){cpu}",
             self.server,
@@ -111,10 +120,21 @@ fn millis(us: u64) -> String {
     format!("{:.2} ms", us as f64 / 1000.0)
 }
 
+/// An optional figure in microseconds, `—` when absent.
+fn micros(us: Option<f64>) -> String {
+    us.map_or("—".to_string(), |us| format!("{us:.0} µs"))
+}
+
 /// The median of `values` (the upper one of an even count), 0 for none.
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values.get(values.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// The median of an optional figure over the runs that have it (`None` if none has).
+fn median_of(runs: &[&Measurement], figure: impl Fn(&Measurement) -> Option<f64>) -> Option<f64> {
+    let values: Vec<f64> = runs.iter().filter_map(|m| figure(m)).collect();
+    (!values.is_empty()).then(|| median(values))
 }
 
 /// One cell of the report: the rounds of one workload on one server, merged by median.
@@ -127,6 +147,8 @@ struct Cell {
     rounds: usize,
     /// Server CPU per request (µs), when measured.
     cpu_us: Option<f64>,
+    /// The generator's CPU per request (µs), when measured.
+    loadgen_cpu_us: Option<f64>,
 }
 
 /// Merges rounds: for each workload, the servers in the order they first appear in `results`
@@ -161,13 +183,8 @@ fn cells(results: &[Measurement]) -> Vec<(Workload, Vec<(String, Cell)>)> {
                     p99_us: median(runs.iter().map(|m| m.p99_us as f64).collect()),
                     errors: runs.iter().map(|m| m.errors).sum(),
                     rounds: runs.len(),
-                    cpu_us: {
-                        let cpu: Vec<f64> = runs
-                            .iter()
-                            .filter_map(|m| m.server_cpu_us_per_request)
-                            .collect();
-                        (!cpu.is_empty()).then(|| median(cpu))
-                    },
+                    cpu_us: median_of(&runs, |m| m.server_cpu_us_per_request),
+                    loadgen_cpu_us: median_of(&runs, |m| m.loadgen_cpu_us_per_request),
                 };
                 (s, cell)
             })
@@ -250,14 +267,15 @@ pub fn markdown(results: &[Measurement], ours: &str, store: &[StoreBench]) -> St
     }
     let _ = writeln!(
         out,
-        "| workload | server | ops/s | items/s | p50 | p99 | errors | server CPU/request |"
+        "| workload | server | ops/s | items/s | p50 | p99 | errors | server CPU/request \
+         | loadgen CPU/request |"
     );
-    let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|");
     for (w, row) in &cells {
         for (server, c) in row {
             let _ = writeln!(
                 out,
-                "| {} | {} | {:.0} | {:.0} | {} | {} | {} | {} |",
+                "| {} | {} | {:.0} | {:.0} | {} | {} | {} | {} | {} |",
                 w.name(),
                 server,
                 c.ops_per_sec,
@@ -265,7 +283,8 @@ pub fn markdown(results: &[Measurement], ours: &str, store: &[StoreBench]) -> St
                 millis(c.p50_us as u64),
                 millis(c.p99_us as u64),
                 c.errors,
-                c.cpu_us.map_or("—".to_string(), |us| format!("{us:.0} µs"))
+                micros(c.cpu_us),
+                micros(c.loadgen_cpu_us)
             );
         }
     }
@@ -368,6 +387,7 @@ mod tests {
             p999_us: 6000,
             max_us: 9000,
             server_cpu_us_per_request: Some(45.0),
+            loadgen_cpu_us_per_request: Some(30.0),
         }
     }
 
@@ -404,7 +424,7 @@ mod tests {
         ];
         let md = markdown(&results, "tarn", &[]);
         assert!(
-            md.contains("| put | tarn | 20000 | 20000 | 1.50 ms | 4.00 ms | 0 | 45 µs |"),
+            md.contains("| put | tarn | 20000 | 20000 | 1.50 ms | 4.00 ms | 0 | 45 µs | 30 µs |"),
             "{md}"
         );
         // Three rounds of get: the median.
