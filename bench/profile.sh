@@ -7,7 +7,8 @@
 # `tarn serve` (on disk, or --in-memory), seeds it, then records the server with
 # `perf record --call-graph dwarf` while tarn-loadgen runs the workload. Prints the load's
 # figures, CPU time by crate (self time, from the symbols' paths: `serde_json`, `fjall`,
-# `hyper`, `kernel`...), the hottest functions by self time, and the hottest by inclusive time.
+# `hyper`, `kernel`...), the hottest functions by self time, the hottest by inclusive time, and
+# the stages of a request (HTTP, JSON, handler, store, sync, hand-offs) in % and µs per request.
 # The perf data stays in bench/.work/profile-<time>/perf.data for `perf report -i`.
 # Needs `perf` (Debian: linux-perf) and permission to use it (root, or perf_event_paranoid <= 1).
 set -euo pipefail
@@ -55,8 +56,10 @@ perf record -q -F 499 --call-graph dwarf,16384 -p "$tarn_pid" -o "$RUN/perf.data
 perf_pid=$!
 sleep 0.5
 "$LOADGEN" run --endpoint "$endpoint" --workload "$workload" --seconds "$seconds" --warmup 0 \
-    --connections "$connections" --label "tarn ${mode[0]#--}" 2>&1 >/dev/null | sed 's/^loadgen: //'
+    --connections "$connections" --label "tarn ${mode[0]#--}" --server-pid "$tarn_pid" \
+    2>&1 >"$RUN/measurement.json" | sed 's/^loadgen: //'
 wait "$perf_pid" || true
+cpu_us=$(sed -n 's/.*"server_cpu_us_per_request":\([0-9.]*\).*/\1/p' "$RUN/measurement.json")
 
 flat="$RUN/flat.txt"
 perf report -i "$RUN/perf.data" --no-children --sort dso,sym -g none --stdio --percent-limit 0 \
@@ -83,5 +86,34 @@ echo
 echo "Hottest functions (inclusive time, with callees):"
 perf report -i "$RUN/perf.data" --children --sort sym -g none --stdio --percent-limit 4 2>/dev/null \
     | grep -E '^ +[0-9.]+%' | head -n 40 | cut -c1-180
+echo
+# Stages of a request, by the inclusive share of the server's samples in the function that
+# starts each (the largest share among a pattern's matches). Stages nest (the store's share
+# holds the sync's), so the column does not add up to 100%; µs = share x server CPU/request.
+echo "Where a request's server CPU goes (inclusive; server CPU ${cpu_us:-?} µs/request):"
+perf report -i "$RUN/perf.data" --children --sort sym -g none --stdio --percent-limit 0.1 \
+    2>/dev/null | grep -E '^ +[0-9.]+%' >"$RUN/inclusive.txt" || true
+while IFS='|' read -r label pattern; do
+    awk -v pat="$pattern" -v label="$label" -v cpu="${cpu_us:-0}" '
+        index($0, pat) { pct = $1; sub(/%/, "", pct); if (pct + 0 > best) best = pct + 0 }
+        END { printf "%7.2f%%  %6.1f µs  %s\n", best, best * cpu / 100, label }' "$RUN/inclusive.txt"
+done <<'STAGES'
+HTTP: read the socket (recv)|] __libc_recv
+HTTP: parse request heads (hyper)|Http1Transaction>::parse
+HTTP: write the answer (writev, incl. loopback delivery)|] __GI___writev
+HTTP: wait for sockets (epoll)|] epoll_wait
+request id (uuid v4)|uuid::v4::<impl uuid::Uuid>::new_v4
+tracing span per request|] tracing::span::Span::new
+JSON: parse the request body|] serde_json::de::from_slice
+JSON: serialize the answer|Serialize for serde_json::value::Value>::serialize
+API handler (JSON <-> items, checks, store call)|] tarn::api::ops::items::
+store: whole operation (tarn_store::Store)|] tarn_store::db::Store::
+store: journal append (fjall WriteBatch::commit)|] fjall::batch::WriteBatch::commit
+store: group commit (sync and waiting for it)|] tarn_store::commit::GroupCommit::sync
+store: fsync of the journal|] fjall::db::Database::persist
+hand-off to the blocking pool (spawn_blocking)|] tokio::runtime::blocking::pool::spawn_blocking
+threads sleeping/waking (futex)|] do_futex
+context switches (kernel schedule)|] schedule
+STAGES
 echo
 echo "perf data: ${RUN#"$REPO"/}/perf.data"
