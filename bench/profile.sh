@@ -54,12 +54,18 @@ endpoint="http://127.0.0.1:$port"
 perf record -q -F 499 --call-graph dwarf,16384 -p "$tarn_pid" -o "$RUN/perf.data" \
     -- sleep "$((seconds + 1))" 2>"$RUN/perf-record.log" &
 perf_pid=$!
+# Counted over the same window: journal syncs and the server's context switches.
+perf stat -x, -e syscalls:sys_enter_fsync,syscalls:sys_enter_fdatasync,context-switches \
+    -p "$tarn_pid" -o "$RUN/perf-stat.csv" -- sleep "$((seconds + 1))" 2>/dev/null &
+stat_pid=$!
 sleep 0.5
 "$LOADGEN" run --endpoint "$endpoint" --workload "$workload" --seconds "$seconds" --warmup 0 \
     --connections "$connections" --label "tarn ${mode[0]#--}" --server-pid "$tarn_pid" \
     2>&1 >"$RUN/measurement.json" | sed 's/^loadgen: //'
 wait "$perf_pid" || true
+wait "$stat_pid" || true
 cpu_us=$(sed -n 's/.*"server_cpu_us_per_request":\([0-9.]*\).*/\1/p' "$RUN/measurement.json")
+requests=$(sed -n 's/.*"requests":\([0-9]*\).*/\1/p' "$RUN/measurement.json")
 
 flat="$RUN/flat.txt"
 perf report -i "$RUN/perf.data" --no-children --sort dso,sym -g none --stdio --percent-limit 0 \
@@ -78,19 +84,19 @@ awk '{
         }
         total[crate] += pct;
     }
-    END { for (c in total) printf "%7.2f%%  %s\n", total[c], c }' "$flat" | sort -rn | head -n 20
+    END { for (c in total) printf "%7.2f%%  %s\n", total[c], c }' "$flat" | sort -rn | head -n 20 || true
 echo
 echo "Hottest functions (self time):"
 head -n 25 "$flat" | cut -c1-180
 echo
 echo "Hottest functions (inclusive time, with callees):"
 perf report -i "$RUN/perf.data" --children --sort sym -g none --stdio --percent-limit 4 2>/dev/null \
-    | grep -E '^ +[0-9.]+%' | head -n 40 | cut -c1-180
+    | grep -E '^ +[0-9.]+%' | head -n 40 | cut -c1-180 || true
 echo
 # Stages of a request, by the inclusive share of the server's samples in the function that
 # starts each (the largest share among a pattern's matches). Stages nest (the store's share
 # holds the sync's), so the column does not add up to 100%; µs = share x server CPU/request.
-echo "Where a request's server CPU goes (inclusive; server CPU ${cpu_us:-?} µs/request):"
+printf "Where a request's server CPU goes (inclusive; server CPU %.0f µs/request):\n" "${cpu_us:-0}"
 perf report -i "$RUN/perf.data" --children --sort sym -g none --stdio --percent-limit 0.1 \
     2>/dev/null | grep -E '^ +[0-9.]+%' >"$RUN/inclusive.txt" || true
 while IFS='|' read -r label pattern; do
@@ -115,5 +121,10 @@ hand-off to the blocking pool (spawn_blocking)|] tokio::runtime::blocking::pool:
 threads sleeping/waking (futex)|] do_futex
 context switches (kernel schedule)|] schedule
 STAGES
+echo
+echo "Per request (counted while recording; the window is 1 s longer than the load's):"
+awk -F, -v n="${requests:-0}" '$1 ~ /^[0-9]+$/ && n > 0 {
+        printf "%9.3f  %s\n", $1 / n, $3
+    }' "$RUN/perf-stat.csv" 2>/dev/null || true
 echo
 echo "perf data: ${RUN#"$REPO"/}/perf.data"
