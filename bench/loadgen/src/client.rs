@@ -3,8 +3,9 @@
 //! Every request carries `X-Amz-Target: DynamoDB_20120810.<Operation>`,
 //! `Content-Type: application/x-amz-json-1.0`, an `X-Amz-Date` and a fixed, well-formed but
 //! dummy SigV4 `Authorization` header ([`AUTHORIZATION`]): DynamoDB Local and dynalite refuse a
-//! request without one but verify no signature, and tarn does not verify signatures yet. Nothing
-//! is signed, so the generator spends no time on SigV4 (real SDK clients do).
+//! request without one but verify no signature, and tarn verifies signatures only when started
+//! with credentials, which `bench/compare.sh` does not give it. Nothing is signed, so the
+//! generator spends no time on SigV4 (real SDK clients do).
 
 use std::net::SocketAddr;
 
