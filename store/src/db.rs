@@ -327,6 +327,12 @@ impl Store {
         &self.path
     }
 
+    /// Whether an item write waits for its journal sync before returning
+    /// ([`StoreOptions::sync_writes`]).
+    pub fn syncs_writes(&self) -> bool {
+        self.options.sync_writes
+    }
+
     pub(crate) fn table(&self, name: &str) -> Result<Arc<Table>> {
         self.tables
             .read()

