@@ -291,6 +291,28 @@ def wait_gone(client, name, timeout=TABLE_WAIT_TIMEOUT_S):
         time.sleep(0.05)
 
 
+def wait_until(predicate, what, timeout=TABLE_WAIT_TIMEOUT_S):
+    """Polls `predicate` until it returns something true, and returns that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"{what} not within {timeout}s"
+        time.sleep(0.05)
+
+
+def scan_items(client, name):
+    """Every item of a table (a consistent Scan, all pages), in the order Scan returns them."""
+    items, kw = [], {}
+    while True:
+        page = client.scan(TableName=name, ConsistentRead=True, **kw)
+        items += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return items
+        kw["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 def key_schema(hash_key, range_key=None):
     ks = [{"AttributeName": hash_key[0], "KeyType": "HASH"}]
     ad = [{"AttributeName": hash_key[0], "AttributeType": hash_key[1]}]

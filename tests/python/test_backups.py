@@ -10,6 +10,8 @@ import threading
 import time
 
 import pytest
+
+import conftest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -21,13 +23,7 @@ WAIT_S = 30
 
 
 def wait_until(predicate, what, timeout=WAIT_S):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"{what} not within {timeout}s"
-        time.sleep(0.05)
+    return conftest.wait_until(predicate, what, timeout)
 
 
 def wait_backup(ddb, arn):
@@ -48,13 +44,7 @@ def wait_restored(ddb, name):
 
 
 def scan_all(ddb, name):
-    items, kw = [], {}
-    while True:
-        page = ddb.scan(TableName=name, ConsistentRead=True, **kw)
-        items += page["Items"]
-        if "LastEvaluatedKey" not in page:
-            return sorted((canon(i) for i in items), key=repr)
-        kw["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return sorted((canon(i) for i in conftest.scan_items(ddb, name)), key=repr)
 
 
 def fill(ddb, name, n, prefix="k"):

@@ -16,6 +16,8 @@ import subprocess
 import time
 
 import pytest
+
+import conftest
 from botocore.exceptions import ClientError
 
 from conftest import _tarn_bin, canon, error_code, error_message, spawn_tarn, unique_name, AwsFactory
@@ -27,13 +29,7 @@ ARN_ID = r"\d{14}-[0-9a-f]{8}"
 
 
 def wait_until(predicate, what, timeout=WAIT_S):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"{what} not within {timeout}s"
-        time.sleep(0.05)
+    return conftest.wait_until(predicate, what, timeout)
 
 
 def wait_export(ddb, arn):
@@ -55,14 +51,8 @@ def wait_import(ddb, arn, status="COMPLETED"):
 
 
 def scan_all(ddb, name):
-    """Every item of a table, exactly as Scan returns them, in key order."""
-    items, kw = [], {}
-    while True:
-        page = ddb.scan(TableName=name, ConsistentRead=True, **kw)
-        items += page["Items"]
-        if "LastEvaluatedKey" not in page:
-            return ordered(items)
-        kw["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    """Every item of a table, exactly as Scan returns them, in one order."""
+    return ordered(conftest.scan_items(ddb, name))
 
 
 def ordered(items):
