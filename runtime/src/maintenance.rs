@@ -10,7 +10,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tarn_store::Store;
 
@@ -38,10 +38,7 @@ impl Default for Upkeep {
 /// One round of upkeep; returns (expired items deleted, stream records trimmed).
 pub fn run_once(store: &Store, upkeep: &Upkeep) -> tarn_store::Result<(usize, usize)> {
     store.backfill_ttl()?;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let now = tarn_store::clock::now_secs();
     let mut deleted = 0;
     loop {
         let n = store.sweep_expired(now, SWEEP_ROUND)?;

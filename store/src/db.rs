@@ -12,7 +12,6 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use fjall::{Database, Keyspace, KeyspaceCreateOptions};
 use parking_lot::RwLock;
@@ -20,6 +19,7 @@ use uuid::Uuid;
 
 use crate::backup::pitr::{self, PitrRuntime};
 use crate::backup::restore::Restoring;
+use crate::clock::{now_millis, now_secs_f64};
 use crate::commit::GroupCommit;
 use crate::crypto::{self, EncryptionKey};
 use crate::encoding::ItemCodec;
@@ -227,20 +227,6 @@ pub struct TransactAction<'a> {
     pub decide: Box<dyn FnOnce(&TableMeta, Option<&Item>) -> Result<Mutation> + 'a>,
 }
 
-fn now_secs() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
-
-/// Milliseconds since the epoch, now.
-pub(crate) fn now_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
 
 impl Store {
     /// Opens (or creates) a store in `path` with default options.
@@ -380,7 +366,7 @@ impl Store {
     /// The definition of a new table made from `spec` (checked), with a fresh id.
     pub(crate) fn new_table_meta(&self, spec: TableSpec) -> Result<TableMeta> {
         spec.validate()?;
-        let now = now_secs();
+        let now = now_secs_f64();
         let streams = spec
             .stream
             .map(|view| new_stream(view, &[], self.sequencer.lock().last()))
@@ -489,7 +475,7 @@ impl Store {
         let _ddl = self.ddl.lock();
         let table = self.table(name)?;
         let mut meta = table.meta.clone();
-        let now = now_secs();
+        let now = now_secs_f64();
         if let Some(mode) = update.billing_mode {
             if mode != meta.billing_mode {
                 meta.billing_mode_updated_at = now;

@@ -6,6 +6,7 @@
 //! - [`index`]: secondary indexes (definitions, entries, maintenance, reads, online builds).
 //! - [`expr`]: DynamoDB's expression language (conditions, updates, projections, key conditions).
 //! - [`Store`]: the database itself (tables, items, Query, Scan, atomic multi-item writes).
+//! - [`clock`]: the wall clock in the units tarn stores.
 //! - [`crypto`]: encryption at rest (AES-256-GCM, keys derived per table).
 //! - [`stream`]: the log of item changes a table with a stream keeps (DynamoDB Streams).
 //! - [`ttl`]: items that expire, and the sweeper that deletes them.
@@ -15,7 +16,10 @@
 //! The store knows nothing of HTTP, wasm or DynamoDB JSON: the runtime maps wire formats to
 //! these types at its edge.
 
+#![forbid(unsafe_code)]
+
 pub mod backup;
+pub mod clock;
 mod commit;
 pub mod crypto;
 mod db;

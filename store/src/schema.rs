@@ -329,26 +329,58 @@ impl TableMeta {
     }
 }
 
-const NAME_MIN: usize = 3;
-const NAME_MAX: usize = 255;
+/// One way a table or index name breaks DynamoDB's naming rule (3 to 255 characters of
+/// `[a-zA-Z0-9_.-]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameRule {
+    /// A character outside `[a-zA-Z0-9_.-]`.
+    Pattern,
+    /// Fewer than 3 characters.
+    TooShort,
+    /// More than 255 characters.
+    TooLong,
+}
+
+impl NameRule {
+    /// The constraint as DynamoDB's validation messages word it.
+    pub fn constraint(self) -> &'static str {
+        match self {
+            NameRule::Pattern => "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
+            NameRule::TooShort => "Member must have length greater than or equal to 3",
+            NameRule::TooLong => "Member must have length less than or equal to 255",
+        }
+    }
+}
+
+/// The ways `name` breaks DynamoDB's rule for table and index names, in the order DynamoDB
+/// reports them; empty when it is a valid name. Lengths count characters.
+pub fn name_rule_violations(name: &str) -> Vec<NameRule> {
+    let mut broken = Vec::new();
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    {
+        broken.push(NameRule::Pattern);
+    }
+    match name.chars().count() {
+        n if n < 3 => broken.push(NameRule::TooShort),
+        n if n > 255 => broken.push(NameRule::TooLong),
+        _ => {}
+    }
+    broken
+}
 
 /// Checks a table name against DynamoDB's rules: 3 to 255 of `[a-zA-Z0-9_.-]`.
 pub fn validate_table_name(name: &str) -> Result<()> {
-    let ok_chars = name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-    let mut problems = Vec::new();
-    if !ok_chars {
-        problems.push(format!(
-            "Value '{name}' at 'tableName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+"
-        ));
-    }
-    if name.len() < NAME_MIN || name.len() > NAME_MAX {
-        problems.push(format!(
-            "Value '{name}' at 'tableName' failed to satisfy constraint: Member must have length {}",
-            if name.len() < NAME_MIN { "greater than or equal to 3" } else { "less than or equal to 255" }
-        ));
-    }
+    let problems: Vec<String> = name_rule_violations(name)
+        .into_iter()
+        .map(|rule| {
+            format!(
+                "Value '{name}' at 'tableName' failed to satisfy constraint: {}",
+                rule.constraint()
+            )
+        })
+        .collect();
     if problems.is_empty() {
         Ok(())
     } else {

@@ -21,7 +21,8 @@ use parking_lot::{Mutex, MutexGuard};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::db::{now_millis, Store};
+use crate::clock::{now_micros, now_millis};
+use crate::db::Store;
 use crate::encoding::ItemCodec;
 use crate::error::{Result, StoreError};
 use crate::value::{item_size, Item};
@@ -247,13 +248,6 @@ pub(crate) fn open_log(db: &fjall::Database, meta: &StreamMeta) -> Result<Keyspa
 
 /// Hands out sequence numbers in commit order.
 ///
-/// Microseconds since the epoch, now.
-pub(crate) fn now_micros() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as u64)
-        .unwrap_or(0)
-}
 
 /// Holding the [`SequenceGuard`] is holding the commit order: a batch committed while it is held
 /// commits after every batch whose numbers were handed out before.

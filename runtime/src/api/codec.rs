@@ -505,30 +505,8 @@ impl ValidationErrors {
 
     /// Checks a table or index name: 3 to 255 characters of `[a-zA-Z0-9_.-]`.
     pub fn check_name(&mut self, path: &str, value: &str) {
-        let ok_chars = value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-        if !ok_chars {
-            self.push(
-                path,
-                Some(value),
-                "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
-            );
-        }
-        let len = value.chars().count();
-        if len < 3 {
-            self.push(
-                path,
-                Some(value),
-                "Member must have length greater than or equal to 3",
-            );
-        }
-        if len > 255 {
-            self.push(
-                path,
-                Some(value),
-                "Member must have length less than or equal to 255",
-            );
+        for rule in tarn_store::schema::name_rule_violations(value) {
+            self.push(path, Some(value), rule.constraint());
         }
     }
 

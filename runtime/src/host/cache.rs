@@ -67,6 +67,7 @@ impl CompileCache {
 
     /// The compiled form of `wasm`: from the cache when present, else compiled and stored.
     /// Returns the component and whether it came from the cache.
+    #[allow(unsafe_code)] // wasmtime's deserialize_file; see the SAFETY notes below
     pub fn load(&self, engine: &Engine, wasm: &[u8]) -> Result<(Component, bool), HostError> {
         let path = self.dir.join(format!("{}.cwasm", self.key(engine, wasm)));
         if path.exists() {

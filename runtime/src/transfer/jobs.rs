@@ -243,13 +243,6 @@ pub fn is_id(s: &str) -> bool {
         && hex.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// Now, in seconds since the epoch.
-pub fn now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
 
 fn save<T: Serialize>(store: &Store, key: &str, record: &T) -> Result<(), TransferError> {
     let bytes = serde_json::to_vec(record).map_err(|e| TransferError::Format(e.to_string()))?;

@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use tarn_store::clock::now_millis;
 use tarn_store::stream::{StreamMeta, StreamRecord};
 use tarn_store::Store;
 use tokio::task::JoinHandle;
@@ -199,9 +200,6 @@ fn key_of(r: &StreamRecord) -> String {
     crate::api::codec::encode_item(&r.keys).to_string()
 }
 
-fn now_ms() -> u64 {
-    chrono::Utc::now().timestamp_millis().max(0) as u64
-}
 
 impl Mapping {
     fn api(&self) -> &Api {
@@ -409,7 +407,7 @@ impl Mapping {
             .chain(buffer.front())
             .map(|r| r.time_ms)
             .min();
-        self.status.lock().iterator_age_ms = oldest.map_or(0, |t| now_ms().saturating_sub(t));
+        self.status.lock().iterator_age_ms = oldest.map_or(0, |t| now_millis().saturating_sub(t));
     }
 
     fn block(
@@ -494,7 +492,7 @@ impl Mapping {
         if fresh.is_empty() {
             return;
         }
-        let started = now_ms();
+        let started = now_millis();
         let outcome = self.invoke(stream, &fresh).await;
         {
             let mut st = self.status.lock();
@@ -578,7 +576,7 @@ impl Mapping {
         let too_old = self.config.max_record_age.is_some_and(|age| {
             q.records
                 .front()
-                .is_some_and(|r| now_ms().saturating_sub(r.time_ms) > age.as_millis() as u64)
+                .is_some_and(|r| now_millis().saturating_sub(r.time_ms) > age.as_millis() as u64)
         });
         if (too_many || too_old) && self.config.bisect_on_error && failing > 1 {
             // Split: the first half is tried on its own, with a fresh count of retries.

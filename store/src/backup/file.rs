@@ -191,7 +191,7 @@ where
     let header = SnapshotHeader {
         table: table.clone(),
         position: 0,
-        taken_at_micros: crate::stream::now_micros(),
+        taken_at_micros: crate::clock::now_micros(),
         sealed: false,
     };
     write_entries(store, path, header, items, progress)

@@ -27,7 +27,8 @@ use uuid::Uuid;
 
 use fjall::Readable;
 
-use crate::db::{now_millis, Store};
+use crate::clock::now_millis;
+use crate::db::Store;
 use crate::error::{Result, StoreError};
 use crate::schema::TableMeta;
 use crate::value::Item;

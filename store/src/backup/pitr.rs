@@ -28,7 +28,8 @@ use crate::db::{Change, Store};
 use crate::encoding::{decode_item, encode_item, ItemCodec};
 use crate::error::{Result, StoreError};
 use crate::schema::TableMeta;
-use crate::stream::{now_micros, SequenceGuard};
+use crate::clock::now_micros;
+use crate::stream::SequenceGuard;
 use crate::value::Item;
 
 const DELETED_RECORD: &str = "pitr-deleted/";

@@ -24,6 +24,8 @@ use super::super::error::kind;
 use super::super::{Api, ApiError};
 use super::tables::{table_arn, table_from_arn};
 use crate::transfer::export::{ExportLayout, ExportSummary, ExportWriter, DEFAULT_FILE_BYTES};
+use tarn_store::clock::now_secs_f64;
+
 use crate::transfer::jobs::{self, ExportJob, JobStatus, Progress, CLIENT_TOKEN_WINDOW_SECS};
 use crate::transfer::{location, TransferError};
 
@@ -170,7 +172,7 @@ pub(crate) fn export_table_to_point_in_time(api: &Api, body: &Value) -> Result<V
             format!("Point in time recovery is not enabled for table '{table}'"),
         ));
     }
-    let now = jobs::now();
+    let now = now_secs_f64();
     if let Some(t) = export_time {
         let Some(earliest) = pitr.earliest else {
             return Err(ApiError::new(
@@ -262,7 +264,7 @@ pub(crate) fn export_table_to_point_in_time(api: &Api, body: &Value) -> Result<V
 
 fn finish_failed(api: &Api, job: &mut ExportJob, code: &str, message: &str) {
     job.status = JobStatus::Failed;
-    job.end_time = Some(jobs::now());
+    job.end_time = Some(now_secs_f64());
     job.failure_code = Some(code.into());
     job.failure_message = Some(message.into());
     if let Err(e) = jobs::save_export(api.store(), job) {
@@ -330,7 +332,7 @@ fn write_export(
         return Err(e);
     }
     read?;
-    let end = jobs::now();
+    let end = now_secs_f64();
     let summary = ExportSummary {
         export_arn: job.arn.clone(),
         start_time: job.start_time,

@@ -33,6 +33,8 @@ use crate::transfer::export::DataFile;
 use crate::transfer::import::{
     open_source, read_csv, read_json_lines, Compression, CsvOptions, Line, Loader,
 };
+use tarn_store::clock::now_secs_f64;
+
 use crate::transfer::jobs::{self, ImportJob, JobStatus, Progress, CLIENT_TOKEN_WINDOW_SECS};
 use crate::transfer::location::{self, Object};
 use crate::transfer::TransferError;
@@ -147,7 +149,7 @@ pub(crate) fn import_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
     location::check_prefix(&prefix, "S3KeyPrefix").map_err(transfer_error)?;
 
     let request = fingerprint(body);
-    let now = jobs::now();
+    let now = now_secs_f64();
     let _starting = api.transfers().start.lock();
     if let Some(token) = &token {
         let existing = jobs::list_imports(api.store()).map_err(transfer_error)?;
@@ -226,7 +228,7 @@ pub(crate) fn import_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
 
 fn finish_failed(api: &Api, job: &mut ImportJob, code: &str, message: &str) {
     job.status = JobStatus::Failed;
-    job.end_time = Some(jobs::now());
+    job.end_time = Some(now_secs_f64());
     job.failure_code = Some(code.into());
     job.failure_message = Some(message.into());
     if let Err(e) = jobs::save_import(api.store(), job) {
@@ -267,7 +269,7 @@ fn run(api: Api, mut job: ImportJob, meta: TableMeta, source: Source, progress: 
     match result {
         Ok(()) => {
             job.status = JobStatus::Completed;
-            job.end_time = Some(jobs::now());
+            job.end_time = Some(now_secs_f64());
             match jobs::save_import(api.store(), &job) {
                 Ok(()) => tracing::info!(
                     imported = job.imported_item_count,

@@ -13,6 +13,7 @@
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
+use tarn_store::clock::now_millis;
 use tarn_store::schema::TableMeta;
 use tarn_store::stream::{StreamMeta, StreamRecord, StreamState, StreamViewType};
 use tarn_store::{StoreError, StreamChange};
@@ -29,9 +30,6 @@ const MAX_RECORDS: i64 = 1000;
 /// GetRecords stops adding records after about this many bytes.
 const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 
-fn now_ms() -> u64 {
-    Utc::now().timestamp_millis().max(0) as u64
-}
 
 /// A stream's label: its creation time in ISO 8601, to the millisecond, in UTC.
 pub(crate) fn stream_label(stream: &StreamMeta) -> String {
@@ -394,7 +392,7 @@ pub(crate) fn get_shard_iterator(api: &Api, body: &Value) -> Result<Value, ApiEr
         table: table.name,
         stream: stream.id,
         after,
-        issued_ms: now_ms(),
+        issued_ms: now_millis(),
     };
     Ok(json!({"ShardIterator": it.encode()}))
 }
@@ -409,7 +407,7 @@ pub(crate) fn get_records(api: &Api, body: &Value) -> Result<Value, ApiError> {
             "1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: Member must have value between 1 and 1000"
         )));
     }
-    let now = now_ms();
+    let now = now_millis();
     if now.saturating_sub(it.issued_ms) > ITERATOR_LIFETIME_MS {
         return Err(ApiError::new(
             kind::EXPIRED_ITERATOR,
