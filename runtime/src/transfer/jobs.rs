@@ -304,7 +304,7 @@ pub fn list_imports(store: &Store) -> Result<Vec<ImportJob>, TransferError> {
 /// can run, so such a job was interrupted by a stop or a crash. Returns how many were marked.
 pub fn fail_interrupted(store: &Store) -> Result<usize, TransferError> {
     const MESSAGE: &str = "tarn stopped before the job finished";
-    let at = now();
+    let at = tarn_store::clock::now_secs_f64();
     let mut n = 0;
     for mut job in list_exports(store)? {
         if job.status == JobStatus::InProgress {
