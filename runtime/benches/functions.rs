@@ -16,6 +16,7 @@
 //! on PATH; the row is skipped without it), `TARN_BENCH_GET_PATH` (default `/get/bench-1`).
 //! Every server is a separate process; the load generator (keep-alive HTTP/1.1 connections, each
 //! sending its next request when the previous answer arrived) runs in this one.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};

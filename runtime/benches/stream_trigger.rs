@@ -16,6 +16,7 @@
 //! Run: `scripts/build-guests.sh`, then
 //! `cargo bench -p tarn --bench stream_trigger [-- --records 20000]`. `TARN_BENCH_GUESTS` names
 //! a directory of prebuilt guests (default `functions/target/wasm32-wasip2/release`).
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -3,6 +3,7 @@
 //! restarted on the same data directory, and every acknowledged item must be there
 //! with its exact content. An item whose put was in flight when the process died may
 //! be present or absent, but never half-written.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 

@@ -4,6 +4,7 @@
 //! data directory, each index holds exactly what a full Scan of the table implies. A second test
 //! kills the server while a global index added by UpdateTable is being built: after the restart
 //! the build resumes, the index becomes ACTIVE, and it matches the table too.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 

@@ -4,6 +4,7 @@
 //! must hold its writes in order, each once, from the first up to at least the last one
 //! acknowledged (a write in flight at the kill may be there too, never a gap), and end with the
 //! value the item holds.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! (`aws-sdk-dynamodb`), with only the endpoint changed. Issue 2 ("Foundation"):
 //! table lifecycle, items of every type, ReturnValues, projections, tags, limits,
 //! endpoints, and DynamoDB's error names.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! End-to-end: `tarn deploy`, immutable versions, `tarn rollback`, `tarn invoke`, `tarn logs`,
 //! `tarn functions list`, the admin token, and the compile cache surviving a restart.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod functions_common;
 

@@ -4,6 +4,7 @@
 //! `raw-http` guest (a plain wasi:http component, not built with tarn-sdk). While a loop, an
 //! allocation past the memory limit, a trap and a forbidden table access run, a steady stream of
 //! /ok requests must all succeed; afterwards the counters show each failure.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod functions_common;
 

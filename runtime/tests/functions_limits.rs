@@ -1,6 +1,7 @@
 //! End-to-end: per-function limits beyond memory and time. A function at its `max_concurrency`
 //! answers 429 `TooManyRequestsException` to further requests (others are unaffected), and a
 //! guest writing megabytes of logs keeps running while the host keeps only its allowance.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod functions_common;
 

@@ -1,5 +1,6 @@
 //! End-to-end: the todo example app. Builds the guests from source, starts
 //! `tarn serve --app examples/todo/tarn.toml`, and drives its HTTP API.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod functions_common;
 

@@ -5,6 +5,7 @@
 //! `__type`, or an HTTP-level 4xx, or a closed connection for a request that never completed),
 //! the server stays up, and every write the concurrent writer saw acknowledged is there at the
 //! end.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 

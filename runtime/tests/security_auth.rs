@@ -2,6 +2,7 @@
 //! file and from the environment (the Rust SDK signs; right keys pass, wrong ones fail with
 //! DynamoDB's exceptions), DynamoDB Streams targets behind the same check, and the loopback rule
 //! without credentials.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 

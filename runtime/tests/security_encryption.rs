@@ -1,6 +1,7 @@
 //! End-to-end encryption at rest: `tarn serve --encrypt-key-file` stores item values encrypted
 //! (never in the clear on disk), serves them decrypted, and refuses to start with a wrong key or
 //! without the key, saying why.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 

@@ -11,6 +11,7 @@
 //! Each figure is reported as MB/s and as a ratio to the Scan baseline of the same run.
 //!
 //! Run: `cargo bench -p tarn-store --bench backup` (add `-- --quick` for a smaller table).
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 

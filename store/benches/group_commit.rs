@@ -5,6 +5,7 @@
 //! two throughputs, measured in the same run, is what group commit buys on this disk.
 //!
 //! Run: `cargo bench -p tarn-store --bench group_commit`
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -8,6 +8,7 @@
 //!   16 HTTP connections do.
 //!
 //! Run: `cargo bench -p tarn-store --bench ops` (criterion writes `target/criterion/store_ops`).
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 

@@ -10,6 +10,7 @@
 //!
 //! Run: `cargo bench -p tarn-store --bench ttl_sweep` (add `-- --quick` for tables ten times
 //! smaller).
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 

@@ -224,9 +224,14 @@ pub struct TransactAction<'a> {
     /// The item's key (key attributes only).
     pub key: Item,
     /// Decides the item's new state from its current one; an error cancels the transaction.
-    pub decide: Box<dyn FnOnce(&TableMeta, Option<&Item>) -> Result<Mutation> + 'a>,
+    pub decide: Decide<'a>,
 }
 
+/// How a [`TransactAction`] decides an item's new state from its current one.
+pub type Decide<'a> = Box<dyn FnOnce(&TableMeta, Option<&Item>) -> Result<Mutation> + 'a>;
+
+/// A lower and an upper bound on encoded keys.
+type KeyBounds = (Bound<Vec<u8>>, Bound<Vec<u8>>);
 
 impl Store {
     /// Opens (or creates) a store in `path` with default options.
@@ -1089,7 +1094,7 @@ pub(crate) fn sort_bounds(
     prefix: &[u8],
     sort: Option<&RangeCondition>,
     range_attr: Option<&KeyAttribute>,
-) -> Result<(Bound<Vec<u8>>, Bound<Vec<u8>>)> {
+) -> Result<KeyBounds> {
     let whole = || {
         (
             Bound::Included(prefix.to_vec()),

@@ -248,7 +248,6 @@ pub(crate) fn open_log(db: &fjall::Database, meta: &StreamMeta) -> Result<Keyspa
 
 /// Hands out sequence numbers in commit order.
 ///
-
 /// Holding the [`SequenceGuard`] is holding the commit order: a batch committed while it is held
 /// commits after every batch whose numbers were handed out before.
 pub(crate) struct Sequencer {

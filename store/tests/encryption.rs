@@ -1,6 +1,7 @@
 //! Encryption at rest through the store's public API: item values never reach the disk in the
 //! clear, reads (get, query, scan, transactions) see them decrypted, and a store opened with the
 //! wrong key, without its key, or an unencrypted store opened with a key fails at open.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::collections::BTreeMap;
 use std::path::Path;

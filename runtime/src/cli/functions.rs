@@ -243,13 +243,16 @@ impl ServerArgs {
     }
 }
 
+/// Where a streamed response's chunks go as they arrive.
+type OnChunk<'a> = &'a mut dyn FnMut(&[u8]);
+
 /// One admin API call; returns the status and the response (streamed to `on_chunk` when given).
 async fn call(
     server: &ServerArgs,
     method: &str,
     path: &str,
     body: Option<Value>,
-    mut on_chunk: Option<&mut dyn FnMut(&[u8])>,
+    mut on_chunk: Option<OnChunk<'_>>,
 ) -> Result<(u16, Vec<u8>)> {
     let token = server.token()?;
     let uri: http::Uri = server.server.parse().map_err(client("bad --server URL"))?;

@@ -222,7 +222,8 @@ impl Transfers {
 /// A new job id for a job starting at `now` (seconds since the epoch).
 pub fn new_id(now: f64) -> String {
     let ms = (now * 1000.0) as u64;
-    let random = u32::from_be_bytes(uuid::Uuid::new_v4().as_bytes()[..4].try_into().unwrap());
+    let [a, b, c, d, ..] = *uuid::Uuid::new_v4().as_bytes();
+    let random = u32::from_be_bytes([a, b, c, d]);
     format!("{ms:014}-{random:08x}")
 }
 
@@ -242,7 +243,6 @@ pub fn is_id(s: &str) -> bool {
         && hex.len() == 8
         && hex.bytes().all(|b| b.is_ascii_hexdigit())
 }
-
 
 fn save<T: Serialize>(store: &Store, key: &str, record: &T) -> Result<(), TransferError> {
     let bytes = serde_json::to_vec(record).map_err(|e| TransferError::Format(e.to_string()))?;

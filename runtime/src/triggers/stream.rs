@@ -200,7 +200,6 @@ fn key_of(r: &StreamRecord) -> String {
     crate::api::codec::encode_item(&r.keys).to_string()
 }
 
-
 impl Mapping {
     fn api(&self) -> &Api {
         self.host.api()

@@ -24,11 +24,11 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::file::{self, SnapshotHeader, SnapshotReader};
+use crate::clock::now_micros;
 use crate::db::{Change, Store};
 use crate::encoding::{decode_item, encode_item, ItemCodec};
 use crate::error::{Result, StoreError};
 use crate::schema::TableMeta;
-use crate::clock::now_micros;
 use crate::stream::SequenceGuard;
 use crate::value::Item;
 

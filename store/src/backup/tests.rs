@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 
 use super::*;
+use crate::clock::now_micros;
 use crate::index::{IndexKind, IndexProjection, IndexRead, IndexSpec};
 use crate::schema::{KeyAttribute, KeySchema, ScalarType};
-use crate::clock::now_micros;
 use crate::stream::StreamViewType;
 use crate::testutil::{delete_action, item, n, open, put_action, s, spec};
 use crate::ttl::TtlChange;

@@ -30,7 +30,6 @@ const MAX_RECORDS: i64 = 1000;
 /// GetRecords stops adding records after about this many bytes.
 const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 
-
 /// A stream's label: its creation time in ISO 8601, to the millisecond, in UTC.
 pub(crate) fn stream_label(stream: &StreamMeta) -> String {
     DateTime::<Utc>::from_timestamp_millis(stream.created_ms as i64)

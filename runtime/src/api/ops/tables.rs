@@ -402,7 +402,7 @@ pub(crate) fn update_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
     Ok(json!({ "TableDescription": d }))
 }
 
-fn resource_table<'a>(body: &'a Value) -> Result<&'a str, ApiError> {
+fn resource_table(body: &Value) -> Result<&str, ApiError> {
     table_from_arn(required_str(body, "ResourceArn")?)
 }
 
