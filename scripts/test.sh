@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the project on a fresh machine: sets up what the tests need (cargo-nextest,
-# the wasm guest toolchain, a Python virtualenv with boto3), builds the guests from functions/,
+# cargo-modules, cargo-machete, the wasm guest toolchain, a Python virtualenv with boto3), runs the
+# guards (rustfmt, clippy with -D warnings, no module cycles in any crate, no unused dependency; each
+# counts as one test), builds the guests from functions/,
 # runs the Rust tests (unit, property and end-to-end, against the `tarn` binary cargo builds for
 # them), the Python boto3 suite against that same binary, and each fuzz target for a bounded time
 # (scripts/fuzz.sh; TARN_FUZZ_SECONDS per target, default 30, 0 to skip; a target that runs its
@@ -22,11 +24,38 @@ step "tools"
 if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install --locked cargo-nextest || { echo "cannot install cargo-nextest"; exit 1; }
 fi
+# cargo-modules 0.27 is the newest that builds on Rust 1.95.
+if ! cargo modules --version 2>/dev/null | grep -q '0\.27\.'; then
+  cargo install --locked cargo-modules --version 0.27.0 || { echo "cannot install cargo-modules"; exit 1; }
+fi
+if ! cargo machete --version >/dev/null 2>&1; then
+  cargo install --locked cargo-machete || { echo "cannot install cargo-machete"; exit 1; }
+fi
 venv=${TARN_VENV:-$root/target/venv}
 if [ ! -x "$venv/bin/pytest" ]; then
   python3 -m venv "$venv" && "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/python/requirements.txt \
     || { echo "cannot set up the Python test environment"; exit 1; }
 fi
+
+step "Guards (rustfmt, clippy, module cycles, unused dependencies)"
+guard_passed=0
+guard_failed=0
+guard() { # guard NAME COMMAND...: one test, passed when the command succeeds
+  local name=$1
+  shift
+  if "$@" >"$log_dir/guard-$name.log" 2>&1; then
+    guard_passed=$((guard_passed + 1))
+    echo "guard $name: ok"
+  else
+    guard_failed=$((guard_failed + 1))
+    echo "guard $name: FAILED"
+    tail -n 40 "$log_dir/guard-$name.log"
+  fi
+}
+guard rustfmt cargo fmt --all -- --check
+guard clippy cargo clippy --workspace --all-targets -- -D warnings
+guard module-cycles python3 scripts/check-cycles.py
+guard unused-dependencies cargo machete
 
 if [ -x scripts/build-guests.sh ] || [ -f scripts/build-guests.sh ]; then
   step "wasm guests (functions/)"
@@ -75,9 +104,10 @@ if [ "$fuzz_seconds" -gt 0 ]; then
   fi
 fi
 
-passed=$(( rust_passed + py_passed + fuzz_passed ))
-failed=$(( rust_failed + py_failed + fuzz_failed ))
+passed=$(( guard_passed + rust_passed + py_passed + fuzz_passed ))
+failed=$(( guard_failed + rust_failed + py_failed + fuzz_failed ))
 echo
+echo "guards: $guard_passed passed, $guard_failed failed"
 echo "rust: $rust_passed passed, $rust_failed failed"
 echo "python: $py_passed passed, $py_failed failed"
 echo "fuzz: $fuzz_passed passed, $fuzz_failed failed"
