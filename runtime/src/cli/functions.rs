@@ -78,11 +78,11 @@ pub struct FunctionServeArgs {
     #[arg(long, requires = "app")]
     pub watch: bool,
     /// Address of the function routes.
-    #[arg(long, value_name = "ADDR", default_value = crate::triggers::http::DEFAULT_LISTEN, env = "TARN_FUNCTIONS_LISTEN")]
+    #[arg(long, value_name = "ADDR", default_value = crate::deploy::ports::DEFAULT_LISTEN, env = "TARN_FUNCTIONS_LISTEN")]
     pub functions_listen: SocketAddr,
     /// Address of the admin API (deploy, rollback, invoke, logs), never served on the function
     /// port.
-    #[arg(long, value_name = "ADDR", default_value = crate::triggers::http::DEFAULT_ADMIN_LISTEN, env = "TARN_ADMIN_LISTEN")]
+    #[arg(long, value_name = "ADDR", default_value = crate::deploy::ports::DEFAULT_ADMIN_LISTEN, env = "TARN_ADMIN_LISTEN")]
     pub admin_listen: SocketAddr,
     /// Admin API token (default: generated into <data-dir>/admin-token).
     #[arg(long, env = "TARN_ADMIN_TOKEN", hide_env_values = true)]
