@@ -404,15 +404,16 @@ pub async fn run(cmd: FunctionsCommand) -> Result<()> {
             )
             .await?;
             let v = json_or_bail(status, &body)?;
-            if let Some(s) = v.get("status") {
+            let printed = if let Some(s) = v.get("status") {
                 note!(
                     "status {s}  request {}",
                     v["requestId"].as_str().unwrap_or("")
                 );
-                out!("{}", v["body"].as_str().unwrap_or(""))?;
+                out!("{}", v["body"].as_str().unwrap_or(""))
             } else {
-                out!("{}", serde_json::to_string_pretty(&v).unwrap_or_default())?;
-            }
+                out!("{}", serde_json::to_string_pretty(&v).unwrap_or_default())
+            };
+            // A failed invocation fails the command even when its answer could not be printed.
             if v.get("error").is_some()
                 || v.get("status")
                     .and_then(Value::as_u64)
@@ -420,6 +421,7 @@ pub async fn run(cmd: FunctionsCommand) -> Result<()> {
             {
                 return Err(FunctionsCliError::InvocationFailed);
             }
+            printed?;
         }
         FunctionsCommand::Logs {
             follow,
