@@ -1,7 +1,7 @@
 //! Command output: the one way every CLI command prints.
 //!
-//! [`out!`] prints a line of a command's output to stdout and returns a [`Result`], so a command
-//! stops at the first line that cannot be written; [`note!`] prints a line of status (progress,
+//! `out!` prints a line of a command's output to stdout and returns a [`Result`], so a command
+//! stops at the first line that cannot be written; `note!` prints a line of status (progress,
 //! a warning, the final `error: ...`) to stderr. Neither ever panics, unlike `println!`, which
 //! panics when stdout is a closed pipe.
 //!
@@ -42,12 +42,12 @@ pub fn write_line(w: &mut impl Write, args: fmt::Arguments<'_>) -> Result<(), Ou
     Ok(())
 }
 
-/// Prints one line of output to stdout (use [`out!`]).
+/// Prints one line of output to stdout (use `out!`).
 pub fn line(args: fmt::Arguments<'_>) -> Result<(), OutputError> {
     write_line(&mut io::stdout().lock(), args)
 }
 
-/// Prints one line of status to stderr, ignoring a closed stderr (use [`note!`]).
+/// Prints one line of status to stderr, ignoring a closed stderr (use `note!`).
 pub fn status(args: fmt::Arguments<'_>) {
     let _ = write_line(&mut io::stderr().lock(), args);
 }
