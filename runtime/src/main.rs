@@ -1,6 +1,6 @@
 //! The `tarn` binary: parses the command line, sets up logging and a tokio runtime, and runs
-//! the subcommand (see `tarn::cli`). Failures print one `error: ...` line (with causes) and
-//! exit with status 1.
+//! the subcommand (see `tarn::cli`). Failures print one `error: ...` line (with causes, through
+//! `tarn::cli::output`, like every line the CLI prints) and exit with status 1.
 
 use std::process::ExitCode;
 
@@ -13,7 +13,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            tarn::cli::output::status(format_args!("error: {e:#}"));
             ExitCode::FAILURE
         }
     }

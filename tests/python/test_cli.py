@@ -1,4 +1,5 @@
-"""The real AWS CLI against tarn, with only --endpoint-url changed (issue 2)."""
+"""Command lines against tarn: the real AWS CLI with only --endpoint-url changed (issue 2), and
+tarn's own CLI writing into a pipe whose reader has gone (issue 15)."""
 
 import json
 import os
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REGION, unique_name
+from conftest import REGION, _tarn_bin, unique_name
 
 
 def _aws_command():
@@ -24,7 +25,7 @@ def _aws_command():
 
 
 AWS = _aws_command()
-pytestmark = pytest.mark.skipif(
+needs_aws = pytest.mark.skipif(
     AWS is None,
     reason="the `aws` command is not installed (pip install -r tests/python/requirements.txt)",
 )
@@ -55,6 +56,7 @@ def aws_cli(endpoint, tmp_path):
     return run
 
 
+@needs_aws
 def test_cli_table_lifecycle_and_items(aws_cli):
     name = unique_name("cli")
     out = json.loads(
@@ -99,12 +101,14 @@ def test_cli_table_lifecycle_and_items(aws_cli):
         aws_cli("delete-table", "--table-name", name, check=False)
 
 
+@needs_aws
 def test_cli_error_is_reported_by_name(aws_cli):
     p = aws_cli("describe-table", "--table-name", unique_name("missing"), check=False)
     assert p.returncode != 0
     assert "ResourceNotFoundException" in p.stderr
 
 
+@needs_aws
 @pytest.mark.issue3
 def test_cli_scan_paginates(aws_cli):
     name = unique_name("clis")
@@ -124,3 +128,42 @@ def test_cli_scan_paginates(aws_cli):
         assert out["Count"] == 7
     finally:
         aws_cli("delete-table", "--table-name", name, check=False)
+
+
+def test_tarn_backup_list_into_a_closed_pipe(ddb, table, tarn_server):
+    """`tarn backup list | head -1` with several backups prints the first line and exits 0: a
+    closed stdout ends the command quietly (it used to panic in `println!`)."""
+    arns = [
+        ddb.create_backup(TableName=table, BackupName=f"pipe-{i}")["BackupDetails"]["BackupArn"]
+        for i in range(5)
+    ]
+    cmd = [str(_tarn_bin()), "backup", "list", "--table", table, "--endpoint", tarn_server.endpoint]
+    try:
+        # As a person types it; pipefail makes the pipeline fail if tarn does.
+        p = subprocess.run(["bash", "-c", 'set -o pipefail; "$@" | head -1', "bash", *cmd],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stderr
+        lines = p.stdout.splitlines()
+        assert len(lines) == 1 and lines[0].split("\t")[0] in arns, p.stdout
+        assert "panicked" not in p.stderr, p.stderr
+
+        # Deterministically: the reader is gone before tarn writes its first line, so every
+        # write fails with EPIPE.
+        read_end, write_end = os.pipe()
+        os.close(read_end)
+        try:
+            proc = subprocess.Popen(cmd, stdout=write_end, stderr=subprocess.PIPE)
+        finally:
+            os.close(write_end)
+        _, err = proc.communicate(timeout=60)
+        err = err.decode(errors="replace")
+        assert proc.returncode == 0, err
+        assert "panicked" not in err and "error" not in err, err
+
+        # Whole, the list has every backup.
+        full = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        assert full.returncode == 0, full.stderr
+        assert sorted(l.split("\t")[0] for l in full.stdout.splitlines()) == sorted(arns)
+    finally:
+        for arn in arns:
+            ddb.delete_backup(BackupArn=arn)

@@ -8,6 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
 
 use super::client::{ClientError, Endpoint};
+use super::output::{out, OutputError};
 
 /// Why a backup or pitr command failed.
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +19,9 @@ pub enum BackupCliError {
     /// Something the command itself found wrong.
     #[error("{0}")]
     Usage(String),
+    /// The output could not be written.
+    #[error(transparent)]
+    Output(#[from] OutputError),
 }
 
 type Result<T> = std::result::Result<T, BackupCliError>;
@@ -156,10 +160,11 @@ pub async fn run_backup(cmd: BackupCommand) -> Result<()> {
             };
             bar.finish_and_clear();
             let details = &d["BackupDescription"]["SourceTableDetails"];
-            println!(
+            out!(
                 "{arn}\n{} items, {} bytes",
-                details["ItemCount"], d["BackupDescription"]["BackupDetails"]["BackupSizeBytes"]
-            );
+                details["ItemCount"],
+                d["BackupDescription"]["BackupDetails"]["BackupSizeBytes"]
+            )?;
         }
         BackupCommand::List { table, endpoint } => {
             let mut body = json!({});
@@ -169,7 +174,7 @@ pub async fn run_backup(cmd: BackupCommand) -> Result<()> {
             loop {
                 let page = endpoint.call("ListBackups", &body).await?;
                 for b in page["BackupSummaries"].as_array().into_iter().flatten() {
-                    println!(
+                    out!(
                         "{}\t{}\t{}\t{}\t{} bytes\t{}",
                         b["BackupArn"].as_str().unwrap_or_default(),
                         b["TableName"].as_str().unwrap_or_default(),
@@ -177,7 +182,7 @@ pub async fn run_backup(cmd: BackupCommand) -> Result<()> {
                         b["BackupStatus"].as_str().unwrap_or_default(),
                         b["BackupSizeBytes"].as_u64().unwrap_or(0),
                         time_text(b["BackupCreationDateTime"].as_f64()),
-                    );
+                    )?;
                 }
                 match page.get("LastEvaluatedBackupArn") {
                     Some(last) => body["ExclusiveStartBackupArn"] = last.clone(),
@@ -202,14 +207,14 @@ pub async fn run_backup(cmd: BackupCommand) -> Result<()> {
                 )
                 .await?;
             let n = wait_restored(&endpoint, &to, total).await?;
-            println!("restored {n} items into {to}");
+            out!("restored {n} items into {to}")?;
         }
         BackupCommand::Delete { backup, endpoint } => {
             let arn = resolve_backup(&endpoint, &backup).await?;
             endpoint
                 .call("DeleteBackup", &json!({"BackupArn": arn}))
                 .await?;
-            println!("deleted {arn}");
+            out!("deleted {arn}")?;
         }
     }
     Ok(())
@@ -240,7 +245,7 @@ pub async fn run_pitr(cmd: PitrCommand) -> Result<()> {
                 tokio::time::sleep(POLL).await;
             };
             bar.finish_and_clear();
-            print_pitr(&table, &status);
+            print_pitr(&table, &status)?;
         }
         PitrCommand::Disable { table, endpoint } => {
             let spec = json!({"PointInTimeRecoveryEnabled": false});
@@ -250,10 +255,10 @@ pub async fn run_pitr(cmd: PitrCommand) -> Result<()> {
                     &json!({"TableName": table, "PointInTimeRecoverySpecification": spec}),
                 )
                 .await?;
-            println!("{table}: point-in-time recovery disabled");
+            out!("{table}: point-in-time recovery disabled")?;
         }
         PitrCommand::Status { table, endpoint } => {
-            print_pitr(&table, &pitr_status(&endpoint, &table).await?);
+            print_pitr(&table, &pitr_status(&endpoint, &table).await?)?;
         }
         PitrCommand::Restore {
             table,
@@ -270,7 +275,7 @@ pub async fn run_pitr(cmd: PitrCommand) -> Result<()> {
             }
             endpoint.call("RestoreTableToPointInTime", &body).await?;
             let n = wait_restored(&endpoint, &to, None).await?;
-            println!("restored {n} items into {to}");
+            out!("restored {n} items into {to}")?;
         }
     }
     Ok(())
@@ -283,21 +288,22 @@ async fn pitr_status(endpoint: &Endpoint, table: &str) -> Result<Value> {
     Ok(d["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"].clone())
 }
 
-fn print_pitr(table: &str, s: &Value) {
-    println!(
+fn print_pitr(table: &str, s: &Value) -> Result<()> {
+    out!(
         "{table}: point-in-time recovery {}",
         s["PointInTimeRecoveryStatus"].as_str().unwrap_or("?")
-    );
+    )?;
     if let Some(days) = s["RecoveryPeriodInDays"].as_u64() {
-        println!("recovery period: {days} days");
+        out!("recovery period: {days} days")?;
     }
     if s.get("EarliestRestorableDateTime").is_some() {
-        println!(
+        out!(
             "restorable from {} to {}",
             time_text(s["EarliestRestorableDateTime"].as_f64()),
             time_text(s["LatestRestorableDateTime"].as_f64())
-        );
+        )?;
     }
+    Ok(())
 }
 
 /// Polls DescribeTable until the restored table is ACTIVE; a bar of items loaded (out of

@@ -4,7 +4,6 @@
 //! server's admin API (`/_tarn/...` on the admin port, 127.0.0.1:8081 by default).
 
 use std::future::Future;
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -13,6 +12,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 
+use super::output::{note, out, OutputError};
 use crate::api::Api;
 use crate::deploy::{self, build, DeployError};
 
@@ -36,6 +36,9 @@ pub enum FunctionsCliError {
         /// The error it gave.
         message: String,
     },
+    /// The output could not be written.
+    #[error(transparent)]
+    Output(#[from] OutputError),
     /// `tarn invoke`: the function failed (its answer was printed).
     #[error("the invocation failed")]
     InvocationFailed,
@@ -45,20 +48,6 @@ pub enum FunctionsCliError {
          (configure --credentials-file, or TARN_ACCESS_KEY_ID and TARN_SECRET_ACCESS_KEY)"
     )]
     NotLoopback(SocketAddr),
-}
-
-/// Prints a line of command output to stdout (a closed pipe is not an error worth reporting).
-macro_rules! out {
-    ($($t:tt)*) => {{
-        let _ = writeln!(std::io::stdout().lock(), $($t)*);
-    }};
-}
-
-/// Prints a line of status to stderr.
-macro_rules! err {
-    ($($t:tt)*) => {{
-        let _ = writeln!(std::io::stderr().lock(), $($t)*);
-    }};
 }
 
 type Result<T, E = FunctionsCliError> = std::result::Result<T, E>;
@@ -78,11 +67,11 @@ pub struct FunctionServeArgs {
     #[arg(long, requires = "app")]
     pub watch: bool,
     /// Address of the function routes.
-    #[arg(long, value_name = "ADDR", default_value = crate::triggers::http::DEFAULT_LISTEN, env = "TARN_FUNCTIONS_LISTEN")]
+    #[arg(long, value_name = "ADDR", default_value = crate::deploy::ports::DEFAULT_LISTEN, env = "TARN_FUNCTIONS_LISTEN")]
     pub functions_listen: SocketAddr,
     /// Address of the admin API (deploy, rollback, invoke, logs), never served on the function
     /// port.
-    #[arg(long, value_name = "ADDR", default_value = crate::triggers::http::DEFAULT_ADMIN_LISTEN, env = "TARN_ADMIN_LISTEN")]
+    #[arg(long, value_name = "ADDR", default_value = crate::deploy::ports::DEFAULT_ADMIN_LISTEN, env = "TARN_ADMIN_LISTEN")]
     pub admin_listen: SocketAddr,
     /// Admin API token (default: generated into <data-dir>/admin-token).
     #[arg(long, env = "TARN_ADMIN_TOKEN", hide_env_values = true)]
@@ -244,7 +233,7 @@ impl ServerArgs {
 }
 
 /// Where a streamed response's chunks go as they arrive.
-type OnChunk<'a> = &'a mut dyn FnMut(&[u8]);
+type OnChunk<'a> = &'a mut dyn FnMut(&[u8]) -> Result<()>;
 
 /// One admin API call; returns the status and the response (streamed to `on_chunk` when given).
 async fn call(
@@ -287,7 +276,7 @@ async fn call(
     while let Some(frame) = body.frame().await {
         if let Ok(data) = frame.map_err(client("reading the answer"))?.into_data() {
             match on_chunk.as_mut() {
-                Some(f) => f(&data),
+                Some(f) => f(&data)?,
                 None => out.extend_from_slice(&data),
             }
         }
@@ -317,14 +306,12 @@ fn read_data(data: &Option<String>) -> Result<Option<String>> {
     }
 }
 
-fn print_log_line(line: &str, raw: bool) {
+fn print_log_line(line: &str, raw: bool) -> Result<()> {
     if raw {
-        out!("{line}");
-        return;
+        return Ok(out!("{line}")?);
     }
     let Ok(l) = serde_json::from_str::<crate::host::log::LogLine>(line) else {
-        out!("{line}");
-        return;
+        return Ok(out!("{line}")?);
     };
     let time = chrono::DateTime::from_timestamp_millis(l.time_ms)
         .map(|t| t.format("%H:%M:%S%.3f").to_string())
@@ -341,7 +328,8 @@ fn print_log_line(line: &str, raw: bool) {
         stream,
         l.level,
         l.message
-    );
+    )?;
+    Ok(())
 }
 
 fn build_app(app: &Path) -> Result<crate::deploy::versions::Bundle> {
@@ -357,7 +345,7 @@ pub async fn run(cmd: FunctionsCommand) -> Result<()> {
             for f in &manifest.functions {
                 let path = build::component_of(&dir, &f.source, true)?;
                 let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-                out!("{}: {} ({} KB)", f.name, path.display(), size / 1024);
+                out!("{}: {} ({} KB)", f.name, path.display(), size / 1024)?;
             }
         }
         FunctionsCommand::Deploy { app, server } => {
@@ -373,7 +361,7 @@ pub async fn run(cmd: FunctionsCommand) -> Result<()> {
             )
             .await?;
             let v = json_or_bail(status, &body)?;
-            out!("deployed version {}", v["version"]);
+            out!("deployed version {}", v["version"])?;
         }
         FunctionsCommand::Rollback { to, server } => {
             let body = match to {
@@ -382,7 +370,7 @@ pub async fn run(cmd: FunctionsCommand) -> Result<()> {
             };
             let (status, body) = call(&server, "POST", "/_tarn/rollback", Some(body), None).await?;
             let v = json_or_bail(status, &body)?;
-            out!("active version {}", v["version"]);
+            out!("active version {}", v["version"])?;
         }
         FunctionsCommand::Invoke {
             function,
@@ -416,15 +404,16 @@ pub async fn run(cmd: FunctionsCommand) -> Result<()> {
             )
             .await?;
             let v = json_or_bail(status, &body)?;
-            if let Some(s) = v.get("status") {
-                err!(
+            let printed = if let Some(s) = v.get("status") {
+                note!(
                     "status {s}  request {}",
                     v["requestId"].as_str().unwrap_or("")
                 );
-                out!("{}", v["body"].as_str().unwrap_or(""));
+                out!("{}", v["body"].as_str().unwrap_or(""))
             } else {
-                out!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-            }
+                out!("{}", serde_json::to_string_pretty(&v).unwrap_or_default())
+            };
+            // A failed invocation fails the command even when its answer could not be printed.
             if v.get("error").is_some()
                 || v.get("status")
                     .and_then(Value::as_u64)
@@ -432,6 +421,7 @@ pub async fn run(cmd: FunctionsCommand) -> Result<()> {
             {
                 return Err(FunctionsCliError::InvocationFailed);
             }
+            printed?;
         }
         FunctionsCommand::Logs {
             follow,
@@ -452,8 +442,9 @@ pub async fn run(cmd: FunctionsCommand) -> Result<()> {
                 pending.extend_from_slice(chunk);
                 while let Some(i) = pending.iter().position(|b| *b == b'\n') {
                     let line: Vec<u8> = pending.drain(..=i).collect();
-                    print_log_line(String::from_utf8_lossy(&line).trim_end(), json);
+                    print_log_line(String::from_utf8_lossy(&line).trim_end(), json)?;
                 }
+                Ok(())
             };
             let (status, _) = call(&server, "GET", &path, None, Some(&mut print)).await?;
             if status != 200 {
@@ -467,7 +458,7 @@ pub async fn run(cmd: FunctionsCommand) -> Result<()> {
             let (status, body) = call(&server, "GET", "/_tarn/status", None, None).await?;
             let v = json_or_bail(status, &body)?;
             if json {
-                out!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                out!("{}", serde_json::to_string_pretty(&v).unwrap_or_default())?;
                 return Ok(());
             }
             let text = |v: &Value| match v {
@@ -476,7 +467,7 @@ pub async fn run(cmd: FunctionsCommand) -> Result<()> {
                 other => other.to_string(),
             };
             for (name, m) in v["streams"].as_object().into_iter().flatten() {
-                out!("stream   {name}");
+                out!("stream   {name}")?;
                 out!(
                     "         processed {}  failed {}  retries {}  iterator age {} ms  delay p50 {} ms p99 {} ms",
                     text(&m["processed"]),
@@ -485,15 +476,15 @@ pub async fn run(cmd: FunctionsCommand) -> Result<()> {
                     text(&m["iterator_age_ms"]),
                     text(&m["delay_ms_p50"]),
                     text(&m["delay_ms_p99"])
-                );
+                )?;
                 out!(
                     "         checkpoint {}  last error {}",
                     text(&m["checkpoint"]),
                     text(&m["last_error"])
-                );
+                )?;
             }
             for (name, s) in v["schedules"].as_object().into_iter().flatten() {
-                out!("schedule {name}");
+                out!("schedule {name}")?;
                 out!(
                     "         runs {}  failures {}  skipped {}  last {}  next {}  last error {}",
                     text(&s["runs"]),
@@ -502,17 +493,17 @@ pub async fn run(cmd: FunctionsCommand) -> Result<()> {
                     text(&s["last_run"]),
                     text(&s["next_run"]),
                     text(&s["last_error"])
-                );
+                )?;
             }
         }
         FunctionsCommand::Functions(FunctionsSub::List { server, json }) => {
             let (status, body) = call(&server, "GET", "/_tarn/functions", None, None).await?;
             let v = json_or_bail(status, &body)?;
             if json {
-                out!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                out!("{}", serde_json::to_string_pretty(&v).unwrap_or_default())?;
                 return Ok(());
             }
-            out!("version {}", v["version"]);
+            out!("version {}", v["version"])?;
             out!(
                 "{:<20} {:<9} {:>7} {:>9} {:>8} {:>7}  tables",
                 "NAME",
@@ -521,7 +512,7 @@ pub async fn run(cmd: FunctionsCommand) -> Result<()> {
                 "TIMEOUT",
                 "CALLS",
                 "ERRORS"
-            );
+            )?;
             for f in v["functions"].as_array().into_iter().flatten() {
                 let tables: Vec<String> = f["tables"]
                     .as_object()
@@ -542,7 +533,7 @@ pub async fn run(cmd: FunctionsCommand) -> Result<()> {
                     num(&f["metrics"]["invocations"]),
                     num(&f["metrics"]["errors"]),
                     tables.join(",")
-                );
+                )?;
             }
             for r in v["routes"].as_array().into_iter().flatten() {
                 out!(
@@ -550,7 +541,7 @@ pub async fn run(cmd: FunctionsCommand) -> Result<()> {
                     r["method"].as_str().unwrap_or("*"),
                     r["path"].as_str().unwrap_or(""),
                     r["function"].as_str().unwrap_or("")
-                );
+                )?;
             }
         }
         FunctionsCommand::Functions(FunctionsSub::Versions { server }) => {
@@ -573,7 +564,7 @@ pub async fn run(cmd: FunctionsCommand) -> Result<()> {
                     m["origin"].as_str().unwrap_or(""),
                     &m["hash"].as_str().unwrap_or("")
                         [..12.min(m["hash"].as_str().unwrap_or("").len())]
-                );
+                )?;
             }
         }
     }

@@ -1,11 +1,14 @@
 //! The `tarn` command line: clap definitions and dispatch to one module per subcommand.
 //!
 //! Each subcommand lives in `cli/<name>.rs` with an `Args` struct (clap derive) and an async
-//! `run(args)`; add a variant to [`Command`] and an arm to [`run`] for a new one.
+//! `run(args)`; add a variant to [`Command`] and an arm to [`run`] for a new one. Commands print
+//! through [`output`] only (`out!` for output, `note!` for status), never `println!`; its error
+//! goes into the command's own error enum, and a closed stdout ends the command with success.
 
 pub mod backup;
 pub mod client;
 pub mod functions;
+pub mod output;
 pub mod serve;
 pub mod transfer;
 
@@ -57,8 +60,29 @@ pub enum CliError {
     Transfer(#[from] transfer::TransferCliError),
 }
 
-/// Runs the parsed command line to completion.
+impl CliError {
+    /// Whether the command stopped because its stdout was closed (`tarn ... | head -1`).
+    pub fn is_stdout_closed(&self) -> bool {
+        use output::OutputError::Closed;
+        matches!(
+            self,
+            CliError::Functions(functions::FunctionsCliError::Output(Closed))
+                | CliError::Backup(backup::BackupCliError::Output(Closed))
+                | CliError::Transfer(transfer::TransferCliError::Output(Closed))
+        )
+    }
+}
+
+/// Runs the parsed command line to completion. A command whose stdout was closed under it
+/// stops there and succeeds, as `ls | head -1` does.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
+    match dispatch(cli).await {
+        Err(e) if e.is_stdout_closed() => Ok(()),
+        other => other,
+    }
+}
+
+async fn dispatch(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve(args) => serve::run(args).await?,
         Command::Export(args) => transfer::export(args).await?,

@@ -18,7 +18,7 @@
 //! Requests go through the CLI's DynamoDB client ([`super::client`]): signed with SigV4 when
 //! AWS credentials are in the environment.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -26,6 +26,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Value};
 
 use super::client::{ClientError, Endpoint};
+use super::output::{out, OutputError};
 
 /// How often a running job is described.
 const POLL: Duration = Duration::from_millis(250);
@@ -49,6 +50,9 @@ pub enum TransferCliError {
         /// FailureMessage.
         message: String,
     },
+    /// The output could not be written.
+    #[error(transparent)]
+    Output(#[from] OutputError),
 }
 
 type Result<T, E = TransferCliError> = std::result::Result<T, E>;
@@ -185,11 +189,6 @@ fn progress_bar(total: Option<u64>, what: &str) -> ProgressBar {
     bar
 }
 
-/// Prints a line of command output (a closed pipe is not an error worth reporting).
-fn out(line: &str) {
-    let _ = writeln!(std::io::stdout().lock(), "{line}");
-}
-
 fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
     v.get(key).and_then(Value::as_str).unwrap_or("")
 }
@@ -257,13 +256,13 @@ pub async fn export(args: ExportArgs) -> Result<()> {
     let dir = args
         .to
         .join(manifest.rsplit_once('/').map_or("", |(d, _)| d));
-    out(&format!(
+    out!(
         "exported {} items of {} to {}",
         u64_of(&done, "ItemCount"),
         args.table,
         dir.display()
-    ));
-    out(&format!("export: {arn}"));
+    )?;
+    out!("export: {arn}")?;
     Ok(())
 }
 
@@ -350,7 +349,7 @@ pub async fn import(args: ImportArgs) -> Result<()> {
         });
     }
     let errors = u64_of(&done, "ErrorCount");
-    out(&format!(
+    out!(
         "imported {} items into {} ({} read, {} bad{})",
         u64_of(&done, "ImportedItemCount"),
         args.table,
@@ -361,8 +360,8 @@ pub async fn import(args: ImportArgs) -> Result<()> {
         } else {
             ""
         }
-    ));
-    out(&format!("import: {arn}"));
+    )?;
+    out!("import: {arn}")?;
     Ok(())
 }
 

@@ -14,12 +14,10 @@
 //! | `POST /_tarn/invoke/<function>` | HTTP: `{"method","path","headers","body"}`; stream: `{"records": [...]}`; schedule: `{"time": rfc3339}` | `{"requestId", "status", "headers", "body"}` or `{"requestId", "error", "message"}` |
 //! | `GET /_tarn/logs?tail=N&function=F&follow=1` | | NDJSON log lines; `follow` keeps streaming |
 
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http_body_util::BodyExt;
+use http_body_util::{BodyExt, StreamBody};
 use hyper::body::{Frame, Incoming};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -228,7 +226,7 @@ async fn invoke(rt: &Runtime, name: &str, body: Value) -> hyper::Response<Respon
                 Ok(r) => r,
                 Err(e) => return error(400, format!("bad request: {e}")),
             };
-            let resp = super::super::triggers::http::invoke(rt, &f, &request_id, req).await;
+            let resp = crate::triggers::http::invoke(host, &f, &request_id, req).await;
             let (parts, body) = resp.into_parts();
             let bytes = match body.collect().await {
                 Ok(b) => b.to_bytes(),
@@ -290,21 +288,14 @@ async fn invoke(rt: &Runtime, name: &str, body: Value) -> hyper::Response<Respon
     }
 }
 
-/// A response body fed from a channel (for `logs -f`).
-struct ChannelBody {
-    rx: tokio::sync::mpsc::Receiver<Bytes>,
-}
-
-impl hyper::body::Body for ChannelBody {
-    type Data = Bytes;
-    type Error = wasmtime_wasi_http::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        self.rx.poll_recv(cx).map(|o| o.map(|b| Ok(Frame::data(b))))
-    }
+/// A response body fed from a channel (for `logs -f`): each message is one data frame, and the
+/// body ends when every sender is gone.
+fn channel_body(mut rx: tokio::sync::mpsc::Receiver<Bytes>) -> ResponseBody {
+    let frames = futures_util::stream::poll_fn(move |cx| {
+        rx.poll_recv(cx)
+            .map(|line| line.map(|b| Ok::<_, wasmtime_wasi_http::Error>(Frame::data(b))))
+    });
+    StreamBody::new(frames).boxed_unsync()
 }
 
 fn logs(rt: &Runtime, query: &str) -> hyper::Response<ResponseBody> {
@@ -358,7 +349,7 @@ fn logs(rt: &Runtime, query: &str) -> hyper::Response<ResponseBody> {
     hyper::Response::builder()
         .status(200)
         .header("content-type", "application/x-ndjson")
-        .body(ChannelBody { rx }.boxed_unsync())
+        .body(channel_body(rx))
         .expect("a valid response")
 }
 

@@ -42,6 +42,10 @@
 //! ```
 //!
 //! Relative paths are relative to the manifest's directory.
+//!
+//! The `[[stream]]` and `[[schedule]]` entries are the triggers' own definitions
+//! ([`StreamDef`], [`ScheduleDef`], re-exported here); route patterns and cron expressions are
+//! checked with the triggers' parsers, so the manifest accepts exactly what the triggers run.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -49,6 +53,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::host::tables::Access;
+pub use crate::triggers::schedule::ScheduleDef;
+pub use crate::triggers::stream::StreamDef;
 
 /// Errors reading or checking a manifest.
 #[derive(Debug, thiserror::Error)]
@@ -128,48 +134,6 @@ pub struct RouteDef {
     pub path: String,
     /// The function serving it.
     pub function: String,
-}
-
-/// One `[[stream]]` mapping (run by the stream trigger).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct StreamDef {
-    /// Source table.
-    pub table: String,
-    /// Handler.
-    pub function: String,
-    /// Largest batch.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub batch_size: Option<u32>,
-    /// Longest wait to fill a batch, ms.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub batching_window_ms: Option<u64>,
-    /// `TRIM_HORIZON` or `LATEST`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub starting_position: Option<String>,
-    /// Retries of a failing batch.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_retries: Option<u32>,
-    /// Records older than this many seconds are given up after their next failure.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_record_age_s: Option<u64>,
-    /// Split a failing batch in two.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bisect_on_error: Option<bool>,
-    /// Where records go after the last retry.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub on_failure_table: Option<String>,
-}
-
-/// One `[[schedule]]`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct ScheduleDef {
-    /// Cron expression, seconds first.
-    pub cron: String,
-    /// Handler.
-    pub function: String,
-    /// Let a tick start while the previous one still runs (default: skip that tick).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub overlap: bool,
 }
 
 /// One `[[table]]` to create if missing.
@@ -335,7 +299,7 @@ impl Manifest {
         };
         for r in &self.routes {
             known(&r.function, &format!("route {}", r.path))?;
-            crate::triggers::http::RoutePattern::parse(&r.path)
+            crate::triggers::routes::RoutePattern::parse(&r.path)
                 .map_err(|e| ManifestError::Invalid(format!("route {}: {e}", r.path)))?;
         }
         for s in &self.schedules {

@@ -1,5 +1,7 @@
 //! Apps: the manifest, immutable versions, the live [`Runtime`] that serves the active version,
-//! and [`serve_app`], the entry point `tarn serve` calls.
+//! the two ports ([`ports`]: function routes and the admin API), and [`serve_app`], the entry
+//! point `tarn serve` calls. Deploy sits above the triggers: it hands each trigger the active
+//! version's functions, routes and definitions, and the triggers know nothing of it.
 //!
 //! Loading a version compiles (or takes from the cache) every function, creates the manifest's
 //! missing tables and builds the route table; only when all of that succeeded does the new
@@ -9,6 +11,7 @@
 pub mod admin;
 pub mod build;
 pub mod manifest;
+pub mod ports;
 pub mod versions;
 
 use std::collections::BTreeMap;
@@ -26,9 +29,10 @@ use self::versions::{Bundle, VersionStore};
 use crate::api::Api;
 use crate::host::limits::FunctionLimits;
 use crate::host::log::LogSink;
-use crate::host::{FunctionKind, FunctionSpec, Host, HostConfig, HostError, LoadedFunction};
-use crate::triggers::http::RouteTable;
+use crate::host::{FunctionKind, FunctionSpec, Host, HostConfig, HostError};
+use crate::triggers::routes::RouteTable;
 use crate::triggers::status::TriggerStatus;
+use crate::triggers::Functions;
 
 /// Errors building, storing or loading an app.
 #[derive(Debug, thiserror::Error)]
@@ -61,7 +65,7 @@ pub struct App {
     /// The manifest.
     pub manifest: Manifest,
     /// Functions by name.
-    pub functions: BTreeMap<String, Arc<LoadedFunction>>,
+    pub functions: Functions,
     /// The HTTP routes.
     pub routes: RouteTable,
 }
@@ -105,12 +109,8 @@ impl ServeOptions {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         ServeOptions {
             app: None,
-            listen: crate::triggers::http::DEFAULT_LISTEN
-                .parse()
-                .expect("valid"),
-            admin_listen: crate::triggers::http::DEFAULT_ADMIN_LISTEN
-                .parse()
-                .expect("valid"),
+            listen: ports::DEFAULT_LISTEN.parse().expect("valid"),
+            admin_listen: ports::DEFAULT_ADMIN_LISTEN.parse().expect("valid"),
             limits: Default::default(),
             watch: false,
             data_dir: data_dir.into(),
@@ -333,12 +333,14 @@ impl Runtime {
         );
         triggers.extend(crate::triggers::schedule::start(
             &self.host,
-            &app,
+            &m.schedules,
+            &app.functions,
             &self.status,
         ));
         triggers.extend(crate::triggers::stream::start(
             &self.host,
-            &app,
+            &m.streams,
+            &app.functions,
             &self.status,
         ));
         tracing::info!(version, "app version active");
@@ -474,18 +476,18 @@ pub async fn serve_app(
     // up after 60 s.
     let grace = Duration::from_secs(60);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let server = tokio::spawn(crate::triggers::http::serve(
+    let server = tokio::spawn(ports::serve(
         listener,
         rt.clone(),
-        crate::triggers::http::Port::Functions,
+        ports::Port::Functions,
         opts.limits,
         stop_rx.clone(),
         grace,
     ));
-    let admin = tokio::spawn(crate::triggers::http::serve(
+    let admin = tokio::spawn(ports::serve(
         admin_listener,
         rt.clone(),
-        crate::triggers::http::Port::Admin,
+        ports::Port::Admin,
         opts.limits,
         stop_rx.clone(),
         grace,

@@ -1,5 +1,5 @@
 //! HTTP servers: the DynamoDB JSON 1.0 endpoint (see [`dynamodb`]) and, through the same accept
-//! loop, the function and admin ports ([`crate::triggers::http`]).
+//! loop, the function and admin ports ([`crate::deploy::ports`]).
 //!
 //! [`serve`] runs an accept loop over a bound listener with hyper's HTTP/1.1 and HTTP/2
 //! (auto-detected), hands each request to a [`Handler`], and shuts down gracefully: when the
@@ -283,7 +283,15 @@ impl Drop for InFlight {
     }
 }
 
-/// A response body that keeps its request counted in flight until it is dropped (sent).
+/// A response body that keeps its request counted in flight until it is dropped (sent, or
+/// abandoned by a client that went away), so a long response that moves no bytes for a while
+/// (`tarn logs -f`) is not taken for an idle connection.
+///
+/// The one hand-written `Body` adapter in tarn, kept on purpose: its job is to own a guard for
+/// exactly the body's lifetime, which none of http-body-util's combinators expresses. It
+/// forwards every call, `size_hint` included (hyper sets `Content-Length` from an exact hint;
+/// `BodyExt::map_frame` would drop it and turn every answer chunked); a capturing
+/// `inspect_frame` closure would work but hide what it is for.
 struct TrackedBody<B> {
     inner: B,
     _guard: InFlight,

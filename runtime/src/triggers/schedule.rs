@@ -5,31 +5,52 @@
 //! skipped (and counted), unless the schedule says `overlap = true`. Ticks missed while tarn was
 //! stopped, or while a long run kept the schedule busy, are not replayed: the next run is always
 //! the next tick after now. A failing tick is logged and counted; the schedule goes on.
+//!
+//! [`ScheduleDef`] is the `[[schedule]]` entry as the manifest parses it.
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use chrono::{SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 
 use super::status::TriggerStatus;
-use crate::deploy::App;
+use super::Functions;
 use crate::host::{new_request_id, FunctionKind, Host};
+
+/// One `[[schedule]]` of the manifest.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ScheduleDef {
+    /// Cron expression, seconds first.
+    pub cron: String,
+    /// Handler.
+    pub function: String,
+    /// Let a tick start while the previous one still runs (default: skip that tick).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub overlap: bool,
+}
 
 /// Parses a cron expression.
 pub fn parse(expr: &str) -> Result<cron::Schedule, String> {
     cron::Schedule::from_str(expr).map_err(|e| format!("bad cron expression `{expr}`: {e}"))
 }
 
-/// Starts one task per `[[schedule]]` of `app`. Abort the handles to stop them.
-pub fn start(host: &Host, app: &Arc<App>, status: &Arc<TriggerStatus>) -> Vec<JoinHandle<()>> {
+/// Starts one task per schedule of `defs`, running the handlers among `functions`. Abort the
+/// handles to stop them.
+pub fn start(
+    host: &Host,
+    defs: &[ScheduleDef],
+    functions: &Functions,
+    status: &Arc<TriggerStatus>,
+) -> Vec<JoinHandle<()>> {
     let mut tasks = Vec::new();
-    for def in &app.manifest.schedules {
+    for def in defs {
         let Ok(schedule) = parse(&def.cron) else {
             continue;
         };
-        let Some(f) = app.functions.get(&def.function).cloned() else {
+        let Some(f) = functions.get(&def.function).cloned() else {
             continue;
         };
         if f.kind != FunctionKind::Schedule {

@@ -19,6 +19,10 @@
 //! - **Status.** Each mapping reports records processed and failed, retries, the last error, the
 //!   checkpoint, the iterator age and the delay from a write to its invocation (p50/p99) through
 //!   [`super::status`].
+//!
+//! [`mapping`] holds a mapping's definition (`[[stream]]`) and its settings with defaults.
+
+pub mod mapping;
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -31,16 +35,14 @@ use tarn_store::stream::{StreamMeta, StreamRecord};
 use tarn_store::Store;
 use tokio::task::JoinHandle;
 
+pub use self::mapping::{
+    mapping_name, MappingConfig, StreamDef, DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE,
+};
 use super::status::{MappingStatus, TriggerStatus};
+use super::Functions;
 use crate::api::Api;
-use crate::deploy::manifest::StreamDef;
-use crate::deploy::App;
 use crate::host::{new_request_id, FunctionKind, Host, LoadedFunction};
 
-/// Default and largest `batch_size`.
-pub const DEFAULT_BATCH_SIZE: u32 = 100;
-/// Largest `batch_size`, as Lambda allows for DynamoDB streams.
-pub const MAX_BATCH_SIZE: u32 = 10_000;
 /// Reading ahead stops while this many records wait in blocked keys' queues.
 const MAX_PENDING: usize = 10_000;
 /// How long an idle mapping sleeps before looking for new records.
@@ -49,81 +51,16 @@ const IDLE_POLL: Duration = Duration::from_millis(10);
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
-/// A `[[stream]]` mapping's settings, with defaults applied.
-#[derive(Debug, Clone)]
-pub struct MappingConfig {
-    /// Source table.
-    pub table: String,
-    /// Handler function.
-    pub function: String,
-    /// Most records per invocation.
-    pub batch_size: usize,
-    /// Longest wait for a batch to fill.
-    pub batching_window: Duration,
-    /// Start at the oldest record (`true`, TRIM_HORIZON) or at new ones only (LATEST).
-    pub from_trim_horizon: bool,
-    /// Retries of a failing record before it is given up (None: until it succeeds or is too old).
-    pub max_retries: Option<u32>,
-    /// Records older than this are given up after their next failure.
-    pub max_record_age: Option<Duration>,
-    /// Split a batch that fails as a whole before giving up on it.
-    pub bisect_on_error: bool,
-    /// Where given-up records are written (None: logged and dropped).
-    pub on_failure_table: Option<String>,
-}
-
-impl MappingConfig {
-    /// Checks a `[[stream]]` entry and applies the defaults.
-    pub fn from_def(def: &StreamDef) -> Result<MappingConfig, String> {
-        let batch_size = def.batch_size.unwrap_or(DEFAULT_BATCH_SIZE);
-        if !(1..=MAX_BATCH_SIZE).contains(&batch_size) {
-            return Err(format!(
-                "stream mapping {} -> {}: batch_size must be 1 to {MAX_BATCH_SIZE}",
-                def.table, def.function
-            ));
-        }
-        let from_trim_horizon = match def.starting_position.as_deref() {
-            None | Some("TRIM_HORIZON") => true,
-            Some("LATEST") => false,
-            Some(other) => {
-                return Err(format!(
-                    "stream mapping {} -> {}: starting_position must be TRIM_HORIZON or LATEST, not {other}",
-                    def.table, def.function
-                ))
-            }
-        };
-        Ok(MappingConfig {
-            table: def.table.clone(),
-            function: def.function.clone(),
-            batch_size: batch_size as usize,
-            batching_window: Duration::from_millis(def.batching_window_ms.unwrap_or(0)),
-            from_trim_horizon,
-            max_retries: def.max_retries,
-            max_record_age: def.max_record_age_s.map(Duration::from_secs),
-            bisect_on_error: def.bisect_on_error.unwrap_or(false),
-            on_failure_table: def.on_failure_table.clone(),
-        })
-    }
-
-    /// The mapping's name in status reports.
-    pub fn name(&self) -> String {
-        mapping_name(&self.table, &self.function)
-    }
-
-    fn state_key(&self) -> String {
-        format!("stream-mapping/{}/{}", self.table, self.function)
-    }
-}
-
-/// A mapping's name in status reports: `<table> -> <function>`.
-pub fn mapping_name(table: &str, function: &str) -> String {
-    format!("{table} -> {function}")
-}
-
-/// Starts one task per `[[stream]]` of `app`. Abort the handles to stop them.
-pub fn start(host: &Host, app: &Arc<App>, status: &Arc<TriggerStatus>) -> Vec<JoinHandle<()>> {
+/// Starts one task per mapping of `defs`, running the handlers among `functions`. Abort the
+/// handles to stop them.
+pub fn start(
+    host: &Host,
+    defs: &[StreamDef],
+    functions: &Functions,
+    status: &Arc<TriggerStatus>,
+) -> Vec<JoinHandle<()>> {
     let mut tasks = Vec::new();
-    for def in &app.manifest.streams {
+    for def in defs {
         let config = match MappingConfig::from_def(def) {
             Ok(c) => c,
             Err(e) => {
@@ -131,7 +68,7 @@ pub fn start(host: &Host, app: &Arc<App>, status: &Arc<TriggerStatus>) -> Vec<Jo
                 continue;
             }
         };
-        let Some(f) = app.functions.get(&def.function).cloned() else {
+        let Some(f) = functions.get(&def.function).cloned() else {
             continue;
         };
         if f.kind != FunctionKind::Stream {
@@ -685,44 +622,6 @@ fn backoff(attempts: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn def() -> StreamDef {
-        StreamDef {
-            table: "orders".into(),
-            function: "totals".into(),
-            batch_size: None,
-            batching_window_ms: None,
-            starting_position: None,
-            max_retries: None,
-            max_record_age_s: None,
-            bisect_on_error: None,
-            on_failure_table: None,
-        }
-    }
-
-    #[test]
-    fn defaults_and_limits_follow_lambda() {
-        let c = MappingConfig::from_def(&def()).unwrap();
-        assert_eq!(c.batch_size, 100);
-        assert!(c.from_trim_horizon);
-        assert_eq!(c.max_retries, None, "retries are unbounded by default");
-        assert!(MappingConfig::from_def(&StreamDef {
-            batch_size: Some(10_001),
-            ..def()
-        })
-        .is_err());
-        assert!(MappingConfig::from_def(&StreamDef {
-            starting_position: Some("AT_TIMESTAMP".into()),
-            ..def()
-        })
-        .is_err());
-        let latest = MappingConfig::from_def(&StreamDef {
-            starting_position: Some("LATEST".into()),
-            ..def()
-        })
-        .unwrap();
-        assert!(!latest.from_trim_horizon);
-    }
 
     #[test]
     fn backoff_doubles_up_to_a_ceiling() {
