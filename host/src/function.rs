@@ -139,21 +139,20 @@ impl<A: TableAccess> Host<A> {
             .linker
             .instantiate_pre(&component)
             .map_err(|e| HostError::Link(format!("function {}: {e:#}", spec.name)))?;
-        let (kind, pre) = if let Ok(p) =
-            wasmtime_wasi_http::p2::bindings::ProxyPre::new(pre.clone())
-        {
-            (FunctionKind::Http, Pre::Http(p))
-        } else if let Ok(p) = bindings::stream::StreamHandlerPre::new(pre.clone()) {
-            (FunctionKind::Stream, Pre::Stream(p))
-        } else if let Ok(p) = bindings::schedule::ScheduleHandlerPre::new(pre) {
-            (FunctionKind::Schedule, Pre::Schedule(p))
-        } else {
-            return Err(HostError::Link(format!(
+        let (kind, pre) =
+            if let Ok(p) = wasmtime_wasi_http::p2::bindings::ProxyPre::new(pre.clone()) {
+                (FunctionKind::Http, Pre::Http(p))
+            } else if let Ok(p) = bindings::stream::StreamHandlerPre::new(pre.clone()) {
+                (FunctionKind::Stream, Pre::Stream(p))
+            } else if let Ok(p) = bindings::schedule::ScheduleHandlerPre::new(pre) {
+                (FunctionKind::Schedule, Pre::Schedule(p))
+            } else {
+                return Err(HostError::Link(format!(
                 "function {} exports no handler tarn knows: expected wasi:http/incoming-handler, \
                      tarn:function/stream or tarn:function/schedule",
                 spec.name
             )));
-        };
+            };
         tracing::info!(function = %spec.name, version = spec.version, ?kind, %hash, from_cache, "loaded function");
         let grants = Arc::new(spec.grants.clone());
         let concurrency = spec

@@ -56,9 +56,6 @@ macro_rules! table_operations {
         }
 
         impl TableOp {
-            /// Every operation, in the WIT's order.
-            pub const ALL: &'static [TableOp] = &[$(TableOp::$op),*];
-
             /// The DynamoDB operation name (`X-Amz-Target` suffix).
             pub fn name(self) -> &'static str {
                 match self {
