@@ -341,15 +341,12 @@ impl IntoResponse for Response {
     }
 }
 
-impl IntoResponse for HttpError {
+/// Any error that converts into an [`HttpError`] (an [`HttpError`] itself, a [`crate::Error`])
+/// answers as that error: its status and a JSON body `{"error": message}`.
+impl<E: Into<HttpError>> IntoResponse for E {
     fn into_response(self) -> Response {
-        Response::json(self.status, &serde_json::json!({ "error": self.message }))
-    }
-}
-
-impl IntoResponse for crate::Error {
-    fn into_response(self) -> Response {
-        HttpError::from(self).into_response()
+        let e: HttpError = self.into();
+        Response::json(e.status, &serde_json::json!({ "error": e.message }))
     }
 }
 

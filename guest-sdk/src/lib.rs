@@ -63,6 +63,7 @@ pub mod host;
 pub mod http;
 pub mod item;
 pub mod log;
+pub mod operation;
 pub mod router;
 pub mod stream;
 pub mod table;

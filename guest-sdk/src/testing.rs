@@ -4,7 +4,7 @@
 //! [`set_tables_handler`]; without one they fail with `Other("NoHost")`. Log lines go to stderr.
 
 use crate::error::{Error, Result};
-use crate::host::Operation;
+use crate::operation::Operation;
 use serde_json::Value;
 use std::cell::RefCell;
 

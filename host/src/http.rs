@@ -5,17 +5,19 @@
 //! reaches its deadline. A failure before the head was sent becomes the error the caller turns
 //! into a 500/504 JSON answer; a failure after it cuts the body short.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
-use tracing::Instrument;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+use wasmtime_wasi_http::WasiHttpView;
 
-use super::{Host, InvocationError, LoadedFunction, Pre};
+use crate::error::InvocationError;
+use crate::function::{FunctionKind, LoadedFunction};
+use crate::invoke::Call;
+use crate::tables::TableAccess;
+use crate::Host;
 
 /// The body type of a function's HTTP response.
 pub type ResponseBody = HyperOutgoingBody;
@@ -27,7 +29,7 @@ pub fn full_body(bytes: impl Into<Bytes>) -> ResponseBody {
         .boxed_unsync()
 }
 
-impl Host {
+impl<A: TableAccess> Host<A> {
     /// Runs HTTP function `f` on `req`. `req`'s URI should be absolute-path form; the guest sees
     /// scheme `http` and the request's `Host` header as authority.
     pub async fn invoke_http<B>(
@@ -40,56 +42,17 @@ impl Host {
         B: hyper::body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<wasmtime_wasi_http::Error>,
     {
-        let Pre::Http(_) = &f.pre else {
-            return Err(InvocationError::Failed(format!(
-                "{} is not an HTTP handler",
-                f.spec.name
-            )));
-        };
-        let permit = Self::admit(f)?;
-        let span = tracing::info_span!("invoke", function = %f.spec.name, version = f.spec.version, request_id);
-        let (mut store, capture) = self.new_store(f, request_id);
+        let mut invocation = self.start(f, request_id, FunctionKind::Http)?;
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let setup = (|| {
-            use wasmtime_wasi_http::WasiHttpView;
-            let data = store.data_mut();
-            let req = data.http().new_incoming_request(Scheme::Http, req)?;
-            let out = data.http().new_response_outparam(sender)?;
-            wasmtime::Result::<_>::Ok((req, out))
+            let data = invocation.state();
+            let request = data.http().new_incoming_request(Scheme::Http, req)?;
+            let response = data.http().new_response_outparam(sender)?;
+            wasmtime::Result::<_>::Ok(Call::Http { request, response })
         })();
-        let (req, out) = setup.map_err(|e| InvocationError::Failed(format!("{e:#}")))?;
-
-        let host = self.clone();
-        let func = f.clone();
-        let rid = request_id.to_string();
-        let task = tokio::spawn(
-            async move {
-                let Pre::Http(pre) = &func.pre else {
-                    unreachable!()
-                };
-                // Held until the guest is done, body streaming included.
-                let _permit = permit;
-                let metrics = func.metrics.clone();
-                host.run(&func, &rid, store, capture, move |mut store| async move {
-                    let r = async {
-                        let t = Instant::now();
-                        let proxy = pre.instantiate_async(&mut store).await?;
-                        metrics
-                            .instantiate_ns
-                            .fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
-                        proxy
-                            .wasi_http_incoming_handler()
-                            .call_handle(&mut store, req, out)
-                            .await?;
-                        wasmtime::Result::Ok(Ok(()))
-                    }
-                    .await;
-                    (store, r)
-                })
-                .await
-            }
-            .instrument(span),
-        );
+        let call = setup.map_err(|e| InvocationError::Failed(format!("{e:#}")))?;
+        // The guest runs in its own task: it may stream the body after setting the head.
+        let task = tokio::spawn(invocation.run(call));
 
         match receiver.await {
             Ok(Ok(response)) => Ok(response),
@@ -102,7 +65,7 @@ impl Host {
             }
             Err(_) => match task.await {
                 Ok(Err(e)) => Err(e),
-                Ok(Ok(())) => Err(InvocationError::Failed(
+                Ok(Ok(_)) => Err(InvocationError::Failed(
                     "handler returned without setting a response".into(),
                 )),
                 Err(join) => Err(InvocationError::Failed(format!(

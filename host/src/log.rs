@@ -1,5 +1,6 @@
-//! Function logs: guest stdout/stderr and the `log` import, captured per invocation and tagged
-//! with the function, its version and the request id.
+//! Function logs: guest stdout/stderr and the `tarn:function/log` import, captured per invocation
+//! and tagged with the function, its version and the request id. The import's host side is here
+//! too: the generated `Host` trait is implemented on [`InvocationLog`], each store's log context.
 //!
 //! Lines go to an in-memory ring ([`LogSink`]) that `tarn logs` reads (the last N lines, then
 //! `-f` follows new ones through a broadcast channel), and to `tracing` at the line's level.
@@ -21,7 +22,10 @@ use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
+use wasmtime::component::{HasSelf, Linker};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
+
+use crate::bindings;
 
 /// How many lines the ring keeps.
 const RING_CAPACITY: usize = 10_000;
@@ -248,6 +252,29 @@ impl InvocationLog {
             self.line(stream, level, line);
         }
     }
+}
+
+/// The `tarn:function/log` import: one line at the guest's level, counted against its budget.
+impl bindings::log::Host for InvocationLog {
+    async fn write(&mut self, level: bindings::log::Level, message: String) {
+        use bindings::log::Level;
+        let level = match level {
+            Level::Trace => "trace",
+            Level::Debug => "debug",
+            Level::Info => "info",
+            Level::Warn => "warn",
+            Level::Error => "error",
+        };
+        self.line(LogStream::Log, level, message);
+    }
+}
+
+/// Adds the `log` import to `linker`; `get` finds the [`InvocationLog`] in a store's data.
+pub fn add_to_linker<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> &mut InvocationLog,
+) -> wasmtime::Result<()> {
+    bindings::log::add_to_linker::<T, HasSelf<InvocationLog>>(linker, get)
 }
 
 /// A guest's stdout or stderr: keeps the first `capacity` bytes and silently discards the rest,

@@ -1,6 +1,6 @@
 //! Per-invocation resource limits: linear memory (from the manifest's `memory_mb`) and wall-clock
 //! time (from `timeout_ms`); per-function concurrency (`max_concurrency`) is enforced by
-//! [`super::Host`] with a semaphore per loaded function.
+//! [`crate::Host`] with a semaphore per loaded function.
 //!
 //! Memory is enforced by a [`wasmtime::ResourceLimiter`] installed in every invocation's `Store`:
 //! a `memory.grow` past the limit fails (returns -1 to the guest, as the spec allows), and the

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 use wasmtime::Engine;
 
-use super::HostError;
+use crate::error::HostError;
 
 /// A directory of precompiled components.
 #[derive(Debug, Clone)]
