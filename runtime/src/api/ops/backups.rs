@@ -15,14 +15,17 @@ use tarn_store::backup::{
 use tarn_store::schema::{BillingMode, TableMeta, TableStatus};
 use tarn_store::{StoreError, TableInfo};
 
-use super::super::codec::{
+use super::arn::table_arn;
+use super::indexes;
+use super::schema::throughput;
+use super::tables::table_description;
+use crate::api::Api;
+use tarn_wire::kind;
+use tarn_wire::ApiError;
+use tarn_wire::{
     optional_array, optional_bool, optional_i64, optional_object, optional_str, required_object,
     required_str, table_name, table_name_member, wrong_json_type, JsonType, ValidationErrors,
 };
-use super::super::error::kind;
-use super::super::{Api, ApiError};
-use super::indexes;
-use super::tables::{table_arn, table_description, throughput};
 
 /// A missing source table, as the backup API names it.
 fn table_not_found(e: StoreError) -> ApiError {

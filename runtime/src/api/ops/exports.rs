@@ -17,14 +17,13 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use super::super::codec::{
-    member, optional_i64, optional_str, required_str, wrong_json_type, JsonType,
-};
-use super::super::error::kind;
-use super::super::{Api, ApiError};
-use super::tables::{table_arn, table_from_arn};
+use super::arn::{table_arn, table_from_arn};
+use crate::api::Api;
 use crate::transfer::export::{ExportLayout, ExportSummary, ExportWriter, DEFAULT_FILE_BYTES};
 use tarn_store::clock::now_secs_f64;
+use tarn_wire::kind;
+use tarn_wire::ApiError;
+use tarn_wire::{member, optional_i64, optional_str, required_str, wrong_json_type, JsonType};
 
 use crate::transfer::jobs::{self, ExportJob, JobStatus, Progress, CLIENT_TOKEN_WINDOW_SECS};
 use crate::transfer::{location, TransferError};
@@ -90,7 +89,7 @@ pub(crate) fn enum_member<'a>(
         Some(v) if allowed.contains(&v) => Ok(v),
         Some(v) => Err(ApiError::validation(format!(
             "1 validation error detected: Value '{v}' at '{}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
-            super::super::codec::member_path(name),
+            tarn_wire::member_path(name),
             allowed.join(", ")
         ))),
     }

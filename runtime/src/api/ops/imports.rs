@@ -21,19 +21,21 @@ use std::sync::Arc;
 use serde_json::{json, Map, Value};
 use tarn_store::schema::{ScalarType, TableMeta};
 
-use super::super::codec::{
-    missing, optional_array, optional_i64, optional_object, optional_str, required_object,
-    required_str,
-};
-use super::super::error::kind;
-use super::super::{Api, ApiError};
+use super::arn::table_arn;
 use super::exports::{client_token, enum_member, fingerprint, transfer_error};
-use super::tables::{table_arn, table_spec};
+use super::tables::table_spec;
+use crate::api::Api;
 use crate::transfer::export::DataFile;
 use crate::transfer::import::{
     open_source, read_csv, read_json_lines, Compression, CsvOptions, Line, Loader,
 };
 use tarn_store::clock::now_secs_f64;
+use tarn_wire::kind;
+use tarn_wire::ApiError;
+use tarn_wire::{
+    missing, optional_array, optional_i64, optional_object, optional_str, required_object,
+    required_str,
+};
 
 use crate::transfer::jobs::{self, ImportJob, JobStatus, Progress, CLIENT_TOKEN_WINDOW_SECS};
 use crate::transfer::location::{self, Object};
@@ -523,7 +525,7 @@ fn token_id(token: &str) -> Option<String> {
 pub(crate) fn list_imports(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let table = optional_str(body, "TableArn")?
         .map(|arn| {
-            super::tables::table_from_arn(arn).map_err(|_| {
+            super::arn::table_from_arn(arn).map_err(|_| {
                 ApiError::validation(format!("Invalid TableArn: {arn} is not a table ARN"))
             })
         })

@@ -2,6 +2,7 @@
 //! [`super::codec`]), calling the store, and encoding the answer. Handlers are synchronous: the
 //! store blocks on disk, so [`super::Api::call`] runs them on tokio's blocking pool.
 
+pub(crate) mod arn;
 pub(crate) mod backups;
 pub(crate) mod batch;
 pub(crate) mod capacity;
@@ -11,6 +12,7 @@ pub(crate) mod imports;
 pub(crate) mod indexes;
 pub(crate) mod items;
 pub(crate) mod read;
+pub(crate) mod schema;
 pub(crate) mod streams;
 pub(crate) mod tables;
 pub(crate) mod transact;
