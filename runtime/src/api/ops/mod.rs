@@ -11,6 +11,7 @@ pub(crate) mod expressions;
 pub(crate) mod imports;
 pub(crate) mod indexes;
 pub(crate) mod items;
+pub(crate) mod jobs;
 pub(crate) mod read;
 pub(crate) mod schema;
 pub(crate) mod streams;
@@ -21,6 +22,7 @@ pub(crate) mod ttl;
 use serde_json::Value;
 
 use super::{Api, ApiError};
+use crate::transfer::jobs::{Export, Import};
 
 /// A handler: the API, the request body; the response body or an error.
 pub(crate) type Handler = fn(&Api, &Value) -> Result<Value, ApiError>;
@@ -59,10 +61,10 @@ pub(crate) fn handler(operation: &str) -> Option<Handler> {
         "DescribeContinuousBackups" => backups::describe_continuous_backups,
         "RestoreTableToPointInTime" => backups::restore_table_to_point_in_time,
         "ExportTableToPointInTime" => exports::export_table_to_point_in_time,
-        "DescribeExport" => exports::describe_export,
+        "DescribeExport" => jobs::describe::<Export>,
         "ListExports" => exports::list_exports,
         "ImportTable" => imports::import_table,
-        "DescribeImport" => imports::describe_import,
+        "DescribeImport" => jobs::describe::<Import>,
         "ListImports" => imports::list_imports,
         "Streams.ListStreams" => streams::list_streams,
         "Streams.DescribeStream" => streams::describe_stream,
