@@ -5,7 +5,7 @@
 //! exactly the behaviour a boto3 client sees.
 //!
 //! The wire format itself (DynamoDB JSON values and items, request members, [`ApiError`]) is the
-//! `tarn-wire` crate; [`ops`] holds the handlers, and `crate::transfer` the export and import
+//! `tarn-wire` crate; `ops` holds the handlers, and `crate::transfer` the export and import
 //! files and jobs the handlers start.
 
 pub(crate) mod ops;

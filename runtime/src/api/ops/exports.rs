@@ -12,6 +12,9 @@
 //! `FailureMessage`. Only `DYNAMODB_JSON` full exports are made: `ION` and `INCREMENTAL_EXPORT`
 //! are refused with a ValidationException. `S3SseAlgorithm` and `S3SseKmsKeyId` are recorded
 //! and reported, not applied (the files are plain).
+//!
+//! DescribeExport is [`super::jobs::describe`]; the ClientToken, the job thread and the list
+//! pages are [`super::jobs`]'s too, shared with imports.
 
 use std::sync::Arc;
 

@@ -15,6 +15,9 @@
 //! writes to CloudWatch), and the import goes on. The table exists from the start; the import
 //! is COMPLETED once every file is read, or FAILED (with `FailureCode` and `FailureMessage`)
 //! when no source file is found or the store fails.
+//!
+//! DescribeImport is [`super::jobs::describe`]; the ClientToken, the job thread and the list
+//! pages are [`super::jobs`]'s too, shared with exports.
 
 use std::sync::Arc;
 

@@ -1,6 +1,12 @@
-//! DynamoDB operations: one handler per operation, each decoding its request (through
-//! [`super::codec`]), calling the store, and encoding the answer. Handlers are synchronous: the
+//! DynamoDB operations: one handler per operation, each decoding its request (through the
+//! `tarn-wire` crate), calling the store, and encoding the answer. Handlers are synchronous: the
 //! store blocks on disk, so [`super::Api::call`] runs them on tokio's blocking pool.
+//!
+//! A module per family of operations (tables, items, read, batch, transact, ttl, backups,
+//! streams, indexes, exports, imports), and beside them what several families share: [`arn`]
+//! (table ARNs), [`schema`] (AttributeDefinitions, KeySchema, ProvisionedThroughput),
+//! [`expressions`], [`capacity`], and [`jobs`] (what exports and imports share). The shared
+//! modules import no family, so the families form no cycle.
 
 pub(crate) mod arn;
 pub(crate) mod backups;
