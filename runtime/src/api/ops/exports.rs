@@ -13,8 +13,8 @@
 //! are refused with a ValidationException. `S3SseAlgorithm` and `S3SseKmsKeyId` are recorded
 //! and reported, not applied (the files are plain).
 //!
-//! DescribeExport is [`super::jobs::describe`]; the ClientToken, the job thread and the list
-//! pages are [`super::jobs`]'s too, shared with imports.
+//! DescribeExport is [`super::jobs::describe`] of [`Exports`]; the ClientToken, the job thread and
+//! the list pages are [`super::jobs`]'s too, shared with imports.
 
 use std::sync::Arc;
 
@@ -126,8 +126,8 @@ pub(crate) fn export_table_to_point_in_time(api: &Api, body: &Value) -> Result<V
 
     let request = fingerprint(body);
     let _starting = api.transfers().start.lock();
-    if let Some(job) = same_token::<Export>(api, token.as_deref(), &request, now)? {
-        return Ok(answer(api, &job));
+    if let Some(job) = same_token::<Exports>(api, token.as_deref(), &request, now)? {
+        return Ok(answer::<Exports>(api, &job));
     }
     let job = Job::start(
         jobs::new_id(now),
@@ -156,11 +156,11 @@ pub(crate) fn export_table_to_point_in_time(api: &Api, body: &Value) -> Result<V
         export_id: job.id.clone(),
     };
     let (thread_api, thread_job) = (api.clone(), job.clone());
-    start_thread(api, &job, move || {
+    start_thread::<Exports>(api, &job, move || {
         run(thread_api, thread_job, layout, export_time, progress)
     })?;
     tracing::info!(export = %job.arn, table, "export started");
-    Ok(answer(api, &job))
+    Ok(answer::<Exports>(api, &job))
 }
 
 /// The export itself, in its own thread.
@@ -238,7 +238,11 @@ fn write_export(
     Ok((writer.finish(&summary)?, end))
 }
 
-impl ApiJob for Export {
+/// Exports as the API describes them (see [`ApiJob`]).
+pub(crate) struct Exports;
+
+impl ApiJob for Exports {
+    type Kind = Export;
     const DESCRIPTION: &'static str = "ExportDescription";
     const ARN_MEMBER: &'static str = "ExportArn";
     const NOT_FOUND: &'static str = kind::EXPORT_NOT_FOUND;

@@ -16,8 +16,8 @@
 //! is COMPLETED once every file is read, or FAILED (with `FailureCode` and `FailureMessage`)
 //! when no source file is found or the store fails.
 //!
-//! DescribeImport is [`super::jobs::describe`]; the ClientToken, the job thread and the list
-//! pages are [`super::jobs`]'s too, shared with exports.
+//! DescribeImport is [`super::jobs::describe`] of [`Imports`]; the ClientToken, the job thread and
+//! the list pages are [`super::jobs`]'s too, shared with exports.
 
 use std::sync::Arc;
 
@@ -154,8 +154,8 @@ pub(crate) fn import_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let request = fingerprint(body);
     let now = now_secs_f64();
     let _starting = api.transfers().start.lock();
-    if let Some(job) = same_token::<Import>(api, token.as_deref(), &request, now)? {
-        return Ok(answer(api, &job));
+    if let Some(job) = same_token::<Imports>(api, token.as_deref(), &request, now)? {
+        return Ok(answer::<Imports>(api, &job));
     }
     let meta = api.store().create_table(spec)?;
     let job = Job::start(
@@ -192,11 +192,11 @@ pub(crate) fn import_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
         compression,
     };
     let (thread_api, thread_job) = (api.clone(), job.clone());
-    start_thread(api, &job, move || {
+    start_thread::<Imports>(api, &job, move || {
         run(thread_api, thread_job, meta, source, progress)
     })?;
     tracing::info!(import = %job.arn, table = %job.table, "import started");
-    Ok(answer(api, &job))
+    Ok(answer::<Imports>(api, &job))
 }
 
 /// Why an import stopped.
@@ -385,7 +385,11 @@ fn load(
     Ok(())
 }
 
-impl ApiJob for Import {
+/// Imports as the API describes them (see [`ApiJob`]).
+pub(crate) struct Imports;
+
+impl ApiJob for Imports {
+    type Kind = Import;
     const DESCRIPTION: &'static str = "ImportTableDescription";
     const ARN_MEMBER: &'static str = "ImportArn";
     const NOT_FOUND: &'static str = kind::IMPORT_NOT_FOUND;

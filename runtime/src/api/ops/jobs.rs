@@ -4,7 +4,9 @@
 //! a `ClientToken` that makes a repeated request answer the job it started; both describe a job
 //! found by its ARN and list jobs newest first, a page at a time. [`ApiJob`] says what differs
 //! between the two kinds on the wire (the description, the member and exception names); the
-//! functions here do the rest once, for either kind.
+//! functions here do the rest once, for either kind. (`ApiJob` is implemented by types of the
+//! API's own, `exports::Exports` and `imports::Imports`, not by the job records' kinds, so
+//! `crate::transfer` stays free of the API.)
 
 use serde_json::{Map, Value};
 use tarn_store::clock::now_secs_f64;
@@ -19,7 +21,9 @@ use crate::transfer::TransferError;
 const MAX_LIST: i64 = 25;
 
 /// What the API says about one kind of job.
-pub(crate) trait ApiJob: JobKind {
+pub(crate) trait ApiJob {
+    /// The kind of job record.
+    type Kind: JobKind;
     /// The answer's member that holds a description: `ExportDescription`,
     /// `ImportTableDescription`.
     const DESCRIPTION: &'static str;
@@ -31,12 +35,12 @@ pub(crate) trait ApiJob: JobKind {
     const CONFLICT: &'static str;
 
     /// DynamoDB's description of `job` (with live counts while it runs).
-    fn describe(api: &Api, job: &Job<Self>) -> Value;
+    fn describe(api: &Api, job: &Job<Self::Kind>) -> Value;
 }
 
 /// The answer that describes `job`: `{"ExportDescription": {...}}` or
 /// `{"ImportTableDescription": {...}}`.
-pub(crate) fn answer<K: ApiJob>(api: &Api, job: &Job<K>) -> Value {
+pub(crate) fn answer<K: ApiJob>(api: &Api, job: &Job<K::Kind>) -> Value {
     let mut out = Map::new();
     out.insert(K::DESCRIPTION.into(), K::describe(api, job));
     Value::Object(out)
@@ -109,11 +113,11 @@ pub(crate) fn same_token<K: ApiJob>(
     token: Option<&str>,
     request: &Value,
     now: f64,
-) -> Result<Option<Job<K>>, ApiError> {
+) -> Result<Option<Job<K::Kind>>, ApiError> {
     let Some(token) = token else {
         return Ok(None);
     };
-    let existing = Job::<K>::list(api.store()).map_err(transfer_error)?;
+    let existing = Job::<K::Kind>::list(api.store()).map_err(transfer_error)?;
     let Some(job) = existing.into_iter().rev().find(|j| {
         j.client_token.as_deref() == Some(token) && j.start_time + CLIENT_TOKEN_WINDOW_SECS > now
     }) else {
@@ -124,7 +128,7 @@ pub(crate) fn same_token<K: ApiJob>(
             K::CONFLICT,
             format!(
                 "An {} with the same ClientToken but different parameters was requested within the last 8 hours",
-                K::NAME
+                K::Kind::NAME
             ),
         ));
     }
@@ -135,21 +139,21 @@ pub(crate) fn same_token<K: ApiJob>(
 /// job is recorded FAILED and the request answered `InternalServerError`.
 pub(crate) fn start_thread<K: ApiJob>(
     api: &Api,
-    job: &Job<K>,
+    job: &Job<K::Kind>,
     work: impl FnOnce() + Send + 'static,
 ) -> Result<(), ApiError> {
     let started = std::thread::Builder::new()
-        .name(format!("{}-{}", K::NAME, job.id))
+        .name(format!("{}-{}", K::Kind::NAME, job.id))
         .spawn(work);
     if let Err(e) = started {
-        tracing::error!(error = %e, "cannot start the {} thread", K::NAME);
+        tracing::error!(error = %e, "cannot start the {} thread", K::Kind::NAME);
         api.transfers().end(&job.id);
         let mut failed = job.clone();
         record_failure(
             api,
             &mut failed,
             "InternalServerError",
-            &format!("cannot start the {}", K::NAME),
+            &format!("cannot start the {}", K::Kind::NAME),
         );
         return Err(ApiError::internal("Internal server error"));
     }
@@ -167,13 +171,18 @@ pub(crate) fn record_failure<K: JobKind>(api: &Api, job: &mut Job<K>, code: &str
 /// DescribeExport and DescribeImport: the job the request's ARN member names.
 pub(crate) fn describe<K: ApiJob>(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let arn = required_str(body, K::ARN_MEMBER)?;
-    let not_found = || ApiError::new(K::NOT_FOUND, format!("{} not found: {arn}", title::<K>()));
-    let id = Job::<K>::id_in_arn(arn).ok_or_else(not_found)?;
-    let job = Job::<K>::load(api.store(), id)
+    let not_found = || {
+        ApiError::new(
+            K::NOT_FOUND,
+            format!("{} not found: {arn}", title::<K::Kind>()),
+        )
+    };
+    let id = Job::<K::Kind>::id_in_arn(arn).ok_or_else(not_found)?;
+    let job = Job::<K::Kind>::load(api.store(), id)
         .map_err(transfer_error)?
         .filter(|j| j.arn == arn)
         .ok_or_else(not_found)?;
-    Ok(answer(api, &job))
+    Ok(answer::<K>(api, &job))
 }
 
 /// The kind's name with a capital, as messages begin with it (`Export`, `Import`).

@@ -28,7 +28,6 @@ pub(crate) mod ttl;
 use serde_json::Value;
 
 use super::{Api, ApiError};
-use crate::transfer::jobs::{Export, Import};
 
 /// A handler: the API, the request body; the response body or an error.
 pub(crate) type Handler = fn(&Api, &Value) -> Result<Value, ApiError>;
@@ -67,10 +66,10 @@ pub(crate) fn handler(operation: &str) -> Option<Handler> {
         "DescribeContinuousBackups" => backups::describe_continuous_backups,
         "RestoreTableToPointInTime" => backups::restore_table_to_point_in_time,
         "ExportTableToPointInTime" => exports::export_table_to_point_in_time,
-        "DescribeExport" => jobs::describe::<Export>,
+        "DescribeExport" => jobs::describe::<exports::Exports>,
         "ListExports" => exports::list_exports,
         "ImportTable" => imports::import_table,
-        "DescribeImport" => jobs::describe::<Import>,
+        "DescribeImport" => jobs::describe::<imports::Imports>,
         "ListImports" => imports::list_imports,
         "Streams.ListStreams" => streams::list_streams,
         "Streams.DescribeStream" => streams::describe_stream,
