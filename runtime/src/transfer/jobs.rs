@@ -4,8 +4,9 @@
 //! Both kinds share one record, [`Job`], with what each kind adds ([`Export`], [`Import`])
 //! flattened into the same JSON object. A job's record is JSON in the store's state keyspace
 //! under `export/<id>` or `import/<id>`, written when the job starts (IN_PROGRESS) and when it
-//! ends (COMPLETED or FAILED). While a job runs, its counters live in memory ([`Progress`], found through [`Transfers::progress`]), so
-//! DescribeExport and DescribeImport show items so far without a durable write per batch.
+//! ends (COMPLETED or FAILED). While a job runs, its counters live in memory ([`Progress`],
+//! found through [`Transfers::progress`]), so DescribeExport and DescribeImport show items so
+//! far without a durable write per batch.
 //!
 //! A job runs in a thread of the process that started it; if the process stops first, the
 //! record stays IN_PROGRESS on disk, and [`fail_interrupted`] (called when `tarn serve` opens the
