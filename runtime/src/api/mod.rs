@@ -3,16 +3,23 @@
 //!
 //! The HTTP server and the wasm host's `tables` import both go through here, so a function sees
 //! exactly the behaviour a boto3 client sees.
+//!
+//! The wire format itself (DynamoDB JSON values and items, request members, [`ApiError`]) is the
+//! `tarn-wire` crate; `ops` holds the handlers, and `crate::transfer` the export and import
+//! files and jobs the handlers start.
 
-pub mod codec;
-pub mod error;
 pub(crate) mod ops;
 
 use std::sync::Arc;
 
 use serde_json::Value;
 
-pub use error::ApiError;
+/// The DynamoDB JSON codec (the `tarn-wire` crate) at the path it had before it became a crate,
+/// for the callers outside the API that still name it so.
+pub use tarn_wire as codec;
+/// DynamoDB's errors (`tarn_wire::error`) at the path they had before the wire crate.
+pub use tarn_wire::error;
+pub use tarn_wire::ApiError;
 
 /// A stream sequence number as the wire carries it (21 digits, zero-padded).
 pub fn sequence_number(seq: u64) -> String {

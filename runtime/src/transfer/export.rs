@@ -31,7 +31,7 @@ use tarn_store::Item;
 
 use super::location::{join_key, key_path};
 use super::TransferError;
-use crate::api::codec::encode_item;
+use tarn_wire::encode_item;
 
 /// Uncompressed bytes of lines after which a data file is closed and the next one started.
 pub const DEFAULT_FILE_BYTES: u64 = 64 * 1024 * 1024;
@@ -380,7 +380,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::api::codec::decode_item;
+    use tarn_wire::decode_item;
 
     fn item(n: u32) -> Item {
         decode_item(

@@ -37,7 +37,7 @@ use tarn_store::{AttributeValue, Item, Mutation, Number, Store, StoreError, Tran
 
 use super::jobs::Progress;
 use super::TransferError;
-use crate::api::codec::{decode_item, encode_item};
+use tarn_wire::{decode_item, encode_item};
 
 /// The longest DynamoDB JSON line read; longer ones are bad lines (an item is at most 400 KB,
 /// which JSON escaping and base64 can at most multiply by six).
@@ -472,6 +472,8 @@ mod tests {
     use std::io::Write;
 
     use serde_json::json;
+    use tarn_store::index::{IndexKind, IndexProjection, IndexSpec};
+    use tarn_store::schema::{BillingMode, KeyAttribute, KeySchema, TableSpec};
 
     use super::*;
 
@@ -646,17 +648,35 @@ mod tests {
     fn loader_checks_batches_and_overwrites() {
         let tmp = tempfile::tempdir().unwrap();
         let store = Store::open(tmp.path()).unwrap();
-        let spec = crate::api::ops::tables::table_spec(&json!({
-            "TableName": "Tbl",
-            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
-                                     {"AttributeName": "g", "AttributeType": "N"}],
-            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-            "BillingMode": "PAY_PER_REQUEST",
-            "GlobalSecondaryIndexes": [{"IndexName": "byG",
-                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "ALL"}}],
-        }))
-        .unwrap();
+        // Table "Tbl": key pk (S), on demand, with a global index byG on g (N) projecting all.
+        let key = |name: &str, attr_type| KeySchema {
+            hash: KeyAttribute {
+                name: name.into(),
+                attr_type,
+            },
+            range: None,
+        };
+        let spec = TableSpec {
+            name: "Tbl".into(),
+            key_schema: key("pk", ScalarType::S),
+            attribute_definitions: vec![
+                key("pk", ScalarType::S).hash,
+                key("g", ScalarType::N).hash,
+            ],
+            billing_mode: BillingMode::PayPerRequest,
+            throughput: None,
+            tags: Default::default(),
+            deletion_protection: false,
+            table_class: None,
+            stream: None,
+            indexes: vec![IndexSpec {
+                name: "byG".into(),
+                kind: IndexKind::Global,
+                key_schema: key("g", ScalarType::N),
+                projection: IndexProjection::All,
+                throughput: None,
+            }],
+        };
         let meta = store.create_table(spec).unwrap();
         let progress = Arc::new(Progress::default());
         let mut loader = Loader::new(&store, meta, progress.clone());

@@ -1,10 +1,12 @@
 //! Export and import jobs: their durable records, the live progress of running ones, and their
 //! ids.
 //!
-//! A job's record is JSON in the store's state keyspace under `export/<id>` or `import/<id>`,
-//! written when the job starts (IN_PROGRESS) and when it ends (COMPLETED or FAILED). While a job
-//! runs, its counters live in memory ([`Progress`], found through [`Transfers::progress`]), so
-//! DescribeExport and DescribeImport show items so far without a durable write per batch.
+//! Both kinds share one record, [`Job`], with what each kind adds ([`Export`], [`Import`])
+//! flattened into the same JSON object. A job's record is JSON in the store's state keyspace
+//! under `export/<id>` or `import/<id>`, written when the job starts (IN_PROGRESS) and when it
+//! ends (COMPLETED or FAILED). While a job runs, its counters live in memory ([`Progress`],
+//! found through [`Transfers::progress`]), so DescribeExport and DescribeImport show items so
+//! far without a durable write per batch.
 //!
 //! A job runs in a thread of the process that started it; if the process stops first, the
 //! record stays IN_PROGRESS on disk, and [`fail_interrupted`] (called when `tarn serve` opens the
@@ -21,14 +23,11 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use serde_json::Value;
+use tarn_store::schema::TableMeta;
 use tarn_store::Store;
 
 use super::TransferError;
 
-/// Key prefix of export records.
-pub const EXPORT_PREFIX: &str = "export/";
-/// Key prefix of import records.
-pub const IMPORT_PREFIX: &str = "import/";
 /// How long a ClientToken identifies a request (DynamoDB: 8 hours).
 pub const CLIENT_TOKEN_WINDOW_SECS: f64 = 8.0 * 3600.0;
 
@@ -57,14 +56,23 @@ impl JobStatus {
     }
 }
 
-/// An export job (ExportTableToPointInTime).
+/// What a kind of job (export or import) adds to the record every job has.
+pub trait JobKind: Clone + std::fmt::Debug + Serialize + DeserializeOwned {
+    /// `export` or `import`: the word in the job's ARN (`<table ARN>/export/<id>`), in its
+    /// record's key (`export/<id>`), and in its thread's name.
+    const NAME: &'static str;
+}
+
+/// A job's durable record: what every export and import has, and what its kind adds. The kind's
+/// members are flattened into the same JSON object, so a record reads as one flat object.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ExportJob {
-    /// The export id.
+#[serde(bound = "K: JobKind")]
+pub struct Job<K> {
+    /// The job id.
     pub id: String,
-    /// The export ARN.
+    /// The job ARN: `<table ARN>/<kind>/<id>`.
     pub arn: String,
-    /// The table's name.
+    /// The table's name (exported from, or created by the import).
     pub table: String,
     /// The table's ARN.
     pub table_arn: String,
@@ -76,10 +84,24 @@ pub struct ExportJob {
     pub start_time: f64,
     /// When it ended.
     pub end_time: Option<f64>,
-    /// The instant the data is from.
-    pub export_time: f64,
     /// The request's ClientToken.
     pub client_token: Option<String>,
+    /// Why it failed.
+    pub failure_code: Option<String>,
+    /// Why it failed, for people.
+    pub failure_message: Option<String>,
+    /// The request without its ClientToken (what a repeated token must match).
+    pub request: Value,
+    /// What this kind of job records besides.
+    #[serde(flatten)]
+    pub details: K,
+}
+
+/// What an export (ExportTableToPointInTime) records.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Export {
+    /// The instant the data is from.
+    pub export_time: f64,
     /// `S3Bucket`.
     pub s3_bucket: String,
     /// `S3BucketOwner`.
@@ -96,35 +118,15 @@ pub struct ExportJob {
     pub billed_size_bytes: u64,
     /// The key of manifest-summary.json, once complete.
     pub manifest: Option<String>,
-    /// Why it failed.
-    pub failure_code: Option<String>,
-    /// Why it failed, for people.
-    pub failure_message: Option<String>,
-    /// The request without its ClientToken (what a repeated token must match).
-    pub request: Value,
 }
 
-/// An import job (ImportTable).
+impl JobKind for Export {
+    const NAME: &'static str = "export";
+}
+
+/// What an import (ImportTable) records.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ImportJob {
-    /// The import id.
-    pub id: String,
-    /// The import ARN.
-    pub arn: String,
-    /// The new table's name.
-    pub table: String,
-    /// The new table's ARN.
-    pub table_arn: String,
-    /// The new table's id.
-    pub table_id: String,
-    /// Where it stands.
-    pub status: JobStatus,
-    /// When it started.
-    pub start_time: f64,
-    /// When it ended.
-    pub end_time: Option<f64>,
-    /// The request's ClientToken.
-    pub client_token: Option<String>,
+pub struct Import {
     /// `S3BucketSource` as requested.
     pub s3_bucket_source: Value,
     /// `InputFormat`.
@@ -143,12 +145,93 @@ pub struct ImportJob {
     pub processed_size_bytes: u64,
     /// Source items that could not be imported.
     pub error_count: u64,
-    /// Why it failed.
-    pub failure_code: Option<String>,
-    /// Why it failed, for people.
-    pub failure_message: Option<String>,
-    /// The request without its ClientToken.
-    pub request: Value,
+}
+
+impl JobKind for Import {
+    const NAME: &'static str = "import";
+}
+
+/// An export job's record.
+pub type ExportJob = Job<Export>;
+/// An import job's record.
+pub type ImportJob = Job<Import>;
+
+impl<K: JobKind> Job<K> {
+    /// A job of table `table` (whose ARN is `table_arn`) starting at `start_time`, IN_PROGRESS.
+    pub fn start(
+        id: String,
+        table: &TableMeta,
+        table_arn: String,
+        start_time: f64,
+        client_token: Option<String>,
+        request: Value,
+        details: K,
+    ) -> Self {
+        Job {
+            arn: format!("{table_arn}/{}/{id}", K::NAME),
+            id,
+            table: table.name.clone(),
+            table_arn,
+            table_id: table.id.to_string(),
+            status: JobStatus::InProgress,
+            start_time,
+            end_time: None,
+            client_token,
+            failure_code: None,
+            failure_message: None,
+            request,
+            details,
+        }
+    }
+
+    /// The key of the record of job `id` in the store's state keyspace: `<kind>/<id>`.
+    fn key(id: &str) -> String {
+        format!("{}/{id}", K::NAME)
+    }
+
+    /// Stores the record.
+    pub fn save(&self, store: &Store) -> Result<(), TransferError> {
+        let bytes = serde_json::to_vec(self).map_err(|e| TransferError::Format(e.to_string()))?;
+        Ok(store.put_state(&Self::key(&self.id), &bytes)?)
+    }
+
+    /// The job of this kind with this id.
+    pub fn load(store: &Store, id: &str) -> Result<Option<Self>, TransferError> {
+        let key = Self::key(id);
+        store
+            .get_state(&key)?
+            .map(|b| {
+                serde_json::from_slice(&b)
+                    .map_err(|e| TransferError::Format(format!("unreadable job record {key}: {e}")))
+            })
+            .transpose()
+    }
+
+    /// Every job of this kind, oldest first (ids sort by start time).
+    pub fn list(store: &Store) -> Result<Vec<Self>, TransferError> {
+        let mut out = Vec::new();
+        for (key, bytes) in store.list_state(&Self::key(""))? {
+            match serde_json::from_slice(&bytes) {
+                Ok(r) => out.push(r),
+                Err(e) => tracing::warn!(key, error = %e, "skipping an unreadable job record"),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Marks the job FAILED at `at` with `code` and `message` (the record is not saved).
+    pub fn fail(&mut self, at: f64, code: &str, message: &str) {
+        self.status = JobStatus::Failed;
+        self.end_time = Some(at);
+        self.failure_code = Some(code.into());
+        self.failure_message = Some(message.into());
+    }
+
+    /// The job id in an ARN of a job of this kind (`.../table/<T>/<kind>/<id>`).
+    pub fn id_in_arn(arn: &str) -> Option<&str> {
+        let (head, id) = arn.rsplit_once(&format!("/{}/", K::NAME))?;
+        (head.starts_with("arn:") && head.contains(":table/") && is_id(id)).then_some(id)
+    }
 }
 
 /// The counters of a running job.
@@ -227,12 +310,6 @@ pub fn new_id(now: f64) -> String {
     format!("{ms:014}-{random:08x}")
 }
 
-/// The job id in a job ARN (`.../table/<T>/<kind>/<id>`, kind `export` or `import`).
-pub fn id_in_arn<'a>(arn: &'a str, kind: &str) -> Option<&'a str> {
-    let (head, id) = arn.rsplit_once(&format!("/{kind}/"))?;
-    (head.starts_with("arn:") && head.contains(":table/") && is_id(id)).then_some(id)
-}
-
 /// Whether `s` has the shape of a job id.
 pub fn is_id(s: &str) -> bool {
     let Some((ms, hex)) = s.split_once('-') else {
@@ -244,87 +321,26 @@ pub fn is_id(s: &str) -> bool {
         && hex.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-fn save<T: Serialize>(store: &Store, key: &str, record: &T) -> Result<(), TransferError> {
-    let bytes = serde_json::to_vec(record).map_err(|e| TransferError::Format(e.to_string()))?;
-    Ok(store.put_state(key, &bytes)?)
-}
-
-fn load<T: DeserializeOwned>(store: &Store, key: &str) -> Result<Option<T>, TransferError> {
-    store
-        .get_state(key)?
-        .map(|b| {
-            serde_json::from_slice(&b)
-                .map_err(|e| TransferError::Format(format!("unreadable job record {key}: {e}")))
-        })
-        .transpose()
-}
-
-fn list<T: DeserializeOwned>(store: &Store, prefix: &str) -> Result<Vec<T>, TransferError> {
-    let mut out = Vec::new();
-    for (key, bytes) in store.list_state(prefix)? {
-        match serde_json::from_slice(&bytes) {
-            Ok(r) => out.push(r),
-            Err(e) => tracing::warn!(key, error = %e, "skipping an unreadable job record"),
-        }
-    }
-    Ok(out)
-}
-
-/// Stores an export's record.
-pub fn save_export(store: &Store, job: &ExportJob) -> Result<(), TransferError> {
-    save(store, &format!("{EXPORT_PREFIX}{}", job.id), job)
-}
-
-/// The export with this id.
-pub fn load_export(store: &Store, id: &str) -> Result<Option<ExportJob>, TransferError> {
-    load(store, &format!("{EXPORT_PREFIX}{id}"))
-}
-
-/// Every export, oldest first.
-pub fn list_exports(store: &Store) -> Result<Vec<ExportJob>, TransferError> {
-    list(store, EXPORT_PREFIX)
-}
-
-/// Stores an import's record.
-pub fn save_import(store: &Store, job: &ImportJob) -> Result<(), TransferError> {
-    save(store, &format!("{IMPORT_PREFIX}{}", job.id), job)
-}
-
-/// The import with this id.
-pub fn load_import(store: &Store, id: &str) -> Result<Option<ImportJob>, TransferError> {
-    load(store, &format!("{IMPORT_PREFIX}{id}"))
-}
-
-/// Every import, oldest first.
-pub fn list_imports(store: &Store) -> Result<Vec<ImportJob>, TransferError> {
-    list(store, IMPORT_PREFIX)
-}
-
 /// Marks every job still IN_PROGRESS as FAILED: called when the store is opened, before any job
 /// can run, so such a job was interrupted by a stop or a crash. Returns how many were marked.
 pub fn fail_interrupted(store: &Store) -> Result<usize, TransferError> {
-    const MESSAGE: &str = "tarn stopped before the job finished";
     let at = tarn_store::clock::now_secs_f64();
+    Ok(fail_interrupted_of::<Export>(store, at)? + fail_interrupted_of::<Import>(store, at)?)
+}
+
+/// [`fail_interrupted`] for the jobs of one kind.
+fn fail_interrupted_of<K: JobKind>(store: &Store, at: f64) -> Result<usize, TransferError> {
+    const MESSAGE: &str = "tarn stopped before the job finished";
     let mut n = 0;
-    for mut job in list_exports(store)? {
+    for mut job in Job::<K>::list(store)? {
         if job.status == JobStatus::InProgress {
-            job.status = JobStatus::Failed;
-            job.end_time = Some(at);
-            job.failure_code = Some("Interrupted".into());
-            job.failure_message = Some(MESSAGE.into());
-            save_export(store, &job)?;
-            tracing::warn!(export = %job.arn, "export interrupted by a restart: marked FAILED");
-            n += 1;
-        }
-    }
-    for mut job in list_imports(store)? {
-        if job.status == JobStatus::InProgress {
-            job.status = JobStatus::Failed;
-            job.end_time = Some(at);
-            job.failure_code = Some("Interrupted".into());
-            job.failure_message = Some(MESSAGE.into());
-            save_import(store, &job)?;
-            tracing::warn!(import = %job.arn, "import interrupted by a restart: marked FAILED");
+            job.fail(at, "Interrupted", MESSAGE);
+            job.save(store)?;
+            tracing::warn!(
+                job = %job.arn,
+                "{} interrupted by a restart: marked FAILED",
+                K::NAME
+            );
             n += 1;
         }
     }
@@ -347,20 +363,61 @@ mod tests {
             status,
             start_time: 1.0,
             end_time: None,
-            export_time: 1.0,
             client_token: None,
-            s3_bucket: "b".into(),
-            s3_bucket_owner: None,
-            s3_prefix: None,
-            s3_sse_algorithm: None,
-            s3_sse_kms_key_id: None,
-            item_count: 0,
-            billed_size_bytes: 0,
-            manifest: None,
             failure_code: None,
             failure_message: None,
             request: json!({}),
+            details: Export {
+                export_time: 1.0,
+                s3_bucket: "b".into(),
+                s3_bucket_owner: None,
+                s3_prefix: None,
+                s3_sse_algorithm: None,
+                s3_sse_kms_key_id: None,
+                item_count: 0,
+                billed_size_bytes: 0,
+                manifest: None,
+            },
         }
+    }
+
+    #[test]
+    fn records_are_one_flat_object() {
+        // A record as tarn has always written it: the kind's members beside the common ones.
+        let record = json!({
+            "id": "01700000000000-0a1b2c3d",
+            "arn": "arn:aws:dynamodb:us-east-1:000000000000:table/T/import/01700000000000-0a1b2c3d",
+            "table": "T",
+            "table_arn": "arn:aws:dynamodb:us-east-1:000000000000:table/T",
+            "table_id": "00000000-0000-0000-0000-000000000001",
+            "status": "COMPLETED",
+            "start_time": 1700000000.0,
+            "end_time": 1700000001.5,
+            "client_token": null,
+            "s3_bucket_source": {"S3Bucket": "b"},
+            "input_format": "CSV",
+            "input_format_options": null,
+            "input_compression_type": "NONE",
+            "table_creation_parameters": {"TableName": "T"},
+            "processed_item_count": 3,
+            "imported_item_count": 2,
+            "processed_size_bytes": 30,
+            "error_count": 1,
+            "failure_code": null,
+            "failure_message": null,
+            "request": {"InputFormat": "CSV"},
+        });
+        let job: ImportJob = serde_json::from_value(record.clone()).unwrap();
+        assert_eq!(job.status, JobStatus::Completed);
+        assert_eq!(job.end_time, Some(1700000001.5));
+        assert_eq!(job.details.input_format, "CSV");
+        assert_eq!(job.details.error_count, 1);
+        assert_eq!(serde_json::to_value(&job).unwrap(), record);
+        assert_eq!(
+            ImportJob::id_in_arn(&job.arn),
+            Some("01700000000000-0a1b2c3d")
+        );
+        assert_eq!(ExportJob::id_in_arn(&job.arn), None);
     }
 
     #[test]
@@ -384,25 +441,21 @@ mod tests {
     fn interrupted_jobs_fail_on_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        save_export(
-            &store,
-            &export("01700000000000-00000001", JobStatus::InProgress),
-        )
-        .unwrap();
-        save_export(
-            &store,
-            &export("01700000000000-00000002", JobStatus::Completed),
-        )
-        .unwrap();
+        export("01700000000000-00000001", JobStatus::InProgress)
+            .save(&store)
+            .unwrap();
+        export("01700000000000-00000002", JobStatus::Completed)
+            .save(&store)
+            .unwrap();
         assert_eq!(fail_interrupted(&store).unwrap(), 1);
-        let listed = list_exports(&store).unwrap();
+        let listed = ExportJob::list(&store).unwrap();
         assert_eq!(listed.len(), 2);
         assert_eq!(listed[0].status, JobStatus::Failed);
         assert_eq!(listed[0].failure_code.as_deref(), Some("Interrupted"));
         assert!(listed[0].end_time.is_some());
         assert_eq!(listed[1].status, JobStatus::Completed);
         assert_eq!(fail_interrupted(&store).unwrap(), 0);
-        assert!(load_export(&store, "01700000000000-00000003")
+        assert!(ExportJob::load(&store, "01700000000000-00000003")
             .unwrap()
             .is_none());
     }

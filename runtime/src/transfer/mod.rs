@@ -11,11 +11,14 @@
 //! - [`import`]: the readers of import sources (DynamoDB JSON lines and CSV, gzipped or not),
 //!   which turn each line into an item or a counted error, and the loader that writes items into
 //!   the new table in batches.
-//! - [`jobs`]: the durable records of export and import jobs (in the store's state keyspace),
-//!   the live progress of running ones, and the ids and ARNs DynamoDB gives them.
+//! - [`jobs`]: the durable records of export and import jobs (one [`jobs::Job`] record, with
+//!   what each kind adds), in the store's state keyspace; the live progress of running ones;
+//!   and the ids and ARNs DynamoDB gives them.
 //!
-//! Nothing here speaks the wire protocol: `api::ops::exports` and `api::ops::imports` parse
-//! requests, start jobs and describe them.
+//! Nothing here speaks the API protocol: `api::ops::exports` and `api::ops::imports` parse
+//! requests, start jobs and describe them. Items in files are DynamoDB JSON, read and written
+//! with the one codec, the `tarn-wire` crate; nothing here imports `crate::api`, which holds the
+//! [`jobs::Transfers`] state.
 
 pub mod export;
 pub mod import;

@@ -15,14 +15,17 @@ use tarn_store::backup::{
 use tarn_store::schema::{BillingMode, TableMeta, TableStatus};
 use tarn_store::{StoreError, TableInfo};
 
-use super::super::codec::{
-    optional_array, optional_bool, optional_i64, optional_object, optional_str, required_object,
-    required_str, table_name, table_name_member, wrong_json_type, JsonType, ValidationErrors,
-};
-use super::super::error::kind;
-use super::super::{Api, ApiError};
+use super::arn::table_arn;
 use super::indexes;
-use super::tables::{table_arn, table_description, throughput};
+use super::schema::throughput;
+use super::tables::table_description;
+use crate::api::Api;
+use tarn_wire::kind;
+use tarn_wire::ApiError;
+use tarn_wire::{
+    optional_array, optional_bool, optional_i64, optional_object, optional_str, optional_time,
+    required_object, required_str, table_name, table_name_member, ValidationErrors,
+};
 
 /// A missing source table, as the backup API names it.
 fn table_not_found(e: StoreError) -> ApiError {
@@ -178,14 +181,6 @@ pub(crate) fn delete_backup(api: &Api, body: &Value) -> Result<Value, ApiError> 
     Ok(json!({"BackupDescription": backup_description(api, &b)}))
 }
 
-fn timestamp(body: &Value, name: &str) -> Result<Option<f64>, ApiError> {
-    match body.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => Ok(n.as_f64()),
-        Some(other) => Err(wrong_json_type(JsonType::Double, other)),
-    }
-}
-
 /// ListBackups: filtered by table, time range and type; paged by ExclusiveStartBackupArn.
 pub(crate) fn list_backups(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let table = match body.get("TableName") {
@@ -198,8 +193,8 @@ pub(crate) fn list_backups(api: &Api, body: &Value) -> Result<Value, ApiError> {
             "1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: Member must have value between 1 and 100"
         )));
     }
-    let lower = timestamp(body, "TimeRangeLowerBound")?;
-    let upper = timestamp(body, "TimeRangeUpperBound")?;
+    let lower = optional_time(body, "TimeRangeLowerBound")?;
+    let upper = optional_time(body, "TimeRangeUpperBound")?;
     let kind = optional_str(body, "BackupType")?.unwrap_or("USER");
     if !["USER", "SYSTEM", "AWS_BACKUP", "ALL"].contains(&kind) {
         return Err(ApiError::validation(format!(
@@ -393,7 +388,7 @@ pub(crate) fn restore_table_to_point_in_time(api: &Api, body: &Value) -> Result<
         }
     };
     let latest = optional_bool(body, "UseLatestRestorableTime")?.unwrap_or(false);
-    let at = match (timestamp(body, "RestoreDateTime")?, latest) {
+    let at = match (optional_time(body, "RestoreDateTime")?, latest) {
         (Some(_), true) => {
             return Err(ApiError::validation(
                 "Only one of RestoreDateTime or UseLatestRestorableTime may be specified",

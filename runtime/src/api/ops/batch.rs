@@ -12,11 +12,12 @@ use serde_json::{json, Map, Value};
 use tarn_store::value::{item_size, validate_item};
 use tarn_store::{Mutation, TransactAction};
 
-use super::super::codec::{decode_item, encode_item, required_object};
-use super::super::{Api, ApiError};
 use super::capacity::{self, Kind, Report};
 use super::expressions::RequestExprs;
 use super::items::project;
+use crate::api::Api;
+use tarn_wire::ApiError;
+use tarn_wire::{decode_item, encode_item, required_object};
 
 const MAX_GET_KEYS: usize = 100;
 const MAX_WRITES: usize = 25;

@@ -7,8 +7,8 @@
 
 use serde_json::{json, Map, Value};
 
-use super::super::codec::optional_str;
-use super::super::ApiError;
+use tarn_wire::optional_str;
+use tarn_wire::ApiError;
 
 /// What ReturnConsumedCapacity asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -12,18 +12,12 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::Value;
 use tarn_store::expr::{
     self, AttributeAction, AttributeUpdate, ComparisonOperator, Condition, ConditionalOperator,
-    ExpectedAttribute, ExprContext, ExprError, KeyCondition, Projection, UpdateExpr,
+    ExpectedAttribute, ExprContext, KeyCondition, Projection, UpdateExpr,
 };
 use tarn_store::{Item, StoreError};
 
-use super::super::codec::{decode_value, optional_object, optional_str, optional_string_map};
-use super::super::ApiError;
-
-impl From<ExprError> for ApiError {
-    fn from(e: ExprError) -> Self {
-        ApiError::validation(e.to_string())
-    }
-}
+use tarn_wire::ApiError;
+use tarn_wire::{decode_value, optional_object, optional_str, optional_string_map};
 
 /// The expression context of a request: its placeholder maps, and whether it uses expression
 /// or legacy parameters.
@@ -354,8 +348,7 @@ pub(crate) fn return_old_on_failure(body: &Value) -> Result<bool, ApiError> {
 pub(crate) fn write_error(e: StoreError, return_old: bool) -> ApiError {
     match e {
         StoreError::ConditionalCheckFailed { item: Some(item) } if return_old => {
-            ApiError::conditional_check_failed()
-                .with_extra("Item", super::super::codec::encode_item(&item))
+            ApiError::conditional_check_failed().with_extra("Item", tarn_wire::encode_item(&item))
         }
         other => other.into(),
     }

@@ -15,32 +15,35 @@
 //! writes to CloudWatch), and the import goes on. The table exists from the start; the import
 //! is COMPLETED once every file is read, or FAILED (with `FailureCode` and `FailureMessage`)
 //! when no source file is found or the store fails.
+//!
+//! DescribeImport is [`super::jobs::describe`] of [`Imports`]; the ClientToken, the job thread and
+//! the list pages are [`super::jobs`]'s too, shared with exports.
 
 use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
+use tarn_store::clock::now_secs_f64;
 use tarn_store::schema::{ScalarType, TableMeta};
-
-use super::super::codec::{
-    missing, optional_array, optional_i64, optional_object, optional_str, required_object,
-    required_str,
+use tarn_wire::{
+    kind, missing, optional_array, optional_object, optional_str, required_object, required_str,
+    ApiError,
 };
-use super::super::error::kind;
-use super::super::{Api, ApiError};
-use super::exports::{client_token, enum_member, fingerprint, transfer_error};
-use super::tables::{table_arn, table_spec};
+
+use super::arn::table_arn;
+use super::jobs::{
+    answer, arn_table, client_token, enum_member, fingerprint, page, page_size, record_failure,
+    same_token, start_thread, transfer_error, ApiJob,
+};
+use super::tables::table_spec;
+use crate::api::Api;
 use crate::transfer::export::DataFile;
 use crate::transfer::import::{
     open_source, read_csv, read_json_lines, Compression, CsvOptions, Line, Loader,
 };
-use tarn_store::clock::now_secs_f64;
-
-use crate::transfer::jobs::{self, ImportJob, JobStatus, Progress, CLIENT_TOKEN_WINDOW_SECS};
+use crate::transfer::jobs::{self, Import, ImportJob, Job, JobStatus, Progress};
 use crate::transfer::location::{self, Object};
 use crate::transfer::TransferError;
 
-/// Most summaries a ListImports page holds.
-const MAX_LIST: i64 = 25;
 /// Bad lines logged one by one per import; past this only the count goes on.
 const LOGGED_ERRORS: u64 = 100;
 
@@ -151,54 +154,36 @@ pub(crate) fn import_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let request = fingerprint(body);
     let now = now_secs_f64();
     let _starting = api.transfers().start.lock();
-    if let Some(token) = &token {
-        let existing = jobs::list_imports(api.store()).map_err(transfer_error)?;
-        if let Some(job) = existing.into_iter().rev().find(|j| {
-            j.client_token.as_deref() == Some(token.as_str())
-                && j.start_time + CLIENT_TOKEN_WINDOW_SECS > now
-        }) {
-            if job.request != request {
-                return Err(ApiError::new(
-                    kind::IMPORT_CONFLICT,
-                    "An import with the same ClientToken but different parameters was requested within the last 8 hours",
-                ));
-            }
-            return Ok(json!({"ImportTableDescription": describe(api, &job)}));
-        }
+    if let Some(job) = same_token::<Imports>(api, token.as_deref(), &request, now)? {
+        return Ok(answer::<Imports>(api, &job));
     }
     let meta = api.store().create_table(spec)?;
-    let id = jobs::new_id(now);
-    let table_arn = table_arn(api, &meta.name);
-    let job = ImportJob {
-        arn: format!("{table_arn}/import/{id}"),
-        id,
-        table: meta.name.clone(),
-        table_arn,
-        table_id: meta.id.to_string(),
-        status: JobStatus::InProgress,
-        start_time: now,
-        end_time: None,
-        client_token: token,
-        s3_bucket_source: source,
-        input_format: format.to_string(),
-        input_format_options: body
-            .get("InputFormatOptions")
-            .filter(|v| !v.is_null())
-            .cloned(),
-        input_compression_type: match compression {
-            Compression::Gzip => "GZIP".into(),
-            Compression::None => "NONE".into(),
-        },
-        table_creation_parameters: params,
-        processed_item_count: 0,
-        imported_item_count: 0,
-        processed_size_bytes: 0,
-        error_count: 0,
-        failure_code: None,
-        failure_message: None,
+    let job = Job::start(
+        jobs::new_id(now),
+        &meta,
+        table_arn(api, &meta.name),
+        now,
+        token,
         request,
-    };
-    jobs::save_import(api.store(), &job).map_err(transfer_error)?;
+        Import {
+            s3_bucket_source: source,
+            input_format: format.to_string(),
+            input_format_options: body
+                .get("InputFormatOptions")
+                .filter(|v| !v.is_null())
+                .cloned(),
+            input_compression_type: match compression {
+                Compression::Gzip => "GZIP".into(),
+                Compression::None => "NONE".into(),
+            },
+            table_creation_parameters: params,
+            processed_item_count: 0,
+            imported_item_count: 0,
+            processed_size_bytes: 0,
+            error_count: 0,
+        },
+    );
+    job.save(api.store()).map_err(transfer_error)?;
     let progress = api.transfers().begin(&job.id);
     let source = Source {
         bucket_dir,
@@ -207,33 +192,11 @@ pub(crate) fn import_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
         compression,
     };
     let (thread_api, thread_job) = (api.clone(), job.clone());
-    let started = std::thread::Builder::new()
-        .name(format!("import-{}", job.id))
-        .spawn(move || run(thread_api, thread_job, meta, source, progress));
-    if let Err(e) = started {
-        tracing::error!(error = %e, "cannot start the import thread");
-        api.transfers().end(&job.id);
-        let mut failed = job.clone();
-        finish_failed(
-            api,
-            &mut failed,
-            "InternalServerError",
-            "cannot start the import",
-        );
-        return Err(ApiError::internal("Internal server error"));
-    }
+    start_thread::<Imports>(api, &job, move || {
+        run(thread_api, thread_job, meta, source, progress)
+    })?;
     tracing::info!(import = %job.arn, table = %job.table, "import started");
-    Ok(json!({"ImportTableDescription": describe(api, &job)}))
-}
-
-fn finish_failed(api: &Api, job: &mut ImportJob, code: &str, message: &str) {
-    job.status = JobStatus::Failed;
-    job.end_time = Some(now_secs_f64());
-    job.failure_code = Some(code.into());
-    job.failure_message = Some(message.into());
-    if let Err(e) = jobs::save_import(api.store(), job) {
-        tracing::error!(import = %job.arn, error = %e, "cannot record the failed import");
-    }
+    Ok(answer::<Imports>(api, &job))
 }
 
 /// Why an import stopped.
@@ -262,18 +225,18 @@ fn run(api: Api, mut job: ImportJob, meta: TableMeta, source: Source, progress: 
     let _entered = span.enter();
     let result = load(&api, meta, &source, &progress);
     api.transfers().end(&job.id);
-    job.processed_item_count = Progress::get(&progress.processed);
-    job.processed_size_bytes = Progress::get(&progress.bytes);
-    job.imported_item_count = Progress::get(&progress.items);
-    job.error_count = Progress::get(&progress.errors);
+    job.details.processed_item_count = Progress::get(&progress.processed);
+    job.details.processed_size_bytes = Progress::get(&progress.bytes);
+    job.details.imported_item_count = Progress::get(&progress.items);
+    job.details.error_count = Progress::get(&progress.errors);
     match result {
         Ok(()) => {
             job.status = JobStatus::Completed;
             job.end_time = Some(now_secs_f64());
-            match jobs::save_import(api.store(), &job) {
+            match job.save(api.store()) {
                 Ok(()) => tracing::info!(
-                    imported = job.imported_item_count,
-                    errors = job.error_count,
+                    imported = job.details.imported_item_count,
+                    errors = job.details.error_count,
                     "import completed"
                 ),
                 Err(e) => tracing::error!(error = %e, "cannot record the completed import"),
@@ -281,7 +244,7 @@ fn run(api: Api, mut job: ImportJob, meta: TableMeta, source: Source, progress: 
         }
         Err(f) => {
             tracing::warn!(code = f.code, error = %f.message, "import failed");
-            finish_failed(&api, &mut job, f.code, &f.message);
+            record_failure(&api, &mut job, f.code, &f.message);
         }
     }
 }
@@ -422,76 +385,73 @@ fn load(
     Ok(())
 }
 
-/// DynamoDB's ImportTableDescription of a job (with live counts while it runs).
-fn describe(api: &Api, job: &ImportJob) -> Value {
-    let (processed, imported, bytes, errors) = match (job.status, api.transfers().progress(&job.id))
-    {
-        (JobStatus::InProgress, Some(p)) => (
-            Progress::get(&p.processed),
-            Progress::get(&p.items),
-            Progress::get(&p.bytes),
-            Progress::get(&p.errors),
-        ),
-        _ => (
-            job.processed_item_count,
-            job.imported_item_count,
-            job.processed_size_bytes,
-            job.error_count,
-        ),
-    };
-    let mut d = Map::new();
-    d.insert("ImportArn".into(), json!(job.arn));
-    d.insert("ImportStatus".into(), json!(job.status.as_str()));
-    d.insert("TableArn".into(), json!(job.table_arn));
-    d.insert("TableId".into(), json!(job.table_id));
-    if let Some(t) = &job.client_token {
-        d.insert("ClientToken".into(), json!(t));
-    }
-    d.insert("S3BucketSource".into(), job.s3_bucket_source.clone());
-    d.insert("ErrorCount".into(), json!(errors));
-    d.insert("InputFormat".into(), json!(job.input_format));
-    if let Some(o) = &job.input_format_options {
-        d.insert("InputFormatOptions".into(), o.clone());
-    }
-    d.insert(
-        "InputCompressionType".into(),
-        json!(job.input_compression_type),
-    );
-    d.insert(
-        "TableCreationParameters".into(),
-        job.table_creation_parameters.clone(),
-    );
-    d.insert("StartTime".into(), json!(job.start_time));
-    if let Some(end) = job.end_time {
-        d.insert("EndTime".into(), json!(end));
-    }
-    d.insert("ProcessedSizeBytes".into(), json!(bytes));
-    d.insert("ProcessedItemCount".into(), json!(processed));
-    d.insert("ImportedItemCount".into(), json!(imported));
-    if let Some(c) = &job.failure_code {
-        d.insert("FailureCode".into(), json!(c));
-    }
-    if let Some(m) = &job.failure_message {
-        d.insert("FailureMessage".into(), json!(m));
-    }
-    Value::Object(d)
-}
+/// Imports as the API describes them (see [`ApiJob`]).
+pub(crate) struct Imports;
 
-/// The job id in an import ARN (`.../table/<T>/import/<id>`).
-fn import_id(arn: &str) -> Option<&str> {
-    jobs::id_in_arn(arn, "import")
-}
+impl ApiJob for Imports {
+    type Kind = Import;
+    const DESCRIPTION: &'static str = "ImportTableDescription";
+    const ARN_MEMBER: &'static str = "ImportArn";
+    const NOT_FOUND: &'static str = kind::IMPORT_NOT_FOUND;
+    const CONFLICT: &'static str = kind::IMPORT_CONFLICT;
 
-/// DescribeImport.
-pub(crate) fn describe_import(api: &Api, body: &Value) -> Result<Value, ApiError> {
-    let arn = required_str(body, "ImportArn")?;
-    let not_found = || ApiError::new(kind::IMPORT_NOT_FOUND, format!("Import not found: {arn}"));
-    let id = import_id(arn).ok_or_else(not_found)?;
-    let job = jobs::load_import(api.store(), id)
-        .map_err(transfer_error)?
-        .filter(|j| j.arn == arn)
-        .ok_or_else(not_found)?;
-    Ok(json!({"ImportTableDescription": describe(api, &job)}))
+    /// DynamoDB's ImportTableDescription of a job (with live counts while it runs).
+    fn describe(api: &Api, job: &ImportJob) -> Value {
+        let (processed, imported, bytes, errors) =
+            match (job.status, api.transfers().progress(&job.id)) {
+                (JobStatus::InProgress, Some(p)) => (
+                    Progress::get(&p.processed),
+                    Progress::get(&p.items),
+                    Progress::get(&p.bytes),
+                    Progress::get(&p.errors),
+                ),
+                _ => (
+                    job.details.processed_item_count,
+                    job.details.imported_item_count,
+                    job.details.processed_size_bytes,
+                    job.details.error_count,
+                ),
+            };
+        let mut d = Map::new();
+        d.insert("ImportArn".into(), json!(job.arn));
+        d.insert("ImportStatus".into(), json!(job.status.as_str()));
+        d.insert("TableArn".into(), json!(job.table_arn));
+        d.insert("TableId".into(), json!(job.table_id));
+        if let Some(t) = &job.client_token {
+            d.insert("ClientToken".into(), json!(t));
+        }
+        d.insert(
+            "S3BucketSource".into(),
+            job.details.s3_bucket_source.clone(),
+        );
+        d.insert("ErrorCount".into(), json!(errors));
+        d.insert("InputFormat".into(), json!(job.details.input_format));
+        if let Some(o) = &job.details.input_format_options {
+            d.insert("InputFormatOptions".into(), o.clone());
+        }
+        d.insert(
+            "InputCompressionType".into(),
+            json!(job.details.input_compression_type),
+        );
+        d.insert(
+            "TableCreationParameters".into(),
+            job.details.table_creation_parameters.clone(),
+        );
+        d.insert("StartTime".into(), json!(job.start_time));
+        if let Some(end) = job.end_time {
+            d.insert("EndTime".into(), json!(end));
+        }
+        d.insert("ProcessedSizeBytes".into(), json!(bytes));
+        d.insert("ProcessedItemCount".into(), json!(processed));
+        d.insert("ImportedItemCount".into(), json!(imported));
+        if let Some(c) = &job.failure_code {
+            d.insert("FailureCode".into(), json!(c));
+        }
+        if let Some(m) = &job.failure_message {
+            d.insert("FailureMessage".into(), json!(m));
+        }
+        Value::Object(d)
+    }
 }
 
 /// A ListImports NextToken: the last listed id in hex, padded with zeros to DynamoDB's token
@@ -521,53 +481,32 @@ fn token_id(token: &str) -> Option<String> {
 /// ListImports: newest first, paged by PageSize (1 to 25) and NextToken, optionally of one
 /// table.
 pub(crate) fn list_imports(api: &Api, body: &Value) -> Result<Value, ApiError> {
-    let table = optional_str(body, "TableArn")?
-        .map(|arn| {
-            super::tables::table_from_arn(arn).map_err(|_| {
-                ApiError::validation(format!("Invalid TableArn: {arn} is not a table ARN"))
-            })
-        })
-        .transpose()?;
-    let limit = optional_i64(body, "PageSize")?.unwrap_or(MAX_LIST);
-    if !(1..=MAX_LIST).contains(&limit) {
-        return Err(ApiError::validation(format!(
-            "1 validation error detected: Value '{limit}' at 'pageSize' failed to satisfy constraint: Member must have value {}",
-            if limit < 1 { "greater than or equal to 1" } else { "less than or equal to 25" }
-        )));
-    }
+    let table = optional_str(body, "TableArn")?.map(arn_table).transpose()?;
+    let limit = page_size(body, "PageSize")?;
     let after = optional_str(body, "NextToken")?
         .map(|t| token_id(t).ok_or_else(|| ApiError::validation("Invalid NextToken")))
         .transpose()?;
-    let mut all = jobs::list_imports(api.store()).map_err(transfer_error)?;
-    all.reverse();
-    let mut matching = all
-        .into_iter()
-        .filter(|j| table.is_none_or(|t| j.table == t))
-        .filter(|j| after.as_deref().is_none_or(|a| j.id.as_str() < a))
-        .peekable();
-    let mut summaries = Vec::new();
-    let mut last = None;
-    while summaries.len() < limit as usize {
-        let Some(j) = matching.next() else { break };
-        let mut s = Map::new();
-        s.insert("ImportArn".into(), json!(j.arn));
-        s.insert("ImportStatus".into(), json!(j.status.as_str()));
-        s.insert("TableArn".into(), json!(j.table_arn));
-        s.insert("S3BucketSource".into(), j.s3_bucket_source.clone());
-        s.insert("InputFormat".into(), json!(j.input_format));
-        s.insert("StartTime".into(), json!(j.start_time));
-        if let Some(end) = j.end_time {
-            s.insert("EndTime".into(), json!(end));
-        }
-        summaries.push(Value::Object(s));
-        last = Some(j.id);
-    }
+    let (listed, next) = page::<Import>(api, table, after.as_deref(), limit)?;
+    let summaries: Vec<Value> = listed
+        .iter()
+        .map(|j| {
+            let mut s = Map::new();
+            s.insert("ImportArn".into(), json!(j.arn));
+            s.insert("ImportStatus".into(), json!(j.status.as_str()));
+            s.insert("TableArn".into(), json!(j.table_arn));
+            s.insert("S3BucketSource".into(), j.details.s3_bucket_source.clone());
+            s.insert("InputFormat".into(), json!(j.details.input_format));
+            s.insert("StartTime".into(), json!(j.start_time));
+            if let Some(end) = j.end_time {
+                s.insert("EndTime".into(), json!(end));
+            }
+            Value::Object(s)
+        })
+        .collect();
     let mut out = Map::new();
     out.insert("ImportSummaryList".into(), Value::Array(summaries));
-    if matching.peek().is_some() {
-        if let Some(last) = last {
-            out.insert("NextToken".into(), json!(next_token(&last)));
-        }
+    if let Some(last) = next {
+        out.insert("NextToken".into(), json!(next_token(&last)));
     }
     Ok(Value::Object(out))
 }
@@ -590,13 +529,15 @@ mod tests {
     #[test]
     fn import_ids_come_from_arns() {
         assert_eq!(
-            import_id(
+            ImportJob::id_in_arn(
                 "arn:aws:dynamodb:us-east-1:000000000000:table/T/import/01700000000000-0a1b2c3d"
             ),
             Some("01700000000000-0a1b2c3d")
         );
         assert_eq!(
-            import_id("arn:aws:dynamodb:us-east-1:0:table/T/export/01700000000000-0a1b2c3d"),
+            ImportJob::id_in_arn(
+                "arn:aws:dynamodb:us-east-1:0:table/T/export/01700000000000-0a1b2c3d"
+            ),
             None
         );
     }

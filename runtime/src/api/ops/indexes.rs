@@ -11,11 +11,13 @@ use serde_json::{json, Map, Value};
 use tarn_store::index::{
     IndexInfo, IndexKind, IndexMeta, IndexProjection, IndexSpec, IndexStatus, IndexUpdate,
 };
-use tarn_store::schema::{BillingMode, KeyAttribute, KeySchema, TableMeta, TableStatus};
+use tarn_store::schema::{BillingMode, KeyAttribute, TableMeta, TableStatus};
 
-use super::super::codec::{optional_array, optional_object, optional_str, ValidationErrors};
-use super::super::{Api, ApiError};
-use super::tables::{parse_key_schema, scalar_type, table_arn, throughput};
+use super::arn::table_arn;
+use super::schema::{attribute_definitions, key_schema_json, parse_key_schema, throughput};
+use crate::api::Api;
+use tarn_wire::ApiError;
+use tarn_wire::{optional_array, optional_object, optional_str, ValidationErrors};
 
 /// An index as read from a request, before its key attributes are given their types.
 pub(crate) struct ParsedIndex<'a> {
@@ -190,14 +192,6 @@ pub(crate) fn parse_create<'a>(
     Ok(ParsedIndexes(out))
 }
 
-fn key_schema_json(ks: &KeySchema) -> Value {
-    let mut out = vec![json!({"AttributeName": ks.hash.name, "KeyType": "HASH"})];
-    if let Some(r) = &ks.range {
-        out.push(json!({"AttributeName": r.name, "KeyType": "RANGE"}));
-    }
-    Value::Array(out)
-}
-
 fn projection_json(p: &IndexProjection) -> Value {
     match p {
         IndexProjection::Include(attrs) => {
@@ -291,24 +285,10 @@ pub(crate) fn parse_updates(body: &Value, meta: &TableMeta) -> Result<Vec<IndexU
         return Ok(Vec::new());
     };
     let mut errors = ValidationErrors::new();
-    let mut definitions = Vec::new();
-    for (i, def) in optional_array(body, "AttributeDefinitions")?
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
-        let name = super::super::codec::required_str(def, "AttributeName")?;
-        let ty = super::super::codec::required_str(def, "AttributeType")?;
-        let attr_type = scalar_type(
-            ty,
-            &format!("attributeDefinitions.{}.member.attributeType", i + 1),
-            &mut errors,
-        );
-        definitions.push(KeyAttribute {
-            name: name.to_string(),
-            attr_type,
-        });
-    }
+    let definitions = attribute_definitions(
+        optional_array(body, "AttributeDefinitions")?.map_or(&[], Vec::as_slice),
+        &mut errors,
+    )?;
     let mut parsed = Vec::new();
     let mut names = Vec::new();
     let mut online = 0;

@@ -6,10 +6,11 @@ use tarn_store::expr::{Condition, Projection};
 use tarn_store::value::item_size;
 use tarn_store::{Item, Mutation, StoreError};
 
-use super::super::codec::{encode_item, optional_bool, optional_str, required_item, table_name};
-use super::super::{Api, ApiError};
 use super::capacity::{self, Kind, Report};
 use super::expressions::{check_condition, return_old_on_failure, write_error, RequestExprs};
+use crate::api::Api;
+use tarn_wire::ApiError;
+use tarn_wire::{encode_item, optional_bool, optional_str, required_item, table_name};
 
 /// The ReturnValues member, checked against what the operation allows.
 fn return_values<'a>(body: &'a Value, allowed: &[&str]) -> Result<&'a str, ApiError> {

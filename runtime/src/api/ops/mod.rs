@@ -1,7 +1,14 @@
-//! DynamoDB operations: one handler per operation, each decoding its request (through
-//! [`super::codec`]), calling the store, and encoding the answer. Handlers are synchronous: the
+//! DynamoDB operations: one handler per operation, each decoding its request (through the
+//! `tarn-wire` crate), calling the store, and encoding the answer. Handlers are synchronous: the
 //! store blocks on disk, so [`super::Api::call`] runs them on tokio's blocking pool.
+//!
+//! A module per family of operations (tables, items, read, batch, transact, ttl, backups,
+//! streams, indexes, exports, imports), and beside them what several families share: [`arn`]
+//! (table ARNs), [`schema`] (AttributeDefinitions, KeySchema, ProvisionedThroughput),
+//! [`expressions`], [`capacity`], and [`jobs`] (what exports and imports share). The shared
+//! modules import no family, so the families form no cycle.
 
+pub(crate) mod arn;
 pub(crate) mod backups;
 pub(crate) mod batch;
 pub(crate) mod capacity;
@@ -10,7 +17,9 @@ pub(crate) mod expressions;
 pub(crate) mod imports;
 pub(crate) mod indexes;
 pub(crate) mod items;
+pub(crate) mod jobs;
 pub(crate) mod read;
+pub(crate) mod schema;
 pub(crate) mod streams;
 pub(crate) mod tables;
 pub(crate) mod transact;
@@ -57,10 +66,10 @@ pub(crate) fn handler(operation: &str) -> Option<Handler> {
         "DescribeContinuousBackups" => backups::describe_continuous_backups,
         "RestoreTableToPointInTime" => backups::restore_table_to_point_in_time,
         "ExportTableToPointInTime" => exports::export_table_to_point_in_time,
-        "DescribeExport" => exports::describe_export,
+        "DescribeExport" => jobs::describe::<exports::Exports>,
         "ListExports" => exports::list_exports,
         "ImportTable" => imports::import_table,
-        "DescribeImport" => imports::describe_import,
+        "DescribeImport" => jobs::describe::<imports::Imports>,
         "ListImports" => imports::list_imports,
         "Streams.ListStreams" => streams::list_streams,
         "Streams.DescribeStream" => streams::describe_stream,

@@ -8,14 +8,15 @@ use tarn_store::index::{IndexKind, IndexRead};
 use tarn_store::schema::{KeySchema, TableMeta};
 use tarn_store::{Page, PageRequest};
 
-use super::super::codec::{
-    encode_item, optional_bool, optional_i64, optional_item, optional_str, table_name,
-};
-use super::super::{Api, ApiError};
 use super::capacity::{self, Kind, Report};
 use super::expressions::RequestExprs;
 use super::indexes::{self, IndexReadPlan};
 use super::items::project;
+use crate::api::Api;
+use tarn_wire::ApiError;
+use tarn_wire::{
+    encode_item, optional_bool, optional_i64, optional_item, optional_str, table_name,
+};
 
 /// What Select asked for.
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -18,10 +18,11 @@ use tarn_store::schema::TableMeta;
 use tarn_store::stream::{StreamMeta, StreamRecord, StreamState, StreamViewType};
 use tarn_store::{StoreError, StreamChange};
 
-use super::super::codec::{encode_item, optional_i64, optional_object, optional_str, required_str};
-use super::super::error::kind;
-use super::super::{Api, ApiError};
-use super::tables::table_arn;
+use super::arn::table_arn;
+use crate::api::Api;
+use tarn_wire::kind;
+use tarn_wire::ApiError;
+use tarn_wire::{encode_item, optional_i64, optional_object, optional_str, required_str};
 
 /// How long a shard iterator stays valid.
 const ITERATOR_LIFETIME_MS: u64 = 15 * 60 * 1000;

@@ -4,55 +4,19 @@
 use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
-use tarn_store::schema::{
-    BillingMode, KeyAttribute, KeySchema, ScalarType, TableMeta, TableSpec, TableStatus, Throughput,
-};
+use tarn_store::schema::{BillingMode, TableMeta, TableSpec, TableStatus, Throughput};
 use tarn_store::{StreamChange, TableInfo, TableUpdate};
 
-use super::super::codec::{
-    optional_array, optional_bool, optional_i64, optional_object, optional_str, required_array,
-    required_str, table_name, ValidationErrors,
-};
-use super::super::{Api, ApiError};
+use super::arn::{table_arn, table_from_arn};
 use super::indexes;
+use super::schema::{attribute_definitions, key_schema_json, parse_key_schema, throughput};
 use super::streams;
-
-/// The table ARN DynamoDB would give `name`.
-pub(crate) fn table_arn(api: &Api, name: &str) -> String {
-    format!(
-        "arn:aws:dynamodb:{}:{}:table/{}",
-        api.region(),
-        api.account_id(),
-        name
-    )
-}
-
-/// The table name inside a table ARN (`arn:aws:dynamodb:<region>:<account>:table/<name>`).
-pub(crate) fn table_from_arn(arn: &str) -> Result<&str, ApiError> {
-    let invalid = || {
-        ApiError::validation(format!(
-            "Invalid TableArn: Invalid ResourceArn provided as input {arn}"
-        ))
-    };
-    let rest = arn.strip_prefix("arn:").ok_or_else(invalid)?;
-    let parts: Vec<&str> = rest.splitn(5, ':').collect();
-    if parts.len() != 5 || parts[1] != "dynamodb" {
-        return Err(invalid());
-    }
-    let name = parts[4].strip_prefix("table/").ok_or_else(invalid)?;
-    if name.is_empty() || name.contains('/') {
-        return Err(invalid());
-    }
-    Ok(name)
-}
-
-fn key_schema_json(ks: &KeySchema) -> Value {
-    let mut out = vec![json!({"AttributeName": ks.hash.name, "KeyType": "HASH"})];
-    if let Some(r) = &ks.range {
-        out.push(json!({"AttributeName": r.name, "KeyType": "RANGE"}));
-    }
-    Value::Array(out)
-}
+use crate::api::Api;
+use tarn_wire::ApiError;
+use tarn_wire::{
+    optional_array, optional_bool, optional_i64, optional_str, required_array, required_str,
+    table_name, ValidationErrors,
+};
 
 /// DynamoDB's TableDescription for a table, reporting `status`.
 pub(crate) fn table_description(api: &Api, info: &TableInfo, status: TableStatus) -> Value {
@@ -133,51 +97,6 @@ pub(crate) fn table_description(api: &Api, info: &TableInfo, status: TableStatus
     Value::Object(d)
 }
 
-pub(crate) fn scalar_type(s: &str, path: &str, errors: &mut ValidationErrors) -> ScalarType {
-    ScalarType::parse(s).unwrap_or_else(|| {
-        errors.push(
-            path,
-            Some(s),
-            "Member must satisfy enum value set: [B, N, S]",
-        );
-        ScalarType::S
-    })
-}
-
-/// The ProvisionedThroughput member of `body` (a request, or an index structure).
-pub(crate) fn throughput(body: &Value) -> Result<Option<Throughput>, ApiError> {
-    let Some(pt) = optional_object(body, "ProvisionedThroughput")? else {
-        return Ok(None);
-    };
-    let pt = Value::Object(pt.clone());
-    let mut errors = ValidationErrors::new();
-    let read = optional_i64(&pt, "ReadCapacityUnits")?;
-    let write = optional_i64(&pt, "WriteCapacityUnits")?;
-    if read.is_none() {
-        errors.not_null("provisionedThroughput.readCapacityUnits");
-    }
-    if write.is_none() {
-        errors.not_null("provisionedThroughput.writeCapacityUnits");
-    }
-    for (v, path) in [
-        (read, "provisionedThroughput.readCapacityUnits"),
-        (write, "provisionedThroughput.writeCapacityUnits"),
-    ] {
-        if let Some(v) = v.filter(|v| *v < 1) {
-            errors.push(
-                path,
-                Some(&v.to_string()),
-                "Member must have value greater than or equal to 1",
-            );
-        }
-    }
-    errors.finish()?;
-    Ok(Some(Throughput {
-        read: read.unwrap_or(0) as u64,
-        write: write.unwrap_or(0) as u64,
-    }))
-}
-
 fn billing_mode(body: &Value) -> Result<Option<BillingMode>, ApiError> {
     match optional_str(body, "BillingMode")? {
         None => Ok(None),
@@ -221,23 +140,8 @@ pub(crate) fn create_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
 pub(crate) fn table_spec(body: &Value) -> Result<TableSpec, ApiError> {
     let name = table_name(body)?;
     let mut errors = ValidationErrors::new();
-    let mut definitions = Vec::new();
-    for (i, def) in required_array(body, "AttributeDefinitions")?
-        .iter()
-        .enumerate()
-    {
-        let attr_name = required_str(def, "AttributeName")?;
-        let ty = required_str(def, "AttributeType")?;
-        let attr_type = scalar_type(
-            ty,
-            &format!("attributeDefinitions.{}.member.attributeType", i + 1),
-            &mut errors,
-        );
-        definitions.push(KeyAttribute {
-            name: attr_name.to_string(),
-            attr_type,
-        });
-    }
+    let definitions =
+        attribute_definitions(required_array(body, "AttributeDefinitions")?, &mut errors)?;
     let key_elems = required_array(body, "KeySchema")?;
     if key_elems.is_empty() || key_elems.len() > 2 {
         errors.push(
@@ -265,58 +169,6 @@ pub(crate) fn table_spec(body: &Value) -> Result<TableSpec, ApiError> {
         },
     };
     Ok(spec)
-}
-
-/// Reads a KeySchema list (of a table, or of an index at `path`) whose attribute types come
-/// from `definitions`.
-pub(crate) fn parse_key_schema(
-    key_elems: &[Value],
-    definitions: &[KeyAttribute],
-    path: &str,
-) -> Result<KeySchema, ApiError> {
-    let mut hash = None;
-    let mut range = None;
-    for (i, elem) in key_elems.iter().enumerate() {
-        let attr_name = required_str(elem, "AttributeName")?;
-        let key_type = required_str(elem, "KeyType")?;
-        let attr_type = definitions
-            .iter()
-            .find(|d| d.name == attr_name)
-            .map(|d| d.attr_type)
-            .ok_or_else(|| {
-                ApiError::validation(format!(
-                    "One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [{}], AttributeDefinitions: [{}]",
-                    key_elems.iter().filter_map(|e| e.get("AttributeName").and_then(Value::as_str)).collect::<Vec<_>>().join(", "),
-                    definitions.iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join(", ")
-                ))
-            })?;
-        let attr = KeyAttribute {
-            name: attr_name.to_string(),
-            attr_type,
-        };
-        match (i, key_type) {
-            (0, "HASH") => hash = Some(attr),
-            (1, "RANGE") => range = Some(attr),
-            (0, "RANGE") => {
-                return Err(ApiError::validation(
-                    "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",
-                ))
-            }
-            (1, "HASH") => {
-                return Err(ApiError::validation("Too many hash keys specified.  All Dynamo DB tables must have exactly one hash key"))
-            }
-            (_, other) => {
-                return Err(ApiError::validation(format!(
-                    "1 validation error detected: Value '{other}' at '{path}.{}.member.keyType' failed to satisfy constraint: Member must satisfy enum value set: [HASH, RANGE]",
-                    i + 1
-                )))
-            }
-        }
-    }
-    let hash = hash.ok_or_else(|| {
-        ApiError::validation("Invalid KeySchema: The first KeySchemaElement is not a HASH key type")
-    })?;
-    Ok(KeySchema { hash, range })
 }
 
 /// DeleteTable.
@@ -473,29 +325,4 @@ pub(crate) fn describe_endpoints(api: &Api, _body: &Value) -> Result<Value, ApiE
     Ok(
         json!({"Endpoints": [{"Address": format!("dynamodb.{}.amazonaws.com", api.region()), "CachePeriodInMinutes": 1440}]}),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn arns_name_tables() {
-        assert_eq!(
-            table_from_arn("arn:aws:dynamodb:us-east-1:000000000000:table/orders").unwrap(),
-            "orders"
-        );
-        for bad in [
-            "orders",
-            "arn:aws:s3:::bucket",
-            "arn:aws:dynamodb:us-east-1:1:table/",
-            "arn:aws:dynamodb:r:1:index/x",
-        ] {
-            assert_eq!(
-                table_from_arn(bad).unwrap_err().kind,
-                "ValidationException",
-                "{bad}"
-            );
-        }
-    }
 }

@@ -16,13 +16,14 @@ use serde_json::{json, Value};
 use tarn_store::value::item_size;
 use tarn_store::{Item, Mutation, StoreError, TransactAction};
 
-use super::super::codec::{
-    decode_item, encode_item, optional_str, required_array, required_item, table_name,
-};
-use super::super::{Api, ApiError};
 use super::capacity::{self, Kind, Report};
 use super::expressions::{check_condition, return_old_on_failure, RequestExprs};
 use super::items::project;
+use crate::api::Api;
+use tarn_wire::ApiError;
+use tarn_wire::{
+    decode_item, encode_item, optional_str, required_array, required_item, table_name,
+};
 
 const MAX_ACTIONS: usize = 100;
 const TOKEN_LIFETIME: Duration = Duration::from_secs(600);

@@ -4,8 +4,9 @@
 use serde_json::{json, Value};
 use tarn_store::ttl::TtlChange;
 
-use super::super::codec::{required_object, required_str, table_name};
-use super::super::{Api, ApiError};
+use crate::api::Api;
+use tarn_wire::ApiError;
+use tarn_wire::{required_object, required_str, table_name};
 
 /// UpdateTimeToLive: enable TTL on an attribute, or disable it.
 pub(crate) fn update_time_to_live(api: &Api, body: &Value) -> Result<Value, ApiError> {

@@ -1,4 +1,4 @@
-//! DynamoDB JSON: attribute values and items on the wire, mapped to and from the store's types.
+//! Attribute values and items in DynamoDB JSON, mapped to and from the store's types.
 //!
 //! On the wire an attribute value is an object with exactly one type member:
 //! `{"S":"x"}`, `{"N":"1.5"}`, `{"B":"<base64>"}`, `{"BOOL":true}`, `{"NULL":true}`,
@@ -11,11 +11,6 @@
 //! of map/list nesting, so a hostile body cannot exhaust the stack. [`encode_value`] /
 //! [`encode_item`] write values back (numbers in canonical form, binaries in base64, sets in the
 //! store's canonical order).
-//!
-//! The second half of the module holds small typed accessors for request members
-//! ([`required_str`], [`optional_bool`], [`optional_attribute_values`]...) and
-//! [`ValidationErrors`], which collects constraint failures into DynamoDB's
-//! `N validation errors detected: ...; ...` message.
 
 use std::collections::BTreeMap;
 
@@ -24,7 +19,8 @@ use serde_json::{Map, Value};
 use tarn_store::value::{ValueError, MAX_NESTING};
 use tarn_store::{AttributeValue, Item, Number};
 
-use super::error::ApiError;
+use crate::error::ApiError;
+use crate::json_type::{json_array, json_bool, json_str, wrong_json_type, JsonType};
 
 const BASE64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -36,10 +32,6 @@ const NULL_NOT_TRUE: &str = "One or more parameter values were invalid: Null att
 
 /// The ten type members an attribute value object may carry.
 const TYPE_MEMBERS: [&str; 10] = ["S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"];
-
-// ---------------------------------------------------------------------------------------------
-// Attribute values
-// ---------------------------------------------------------------------------------------------
 
 /// Decodes one DynamoDB JSON attribute value (`{"S":"x"}`...).
 pub fn decode_value(json: &Value) -> Result<AttributeValue, ApiError> {
@@ -224,326 +216,13 @@ pub fn encode_item(item: &Item) -> Value {
     )
 }
 
-// ---------------------------------------------------------------------------------------------
-// JSON type errors (SerializationException, as DynamoDB's front end words them)
-// ---------------------------------------------------------------------------------------------
-
-/// The JSON type a member is modelled as, for type-mismatch messages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum JsonType {
-    /// A string member.
-    String,
-    /// A boolean member.
-    Boolean,
-    /// An integer member.
-    Integer,
-    /// A long integer member.
-    Long,
-    /// A floating-point member.
-    Double,
-    /// A base64 blob member.
-    Blob,
-    /// A JSON array member.
-    List,
-    /// A JSON object of arbitrary keys.
-    Map,
-    /// A JSON object with modelled members.
-    Structure,
-}
-
-/// The `SerializationException` DynamoDB sends when a member has the wrong JSON type.
-pub fn wrong_json_type(expected: JsonType, found: &Value) -> ApiError {
-    let article = if expected == JsonType::Blob {
-        "a"
-    } else {
-        "an"
-    };
-    let target = match expected {
-        JsonType::String => "String",
-        JsonType::Boolean => "Boolean",
-        JsonType::Integer => "Integer",
-        JsonType::Long => "Long",
-        JsonType::Double => "Double",
-        JsonType::Blob => "Blob",
-        JsonType::List | JsonType::Map | JsonType::Structure => "",
-    };
-    let message = match (expected, found) {
-        (JsonType::List, Value::Object(_)) => {
-            "Start of structure or map found where not expected.".to_string()
-        }
-        (JsonType::List, _) => "Expected list or null".to_string(),
-        (JsonType::Map | JsonType::Structure, Value::Array(_)) => {
-            "Start of list found where not expected".to_string()
-        }
-        (JsonType::Map, _) => "Expected map or null".to_string(),
-        (JsonType::Structure, _) => "Expected null".to_string(),
-        (_, Value::Object(_)) => "Start of structure or map found where not expected.".to_string(),
-        (_, Value::Array(_)) => "Start of list found where not expected".to_string(),
-        (_, Value::Bool(_)) => {
-            format!("class java.lang.Boolean can not be converted to {article} {target}")
-        }
-        (_, Value::Number(n)) => format!(
-            "class {} can not be converted to {article} {target}",
-            java_number_class(n)
-        ),
-        (_, Value::String(s)) => {
-            if expected == JsonType::Boolean {
-                format!("'{}' can not be converted to an Boolean", s.to_uppercase())
-            } else {
-                format!("class java.lang.String can not be converted to {article} {target}")
-            }
-        }
-        (_, Value::Null) => "Unexpected null".to_string(),
-    };
-    ApiError::serialization(message)
-}
-
-/// The Java class DynamoDB's deserializer reads a JSON number as.
-fn java_number_class(n: &serde_json::Number) -> &'static str {
-    match n.as_i64() {
-        Some(i) if (-32768..=32767).contains(&i) => "java.lang.Short",
-        Some(i) if (-2147483648..=2147483647).contains(&i) => "java.lang.Integer",
-        Some(_) => "java.lang.Long",
-        None if n.is_u64() => "java.lang.Long",
-        None => "java.lang.Double",
-    }
-}
-
-fn json_str(v: &Value) -> Result<&str, ApiError> {
-    v.as_str()
-        .ok_or_else(|| wrong_json_type(JsonType::String, v))
-}
-
-fn json_bool(v: &Value) -> Result<bool, ApiError> {
-    v.as_bool()
-        .ok_or_else(|| wrong_json_type(JsonType::Boolean, v))
-}
-
-fn json_array(v: &Value) -> Result<&Vec<Value>, ApiError> {
-    v.as_array()
-        .ok_or_else(|| wrong_json_type(JsonType::List, v))
-}
-
-// ---------------------------------------------------------------------------------------------
-// Request members
-// ---------------------------------------------------------------------------------------------
-
-/// A member name as DynamoDB writes it in validation messages: first letter lower-cased
-/// (`TableName` -> `tableName`).
-pub fn member_path(name: &str) -> String {
-    let mut chars = name.chars();
-    match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
-/// The member `name` of a request body, `None` when absent or JSON `null`.
-pub fn member<'a>(body: &'a Value, name: &str) -> Option<&'a Value> {
-    body.get(name).filter(|v| !v.is_null())
-}
-
-/// The `1 validation error detected: Value null at 'tableName' failed to satisfy constraint:
-/// Member must not be null` error for a missing required member.
-pub fn missing(name: &str) -> ApiError {
-    let mut errors = ValidationErrors::new();
-    errors.not_null(name);
-    errors.into_error().expect("one error was pushed")
-}
-
-/// A required string member.
-pub fn required_str<'a>(body: &'a Value, name: &str) -> Result<&'a str, ApiError> {
-    optional_str(body, name)?.ok_or_else(|| missing(name))
-}
-
-/// An optional string member.
-pub fn optional_str<'a>(body: &'a Value, name: &str) -> Result<Option<&'a str>, ApiError> {
-    member(body, name).map(json_str).transpose()
-}
-
-/// An optional boolean member.
-pub fn optional_bool(body: &Value, name: &str) -> Result<Option<bool>, ApiError> {
-    member(body, name).map(json_bool).transpose()
-}
-
-/// An optional integer member (`Limit`, `Segment`, `TotalSegments`...). Fractions are truncated,
-/// as DynamoDB's deserializer does.
-pub fn optional_i64(body: &Value, name: &str) -> Result<Option<i64>, ApiError> {
-    member(body, name)
-        .map(|v| match v {
-            Value::Number(n) => n
-                .as_i64()
-                .or_else(|| {
-                    n.as_f64()
-                        .filter(|f| f.is_finite())
-                        .map(|f| f.trunc() as i64)
-                })
-                .ok_or_else(|| wrong_json_type(JsonType::Integer, v)),
-            other => Err(wrong_json_type(JsonType::Integer, other)),
-        })
-        .transpose()
-}
-
-/// An optional object member (a structure or a map).
-pub fn optional_object<'a>(
-    body: &'a Value,
-    name: &str,
-) -> Result<Option<&'a Map<String, Value>>, ApiError> {
-    member(body, name)
-        .map(|v| {
-            v.as_object()
-                .ok_or_else(|| wrong_json_type(JsonType::Structure, v))
-        })
-        .transpose()
-}
-
-/// A required object member.
-pub fn required_object<'a>(
-    body: &'a Value,
-    name: &str,
-) -> Result<&'a Map<String, Value>, ApiError> {
-    optional_object(body, name)?.ok_or_else(|| missing(name))
-}
-
-/// An optional array member.
-pub fn optional_array<'a>(body: &'a Value, name: &str) -> Result<Option<&'a Vec<Value>>, ApiError> {
-    member(body, name).map(json_array).transpose()
-}
-
-/// A required array member.
-pub fn required_array<'a>(body: &'a Value, name: &str) -> Result<&'a Vec<Value>, ApiError> {
-    optional_array(body, name)?.ok_or_else(|| missing(name))
-}
-
-/// An optional item-shaped member (`Item`, `Key`, `ExclusiveStartKey`...).
-pub fn optional_item(body: &Value, name: &str) -> Result<Option<Item>, ApiError> {
-    member(body, name).map(decode_item).transpose()
-}
-
-/// A required item-shaped member.
-pub fn required_item(body: &Value, name: &str) -> Result<Item, ApiError> {
-    optional_item(body, name)?.ok_or_else(|| missing(name))
-}
-
-/// `ExpressionAttributeNames`-style member: an object of strings to strings.
-pub fn optional_string_map(
-    body: &Value,
-    name: &str,
-) -> Result<Option<BTreeMap<String, String>>, ApiError> {
-    let Some(v) = member(body, name) else {
-        return Ok(None);
-    };
-    let obj = v
-        .as_object()
-        .ok_or_else(|| wrong_json_type(JsonType::Map, v))?;
-    let mut out = BTreeMap::new();
-    for (k, v) in obj {
-        if v.is_null() {
-            continue;
-        }
-        out.insert(k.clone(), json_str(v)?.to_owned());
-    }
-    Ok(Some(out))
-}
-
-/// `ExpressionAttributeValues`-style member: an object of names to attribute values.
-pub fn optional_attribute_values(
-    body: &Value,
-    name: &str,
-) -> Result<Option<BTreeMap<String, AttributeValue>>, ApiError> {
-    optional_item(body, name)
-}
-
-/// The `TableName` member, checked against DynamoDB's table name constraints (3 to 255
-/// characters of `[a-zA-Z0-9_.-]`).
-pub fn table_name(body: &Value) -> Result<&str, ApiError> {
-    table_name_member(body, "TableName")
-}
-
-/// A table or index name member (`TableName`, `IndexName`...), checked against DynamoDB's name
-/// constraints.
-pub fn table_name_member<'a>(body: &'a Value, name: &str) -> Result<&'a str, ApiError> {
-    let value = required_str(body, name)?;
-    let mut errors = ValidationErrors::new();
-    errors.check_name(name, value);
-    errors.finish()?;
-    Ok(value)
-}
-
-/// Collects constraint failures and reports them in one `ValidationException`, as DynamoDB
-/// does: `2 validation errors detected: Value 'ab' at 'tableName' failed to satisfy constraint:
-/// Member must have length greater than or equal to 3; Value ...`.
-#[derive(Debug, Default, Clone)]
-pub struct ValidationErrors {
-    errors: Vec<String>,
-}
-
-impl ValidationErrors {
-    /// No failures yet.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Records that the member at `path` (a request member name like `TableName`, or a dotted
-    /// path like `keySchema.1.member.attributeName`) holding `value` (`None` for null) breaks
-    /// `constraint` (`Member must not be null`...).
-    pub fn push(&mut self, path: &str, value: Option<&str>, constraint: &str) {
-        let value = match value {
-            Some(v) => format!("'{v}'"),
-            None => "null".to_string(),
-        };
-        self.errors.push(format!(
-            "Value {value} at '{}' failed to satisfy constraint: {constraint}",
-            member_path(path)
-        ));
-    }
-
-    /// Records a missing required member.
-    pub fn not_null(&mut self, path: &str) {
-        self.push(path, None, "Member must not be null");
-    }
-
-    /// Checks a table or index name: 3 to 255 characters of `[a-zA-Z0-9_.-]`.
-    pub fn check_name(&mut self, path: &str, value: &str) {
-        for rule in tarn_store::schema::name_rule_violations(value) {
-            self.push(path, Some(value), rule.constraint());
-        }
-    }
-
-    /// Whether nothing was recorded.
-    pub fn is_empty(&self) -> bool {
-        self.errors.is_empty()
-    }
-
-    /// The combined error, if any failure was recorded.
-    pub fn into_error(self) -> Option<ApiError> {
-        if self.errors.is_empty() {
-            return None;
-        }
-        let n = self.errors.len();
-        let plural = if n == 1 { "" } else { "s" };
-        Some(ApiError::validation(format!(
-            "{n} validation error{plural} detected: {}",
-            self.errors.join("; ")
-        )))
-    }
-
-    /// `Ok` when nothing was recorded, else the combined error.
-    pub fn finish(self) -> Result<(), ApiError> {
-        match self.into_error() {
-            None => Ok(()),
-            Some(e) => Err(e),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
     use serde_json::json;
 
     use super::*;
-    use crate::api::error::kind;
+    use crate::error::kind;
 
     fn num(s: &str) -> Number {
         Number::parse(s).unwrap()
@@ -763,46 +442,6 @@ mod tests {
                 None => break,
             }
         }
-    }
-
-    #[test]
-    fn request_members() {
-        let body = json!({"TableName": "t1x", "Limit": 5, "ConsistentRead": true, "Key": {"pk": {"S": "a"}},
-                          "ExpressionAttributeNames": {"#a": "a"}, "Bad": 3});
-        assert_eq!(required_str(&body, "TableName").unwrap(), "t1x");
-        assert_eq!(optional_i64(&body, "Limit").unwrap(), Some(5));
-        assert_eq!(optional_bool(&body, "ConsistentRead").unwrap(), Some(true));
-        assert_eq!(optional_bool(&body, "Nope").unwrap(), None);
-        assert_eq!(
-            required_item(&body, "Key").unwrap()["pk"],
-            AttributeValue::S("a".into())
-        );
-        assert_eq!(
-            optional_string_map(&body, "ExpressionAttributeNames")
-                .unwrap()
-                .unwrap()["#a"],
-            "a"
-        );
-        assert_eq!(
-            required_str(&body, "Bad").unwrap_err().kind,
-            kind::SERIALIZATION
-        );
-        let e = required_str(&json!({}), "TableName").unwrap_err();
-        assert_eq!(
-            e.message,
-            "1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null"
-        );
-        let e = table_name(&json!({"TableName": "a!"})).unwrap_err();
-        assert_eq!(
-            e.message,
-            "2 validation errors detected: Value 'a!' at 'tableName' failed to satisfy constraint: Member must satisfy \
-             regular expression pattern: [a-zA-Z0-9_.-]+; Value 'a!' at 'tableName' failed to satisfy constraint: \
-             Member must have length greater than or equal to 3"
-        );
-        assert_eq!(
-            table_name(&json!({"TableName": "My_table.v-1"})).unwrap(),
-            "My_table.v-1"
-        );
     }
 
     fn arb_number() -> impl Strategy<Value = Number> {

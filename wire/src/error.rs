@@ -24,6 +24,9 @@
 //! left out, as DynamoDB does for a bare `UnknownOperationException`.
 //!
 //! Every error answers HTTP 400 except `InternalServerError` (500) and `ServiceUnavailable` (503).
+//!
+//! The store's errors become [`ApiError`]s in [`crate::store_error`]; this module depends on
+//! nothing else of the crate, so the codec and the mapping can both build on it.
 
 use serde_json::{Map, Value};
 
@@ -305,55 +308,10 @@ impl From<tarn_store::value::NumberError> for ApiError {
     }
 }
 
-impl From<tarn_store::StoreError> for ApiError {
-    /// Maps a store error to its DynamoDB exception. `ConditionalCheckFailed` loses its item
-    /// here: a handler adds it (`with_extra("Item", ...)`) only when the request asked for
-    /// `ReturnValuesOnConditionCheckFailure: ALL_OLD`. Storage failures are logged and answered
-    /// as a bare `InternalServerError`, without engine details.
-    fn from(e: tarn_store::StoreError) -> Self {
-        use tarn_store::StoreError as E;
-        match e {
-            E::Validation(m) => ApiError::validation(m),
-            e @ E::TableNotFound(_) => ApiError::resource_not_found(e.to_string()),
-            E::ResourceNotFound(m) => ApiError::resource_not_found(m),
-            E::ResourceInUse(m) => ApiError::resource_in_use(m),
-            E::ConditionalCheckFailed { .. } => ApiError::conditional_check_failed(),
-            E::TransactionCanceled(reasons) => ApiError::transaction_canceled(
-                reasons
-                    .into_iter()
-                    .map(|r| {
-                        let mut o = Map::new();
-                        o.insert("Code".into(), Value::String(r.code));
-                        if let Some(m) = r.message {
-                            o.insert("Message".into(), Value::String(m));
-                        }
-                        if let Some(item) = r.item {
-                            o.insert("Item".into(), super::codec::encode_item(&item));
-                        }
-                        Value::Object(o)
-                    })
-                    .collect(),
-            ),
-            E::IdempotentParameterMismatch(m) => {
-                ApiError::new(kind::IDEMPOTENT_PARAMETER_MISMATCH, m)
-            }
-            E::LimitExceeded(m) => ApiError::limit_exceeded(m),
-            E::BackupNotFound(m) => ApiError::new(kind::BACKUP_NOT_FOUND, m),
-            E::BackupInUse(m) => ApiError::new(kind::BACKUP_IN_USE, m),
-            E::TableAlreadyExists(m) => ApiError::new(kind::TABLE_ALREADY_EXISTS, m),
-            E::PointInTimeRecoveryUnavailable(m) => {
-                ApiError::new(kind::POINT_IN_TIME_RECOVERY_UNAVAILABLE, m)
-            }
-            E::InvalidRestoreTime(m) => ApiError::new(kind::INVALID_RESTORE_TIME, m),
-            E::Corrupt(m) if m.starts_with("snapshot file") => {
-                tracing::error!(error = %m, "unusable backup file");
-                ApiError::validation(format!("The backup cannot be restored: {m}"))
-            }
-            other => {
-                tracing::error!(error = %other, "store failure");
-                ApiError::internal("Internal server error")
-            }
-        }
+impl From<tarn_store::expr::ExprError> for ApiError {
+    /// A malformed or misused expression: its message is DynamoDB's already.
+    fn from(e: tarn_store::expr::ExprError) -> Self {
+        ApiError::validation(e.to_string())
     }
 }
 

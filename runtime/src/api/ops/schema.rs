@@ -1,0 +1,137 @@
+//! Table schema members shared by CreateTable, UpdateTable, the index operations, restores and
+//! ImportTable: AttributeDefinitions and their types, KeySchema lists (read and written), and
+//! ProvisionedThroughput.
+
+use serde_json::{json, Value};
+use tarn_store::schema::{KeyAttribute, KeySchema, ScalarType, Throughput};
+use tarn_wire::{optional_i64, optional_object, required_str, ApiError, ValidationErrors};
+
+/// Reads an AttributeDefinitions list. An unknown type is recorded in `errors` (and read as
+/// `S`), so it is reported with the request's other constraint failures.
+pub(crate) fn attribute_definitions(
+    list: &[Value],
+    errors: &mut ValidationErrors,
+) -> Result<Vec<KeyAttribute>, ApiError> {
+    let mut definitions = Vec::with_capacity(list.len());
+    for (i, def) in list.iter().enumerate() {
+        let name = required_str(def, "AttributeName")?;
+        let ty = required_str(def, "AttributeType")?;
+        let attr_type = scalar_type(
+            ty,
+            &format!("attributeDefinitions.{}.member.attributeType", i + 1),
+            errors,
+        );
+        definitions.push(KeyAttribute {
+            name: name.to_string(),
+            attr_type,
+        });
+    }
+    Ok(definitions)
+}
+
+/// An AttributeType (`S`, `N` or `B`); anything else is recorded in `errors` against `path`.
+fn scalar_type(s: &str, path: &str, errors: &mut ValidationErrors) -> ScalarType {
+    ScalarType::parse(s).unwrap_or_else(|| {
+        errors.push(
+            path,
+            Some(s),
+            "Member must satisfy enum value set: [B, N, S]",
+        );
+        ScalarType::S
+    })
+}
+
+/// The ProvisionedThroughput member of `body` (a request, or an index structure).
+pub(crate) fn throughput(body: &Value) -> Result<Option<Throughput>, ApiError> {
+    let Some(pt) = optional_object(body, "ProvisionedThroughput")? else {
+        return Ok(None);
+    };
+    let pt = Value::Object(pt.clone());
+    let mut errors = ValidationErrors::new();
+    let read = optional_i64(&pt, "ReadCapacityUnits")?;
+    let write = optional_i64(&pt, "WriteCapacityUnits")?;
+    if read.is_none() {
+        errors.not_null("provisionedThroughput.readCapacityUnits");
+    }
+    if write.is_none() {
+        errors.not_null("provisionedThroughput.writeCapacityUnits");
+    }
+    for (v, path) in [
+        (read, "provisionedThroughput.readCapacityUnits"),
+        (write, "provisionedThroughput.writeCapacityUnits"),
+    ] {
+        if let Some(v) = v.filter(|v| *v < 1) {
+            errors.push(
+                path,
+                Some(&v.to_string()),
+                "Member must have value greater than or equal to 1",
+            );
+        }
+    }
+    errors.finish()?;
+    Ok(Some(Throughput {
+        read: read.unwrap_or(0) as u64,
+        write: write.unwrap_or(0) as u64,
+    }))
+}
+
+/// Reads a KeySchema list (of a table, or of an index at `path`) whose attribute types come
+/// from `definitions`.
+pub(crate) fn parse_key_schema(
+    key_elems: &[Value],
+    definitions: &[KeyAttribute],
+    path: &str,
+) -> Result<KeySchema, ApiError> {
+    let mut hash = None;
+    let mut range = None;
+    for (i, elem) in key_elems.iter().enumerate() {
+        let attr_name = required_str(elem, "AttributeName")?;
+        let key_type = required_str(elem, "KeyType")?;
+        let attr_type = definitions
+            .iter()
+            .find(|d| d.name == attr_name)
+            .map(|d| d.attr_type)
+            .ok_or_else(|| {
+                ApiError::validation(format!(
+                    "One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [{}], AttributeDefinitions: [{}]",
+                    key_elems.iter().filter_map(|e| e.get("AttributeName").and_then(Value::as_str)).collect::<Vec<_>>().join(", "),
+                    definitions.iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join(", ")
+                ))
+            })?;
+        let attr = KeyAttribute {
+            name: attr_name.to_string(),
+            attr_type,
+        };
+        match (i, key_type) {
+            (0, "HASH") => hash = Some(attr),
+            (1, "RANGE") => range = Some(attr),
+            (0, "RANGE") => {
+                return Err(ApiError::validation(
+                    "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",
+                ))
+            }
+            (1, "HASH") => {
+                return Err(ApiError::validation("Too many hash keys specified.  All Dynamo DB tables must have exactly one hash key"))
+            }
+            (_, other) => {
+                return Err(ApiError::validation(format!(
+                    "1 validation error detected: Value '{other}' at '{path}.{}.member.keyType' failed to satisfy constraint: Member must satisfy enum value set: [HASH, RANGE]",
+                    i + 1
+                )))
+            }
+        }
+    }
+    let hash = hash.ok_or_else(|| {
+        ApiError::validation("Invalid KeySchema: The first KeySchemaElement is not a HASH key type")
+    })?;
+    Ok(KeySchema { hash, range })
+}
+
+/// A KeySchema as DynamoDB describes it: the HASH element, then the RANGE one if any.
+pub(crate) fn key_schema_json(ks: &KeySchema) -> Value {
+    let mut out = vec![json!({"AttributeName": ks.hash.name, "KeyType": "HASH"})];
+    if let Some(r) = &ks.range {
+        out.push(json!({"AttributeName": r.name, "KeyType": "RANGE"}));
+    }
+    Value::Array(out)
+}
