@@ -8,7 +8,7 @@
 //! Modules are stacked; each uses only the layers below it, never one above (a module's
 //! `use` lines and paths point down, and `scripts/check-cycles.py` checks there is no cycle):
 //!
-//! 1. **Foundations**, which know no table: [`error`] (the error type), [`clock`] (the wall
+//! 1. **Foundations**, which know no table: `error` (the error type, [`StoreError`]), [`clock`] (the wall
 //!    clock in the units tarn stores), [`value`] (items and attribute values with DynamoDB's
 //!    rules), [`key`] (the order-preserving encoding of keys), [`expr`] (DynamoDB's expression
 //!    language), [`crypto`] and `encoding` (item records, sealed at rest when a key is given),

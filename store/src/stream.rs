@@ -9,7 +9,7 @@
 //! was committed later, and a reader that has seen number `n` has seen every record before it.
 //!
 //! Each stream is one shard. Disabling a stream closes it (it stays readable for the retention
-//! period); enabling again starts a new stream with a new label. [`trim_streams`] drops records
+//! period); enabling again starts a new stream with a new label. [`crate::Store::trim_streams`] drops records
 //! older than the retention period and remembers how far it trimmed, so a reader asking for
 //! trimmed records is told so rather than silently skipping them. The definitions live in
 //! [`crate::schema::stream`] and are re-exported here.

@@ -6,7 +6,7 @@
 //! `db::expiry`) in the same batch as the item, so the sweeper reads only the entries whose
 //! time has come, never the table.
 //!
-//! The sweeper ([`sweep_expired`]) deletes each expired item as an ordinary write would
+//! The sweeper ([`crate::Store::sweep_expired`]) deletes each expired item as an ordinary write would
 //! (its stream record, index entries and expiry entry go in the same batch), but marks the
 //! change as the store's own, so its stream record names the service as the one who deleted it.
 //! Before deleting it looks at the item again under the item's lock: an entry whose item has
@@ -14,7 +14,7 @@
 //! attribute is missing or not a number are never deleted, and neither are items that expired
 //! more than five years ago. Until the sweeper runs, reads still return an expired item.
 //!
-//! Enabling TTL on a table that holds items indexes the existing items ([`backfill_ttl`]): the
+//! Enabling TTL on a table that holds items indexes the existing items ([`crate::Store::backfill_ttl`]): the
 //! table reports ENABLING until that is done. The server's upkeep runs the backfill and the
 //! sweeper now and then. The definitions live in [`crate::schema::ttl`] and are re-exported
 //! here.

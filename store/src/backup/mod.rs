@@ -1,9 +1,9 @@
 //! Backups and point-in-time recovery: copies of a table that outlive mistakes.
 //!
-//! - [`file`]: the snapshot file: a table's definition and its items as of one instant, framed,
+//! - [`mod@file`]: the snapshot file: a table's definition and its items as of one instant, framed,
 //!   checksummed (SHA-256) and sealed like items in an encrypted store. On-demand backups and
 //!   the base snapshots of point-in-time recovery are both such files.
-//! - this module: on-demand backups ([`create_backup`] and friends). A backup reads the
+//! - this module: on-demand backups ([`crate::Store::create_backup`] and friends). A backup reads the
 //!   table through a fjall snapshot taken when it is asked for, so it holds the table as it was
 //!   at that one instant while writes go on; the file is written in the background and the
 //!   backup is AVAILABLE once it is synced. Backup records live in the state keyspace
@@ -13,7 +13,7 @@
 //! - [`restore`]: building a new table from a backup or from a point in time, in the
 //!   background, invisible to item operations until it is complete.
 //!
-//! The work runs on the store's [`Runner`]; what a table's definition records about backups
+//! The work runs on the store's background runner; what a table's definition records about backups
 //! ([`PitrMeta`], [`RestoreSummary`]) lives in [`crate::schema::backup`]. Nothing here knows
 //! DynamoDB's wire format: ARNs, JSON and paging are the runtime's.
 

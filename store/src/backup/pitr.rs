@@ -8,7 +8,7 @@
 //!
 //! A base snapshot ([`super::file`]) is the table at one instant plus the log position it
 //! includes. Enabling PITR takes the first one while no write is in flight; the server's upkeep
-//! ([`pitr_upkeep`]) takes a new one once the log since the last base has grown past the
+//! ([`crate::Store::pitr_upkeep`]) takes a new one once the log since the last base has grown past the
 //! base's own size, so storage grows with the changes, not with a full copy per day. Restoring
 //! to time `t` reads the newest base taken at or before `t` and applies the log records after
 //! its position up to `t`. Upkeep drops bases and log records no restore in the recovery window
@@ -16,7 +16,7 @@
 //! (the catalog keeps its definition: `db::catalog`).
 //!
 //! Bases live in `<data dir>/pitr/<table id>/<position>-<time>.tbk`; they are written on the
-//! store's [`Runner`].
+//! store's background runner.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};

@@ -1,6 +1,6 @@
 //! Restoring a table: from a backup file, or from point-in-time recovery, into a new table.
 //!
-//! [`restore_table`] checks the source synchronously (the backup exists, its file is
+//! [`crate::Store::restore_table`] checks the source synchronously (the backup exists, its file is
 //! whole: checksum and all; the restore time is in the window) and reserves the target name;
 //! the items are then loaded in the background. Until the load is done the table is CREATING:
 //! DescribeTable and ListTables show it, item operations do not find it, and its name is

@@ -1,6 +1,6 @@
 //! Secondary indexes: their definitions (re-exported from [`crate::schema::index`]), the
 //! changes UpdateTable makes to a table's global indexes, and the online build of an index
-//! added to a table that holds data ([`build`]).
+//! added to a table that holds data (`build`).
 //!
 //! Where the rest lives: an index's entries, kept in step with the items inside every write's
 //! own batch, in the database's write path (`db::index_entries`); Query and Scan on an index
@@ -8,7 +8,7 @@
 //!
 //! A global secondary index created by UpdateTable starts CREATING. From the moment it is in
 //! the catalog every write maintains it; a background job then walks the table and writes the
-//! entries of the items already there (see [`build`]). When the walk ends the index becomes
+//! entries of the items already there (see `build`). When the walk ends the index becomes
 //! ACTIVE. Deleting an index removes it from the catalog and drops its keyspace.
 
 mod build;
