@@ -232,6 +232,28 @@ fn parallel_scan_segments_cover_the_table_once() {
 }
 
 #[test]
+fn a_single_write_returns_its_own_error() {
+    let (_dir, store) = open();
+    store.create_table(spec("tbl", None)).unwrap();
+    let key = item(&[("pk", s("a"))]);
+    // Not a condition or validation failure: it comes back as it was raised.
+    let refused = store.write_item("tbl", &key, |_, _| {
+        Err(StoreError::LimitExceeded("too many".into()))
+    });
+    assert!(matches!(refused, Err(StoreError::LimitExceeded(m)) if m == "too many"));
+    let refused = store.put_item("tbl", key.clone(), |_| {
+        Err(StoreError::ResourceInUse("busy".into()))
+    });
+    assert!(matches!(refused, Err(StoreError::ResourceInUse(m)) if m == "busy"));
+    // The item a decide function stores is checked, and its error is a validation error.
+    let invalid = store.write_item("tbl", &key, |_, _| {
+        Ok(Mutation::Put(item(&[("pk", s("a")), ("", n(1))])))
+    });
+    assert!(matches!(invalid, Err(StoreError::Validation(_))));
+    assert_eq!(store.get_item("tbl", &key).unwrap(), None);
+}
+
+#[test]
 fn multi_item_writes_are_all_or_nothing() {
     let (_dir, store) = open();
     store.create_table(spec("tbl", None)).unwrap();
