@@ -113,9 +113,9 @@ tracing span per request|] tracing::span::Span::new
 JSON: parse the request body|] serde_json::de::from_slice
 JSON: serialize the answer|Serialize for serde_json::value::Value>::serialize
 API handler (JSON <-> items, checks, store call)|] tarn::api::ops::items::
-store: whole operation (tarn_store::Store)|] tarn_store::db::Store::
+store: whole operation (the database's write and read paths)|<impl tarn_store::db::Db>::
 store: journal append (fjall WriteBatch::commit)|] fjall::batch::WriteBatch::commit
-store: group commit (sync and waiting for it)|] tarn_store::commit::GroupCommit::sync
+store: group commit (sync and waiting for it)|] tarn_store::db::group_commit::GroupCommit::sync
 store: fsync of the journal|] fjall::db::Database::persist
 hand-off to the blocking pool (spawn_blocking)|] tokio::runtime::blocking::pool::spawn_blocking
 threads sleeping/waking (futex)|] do_futex

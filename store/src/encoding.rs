@@ -8,6 +8,8 @@
 //! table id and the item's storage key as associated data. [`ItemCodec`] picks the form; it
 //! refuses an unencrypted record in an encrypted store and an encrypted one without a key.
 
+use std::borrow::Cow;
+
 use uuid::Uuid;
 
 use crate::crypto::{EncryptionKey, Keyring};
@@ -58,19 +60,25 @@ impl ItemCodec {
         out
     }
 
-    /// The plain version-1 record [`ItemCodec::seal`] made.
-    pub(crate) fn open(&self, table: &Uuid, key: &[u8], record: &[u8]) -> Result<Vec<u8>> {
+    /// The plain version-1 record [`ItemCodec::seal`] made: the record itself (not a copy)
+    /// when it is not sealed.
+    pub(crate) fn open<'a>(
+        &self,
+        table: &Uuid,
+        key: &[u8],
+        record: &'a [u8],
+    ) -> Result<Cow<'a, [u8]>> {
         match (record.split_first(), &self.keyring) {
-            (Some((&ITEM_FORMAT_SEALED_V1, sealed)), Some(keyring)) => {
-                keyring.items(table).open(&aad(table, key), sealed)
-            }
+            (Some((&ITEM_FORMAT_SEALED_V1, sealed)), Some(keyring)) => Ok(Cow::Owned(
+                keyring.items(table).open(&aad(table, key), sealed)?,
+            )),
             (Some((&ITEM_FORMAT_SEALED_V1, _)), None) => Err(StoreError::Corrupt(
                 "an encrypted record in a store opened without a key".into(),
             )),
             (Some((&ITEM_FORMAT_V1, _)), Some(_)) => Err(StoreError::Corrupt(
                 "an unencrypted record in an encrypted store".into(),
             )),
-            _ => Ok(record.to_vec()),
+            _ => Ok(Cow::Borrowed(record)),
         }
     }
 }
@@ -85,10 +93,15 @@ fn aad(table: &Uuid, key: &[u8]) -> Vec<u8> {
 
 /// Encodes an item for storage (the plain, version-1 record).
 pub fn encode_item(item: &Item) -> Vec<u8> {
-    let mut out = vec![ITEM_FORMAT_V1];
+    encode_item_into(Vec::new(), item)
+}
+
+/// Appends the plain record of `item` to `out` (a record that carries an item after other
+/// fields), in one buffer.
+pub(crate) fn encode_item_into(mut out: Vec<u8>, item: &Item) -> Vec<u8> {
+    out.push(ITEM_FORMAT_V1);
     // Serializing an in-memory map of plain values into a Vec cannot fail.
-    out.extend(postcard::to_allocvec(item).expect("items always serialize"));
-    out
+    postcard::to_extend(item, out).expect("items always serialize")
 }
 
 /// Decodes a plain (version-1) item record. Any bytes give an item or an error, never a panic

@@ -1,26 +1,42 @@
 //! tarn-store: DynamoDB's data model on an embedded fjall LSM store.
 //!
-//! - [`value`]: items and attribute values with DynamoDB's rules.
-//! - [`key`]: the order-preserving encoding of primary keys.
-//! - [`schema`]: table definitions and their validation.
-//! - [`index`]: secondary indexes (definitions, entries, maintenance, reads, online builds).
-//! - [`expr`]: DynamoDB's expression language (conditions, updates, projections, key conditions).
-//! - [`Store`]: the database itself (tables, items, Query, Scan, atomic multi-item writes).
-//! - [`clock`]: the wall clock in the units tarn stores.
-//! - [`crypto`]: encryption at rest (AES-256-GCM, keys derived per table).
-//! - [`stream`]: the log of item changes a table with a stream keeps (DynamoDB Streams).
-//! - [`ttl`]: items that expire, and the sweeper that deletes them.
-//! - [`backup`]: on-demand backups, point-in-time recovery and restores.
-//! - [`Store::put_state`]: tarn's own durable bookkeeping (trigger checkpoints).
-//!
 //! The store knows nothing of HTTP, wasm or DynamoDB JSON: the runtime maps wire formats to
 //! these types at its edge.
+//!
+//! # Layers
+//!
+//! Modules are stacked; each uses only the layers below it, never one above (a module's
+//! `use` lines and paths point down, and `scripts/check-cycles.py` checks there is no cycle):
+//!
+//! 1. **Foundations**, which know no table: `error` (the error type, [`StoreError`]), [`clock`] (the wall
+//!    clock in the units tarn stores), [`value`] (items and attribute values with DynamoDB's
+//!    rules), [`key`] (the order-preserving encoding of keys), [`expr`] (DynamoDB's expression
+//!    language), [`crypto`] and `encoding` (item records, sealed at rest when a key is given),
+//!    and `runner` (the background threads a store owns, and their shutdown).
+//! 2. **Definitions**: [`schema`], the vocabulary every layer above shares: tables and keys,
+//!    indexes, streams, TTL, PITR settings and restore summaries, with DynamoDB's rules for
+//!    them. It imports none of the machinery.
+//! 3. **The database**: `db`, the open fjall database and what every request goes through:
+//!    the catalog of tables, the item write path (lock, decide, one atomic batch, group
+//!    commit) and the read paths (GetItem, Query and Scan on tables and indexes). Inside it,
+//!    the records a write derives from an item change (index entries, expiry entries, stream
+//!    records, the point-in-time change log) are functions of keyspaces, definitions and a
+//!    batch, below the write path that stages them.
+//! 4. **Operations of a concern**, each a set of functions over the database (and the runner,
+//!    when they start background work): [`index`] (UpdateTable's index changes, online
+//!    builds), [`stream`] (reading and trimming streams), [`ttl`] (enabling TTL, the sweeper),
+//!    [`backup`] (on-demand backups, point-in-time recovery, restores).
+//! 5. **The facade**: [`Store`], whose methods delegate to the layers below; it owns the
+//!    database and the runner, and starts the work a crash may have left when it opens.
+//!
+//! The types callers use most are re-exported here; each concern's module re-exports its
+//! definitions, so `tarn_store::index::IndexSpec` and `tarn_store::schema::IndexSpec` name the
+//! same type.
 
 #![forbid(unsafe_code)]
 
 pub mod backup;
 pub mod clock;
-mod commit;
 pub mod crypto;
 mod db;
 mod encoding;
@@ -28,9 +44,9 @@ mod error;
 pub mod expr;
 pub mod index;
 pub mod key;
-mod locks;
+mod runner;
 pub mod schema;
-mod state;
+mod store;
 pub mod stream;
 pub mod ttl;
 pub mod value;
@@ -38,11 +54,12 @@ pub mod value;
 #[cfg(test)]
 mod testutil;
 
-pub use db::{
-    Mutation, Page, PageRequest, Store, StoreOptions, StreamChange, TableInfo, TableUpdate,
-    TransactAction, WriteOutcome, MAX_PAGE_BYTES,
-};
+pub use db::read::{Page, PageRequest, MAX_PAGE_BYTES};
+pub use db::write::{Decide, Mutation, TransactAction, WriteOutcome};
+pub use db::StoreOptions;
 pub use error::{CancellationReason, Result, StoreError};
+pub use schema::{StreamChange, TableInfo, TableUpdate};
+pub use store::Store;
 pub use value::{AttributeValue, Item, Number, ValueType};
 
 /// The plain item record codec, for the fuzz targets (`fuzz/`); not a stable API.

@@ -2,10 +2,11 @@
 //!
 //! A table with TTL enabled names one attribute; an item whose value there is a number of epoch
 //! seconds expires at that second. Every write keeps the table's expiry index (the keyspace
-//! `e-<table id>`, keys `[expiry seconds, big-endian u64][item storage key]`) in the same batch
-//! as the item, so the sweeper reads only the entries whose time has come, never the table.
+//! `e-<table id>`, keys `[expiry seconds, big-endian u64][item storage key]`: see
+//! `db::expiry`) in the same batch as the item, so the sweeper reads only the entries whose
+//! time has come, never the table.
 //!
-//! The sweeper ([`Store::sweep_expired`]) deletes each expired item as an ordinary write would
+//! The sweeper ([`crate::Store::sweep_expired`]) deletes each expired item as an ordinary write would
 //! (its stream record, index entries and expiry entry go in the same batch), but marks the
 //! change as the store's own, so its stream record names the service as the one who deleted it.
 //! Before deleting it looks at the item again under the item's lock: an entry whose item has
@@ -13,332 +14,192 @@
 //! attribute is missing or not a number are never deleted, and neither are items that expired
 //! more than five years ago. Until the sweeper runs, reads still return an expired item.
 //!
-//! Enabling TTL on a table that holds items indexes the existing items in the background
-//! ([`Store::backfill_ttl`]): the table reports ENABLING until that is done.
+//! Enabling TTL on a table that holds items indexes the existing items ([`crate::Store::backfill_ttl`]): the
+//! table reports ENABLING until that is done. The server's upkeep runs the backfill and the
+//! sweeper now and then. The definitions live in [`crate::schema::ttl`] and are re-exported
+//! here.
 
 use std::ops::Bound;
+use std::sync::Arc;
 
-use fjall::Keyspace;
-use serde::{Deserialize, Serialize};
-
-use crate::db::{Change, Store, Table};
+use crate::db::expiry;
+use crate::db::table::Table;
+use crate::db::write::Change;
+use crate::db::Db;
 use crate::error::{Result, StoreError};
-use crate::value::{AttributeValue, Item};
+
+pub use crate::schema::ttl::{expiry_of, TtlChange, TtlSpec, TtlStatus};
 
 /// Items that expired longer ago than this are left alone, as DynamoDB does.
 pub const MAX_PAST_SECS: u64 = 5 * 365 * 24 * 60 * 60;
 
-/// A table's TTL setting.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TtlSpec {
-    /// The attribute holding each item's expiry, in epoch seconds.
-    pub attribute: String,
-    /// Whether existing items are still being indexed.
-    pub status: TtlStatus,
-}
-
-/// Where enabling TTL stands (a table without a [`TtlSpec`] is DISABLED).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum TtlStatus {
-    /// Enabled; the items written before are being indexed.
-    Enabling,
-    /// Enabled and every item indexed.
-    Enabled,
-}
-
-impl TtlStatus {
-    /// DynamoDB's TimeToLiveStatus.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TtlStatus::Enabling => "ENABLING",
-            TtlStatus::Enabled => "ENABLED",
+/// Enables or disables TTL on a table (UpdateTimeToLive). Enabling starts as ENABLING until
+/// [`backfill_ttl`] has indexed the items already there.
+pub(crate) fn update_time_to_live(
+    db: &Db,
+    table: &str,
+    change: TtlChange,
+) -> Result<Option<TtlSpec>> {
+    let _ddl = db.ddl.lock();
+    let t = db.table(table)?;
+    let mut meta = t.meta.clone();
+    let invalid = |m: String| Err(StoreError::Validation(m));
+    match (&meta.ttl, &change) {
+        (Some(spec), TtlChange::Enable(a)) if *a == spec.attribute => {
+            return invalid("TimeToLive is already enabled".into())
         }
-    }
-}
-
-/// The expiry of `item` under the TTL attribute `attribute`: its value in whole epoch seconds,
-/// when it is a non-negative number.
-pub fn expiry_of(item: &Item, attribute: &str) -> Option<u64> {
-    match item.get(attribute)? {
-        AttributeValue::N(n) if !n.is_negative() => {
-            let secs = n.to_f64().floor();
-            (secs.is_finite() && secs < u64::MAX as f64).then_some(secs as u64)
+        (None, TtlChange::Disable(_)) => return invalid("TimeToLive is already disabled".into()),
+        (Some(spec), TtlChange::Enable(a) | TtlChange::Disable(a)) if *a != spec.attribute => {
+            return invalid(format!(
+                "TimeToLive is active on a different AttributeName: current AttributeName is {}",
+                spec.attribute
+            ))
         }
-        _ => None,
+        _ => {}
     }
+    meta.ttl = match change {
+        TtlChange::Enable(attribute) => Some(TtlSpec {
+            attribute,
+            status: TtlStatus::Enabling,
+        }),
+        TtlChange::Disable(_) => None,
+    };
+    let spec = meta.ttl.clone();
+    db.replace_meta(meta)?;
+    if spec.is_none() {
+        expiry::clear(&db.fjall, &t.expiry)?;
+    }
+    tracing::info!(table, ttl = ?spec, "time to live changed");
+    Ok(spec)
 }
 
-fn entry_key(expiry: u64, item_key: &[u8]) -> Vec<u8> {
-    let mut k = Vec::with_capacity(8 + item_key.len());
-    k.extend_from_slice(&expiry.to_be_bytes());
-    k.extend_from_slice(item_key);
-    k
-}
-
-fn split_entry(entry: &[u8]) -> Option<(u64, &[u8])> {
-    let (secs, key) = entry.split_at_checked(8)?;
-    Some((u64::from_be_bytes(secs.try_into().ok()?), key))
-}
-
-/// Adds to `batch` the expiry-index changes of one item change: the old item's entry goes, the
-/// new item's comes.
-pub(crate) fn stage_entries(
-    batch: &mut fjall::OwnedWriteBatch,
-    index: &Keyspace,
-    attribute: &str,
-    item_key: &[u8],
-    old: Option<&Item>,
-    new: Option<&Item>,
-) {
-    let before = old.and_then(|i| expiry_of(i, attribute));
-    let after = new.and_then(|i| expiry_of(i, attribute));
-    if before == after {
-        return;
-    }
-    if let Some(e) = before {
-        batch.remove(index, entry_key(e, item_key));
-    }
-    if let Some(e) = after {
-        batch.insert(index, entry_key(e, item_key), []);
-    }
-}
-
-/// What changing a table's TTL asks for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TtlChange {
-    /// Enable TTL on this attribute.
-    Enable(String),
-    /// Disable TTL (naming the attribute it is enabled on).
-    Disable(String),
-}
-
-impl Store {
-    /// Enables or disables TTL on a table (UpdateTimeToLive). Enabling starts as ENABLING until
-    /// [`Store::backfill_ttl`] has indexed the items already there.
-    pub fn update_time_to_live(&self, table: &str, change: TtlChange) -> Result<Option<TtlSpec>> {
-        let _ddl = self.ddl.lock();
-        let t = self.table(table)?;
-        let mut meta = t.meta.clone();
-        let invalid = |m: String| Err(StoreError::Validation(m));
-        match (&meta.ttl, &change) {
-            (Some(spec), TtlChange::Enable(a)) if *a == spec.attribute => {
-                return invalid("TimeToLive is already enabled".into())
-            }
-            (None, TtlChange::Disable(_)) => {
-                return invalid("TimeToLive is already disabled".into())
-            }
-            (Some(spec), TtlChange::Enable(a) | TtlChange::Disable(a)) if *a != spec.attribute => {
-                return invalid(format!(
-                    "TimeToLive is active on a different AttributeName: current AttributeName is {}",
-                    spec.attribute
-                ))
-            }
-            _ => {}
-        }
-        meta.ttl = match change {
-            TtlChange::Enable(attribute) => Some(TtlSpec {
-                attribute,
-                status: TtlStatus::Enabling,
-            }),
-            TtlChange::Disable(_) => None,
-        };
-        let spec = meta.ttl.clone();
-        self.replace_meta(meta)?;
-        if spec.is_none() {
-            clear(&self.db, &t.expiry)?;
-        }
-        tracing::info!(table, ttl = ?spec, "time to live changed");
-        Ok(spec)
-    }
-
-    /// Indexes the items of every table whose TTL is ENABLING, then marks it ENABLED. Returns
-    /// the number of items indexed.
-    pub fn backfill_ttl(&self) -> Result<usize> {
-        let enabling: Vec<_> = self
-            .tables
-            .read()
-            .values()
-            .filter(|t| {
-                t.meta
-                    .ttl
-                    .as_ref()
-                    .is_some_and(|s| s.status == TtlStatus::Enabling)
-            })
-            .cloned()
-            .collect();
-        let mut indexed = 0;
-        for t in enabling {
-            let Some(spec) = &t.meta.ttl else { continue };
-            // Every write committed from now on keeps the index itself (TTL was enabled before
-            // this snapshot of the table); the items before are indexed here. An entry for an
-            // item that changes meanwhile may be stale: the sweeper checks before deleting.
-            for guard in t.items.iter() {
-                let (key, value) = guard.into_inner()?;
-                let item = self.codec.decode(&t.meta.id, &key, &value)?;
-                if let Some(e) = expiry_of(&item, &spec.attribute) {
-                    t.expiry.insert(entry_key(e, &key), [])?;
-                    indexed += 1;
-                }
-            }
-            let _ddl = self.ddl.lock();
-            let current = self.table(&t.meta.name)?;
-            if current.meta.id == t.meta.id && current.meta.ttl.as_ref() == Some(spec) {
-                let mut meta = current.meta.clone();
-                meta.ttl = Some(TtlSpec {
-                    attribute: spec.attribute.clone(),
-                    status: TtlStatus::Enabled,
-                });
-                self.replace_meta(meta)?;
-                tracing::info!(table = %t.meta.name, indexed, "time to live enabled");
+/// Indexes the items of every table whose TTL is ENABLING, then marks it ENABLED. Returns
+/// the number of items indexed.
+pub(crate) fn backfill_ttl(db: &Db) -> Result<usize> {
+    let enabling: Vec<_> = db
+        .tables_snapshot()
+        .into_iter()
+        .filter(|t| {
+            t.meta
+                .ttl
+                .as_ref()
+                .is_some_and(|s| s.status == TtlStatus::Enabling)
+        })
+        .collect();
+    let mut indexed = 0;
+    for t in enabling {
+        let Some(spec) = &t.meta.ttl else { continue };
+        // Every write committed from now on keeps the index itself (TTL was enabled before
+        // this snapshot of the table); the items before are indexed here. An entry for an
+        // item that changes meanwhile may be stale: the sweeper checks before deleting.
+        for guard in t.items.iter() {
+            let (key, value) = guard.into_inner()?;
+            let item = db.codec.decode(&t.meta.id, &key, &value)?;
+            if let Some(e) = expiry_of(&item, &spec.attribute) {
+                t.expiry.insert(expiry::entry_key(e, &key), [])?;
+                indexed += 1;
             }
         }
-        Ok(indexed)
+        let _ddl = db.ddl.lock();
+        let current = db.table(&t.meta.name)?;
+        if current.meta.id == t.meta.id && current.meta.ttl.as_ref() == Some(spec) {
+            let mut meta = current.meta.clone();
+            meta.ttl = Some(TtlSpec {
+                attribute: spec.attribute.clone(),
+                status: TtlStatus::Enabled,
+            });
+            db.replace_meta(meta)?;
+            tracing::info!(table = %t.meta.name, indexed, "time to live enabled");
+        }
     }
+    Ok(indexed)
+}
 
-    /// Deletes up to `max` items whose TTL expired before `now_secs` (and not more than five
-    /// years before), in every table with TTL enabled. Returns the number deleted.
-    pub fn sweep_expired(&self, now_secs: u64, max: usize) -> Result<usize> {
-        let tables: Vec<_> = self
-            .tables
-            .read()
-            .values()
-            .filter(|t| t.meta.ttl.is_some())
-            .cloned()
-            .collect();
-        let mut deleted = 0;
-        for t in tables {
-            if deleted >= max {
+/// Deletes up to `max` items whose TTL expired before `now_secs` (and not more than five
+/// years before), in every table with TTL enabled. Returns the number deleted.
+pub(crate) fn sweep_expired(db: &Db, now_secs: u64, max: usize) -> Result<usize> {
+    let tables: Vec<_> = db
+        .tables_snapshot()
+        .into_iter()
+        .filter(|t| t.meta.ttl.is_some())
+        .collect();
+    let mut deleted = 0;
+    for t in tables {
+        if deleted >= max {
+            break;
+        }
+        deleted += sweep_table(db, &t, now_secs, max - deleted)?;
+    }
+    Ok(deleted)
+}
+
+/// Deletes up to `max` expired items of one table.
+fn sweep_table(db: &Db, t: &Arc<Table>, now_secs: u64, max: usize) -> Result<usize> {
+    const CHUNK: usize = 256;
+    let Some(spec) = &t.meta.ttl else {
+        return Ok(0);
+    };
+    let lo = expiry::entry_key(now_secs.saturating_sub(MAX_PAST_SECS), &[]);
+    let hi = expiry::entry_key(now_secs, &[]);
+    let mut deleted = 0;
+    let mut start = Bound::Included(lo);
+    while deleted < max {
+        let mut entries = Vec::new();
+        for guard in t
+            .expiry
+            .range::<Vec<u8>, _>((start.clone(), Bound::Excluded(hi.clone())))
+        {
+            if entries.len() == CHUNK.min(max - deleted) {
                 break;
             }
-            deleted += self.sweep_table(&t, now_secs, max - deleted)?;
+            entries.push(guard.key()?.to_vec());
         }
-        Ok(deleted)
-    }
-
-    fn sweep_table(&self, t: &std::sync::Arc<Table>, now_secs: u64, max: usize) -> Result<usize> {
-        const CHUNK: usize = 256;
-        let Some(spec) = &t.meta.ttl else {
-            return Ok(0);
-        };
-        let lo = entry_key(now_secs.saturating_sub(MAX_PAST_SECS), &[]);
-        let hi = entry_key(now_secs, &[]);
-        let mut deleted = 0;
-        let mut start = Bound::Included(lo);
-        while deleted < max {
-            let mut entries = Vec::new();
-            for guard in t
-                .expiry
-                .range::<Vec<u8>, _>((start.clone(), Bound::Excluded(hi.clone())))
-            {
-                if entries.len() == CHUNK.min(max - deleted) {
-                    break;
+        let Some(last) = entries.last() else { break };
+        start = Bound::Excluded(last.clone());
+        // As every write: the writers gate (definitions stay put), then the items' locks.
+        let _writers = db.writers.read();
+        let held = db.locks.lock(
+            entries
+                .iter()
+                .filter_map(|e| expiry::split_entry(e))
+                .map(|(_, k)| (&t.meta.id, k)),
+        );
+        let mut changes = Vec::new();
+        for entry in &entries {
+            let Some((expiry, key)) = expiry::split_entry(entry) else {
+                continue;
+            };
+            match db.read_item(t, key)? {
+                Some(item) if expiry_of(&item, &spec.attribute) == Some(expiry) => {
+                    changes.push(Change {
+                        table: t.clone(),
+                        key: key.to_vec(),
+                        old: Some(item),
+                        new: None,
+                        by_ttl: true,
+                    });
                 }
-                entries.push(guard.key()?.to_vec());
+                // The item was deleted or given another expiry since: the entry is stale.
+                _ => t.expiry.remove(entry.as_slice())?,
             }
-            let Some(last) = entries.last() else { break };
-            start = Bound::Excluded(last.clone());
-            // As every write: the writers gate (definitions stay put), then the items' locks.
-            let _writers = self.writers.read();
-            let held = self.locks.lock(
-                entries
-                    .iter()
-                    .filter_map(|e| split_entry(e))
-                    .map(|(_, k)| (&t.meta.id, k)),
-            );
-            let mut changes = Vec::new();
-            for entry in &entries {
-                let Some((expiry, key)) = split_entry(entry) else {
-                    continue;
-                };
-                let item = t
-                    .items
-                    .get(key)?
-                    .map(|v| self.codec.decode(&t.meta.id, key, &v))
-                    .transpose()?;
-                match item {
-                    Some(item) if expiry_of(&item, &spec.attribute) == Some(expiry) => {
-                        changes.push(Change {
-                            table: t.clone(),
-                            key: key.to_vec(),
-                            old: Some(item),
-                            new: None,
-                            by_ttl: true,
-                        });
-                    }
-                    // The item was deleted or given another expiry since: the entry is stale.
-                    _ => t.expiry.remove(entry.as_slice())?,
-                }
-            }
-            let n = changes.len();
-            self.commit_changes(&changes)?;
-            drop(held);
-            self.sync()?;
-            deleted += n;
         }
-        if deleted > 0 {
-            tracing::debug!(table = %t.meta.name, deleted, "expired items deleted");
-        }
-        Ok(deleted)
+        let n = changes.len();
+        db.commit(&changes)?;
+        drop(held);
+        db.sync()?;
+        deleted += n;
     }
-}
-
-/// Removes every entry of a keyspace.
-fn clear(db: &fjall::Database, ks: &Keyspace) -> Result<()> {
-    loop {
-        let mut batch = db.batch();
-        let mut n = 0;
-        for guard in ks.iter().take(10_000) {
-            batch.remove(ks, guard.key()?);
-            n += 1;
-        }
-        if n == 0 {
-            return Ok(());
-        }
-        batch.commit()?;
+    if deleted > 0 {
+        tracing::debug!(table = %t.meta.name, deleted, "expired items deleted");
     }
+    Ok(deleted)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stream::StreamViewType;
+    use crate::schema::{ChangeKind, StreamViewType};
     use crate::testutil::{item, n, open, s, spec};
-    use crate::value::Number;
-
-    fn with_ttl(v: AttributeValue) -> Item {
-        let mut i = Item::new();
-        i.insert("exp".into(), v);
-        i
-    }
-
-    #[test]
-    fn only_non_negative_numbers_are_expiries() {
-        let n = |s: &str| AttributeValue::N(Number::parse(s).unwrap());
-        assert_eq!(
-            expiry_of(&with_ttl(n("1700000000")), "exp"),
-            Some(1_700_000_000)
-        );
-        assert_eq!(
-            expiry_of(&with_ttl(n("1700000000.9")), "exp"),
-            Some(1_700_000_000)
-        );
-        assert_eq!(expiry_of(&with_ttl(n("-5")), "exp"), None);
-        assert_eq!(expiry_of(&with_ttl(n("1e100")), "exp"), None);
-        assert_eq!(
-            expiry_of(&with_ttl(AttributeValue::S("1700000000".into())), "exp"),
-            None
-        );
-        assert_eq!(expiry_of(&with_ttl(n("5")), "other"), None);
-    }
-
-    #[test]
-    fn entries_sort_by_expiry_then_key() {
-        let a = entry_key(5, b"zz");
-        let b = entry_key(6, b"aa");
-        assert!(a < b);
-        assert_eq!(split_entry(&b), Some((6, &b"aa"[..])));
-        assert_eq!(split_entry(b"short"), None);
-    }
 
     const NOW: u64 = 2_000_000_000;
 
@@ -392,7 +253,7 @@ mod tests {
             .records
             .pop()
             .unwrap();
-        assert_eq!(last.kind, crate::stream::ChangeKind::Remove);
+        assert_eq!(last.kind, ChangeKind::Remove);
         assert!(last.by_ttl);
         assert_eq!(last.keys, item(&[("pk", s("expired"))]));
         // Nothing more to do: the sweep is idempotent.
@@ -435,6 +296,6 @@ mod tests {
             store.update_time_to_live("tbl", TtlChange::Disable("exp".into())),
             Err(StoreError::Validation(m)) if m == "TimeToLive is already disabled"
         ));
-        assert_eq!(store.table("tbl").unwrap().expiry.iter().count(), 0);
+        assert_eq!(store.db.table("tbl").unwrap().expiry.iter().count(), 0);
     }
 }

@@ -15,6 +15,7 @@
 //! holds a complete file. A reader checks the checksum before it trusts anything: a truncated,
 //! altered or missing file is an error, never half a table.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
@@ -22,7 +23,6 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::db::Store;
 use crate::encoding::{decode_item, encode_item, ItemCodec};
 use crate::error::{Result, StoreError};
 use crate::schema::TableMeta;
@@ -179,7 +179,7 @@ impl<'a> SnapshotWriter<'a> {
 
 /// Writes `items` (raw entries of the table's items keyspace, as of one instant) to `path`.
 pub(crate) fn write_snapshot<I>(
-    store: &Store,
+    codec: &ItemCodec,
     path: &Path,
     table: &TableMeta,
     items: I,
@@ -194,12 +194,12 @@ where
         taken_at_micros: crate::clock::now_micros(),
         sealed: false,
     };
-    write_entries(store, path, header, items, progress)
+    write_entries(codec, path, header, items, progress)
 }
 
 /// Writes a snapshot with `header` from raw item entries of `header.table`.
 pub(crate) fn write_entries<I>(
-    store: &Store,
+    codec: &ItemCodec,
     path: &Path,
     header: SnapshotHeader,
     items: I,
@@ -209,11 +209,11 @@ where
     I: Iterator<Item = fjall::Guard>,
 {
     let table_id = header.table.id;
-    let mut w = SnapshotWriter::create(path, &store.codec, header)?;
+    let mut w = SnapshotWriter::create(path, codec, header)?;
     let result = (|| {
         for guard in items {
             let (k, v) = guard.into_inner()?;
-            w.push(&store.codec.decode(&table_id, &k, &v)?)?;
+            w.push(&codec.decode(&table_id, &k, &v)?)?;
             let s = w.summary();
             if s.item_count % 4096 == 0 {
                 progress(s.item_count, s.item_bytes);
@@ -355,7 +355,13 @@ impl<R: Read> SnapshotReader<R> {
             self.input
                 .read_exact(&mut body)
                 .map_err(|_| corrupt(&self.path, "is truncated"))?;
-            self.frame = codec.open(&self.header.table.id, &self.frames.to_be_bytes(), &body)?;
+            let plain = codec.open(&self.header.table.id, &self.frames.to_be_bytes(), &body)?;
+            // A frame that is not sealed is used as read.
+            let opened = match plain {
+                Cow::Owned(plain) => Some(plain),
+                Cow::Borrowed(_) => None,
+            };
+            self.frame = opened.unwrap_or(body);
             self.frames += 1;
             self.at = 0;
         }
@@ -376,6 +382,7 @@ mod tests {
 
     use super::*;
     use crate::testutil::{item, n, open, s, spec};
+    use crate::Store;
 
     fn write_some(store: &Store, path: &Path, count: i64) {
         let meta = store.create_table(spec("tbl", None)).unwrap();
@@ -388,9 +395,16 @@ mod tests {
                 )
                 .unwrap();
         }
-        let t = store.table("tbl").unwrap();
-        let snap = store.db.snapshot();
-        let summary = write_snapshot(store, path, &meta, snap.iter(&t.items), &|_, _| {}).unwrap();
+        let t = store.db.table("tbl").unwrap();
+        let snap = store.db.fjall.snapshot();
+        let summary = write_snapshot(
+            &store.db.codec,
+            path,
+            &meta,
+            snap.iter(&t.items),
+            &|_, _| {},
+        )
+        .unwrap();
         assert_eq!(summary.item_count, count as u64);
     }
 
@@ -404,7 +418,7 @@ mod tests {
         assert_eq!(summary.item_count, 500);
         let mut r = SnapshotReader::open(&path).unwrap();
         let mut seen = std::collections::BTreeSet::new();
-        while let Some(item) = r.next_item(&store.codec).unwrap() {
+        while let Some(item) = r.next_item(&store.db.codec).unwrap() {
             seen.insert(format!("{:?}", item["pk"]));
         }
         assert_eq!(seen.len(), 500);

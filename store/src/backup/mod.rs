@@ -1,18 +1,21 @@
 //! Backups and point-in-time recovery: copies of a table that outlive mistakes.
 //!
-//! - [`file`]: the snapshot file: a table's definition and its items as of one instant, framed,
+//! - [`mod@file`]: the snapshot file: a table's definition and its items as of one instant, framed,
 //!   checksummed (SHA-256) and sealed like items in an encrypted store. On-demand backups and
 //!   the base snapshots of point-in-time recovery are both such files.
-//! - this module: on-demand backups ([`Store::create_backup`] and friends). A backup reads the
+//! - this module: on-demand backups ([`crate::Store::create_backup`] and friends). A backup reads the
 //!   table through a fjall snapshot taken when it is asked for, so it holds the table as it was
 //!   at that one instant while writes go on; the file is written in the background and the
 //!   backup is AVAILABLE once it is synced. Backup records live in the state keyspace
 //!   (`backup/<id>`), files in `<data dir>/backups/`.
-//! - [`pitr`]: point-in-time recovery: a change log per table plus occasional base snapshots.
+//! - [`pitr`]: point-in-time recovery: a change log per table (written by every write, see
+//!   `db::changelog`) plus occasional base snapshots.
 //! - [`restore`]: building a new table from a backup or from a point in time, in the
 //!   background, invisible to item operations until it is complete.
 //!
-//! Nothing here knows DynamoDB's wire format: ARNs, JSON and paging are the runtime's.
+//! The work runs on the store's background runner; what a table's definition records about backups
+//! ([`PitrMeta`], [`RestoreSummary`]) lives in [`crate::schema::backup`]. Nothing here knows
+//! DynamoDB's wire format: ARNs, JSON and paging are the runtime's.
 
 pub mod file;
 pub mod pitr;
@@ -25,16 +28,21 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use std::path::Path;
+use std::sync::Arc;
+
 use fjall::Readable;
 
 use crate::clock::now_millis;
-use crate::db::Store;
+use crate::db::Db;
 use crate::error::{Result, StoreError};
+use crate::runner::Runner;
 use crate::schema::TableMeta;
 use crate::value::Item;
 
+pub use crate::schema::backup::{PitrMeta, RestoreSummary, MAX_RECOVERY_DAYS};
 pub use pitr::PitrStatus;
-pub use restore::{PointInTime, RestoreOverrides, RestoreRequest, RestoreSource, RestoreSummary};
+pub use restore::{PointInTime, RestoreOverrides, RestoreRequest, RestoreSource};
 
 const BACKUP_RECORD: &str = "backup/";
 const BACKUP_DIR: &str = "backups";
@@ -88,165 +96,167 @@ pub struct BackupMeta {
 /// Progress of long work (a backup, a restore, an export), as items and bytes done so far.
 pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
 
-impl Store {
-    /// The directory holding backup files.
-    pub(crate) fn backup_dir(&self) -> PathBuf {
-        self.path().join(BACKUP_DIR)
-    }
+/// The directory holding backup files in the store at `path`.
+fn backup_dir(path: &Path) -> PathBuf {
+    path.join(BACKUP_DIR)
+}
 
-    /// The file of backup `id`.
-    pub fn backup_file(&self, id: &str) -> PathBuf {
-        self.backup_dir().join(format!("{id}.tbk"))
-    }
+/// The file of backup `id` in the store at `path`.
+pub(crate) fn backup_file(path: &Path, id: &str) -> PathBuf {
+    backup_dir(path).join(format!("{id}.tbk"))
+}
 
-    /// Starts an on-demand backup of `table`: the table as it is now, written to a file in the
-    /// background. Returns the backup's record (CREATING).
-    pub fn create_backup(&self, table: &str, name: &str) -> Result<BackupMeta> {
-        let t = self.table(table)?;
-        let snapshot = self.db.snapshot();
-        let now = now_millis();
-        let meta = BackupMeta {
-            id: format!("{now:017}-{}", &Uuid::new_v4().simple().to_string()[..8]),
-            name: name.to_string(),
-            table: t.meta.clone(),
-            created_at: now as f64 / 1000.0,
-            status: BackupStatus::Creating,
-            item_count: 0,
-            size_bytes: 0,
-            file_bytes: 0,
-            error: None,
-        };
-        self.save_backup(&meta)?;
-        let store = self.handle();
-        let mut record = meta.clone();
-        self.background.spawn("tarn-backup", move || {
-                let path = store.backup_file(&record.id);
-                let written = std::fs::create_dir_all(store.backup_dir())
-                    .map_err(StoreError::from)
-                    .and_then(|()| {
-                        file::write_snapshot(
-                            &store,
-                            &path,
-                            &record.table,
-                            snapshot.iter(&t.items),
-                            &|_, _| {},
-                        )
-                    });
-                match written {
-                    Ok(summary) => {
-                        record.status = BackupStatus::Available;
-                        record.item_count = summary.item_count;
-                        record.size_bytes = summary.item_bytes;
-                        record.file_bytes = summary.file_bytes;
-                        tracing::info!(backup = %record.id, table = %record.table.name, items = summary.item_count, "backup available");
-                    }
-                    Err(e) => {
-                        tracing::error!(backup = %record.id, error = %e, "backup failed");
-                        let _ = std::fs::remove_file(&path);
-                        record.status = BackupStatus::Failed;
-                        record.error = Some(e.to_string());
-                    }
+/// Starts an on-demand backup of `table`: the table as it is now, written to a file in the
+/// background. Returns the backup's record (CREATING).
+pub(crate) fn create_backup(
+    db: &Arc<Db>,
+    runner: &Runner,
+    table: &str,
+    name: &str,
+) -> Result<BackupMeta> {
+    let t = db.table(table)?;
+    let snapshot = db.fjall.snapshot();
+    let now = now_millis();
+    let meta = BackupMeta {
+        id: format!("{now:017}-{}", &Uuid::new_v4().simple().to_string()[..8]),
+        name: name.to_string(),
+        table: t.meta.clone(),
+        created_at: now as f64 / 1000.0,
+        status: BackupStatus::Creating,
+        item_count: 0,
+        size_bytes: 0,
+        file_bytes: 0,
+        error: None,
+    };
+    save_backup(db, &meta)?;
+    let db = db.clone();
+    let mut record = meta.clone();
+    runner.spawn("tarn-backup", move || {
+            let path = backup_file(db.path(), &record.id);
+            let written = std::fs::create_dir_all(backup_dir(db.path()))
+                .map_err(StoreError::from)
+                .and_then(|()| {
+                    file::write_snapshot(
+                        &db.codec,
+                        &path,
+                        &record.table,
+                        snapshot.iter(&t.items),
+                        &|_, _| {},
+                    )
+                });
+            match written {
+                Ok(summary) => {
+                    record.status = BackupStatus::Available;
+                    record.item_count = summary.item_count;
+                    record.size_bytes = summary.item_bytes;
+                    record.file_bytes = summary.file_bytes;
+                    tracing::info!(backup = %record.id, table = %record.table.name, items = summary.item_count, "backup available");
                 }
-                // A backup deleted while it was written stays deleted.
-                if store.backup_record(&record.id).ok().flatten().is_some() {
-                    if let Err(e) = store.save_backup(&record) {
-                        tracing::error!(backup = %record.id, error = %e, "cannot save a backup record");
-                    }
-                } else {
+                Err(e) => {
+                    tracing::error!(backup = %record.id, error = %e, "backup failed");
                     let _ = std::fs::remove_file(&path);
+                    record.status = BackupStatus::Failed;
+                    record.error = Some(e.to_string());
                 }
-            });
-        Ok(meta)
-    }
-
-    pub(crate) fn save_backup(&self, meta: &BackupMeta) -> Result<()> {
-        let json = serde_json::to_vec(meta).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.put_state(&format!("{BACKUP_RECORD}{}", meta.id), &json)
-    }
-
-    fn backup_record(&self, id: &str) -> Result<Option<BackupMeta>> {
-        self.get_state(&format!("{BACKUP_RECORD}{id}"))?
-            .map(|json| {
-                serde_json::from_slice(&json)
-                    .map_err(|e| StoreError::Corrupt(format!("unreadable backup record: {e}")))
-            })
-            .transpose()
-    }
-
-    /// The backup `id`, or BackupNotFound.
-    pub fn describe_backup(&self, id: &str) -> Result<BackupMeta> {
-        self.backup_record(id)?
-            .ok_or_else(|| StoreError::BackupNotFound(format!("Backup not found: {id}")))
-    }
-
-    /// Every backup, oldest first.
-    pub fn list_backups(&self) -> Result<Vec<BackupMeta>> {
-        Ok(self
-            .list_state_json(BACKUP_RECORD, "backup")?
-            .into_iter()
-            .map(|(_, b)| b)
-            .collect())
-    }
-
-    /// Deletes backup `id` (its record and its file). A backup still being written or being
-    /// restored from is in use.
-    pub fn delete_backup(&self, id: &str) -> Result<BackupMeta> {
-        let meta = self.describe_backup(id)?;
-        if meta.status == BackupStatus::Creating {
-            return Err(StoreError::BackupInUse(format!(
-                "Backup is being created: {id}"
-            )));
-        }
-        if self.restoring_from_backup(id) {
-            return Err(StoreError::BackupInUse(format!(
-                "Backup is being restored: {id}"
-            )));
-        }
-        self.delete_state(&format!("{BACKUP_RECORD}{id}"))?;
-        match std::fs::remove_file(self.backup_file(id)) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e.into()),
-        }
-        tracing::info!(backup = %id, "backup deleted");
-        Ok(meta)
-    }
-
-    /// Marks backups a crash interrupted as failed (when the store opens).
-    pub(crate) fn fail_interrupted_backups(&self) -> Result<()> {
-        for mut b in self.list_backups()? {
-            if b.status == BackupStatus::Creating {
-                tracing::warn!(backup = %b.id, "a backup was interrupted");
-                let _ = std::fs::remove_file(self.backup_file(&b.id).with_extension("tmp"));
-                b.status = BackupStatus::Failed;
-                b.error =
-                    Some("interrupted: the server stopped while the backup was written".into());
-                self.save_backup(&b)?;
             }
-        }
-        Ok(())
-    }
-
-    /// Reads every item of `table` as it was at `at` (seconds since the epoch; `None`: now, at
-    /// one instant), handing each to `each`. A past instant needs point-in-time recovery on
-    /// the table (and may name a deleted table). Returns the table's definition then.
-    pub fn read_table(
-        &self,
-        table: &str,
-        at: Option<f64>,
-        each: &mut dyn FnMut(Item) -> Result<()>,
-    ) -> Result<TableMeta> {
-        match at {
-            None => {
-                let t = self.table(table)?;
-                let snapshot = self.db.snapshot();
-                for guard in snapshot.iter(&t.items) {
-                    let (k, v) = guard.into_inner()?;
-                    each(self.codec.decode(&t.meta.id, &k, &v)?)?;
+            // A backup deleted while it was written stays deleted.
+            if backup_record(&db, &record.id).ok().flatten().is_some() {
+                if let Err(e) = save_backup(&db, &record) {
+                    tracing::error!(backup = %record.id, error = %e, "cannot save a backup record");
                 }
-                Ok(t.meta.clone())
+            } else {
+                let _ = std::fs::remove_file(&path);
             }
-            Some(at) => self.read_table_at(table, at, each),
+        });
+    Ok(meta)
+}
+
+fn save_backup(db: &Db, meta: &BackupMeta) -> Result<()> {
+    let json = serde_json::to_vec(meta).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    db.put_state(&format!("{BACKUP_RECORD}{}", meta.id), &json)
+}
+
+fn backup_record(db: &Db, id: &str) -> Result<Option<BackupMeta>> {
+    db.get_state(&format!("{BACKUP_RECORD}{id}"))?
+        .map(|json| {
+            serde_json::from_slice(&json)
+                .map_err(|e| StoreError::Corrupt(format!("unreadable backup record: {e}")))
+        })
+        .transpose()
+}
+
+/// The backup `id`, or BackupNotFound.
+pub(crate) fn describe_backup(db: &Db, id: &str) -> Result<BackupMeta> {
+    backup_record(db, id)?
+        .ok_or_else(|| StoreError::BackupNotFound(format!("Backup not found: {id}")))
+}
+
+/// Every backup, oldest first.
+pub(crate) fn list_backups(db: &Db) -> Result<Vec<BackupMeta>> {
+    Ok(db
+        .list_state_json(BACKUP_RECORD, "backup")?
+        .into_iter()
+        .map(|(_, b)| b)
+        .collect())
+}
+
+/// Deletes backup `id` (its record and its file). A backup still being written or being
+/// restored from is in use.
+pub(crate) fn delete_backup(db: &Db, id: &str) -> Result<BackupMeta> {
+    let meta = describe_backup(db, id)?;
+    if meta.status == BackupStatus::Creating {
+        return Err(StoreError::BackupInUse(format!(
+            "Backup is being created: {id}"
+        )));
+    }
+    if restore::restoring_from_backup(db, id) {
+        return Err(StoreError::BackupInUse(format!(
+            "Backup is being restored: {id}"
+        )));
+    }
+    db.delete_state(&format!("{BACKUP_RECORD}{id}"))?;
+    match std::fs::remove_file(backup_file(db.path(), id)) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(backup = %id, "backup deleted");
+    Ok(meta)
+}
+
+/// Marks backups a crash interrupted as failed (when the store opens).
+pub(crate) fn fail_interrupted(db: &Db) -> Result<()> {
+    for mut b in list_backups(db)? {
+        if b.status == BackupStatus::Creating {
+            tracing::warn!(backup = %b.id, "a backup was interrupted");
+            let _ = std::fs::remove_file(backup_file(db.path(), &b.id).with_extension("tmp"));
+            b.status = BackupStatus::Failed;
+            b.error = Some("interrupted: the server stopped while the backup was written".into());
+            save_backup(db, &b)?;
         }
+    }
+    Ok(())
+}
+
+/// Reads every item of `table` as it was at `at` (seconds since the epoch; `None`: now, at
+/// one instant), handing each to `each`. A past instant needs point-in-time recovery on
+/// the table (and may name a deleted table). Returns the table's definition then.
+pub(crate) fn read_table(
+    db: &Db,
+    table: &str,
+    at: Option<f64>,
+    each: &mut dyn FnMut(Item) -> Result<()>,
+) -> Result<TableMeta> {
+    match at {
+        None => {
+            let t = db.table(table)?;
+            let snapshot = db.fjall.snapshot();
+            for guard in snapshot.iter(&t.items) {
+                let (k, v) = guard.into_inner()?;
+                each(db.codec.decode(&t.meta.id, &k, &v)?)?;
+            }
+            Ok(t.meta.clone())
+        }
+        Some(at) => pitr::read_table_at(db, table, at, each),
     }
 }

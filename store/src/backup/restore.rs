@@ -1,6 +1,6 @@
 //! Restoring a table: from a backup file, or from point-in-time recovery, into a new table.
 //!
-//! [`Store::restore_table`] checks the source synchronously (the backup exists, its file is
+//! [`crate::Store::restore_table`] checks the source synchronously (the backup exists, its file is
 //! whole: checksum and all; the restore time is in the window) and reserves the target name;
 //! the items are then loaded in the background. Until the load is done the table is CREATING:
 //! DescribeTable and ListTables show it, item operations do not find it, and its name is
@@ -14,17 +14,19 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-use uuid::Uuid;
-
 use super::file::{self, SnapshotReader};
-use super::pitr::Plan;
+use super::pitr::{self, Plan};
 use super::BackupStatus;
-use crate::db::{Change, Store, Table, TableInfo};
+use crate::db::catalog::Restoring;
+use crate::db::table::Table;
+use crate::db::write::Change;
+use crate::db::Db;
 use crate::error::{Result, StoreError};
-use crate::index::{IndexKind, IndexSpec};
-use crate::schema::{BillingMode, TableMeta, TableSpec, Throughput};
-use crate::ttl::{TtlSpec, TtlStatus};
+use crate::runner::Runner;
+use crate::schema::{
+    check_item, BillingMode, IndexKind, IndexSpec, RestoreSummary, StreamMeta, StreamViewType,
+    TableInfo, TableMeta, TableSpec, Throughput, TtlSpec, TtlStatus,
+};
 use crate::value::{item_size, Item};
 
 const RESTORE_RECORD: &str = "restore/";
@@ -79,260 +81,218 @@ pub struct RestoreRequest {
     pub overrides: RestoreOverrides,
 }
 
-/// Where a restored table came from (DynamoDB's RestoreSummary), kept in its definition.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RestoreSummary {
-    /// The backup it was restored from, if any.
-    pub source_backup: Option<String>,
-    /// The source table's name.
-    pub source_table: String,
-    /// The source table's id.
-    pub source_table_id: Uuid,
-    /// The instant restored, seconds since the epoch.
-    pub restore_time: f64,
-    /// The items are still being loaded.
-    pub in_progress: bool,
-}
-
-/// A table being restored: its definition and how far the load has come.
-pub(crate) struct Restoring {
-    meta: TableMeta,
-    items: AtomicU64,
-    bytes: AtomicU64,
-}
-
 /// A checked source, ready to be read.
 enum Source {
     Backup { path: std::path::PathBuf },
     PointInTime(Box<Plan>),
 }
 
-impl Store {
-    /// Restores a table into the new table `req.target`. Returns its description (CREATING,
-    /// restore in progress); the items load in the background.
-    pub fn restore_table(&self, req: RestoreRequest) -> Result<TableInfo> {
-        crate::schema::validate_table_name(&req.target)?;
-        let (source, source_meta, summary) = match &req.source {
-            RestoreSource::Backup(id) => {
-                let backup = self.describe_backup(id)?;
-                if backup.status != BackupStatus::Available {
-                    return Err(StoreError::BackupInUse(format!(
-                        "Backup is not available: {id} ({})",
-                        backup.status.as_str()
-                    )));
-                }
-                let path = self.backup_file(id);
-                file::verify(&path)?;
-                let summary = RestoreSummary {
-                    source_backup: Some(id.clone()),
-                    source_table: backup.table.name.clone(),
-                    source_table_id: backup.table.id,
-                    restore_time: backup.created_at,
-                    in_progress: true,
-                };
-                (Source::Backup { path }, backup.table, summary)
-            }
-            RestoreSource::PointInTime { table, at } => {
-                let at = match at {
-                    PointInTime::Latest => None,
-                    PointInTime::At(t) => Some(*t),
-                };
-                let plan = self.plan_pitr(table, at)?;
-                file::verify(plan.base_path())?;
-                let meta = plan.meta.clone();
-                let summary = RestoreSummary {
-                    source_backup: None,
-                    source_table: meta.name.clone(),
-                    source_table_id: meta.id,
-                    restore_time: plan.at,
-                    in_progress: true,
-                };
-                (Source::PointInTime(Box::new(plan)), meta, summary)
-            }
-        };
-        let spec = restore_spec(&req.target, &source_meta, req.overrides);
-        let mut meta = self.new_table_meta(spec)?;
-        // Expiry entries are written as the items land; the stream starts after the load.
-        meta.ttl = source_meta.ttl.as_ref().map(|t| TtlSpec {
-            attribute: t.attribute.clone(),
-            status: TtlStatus::Enabled,
-        });
-        meta.restore = Some(summary);
-        {
-            let _ddl = self.ddl.lock();
-            if self.tables.read().contains_key(&meta.name)
-                || self.restoring.read().contains_key(&meta.name)
-            {
-                return Err(StoreError::TableAlreadyExists(format!(
-                    "Table already exists: {}",
-                    meta.name
+/// Restores a table into the new table `req.target`. Returns its description (CREATING,
+/// restore in progress); the items load in the background, on `runner`.
+pub(crate) fn restore_table(
+    db: &Arc<Db>,
+    runner: &Runner,
+    req: RestoreRequest,
+) -> Result<TableInfo> {
+    crate::schema::validate_table_name(&req.target)?;
+    let (source, source_meta, summary) = match &req.source {
+        RestoreSource::Backup(id) => {
+            let backup = super::describe_backup(db, id)?;
+            if backup.status != BackupStatus::Available {
+                return Err(StoreError::BackupInUse(format!(
+                    "Backup is not available: {id} ({})",
+                    backup.status.as_str()
                 )));
             }
-            let json = serde_json::to_vec(&meta).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            self.put_state(&format!("{RESTORE_RECORD}{}", meta.id.simple()), &json)?;
-            self.restoring.write().insert(
-                meta.name.clone(),
-                Arc::new(Restoring {
-                    meta: meta.clone(),
-                    items: AtomicU64::new(0),
-                    bytes: AtomicU64::new(0),
-                }),
-            );
+            let path = super::backup_file(db.path(), id);
+            file::verify(&path)?;
+            let summary = RestoreSummary {
+                source_backup: Some(id.clone()),
+                source_table: backup.table.name.clone(),
+                source_table_id: backup.table.id,
+                restore_time: backup.created_at,
+                in_progress: true,
+            };
+            (Source::Backup { path }, backup.table, summary)
         }
-        tracing::info!(table = %meta.name, source = %source_meta.name, "restore started");
-        let store = self.handle();
-        let view = source_meta.enabled_stream().map(|s| s.view_type);
-        let loading = meta.clone();
-        self.background.spawn("tarn-restore", move || {
-            let name = loading.name.clone();
-            match store.load_restore(&source, loading, view) {
-                Ok(n) => tracing::info!(table = %name, items = n, "restore complete"),
-                Err(e) => tracing::error!(table = %name, error = %e, "restore failed; the table was dropped"),
-            }
-        });
-        Ok(TableInfo {
-            meta,
-            item_count: 0,
-            size_bytes: 0,
-            indexes: Vec::new(),
-        })
-    }
-
-    /// Loads the items, then makes the table visible (with a new stream of `view` if the source
-    /// had one; point-in-time recovery stays off, as on DynamoDB); on failure drops what was
-    /// loaded.
-    fn load_restore(
-        &self,
-        source: &Source,
-        mut meta: TableMeta,
-        view: Option<crate::stream::StreamViewType>,
-    ) -> Result<u64> {
-        let table = Arc::new(Table::open(&self.db, meta.clone())?);
-        let loaded = self.load_items(source, &table);
-        let outcome = loaded.and_then(|n| {
-            if self.background.stopping() {
-                return Err(StoreError::Corrupt(
-                    "the store closed during a restore".into(),
-                ));
-            }
-            self.sync()?;
-            let _ddl = self.ddl.lock();
-            if let Some(r) = meta.restore.as_mut() {
-                r.in_progress = false;
-            }
-            if let Some(view) = view {
-                meta.streams = vec![crate::db::new_stream(
-                    view,
-                    &[],
-                    self.sequencer.lock().last(),
-                )];
-            }
-            {
-                let _writers = self.writers.write();
-                self.install_meta(meta.clone())?;
-            }
-            self.restoring.write().remove(&meta.name);
-            self.delete_state(&format!("{RESTORE_RECORD}{}", meta.id.simple()))?;
-            Ok(n)
-        });
-        if outcome.is_err() && !self.background.stopping() {
-            self.restoring.write().remove(&meta.name);
-            drop_keyspaces(self, &table)?;
-            self.delete_state(&format!("{RESTORE_RECORD}{}", meta.id.simple()))?;
+        RestoreSource::PointInTime { table, at } => {
+            let at = match at {
+                PointInTime::Latest => None,
+                PointInTime::At(t) => Some(*t),
+            };
+            let plan = pitr::plan_pitr(db, table, at)?;
+            file::verify(plan.base_path())?;
+            let meta = plan.meta.clone();
+            let summary = RestoreSummary {
+                source_backup: None,
+                source_table: meta.name.clone(),
+                source_table_id: meta.id,
+                restore_time: plan.at,
+                in_progress: true,
+            };
+            (Source::PointInTime(Box::new(plan)), meta, summary)
         }
-        outcome
+    };
+    let spec = restore_spec(&req.target, &source_meta, req.overrides);
+    let mut meta = db.new_table_meta(spec)?;
+    // Expiry entries are written as the items land; the stream starts after the load.
+    meta.ttl = source_meta.ttl.as_ref().map(|t| TtlSpec {
+        attribute: t.attribute.clone(),
+        status: TtlStatus::Enabled,
+    });
+    meta.restore = Some(summary);
+    {
+        let _ddl = db.ddl.lock();
+        if db.name_taken(&meta.name) {
+            return Err(StoreError::TableAlreadyExists(format!(
+                "Table already exists: {}",
+                meta.name
+            )));
+        }
+        let json = serde_json::to_vec(&meta).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        db.put_state(&format!("{RESTORE_RECORD}{}", meta.id.simple()), &json)?;
+        db.restoring.write().insert(
+            meta.name.clone(),
+            Arc::new(Restoring {
+                meta: meta.clone(),
+                items: AtomicU64::new(0),
+                bytes: AtomicU64::new(0),
+            }),
+        );
     }
-
-    fn load_items(&self, source: &Source, table: &Arc<Table>) -> Result<u64> {
-        let progress = self.restoring.read().get(&table.meta.name).cloned();
-        let mut batch: Vec<Change> = Vec::with_capacity(LOAD_BATCH_ITEMS);
-        let mut bytes = 0;
-        let mut count = 0u64;
-        let meta = &table.meta;
-        let mut push = |item: Item| -> Result<()> {
-            if self.background.stopping() {
-                return Err(StoreError::Corrupt(
-                    "the store closed during a restore".into(),
-                ));
-            }
-            let key = meta.key_schema.key_of_item(&item)?;
-            crate::index::check_item(meta, &item)?;
-            bytes += item_size(&item);
-            batch.push(Change {
-                table: table.clone(),
-                key: Self::storage_key(meta, &key)?,
-                old: None,
-                new: Some(item),
-                by_ttl: false,
-            });
-            count += 1;
-            if batch.len() >= LOAD_BATCH_ITEMS || bytes >= LOAD_BATCH_BYTES {
-                self.commit_changes(&batch)?;
-                if let Some(p) = &progress {
-                    p.items.fetch_add(batch.len() as u64, Ordering::Relaxed);
-                    p.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
-                }
-                batch.clear();
-                bytes = 0;
-            }
-            Ok(())
-        };
-        match source {
-            Source::Backup { path } => {
-                let mut reader = SnapshotReader::open(path)?;
-                while let Some(item) = reader.next_item(&self.codec)? {
-                    push(item)?;
-                }
-            }
-            Source::PointInTime(plan) => {
-                self.materialize(plan, &mut push)?;
+    tracing::info!(table = %meta.name, source = %source_meta.name, "restore started");
+    let (job_db, job) = (db.clone(), runner.handle());
+    let view = source_meta.enabled_stream().map(|s| s.view_type);
+    let loading = meta.clone();
+    runner.spawn("tarn-restore", move || {
+        let name = loading.name.clone();
+        match load_restore(&job_db, &job, &source, loading, view) {
+            Ok(n) => tracing::info!(table = %name, items = n, "restore complete"),
+            Err(e) => {
+                tracing::error!(table = %name, error = %e, "restore failed; the table was dropped")
             }
         }
-        self.commit_changes(&batch)?;
-        Ok(count)
-    }
-
-    /// Drops the keyspaces of restores a crash interrupted (when the store opens).
-    pub(crate) fn drop_interrupted_restores(&self) -> Result<()> {
-        let records: Vec<(String, TableMeta)> = self.list_state_json(RESTORE_RECORD, "restore")?;
-        for (key, meta) in records {
-            tracing::warn!(table = %meta.name, "dropping a restore that did not finish");
-            let table = Table::open(&self.db, meta)?;
-            drop_keyspaces(self, &table)?;
-            self.delete_state(&key)?;
-        }
-        Ok(())
-    }
-
-    /// The table `name` while it is being restored, with the items loaded so far.
-    pub(crate) fn restoring_table(&self, name: &str) -> Option<TableInfo> {
-        let r = self.restoring.read().get(name).cloned()?;
-        Some(TableInfo {
-            meta: r.meta.clone(),
-            item_count: r.items.load(Ordering::Relaxed),
-            size_bytes: r.bytes.load(Ordering::Relaxed),
-            indexes: Vec::new(),
-        })
-    }
-
-    /// Whether a restore reads backup `id` now.
-    pub(crate) fn restoring_from_backup(&self, id: &str) -> bool {
-        self.restoring.read().values().any(|r| {
-            r.meta
-                .restore
-                .as_ref()
-                .is_some_and(|r| r.source_backup.as_deref() == Some(id))
-        })
-    }
+    });
+    Ok(TableInfo {
+        meta,
+        item_count: 0,
+        size_bytes: 0,
+        indexes: Vec::new(),
+    })
 }
 
-fn drop_keyspaces(store: &Store, table: &Table) -> Result<()> {
-    store.db.delete_keyspace(table.items.clone())?;
-    for ix in &table.indexes {
-        store.db.delete_keyspace(ix.keyspace.clone())?;
+/// Loads the items, then makes the table visible (with a new stream of `view` if the source
+/// had one; point-in-time recovery stays off, as on DynamoDB); on failure drops what was
+/// loaded.
+fn load_restore(
+    db: &Db,
+    runner: &Runner,
+    source: &Source,
+    mut meta: TableMeta,
+    view: Option<StreamViewType>,
+) -> Result<u64> {
+    let table = Arc::new(Table::open(&db.fjall, meta.clone())?);
+    let loaded = load_items(db, runner, source, &table);
+    let outcome = loaded.and_then(|n| {
+        if runner.stopping() {
+            return Err(StoreError::Corrupt(
+                "the store closed during a restore".into(),
+            ));
+        }
+        db.sync()?;
+        let _ddl = db.ddl.lock();
+        if let Some(r) = meta.restore.as_mut() {
+            r.in_progress = false;
+        }
+        if let Some(view) = view {
+            meta.streams = vec![StreamMeta::new(view, &[], db.sequencer.lock().last())];
+        }
+        {
+            let _writers = db.writers.write();
+            db.install_meta(meta.clone())?;
+        }
+        db.restoring.write().remove(&meta.name);
+        db.delete_state(&format!("{RESTORE_RECORD}{}", meta.id.simple()))?;
+        Ok(n)
+    });
+    if outcome.is_err() && !runner.stopping() {
+        db.restoring.write().remove(&meta.name);
+        table.drop_data(&db.fjall)?;
+        db.delete_state(&format!("{RESTORE_RECORD}{}", meta.id.simple()))?;
     }
-    store.db.delete_keyspace(table.expiry.clone())?;
+    outcome
+}
+
+/// Writes the source's items into the new table through the write path, in batches.
+fn load_items(db: &Db, runner: &Runner, source: &Source, table: &Arc<Table>) -> Result<u64> {
+    let progress = db.restoring.read().get(&table.meta.name).cloned();
+    let mut batch: Vec<Change> = Vec::with_capacity(LOAD_BATCH_ITEMS);
+    let mut bytes = 0;
+    let mut count = 0u64;
+    let meta = &table.meta;
+    let mut push = |item: Item| -> Result<()> {
+        if runner.stopping() {
+            return Err(StoreError::Corrupt(
+                "the store closed during a restore".into(),
+            ));
+        }
+        let key = meta.key_schema.storage_key_of_item(&item)?;
+        check_item(meta, &item)?;
+        bytes += item_size(&item);
+        batch.push(Change {
+            table: table.clone(),
+            key,
+            old: None,
+            new: Some(item),
+            by_ttl: false,
+        });
+        count += 1;
+        if batch.len() >= LOAD_BATCH_ITEMS || bytes >= LOAD_BATCH_BYTES {
+            db.commit(&batch)?;
+            if let Some(p) = &progress {
+                p.items.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                p.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+            }
+            batch.clear();
+            bytes = 0;
+        }
+        Ok(())
+    };
+    match source {
+        Source::Backup { path } => {
+            let mut reader = SnapshotReader::open(path)?;
+            while let Some(item) = reader.next_item(&db.codec)? {
+                push(item)?;
+            }
+        }
+        Source::PointInTime(plan) => {
+            pitr::materialize(db, plan, &mut push)?;
+        }
+    }
+    db.commit(&batch)?;
+    Ok(count)
+}
+
+/// Drops the keyspaces of restores a crash interrupted (when the store opens).
+pub(crate) fn drop_interrupted(db: &Db) -> Result<()> {
+    let records: Vec<(String, TableMeta)> = db.list_state_json(RESTORE_RECORD, "restore")?;
+    for (key, meta) in records {
+        tracing::warn!(table = %meta.name, "dropping a restore that did not finish");
+        let table = Table::open(&db.fjall, meta)?;
+        table.drop_data(&db.fjall)?;
+        db.delete_state(&key)?;
+    }
     Ok(())
+}
+
+/// Whether a restore reads backup `id` now.
+pub(crate) fn restoring_from_backup(db: &Db, id: &str) -> bool {
+    db.restoring.read().values().any(|r| {
+        r.meta
+            .restore
+            .as_ref()
+            .is_some_and(|r| r.source_backup.as_deref() == Some(id))
+    })
 }
 
 /// The new table's specification: the source's definition with the overrides applied.

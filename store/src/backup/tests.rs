@@ -397,7 +397,7 @@ proptest! {
                     model.insert(format!("k{a:02}"), full(a, v));
                     model.remove(&format!("k{b:02}"));
                 }
-                Op::Base => store.pitr_base_now("tbl").unwrap(),
+                Op::Base => pitr::base_now(&store.db, "tbl").unwrap(),
             }
             after = now_micros();
         }
@@ -490,9 +490,11 @@ fn history_survives_a_reopen_and_upkeep_takes_bases_as_the_log_grows() {
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(at(&store, "tbl", good).unwrap(), expected);
     // 1.6 MB of log against a base of an empty table: upkeep takes a new base.
-    assert_eq!(pitr::base_paths(&store, &id).len(), 1);
+    assert_eq!(pitr::base_paths(&store.db, &id).len(), 1);
     store.pitr_upkeep().unwrap();
-    wait_for("second base", || pitr::base_paths(&store, &id).len() == 2);
+    wait_for("second base", || {
+        pitr::base_paths(&store.db, &id).len() == 2
+    });
     assert_eq!(at(&store, "tbl", good).unwrap(), expected);
     let latest = at(&store, "tbl", now_micros() as f64 / 1e6).unwrap();
     assert!(latest.contains_key("after"));
@@ -524,11 +526,11 @@ fn an_encrypted_store_seals_its_backups_and_bases() {
             .unwrap();
     }
     wait_pitr(&store, "tbl");
-    store.pitr_base_now("tbl").unwrap();
+    pitr::base_now(&store.db, "tbl").unwrap();
     let b = store.create_backup("tbl", "sealed").unwrap();
     wait_backup(&store, &b.id);
     let mut files = vec![store.backup_file(&b.id)];
-    files.extend(pitr::base_paths(&store, &meta.id));
+    files.extend(pitr::base_paths(&store.db, &meta.id));
     for f in &files {
         let bytes = std::fs::read(f).unwrap();
         assert!(

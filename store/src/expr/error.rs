@@ -44,7 +44,7 @@ impl fmt::Display for ExprKind {
     }
 }
 
-/// Why an expression is invalid: the part of DynamoDB's message after "Invalid <Kind>: ".
+/// Why an expression is invalid: the part of DynamoDB's message after "Invalid `<Kind>`: ".
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Reason {
     /// The expression is empty or only whitespace.
@@ -176,7 +176,7 @@ pub enum Reason {
 /// An expression error. `Display` is DynamoDB's message; all are `ValidationException`s.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ExprError {
-    /// The expression is malformed or refers to names/values it may not: "Invalid <Kind>: ...".
+    /// The expression is malformed or refers to names/values it may not: "Invalid `<Kind>`: ...".
     #[error("Invalid {kind}: {reason}")]
     Invalid {
         /// Which parameter held the expression.

@@ -37,6 +37,11 @@ impl KeyLocks {
         (h % STRIPES as u64) as usize
     }
 
+    /// Locks the stripe of one item (a single write).
+    pub(crate) fn lock_one(&self, table_id: &uuid::Uuid, key: &[u8]) -> MutexGuard<'_, ()> {
+        self.stripes[Self::stripe(table_id, key)].lock()
+    }
+
     /// Locks the stripes of every `(table id, storage key)` given, in ascending stripe order.
     pub(crate) fn lock<'a, 'k>(
         &'a self,

@@ -1,20 +1,21 @@
 //! tarn's own bookkeeping beside the tables: small named records, such as the checkpoints of
-//! stream triggers or the records of export and import jobs, in the keyspace `state`. A record is written durably (the journal is synced
-//! before [`Store::put_state`] returns), so a restart finds exactly what was last written.
+//! stream triggers, the records of export and import jobs, of backups and of restores, in the
+//! keyspace `state`. A record is written durably (the journal is synced before
+//! [`Db::put_state`] returns), so a restart finds exactly what was last written.
 
-use crate::db::Store;
+use super::Db;
 use crate::error::{Result, StoreError};
 
-impl Store {
+impl Db {
     /// The record stored under `key`, if any.
-    pub fn get_state(&self, key: &str) -> Result<Option<Vec<u8>>> {
+    pub(crate) fn get_state(&self, key: &str) -> Result<Option<Vec<u8>>> {
         Ok(self.state.get(key)?.map(|v| v.to_vec()))
     }
 
     /// Stores `value` under `key`, durably.
-    pub fn put_state(&self, key: &str, value: &[u8]) -> Result<()> {
+    pub(crate) fn put_state(&self, key: &str, value: &[u8]) -> Result<()> {
         self.state.insert(key, value)?;
-        self.group_commit.sync(&self.db)
+        self.group_commit.sync(&self.fjall)
     }
 
     /// The records under `prefix` read as JSON, with their keys, in key order. `what` names
@@ -28,7 +29,7 @@ impl Store {
             .into_iter()
             .map(|(k, v)| {
                 let value = serde_json::from_slice(&v).map_err(|e| {
-                    crate::StoreError::Corrupt(format!("unreadable {what} record {k}: {e}"))
+                    StoreError::Corrupt(format!("unreadable {what} record {k}: {e}"))
                 })?;
                 Ok((k, value))
             })
@@ -36,13 +37,13 @@ impl Store {
     }
 
     /// Removes the record under `key`.
-    pub fn delete_state(&self, key: &str) -> Result<()> {
+    pub(crate) fn delete_state(&self, key: &str) -> Result<()> {
         self.state.remove(key)?;
-        self.group_commit.sync(&self.db)
+        self.group_commit.sync(&self.fjall)
     }
 
     /// Every record whose key starts with `prefix`, in key order, as (key, value) pairs.
-    pub fn list_state(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
+    pub(crate) fn list_state(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
         let mut out = Vec::new();
         for entry in self.state.prefix(prefix) {
             let (k, v) = entry.into_inner()?;

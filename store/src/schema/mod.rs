@@ -1,21 +1,43 @@
-//! Table definitions: key schemas, billing, status, tags, and the rules DynamoDB applies to them.
+//! Definitions: what a table is, and the rules DynamoDB applies to it. This is the store's
+//! vocabulary; it imports none of the machinery (only values, keys, the clock and the error
+//! type), so every layer above can use it.
 //!
-//! [`TableSpec`] is what a caller asks for in CreateTable; [`TableMeta`] is what the catalog keeps
-//! (the spec plus identity, time stamps and status). Validation here follows DynamoDB's rules and
-//! messages, so every caller of the store gets the same answers.
+//! - this module: key schemas, billing, status, tags, naming rules; [`TableSpec`] is what a
+//!   caller asks for in CreateTable, [`TableMeta`] what the catalog keeps (the spec plus
+//!   identity, time stamps, status and the definitions below), [`TableInfo`] what
+//!   DescribeTable reports, [`TableUpdate`] what UpdateTable may change.
+//! - [`index`]: secondary indexes ([`IndexSpec`], [`IndexMeta`]) and their rules.
+//! - [`stream`]: streams ([`StreamMeta`]) and the records they hold ([`StreamRecord`]).
+//! - [`ttl`]: time to live ([`TtlSpec`]) and when an item expires.
+//! - [`backup`]: point-in-time recovery settings ([`PitrMeta`]) and restore summaries.
+//!
+//! Validation here follows DynamoDB's rules and messages, so every caller of the store gets
+//! the same answers.
+
+pub mod backup;
+pub mod index;
+pub mod stream;
+pub mod ttl;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::backup::pitr::PitrMeta;
-use crate::backup::RestoreSummary;
+use crate::clock::now_secs_f64;
 use crate::error::{Result, StoreError};
-use crate::index::{IndexMeta, IndexSpec};
-use crate::stream::{StreamMeta, StreamViewType};
-use crate::ttl::TtlSpec;
+use crate::key;
 use crate::value::{AttributeValue, Item, ValueType};
+
+pub use backup::{PitrMeta, RestoreSummary, MAX_RECOVERY_DAYS};
+pub use index::{
+    check_item, IndexInfo, IndexKind, IndexMeta, IndexProjection, IndexRead, IndexSpec,
+    IndexStatus, IndexUpdate, MAX_GLOBAL_INDEXES, MAX_LOCAL_INDEXES,
+};
+pub use stream::{
+    ChangeKind, StreamChange, StreamMeta, StreamRead, StreamRecord, StreamState, StreamViewType,
+};
+pub use ttl::{expiry_of, TtlChange, TtlSpec, TtlStatus};
 
 /// The types a key attribute may have.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,6 +150,32 @@ impl KeySchema {
         Ok(())
     }
 
+    /// The storage key of `key` (exactly the key attributes, checked as [`Self::validate_key`]
+    /// does): where the item lives in its table's keyspace.
+    pub fn storage_key(&self, key: &Item) -> Result<Vec<u8>> {
+        self.validate_key(key)?;
+        let range = self.range.as_ref().map(|r| &key[&r.name]);
+        key::item_key(&key[&self.hash.name], range).ok_or_else(no_match)
+    }
+
+    /// The storage key of a full item, checking its key attributes as
+    /// [`Self::key_of_item`] does (PutItem's rules) without copying them out.
+    pub fn storage_key_of_item(&self, item: &Item) -> Result<Vec<u8>> {
+        let value = |attr: &KeyAttribute| -> Result<&AttributeValue> {
+            let v = item.get(&attr.name).ok_or_else(|| {
+                StoreError::Validation(format!(
+                    "One or more parameter values were invalid: Missing the key {} in the item",
+                    attr.name
+                ))
+            })?;
+            self.check_key_value(attr, v, true)?;
+            Ok(v)
+        };
+        let hash = value(&self.hash)?;
+        let range = self.range.as_ref().map(value).transpose()?;
+        key::item_key(hash, range).ok_or_else(no_match)
+    }
+
     fn check_key_value(
         &self,
         attr: &KeyAttribute,
@@ -172,6 +220,10 @@ impl KeySchema {
         }
         Ok(())
     }
+}
+
+fn no_match() -> StoreError {
+    StoreError::Validation("The provided key element does not match the schema".into())
 }
 
 /// How the table is billed.
@@ -308,6 +360,39 @@ pub struct TableMeta {
 }
 
 impl TableMeta {
+    /// The definition of a new table made from `spec` (checked), with a fresh id; its stream,
+    /// if it asks for one, starts after sequence number `last_seq`.
+    pub(crate) fn new(spec: TableSpec, last_seq: u64) -> Result<TableMeta> {
+        spec.validate()?;
+        let now = now_secs_f64();
+        let streams = spec
+            .stream
+            .map(|view| StreamMeta::new(view, &[], last_seq))
+            .into_iter()
+            .collect();
+        Ok(TableMeta {
+            name: spec.name,
+            id: Uuid::new_v4(),
+            key_schema: spec.key_schema,
+            attribute_definitions: spec.attribute_definitions,
+            billing_mode: spec.billing_mode,
+            throughput: spec.throughput,
+            created_at: now,
+            billing_mode_updated_at: now,
+            last_increase_at: None,
+            last_decrease_at: None,
+            decreases_today: 0,
+            tags: spec.tags,
+            deletion_protection: spec.deletion_protection,
+            table_class: spec.table_class,
+            indexes: index::new_table_indexes(spec.indexes),
+            streams,
+            ttl: None,
+            pitr: None,
+            restore: None,
+        })
+    }
+
     /// Name of the fjall keyspace holding the table's items.
     pub fn items_keyspace(&self) -> String {
         format!("t-{}", self.id.simple())
@@ -327,6 +412,34 @@ impl TableMeta {
     pub fn latest_stream(&self) -> Option<&StreamMeta> {
         self.streams.last()
     }
+}
+
+/// A table's description: its definition plus live figures.
+#[derive(Debug, Clone)]
+pub struct TableInfo {
+    /// The definition.
+    pub meta: TableMeta,
+    /// Approximate item count (DynamoDB's own is refreshed about every six hours).
+    pub item_count: u64,
+    /// Approximate size in bytes.
+    pub size_bytes: u64,
+    /// Figures of each secondary index.
+    pub indexes: Vec<IndexInfo>,
+}
+
+/// The table-level settings UpdateTable may change.
+#[derive(Debug, Clone, Default)]
+pub struct TableUpdate {
+    /// New billing mode.
+    pub billing_mode: Option<BillingMode>,
+    /// New provisioned throughput.
+    pub throughput: Option<Throughput>,
+    /// New deletion-protection setting.
+    pub deletion_protection: Option<bool>,
+    /// New table class.
+    pub table_class: Option<String>,
+    /// Enable or disable the table's stream.
+    pub stream: Option<StreamChange>,
 }
 
 /// One way a table or index name breaks DynamoDB's naming rule (3 to 255 characters of
@@ -429,7 +542,7 @@ impl TableSpec {
             }
         }
         if !self.indexes.is_empty() {
-            crate::index::validate_specs(self)?;
+            index::validate_specs(self)?;
         } else if self.attribute_definitions.len() != self.key_schema.attributes().count() {
             return invalid(
                 "Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions",

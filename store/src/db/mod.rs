@@ -1,0 +1,192 @@
+//! The open database: tables in a catalog, items in one fjall keyspace per table, and the
+//! paths every item write and read takes.
+//!
+//! [`Db`] holds what the store shares between requests and background work: the fjall
+//! database, the catalog of open tables, the item locks, the commit order, group commit and
+//! the item codec. The files of this module, bottom up:
+//!
+//! - what one write records beside the item, each a function of keyspaces, definitions and a
+//!   batch: [`index_entries`] (secondary index entries), [`expiry`] (the TTL expiry index),
+//!   [`stream_log`] (stream records), [`changelog`] (the point-in-time recovery log), and the
+//!   [`sequencer`] that numbers the last two in commit order;
+//! - the means of a write: [`locks`] (item locks), [`group_commit`] (many writers, one fsync);
+//! - [`table`]: a table's open keyspaces; [`catalog`]: table definitions (create, update,
+//!   delete), tables being restored, deleted tables whose history is kept; [`state`]: tarn's
+//!   own durable records;
+//! - [`write`]: the write path (one item, or several atomically); [`read`]: GetItem, Query and
+//!   Scan, on a table or on an index.
+//!
+//! Every write goes the same way: lock the item's stripe, read the current item, let the caller
+//! decide the new state (this is where conditions and update expressions run), commit the
+//! change and every record derived from it as one atomic fjall batch, release the lock, and
+//! wait for group commit to sync the journal before returning.
+//!
+//! Nothing here starts a thread or knows the store's background work: that is the business of
+//! the modules above ([`crate::index`], [`crate::ttl`], [`crate::stream`], [`crate::backup`]),
+//! which work through a [`Db`].
+
+pub(crate) mod catalog;
+pub(crate) mod changelog;
+pub(crate) mod expiry;
+pub(crate) mod group_commit;
+pub(crate) mod index_entries;
+pub(crate) mod locks;
+pub(crate) mod read;
+pub(crate) mod sequencer;
+pub(crate) mod state;
+pub(crate) mod stream_log;
+pub(crate) mod table;
+pub(crate) mod write;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use fjall::{Database, Keyspace, KeyspaceCreateOptions};
+use parking_lot::{Mutex, RwLock};
+
+use crate::crypto::{self, EncryptionKey};
+use crate::encoding::ItemCodec;
+use crate::error::{Result, StoreError};
+use crate::schema::TableMeta;
+use catalog::Restoring;
+use changelog::LogSizes;
+use group_commit::GroupCommit;
+use locks::KeyLocks;
+use sequencer::Sequencer;
+use table::Table;
+
+const CATALOG: &str = "catalog";
+const STATE: &str = "state";
+
+/// Options for opening a store.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// Sync the journal before acknowledging each write (group-committed). Turning this off
+    /// trades durability for speed, for throwaway data.
+    pub sync_writes: bool,
+    /// Encrypt item values at rest with keys derived from this one (see [`crate::crypto`]). A
+    /// store encrypted once must always be opened with the same key.
+    pub encryption_key: Option<EncryptionKey>,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            sync_writes: true,
+            encryption_key: None,
+        }
+    }
+}
+
+/// The open database: what requests and background work share.
+pub(crate) struct Db {
+    /// The fjall database holding every keyspace.
+    pub(crate) fjall: Database,
+    /// Table definitions, by name (see [`catalog`]).
+    catalog: Keyspace,
+    /// tarn's own records (see [`state`]).
+    state: Keyspace,
+    /// The open tables, by name.
+    tables: RwLock<HashMap<String, Arc<Table>>>,
+    /// Serializes catalog changes (create, delete, update of tables).
+    pub(crate) ddl: Mutex<()>,
+    /// Held shared by every item write from its table lookup to its commit, and exclusively
+    /// while a table's definition is switched: once the switch is done, no write that saw the
+    /// old definition (say, without a new index) is still in flight.
+    pub(crate) writers: RwLock<()>,
+    /// Tables being restored: not open for items yet, but their names are taken.
+    pub(crate) restoring: RwLock<HashMap<String, Arc<Restoring>>>,
+    /// Item locks for read-modify-write.
+    pub(crate) locks: KeyLocks,
+    /// The commit order of writes that leave numbered records, and the numbers that follow it.
+    pub(crate) sequencer: Sequencer,
+    pub(crate) group_commit: GroupCommit,
+    /// How item values are stored (encrypted or not).
+    pub(crate) codec: ItemCodec,
+    /// Bytes of point-in-time change log written per table since its last base.
+    pub(crate) log_sizes: LogSizes,
+    options: StoreOptions,
+    path: PathBuf,
+}
+
+impl Db {
+    /// Opens (or creates) the database in `path`: the catalog and every table in it.
+    pub(crate) fn open(path: &Path, options: StoreOptions) -> Result<Db> {
+        std::fs::create_dir_all(path)?;
+        let fjall = Database::builder(path).open()?;
+        let catalog = fjall.keyspace(CATALOG, KeyspaceCreateOptions::default)?;
+        let state = fjall.keyspace(STATE, KeyspaceCreateOptions::default)?;
+        let mut tables = HashMap::new();
+        for entry in catalog.iter() {
+            let (_, value) = entry.into_inner()?;
+            let meta: TableMeta = serde_json::from_slice(&value)
+                .map_err(|e| StoreError::Corrupt(format!("unreadable catalog entry: {e}")))?;
+            tables.insert(meta.name.clone(), Arc::new(Table::open(&fjall, meta)?));
+        }
+        match &options.encryption_key {
+            Some(key) => crypto::check_key(path, key, tables.is_empty())?,
+            None => crypto::check_no_key(path)?,
+        }
+        let codec = ItemCodec::new(options.encryption_key.clone());
+        index_entries::drop_orphans(&fjall, tables.values().map(|t| &t.meta))?;
+        let last_seq =
+            stream_log::highest_seq(tables.values().flat_map(|t| t.stream_logs.values()))?.max(
+                changelog::highest_seq(tables.values().filter_map(|t| t.pitr_log.as_ref()))?,
+            );
+        tracing::info!(path = %path.display(), tables = tables.len(), "store opened");
+        Ok(Db {
+            fjall,
+            catalog,
+            state,
+            tables: RwLock::new(tables),
+            ddl: Mutex::default(),
+            writers: RwLock::default(),
+            restoring: RwLock::default(),
+            locks: KeyLocks::default(),
+            sequencer: Sequencer::new(last_seq),
+            group_commit: GroupCommit::default(),
+            codec,
+            log_sizes: LogSizes::default(),
+            options,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The directory the store lives in.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether an item write waits for its journal sync before returning
+    /// ([`StoreOptions::sync_writes`]).
+    pub(crate) fn syncs_writes(&self) -> bool {
+        self.options.sync_writes
+    }
+
+    /// The open table `name`.
+    pub(crate) fn table(&self, name: &str) -> Result<Arc<Table>> {
+        self.tables
+            .read()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| StoreError::TableNotFound(name.to_string()))
+    }
+
+    /// Every open table.
+    pub(crate) fn tables_snapshot(&self) -> Vec<Arc<Table>> {
+        self.tables.read().values().cloned().collect()
+    }
+
+    /// Waits for the journal sync that covers the writes committed so far, if the store syncs
+    /// writes.
+    pub(crate) fn sync(&self) -> Result<()> {
+        if self.options.sync_writes {
+            self.group_commit.sync(&self.fjall)?;
+        }
+        Ok(())
+    }
+}
