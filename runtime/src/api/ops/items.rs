@@ -96,12 +96,13 @@ impl<'a> ConditionalWrite<'a> {
 pub(crate) fn put_item(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let write = ConditionalWrite::from_request(body)?;
     let item = required_item(body, "Item")?;
-    let new = item.clone();
+    // The new item is kept only to size the write when capacity is reported.
+    let new = (write.report != Report::None).then(|| item.clone());
     let old = api
         .store()
         .put_item(write.table, item, |old| write.check(old))
         .map_err(|e| write_error(e, write.return_old_on_failure))?;
-    Ok(write.respond(api, old, Some(&new)))
+    Ok(write.respond(api, old, new.as_ref()))
 }
 
 /// GetItem.
@@ -159,21 +160,20 @@ pub(crate) fn update_item(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let update = exprs.update()?;
     let condition = exprs.condition()?;
     exprs.finish()?;
-    let meta = api.store().table_meta(table)?;
-    if let Some(u) = &update {
-        if let Some(k) = u
-            .top_level_attributes()
-            .into_iter()
-            .find(|a| meta.key_schema.is_key_attribute(a))
-        {
-            return Err(ApiError::validation(format!(
-                "One or more parameter values were invalid: Cannot update attribute {k}. This attribute is part of the key"
-            )));
-        }
-    }
     let outcome = api
         .store()
-        .write_item(table, &key, |_, old| {
+        .write_item(table, &key, |meta, old| {
+            if let Some(u) = &update {
+                if let Some(k) = u
+                    .top_level_attributes()
+                    .into_iter()
+                    .find(|a| meta.key_schema.is_key_attribute(a))
+                {
+                    return Err(StoreError::Validation(format!(
+                        "One or more parameter values were invalid: Cannot update attribute {k}. This attribute is part of the key"
+                    )));
+                }
+            }
             check_condition(condition.as_ref(), old)?;
             let mut new = old.cloned().unwrap_or_else(|| key.clone());
             if let Some(u) = &update {
