@@ -16,7 +16,8 @@ export CARGO_TERM_COLOR=never
 log_dir=${TARN_TEST_LOGS:-$root/target/test-logs}
 mkdir -p "$log_dir"
 
-step() { printf '\n== %s\n' "$*"; }
+started=$(date +%s)
+step() { printf '\n== %s (at %ss)\n' "$*" "$(( $(date +%s) - started ))"; }
 # count WORD LINE: the number before WORD in a runner's summary line ("12 passed" -> 12).
 count() { grep -oE "[0-9]+ $1" <<<"$2" | grep -oE '[0-9]+' | tail -n 1; }
 
@@ -111,5 +112,6 @@ echo "guards: $guard_passed passed, $guard_failed failed"
 echo "rust: $rust_passed passed, $rust_failed failed"
 echo "python: $py_passed passed, $py_failed failed"
 echo "fuzz: $fuzz_passed passed, $fuzz_failed failed"
+echo "took $(( $(date +%s) - started ))s"
 echo "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
