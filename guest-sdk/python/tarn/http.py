@@ -284,8 +284,9 @@ def _match(pattern: list[str], path: list[str]) -> dict[str, str] | None:
     return params if len(pattern) == len(path) else None
 
 
-def _caller_module(depth: int) -> Any:
-    return sys.modules[sys._getframe(depth).f_globals["__name__"]]
+def _caller_globals(depth: int) -> dict[str, Any]:
+    """The globals of the module `depth` frames up: where componentize-py looks for exports."""
+    return sys._getframe(depth).f_globals
 
 
 def http_handler(handler: Handler) -> Handler:
@@ -302,7 +303,7 @@ def http_handler(handler: Handler) -> Handler:
                 raise RuntimeError("tarn.http_handler: not running in a component")
             _wasi_http.serve(request, response_out, lambda req: run_handler(handler, req))
 
-    setattr(_caller_module(2), "IncomingHandler", IncomingHandler)
+    _caller_globals(2)["IncomingHandler"] = IncomingHandler
     return handler
 
 

@@ -93,8 +93,9 @@ class BatchFailed(Exception):
     """Fails a whole batch (the host retries it)."""
 
 
-def _caller_module(depth: int) -> Any:
-    return sys.modules[sys._getframe(depth).f_globals["__name__"]]
+def _caller_globals(depth: int) -> dict[str, Any]:
+    """The globals of the module `depth` frames up: where componentize-py looks for exports."""
+    return sys._getframe(depth).f_globals
 
 
 def handle_batch(handler: Callable[[list[StreamRecord]], Iterable[str] | None], records_json: str) -> list[str]:
@@ -109,11 +110,11 @@ def handle_batch(handler: Callable[[list[StreamRecord]], Iterable[str] | None], 
     return [str(s) for s in failed] if failed is not None else []
 
 
-def _export(module: Any, name: str, method: Callable[..., Any]) -> None:
-    setattr(module, name, type(name, (), {"handle": method, "__doc__": f"tarn:function/{name.lower()}"}))
+def _export(module: dict[str, Any], name: str, method: Callable[..., Any]) -> None:
+    module[name] = type(name, (), {"handle": method, "__doc__": f"tarn:function/{name.lower()}"})
 
 
-def _export_stream(module: Any, batch: Callable[[list[StreamRecord]], Iterable[str] | None]) -> None:
+def _export_stream(module: dict[str, Any], batch: Callable[[list[StreamRecord]], Iterable[str] | None]) -> None:
     def handle(self: Any, records: str) -> list[str]:
         try:
             return handle_batch(batch, records)
@@ -128,7 +129,7 @@ def stream_handler(handler: Callable[[list[StreamRecord]], Iterable[str] | None]
     the batch's records and returns the sequence numbers of the ones that failed (None or empty:
     all accepted); an exception fails the whole batch."""
 
-    _export_stream(_caller_module(2), handler)
+    _export_stream(_caller_globals(2), handler)
     return handler
 
 
@@ -160,7 +161,7 @@ def record_handler(handler: Callable[[StreamRecord], Any]) -> Callable[[StreamRe
     """Exports `handler` as the component's stream handler, called once per record: a record
     whose call raises is reported failed (ReportBatchItemFailures) and retried by the host,
     with the later records of the same item; the others are accepted."""
-    _export_stream(_caller_module(2), per_record(handler))
+    _export_stream(_caller_globals(2), per_record(handler))
     return handler
 
 
@@ -175,5 +176,5 @@ def schedule_handler(handler: Callable[[str], Any]) -> Callable[[str], Any]:
             write_log("error", f"schedule tick {scheduled_time} failed:\n{traceback.format_exc()}")
             raise Err(f"{type(e).__name__}: {e}") from None
 
-    _export(_caller_module(2), "Schedule", handle)
+    _export(_caller_globals(2), "Schedule", handle)
     return handler
