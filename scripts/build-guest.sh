@@ -18,8 +18,7 @@
 # The toolchains are set up on first use, under $TARN_TOOLCHAIN_DIR (default
 # <repo>/target/guest-toolchains), and reused after:
 #   python: a virtualenv with componentize-py ($COMPONENTIZE_PY_VERSION) from PyPI;
-#   js:     componentize-js ($COMPONENTIZE_JS_VERSION, which brings jco) and rolldown (the bundler)
-#           from npm;
+#   js:     componentize-js ($COMPONENTIZE_JS_VERSION), jco and rolldown (the bundler) from npm;
 #   rust:   scripts/guest-toolchain.sh (rustup's wasm32-wasip2 target, or Debian's rustc-web).
 # A toolchain that cannot be set up (no python3 -m venv, no npm, no network) fails with what to
 # install and the command to run again. `scripts/build-guest.sh setup LANG` only sets up.
@@ -33,6 +32,10 @@ TOOLCHAINS="${TARN_TOOLCHAIN_DIR:-$REPO/target/guest-toolchains}"
 COMPONENTIZE_PY_VERSION="${COMPONENTIZE_PY_VERSION:-0.25.1}"
 COMPONENTIZE_JS_VERSION="${COMPONENTIZE_JS_VERSION:-0.23.0}"
 ROLLDOWN_VERSION="${ROLLDOWN_VERSION:-1.3.4}"
+# componentize-js loads preview2-shim at run time without declaring it (0.17.x: it needs the
+# default preopen of "/" that later versions dropped).
+JS_PACKAGES=("@bytecodealliance/componentize-js@$COMPONENTIZE_JS_VERSION" "@bytecodealliance/jco@1.35.0"
+             "@bytecodealliance/preview2-shim@0.17.9" "rolldown@$ROLLDOWN_VERSION")
 PY_ENV="$TOOLCHAINS/python-$COMPONENTIZE_PY_VERSION"
 JS_ENV="$TOOLCHAINS/js-$COMPONENTIZE_JS_VERSION"
 
@@ -65,7 +68,7 @@ setup_js() {
     mkdir -p "$JS_ENV"
     echo '{"private": true}' > "$JS_ENV/package.json"
     npm install --prefix "$JS_ENV" --save-exact --no-audit --no-fund --loglevel=error \
-        "@bytecodealliance/componentize-js@$COMPONENTIZE_JS_VERSION" "rolldown@$ROLLDOWN_VERSION" >&2 \
+        "${JS_PACKAGES[@]}" >&2 \
         || die "npm could not install componentize-js (is the npm registry reachable?); run again: scripts/build-guest.sh setup js"
     touch "$JS_ENV/.tarn-ready"
 }
@@ -104,7 +107,7 @@ build_python() { # SRC OUT WORLD
 
 build_js() { # SRC OUT WORLD
     setup_js
-    log "componentize-js ($world): $1 -> $2"
+    log "componentize-js ($3): $1 -> $2"
     node "$REPO/guest-sdk/js/tools/build.mjs" --toolchain "$JS_ENV" --world "$3" "$1" "$2" >&2
 }
 
