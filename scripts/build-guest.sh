@@ -117,8 +117,10 @@ build_rust() { # SRC OUT
     [ -f "$manifest" ] || die "$1: no Cargo.toml"
     setup_rust
     log "cargo build --release --target wasm32-wasip2 ($manifest)"
-    # The artifact cargo reports for the crate's cdylib.
+    # The artifact cargo reports for the crate's cdylib. `tarn-sdk = "0.1"` (as the templates
+    # write it) resolves to this checkout's guest-sdk.
     wasm="$(cargo build --release --target wasm32-wasip2 -j"${CARGO_BUILD_JOBS:-2}" \
+                --config "patch.crates-io.tarn-sdk.path='$REPO/guest-sdk'" \
                 --manifest-path "$manifest" --message-format=json-render-diagnostics \
             | grep -o '"filenames":\["[^"]*\.wasm"' | tail -n 1 | sed 's/.*\["//; s/"$//')"
     [ -n "$wasm" ] && [ -f "$wasm" ] || die "$manifest built no .wasm (is crate-type [\"cdylib\"] set?)"

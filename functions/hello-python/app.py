@@ -1,5 +1,5 @@
 """hello-python: `hello from tarn (python)` on any path, the Python row of the functions
-benchmark; and `GET /forbidden[?table=T]`, which reads a table its manifest does not grant
+benchmark; and `GET [/PREFIX]/forbidden[?table=T]`, which reads a table its manifest does not grant
 (default `not-granted`) and answers 200 with the error it got: `{"kind", "message"}`."""
 
 import tarn
@@ -8,6 +8,7 @@ app = tarn.Router()
 
 
 @app.get("/forbidden")
+@app.get("/:prefix/forbidden")
 def forbidden(req: tarn.Request) -> dict:
     try:
         item = tarn.Table(req.query.get("table", "not-granted")).get({"id": "x"})
