@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test of the project on a fresh machine: sets up what the tests need (cargo-nextest,
+# Runs every test of the project on a fresh machine: sets up what the tests need (system packages
+# through scripts/system-deps.sh, cargo-nextest,
 # cargo-modules, cargo-machete, the wasm guest toolchain, a Python virtualenv with boto3), runs the
 # guards (rustfmt, clippy with -D warnings, no module cycles in any crate, no unused dependency; each
 # counts as one test), builds the guests from functions/,
@@ -23,6 +24,7 @@ step() { printf '\n== %s (at %ss)\n' "$*" "$(( $(date +%s) - started ))"; }
 count() { grep -oE "[0-9]+ $1" <<<"$2" | grep -oE '[0-9]+' | tail -n 1; }
 
 step "tools"
+bash scripts/system-deps.sh
 if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install --locked cargo-nextest || { echo "cannot install cargo-nextest"; exit 1; }
 fi
