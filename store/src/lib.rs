@@ -58,7 +58,7 @@ mod testutil;
 
 pub use db::read::{Page, PageRequest, MAX_PAGE_BYTES};
 pub use db::write::{Decide, Mutation, TransactAction, WriteOutcome};
-pub use db::StoreOptions;
+pub use db::{StoreOptions, DEFAULT_CACHE_BYTES};
 pub use error::{CancellationReason, Result, StoreError};
 pub use schema::{StreamChange, TableInfo, TableUpdate};
 pub use store::Store;

@@ -68,6 +68,20 @@ impl Store {
         self.db.syncs_writes()
     }
 
+    /// Runs `f` with the journal syncs of the writes it makes on this thread deferred: item
+    /// writes and state records return once committed, without waiting for their sync. Call
+    /// [`Store::sync`] before relying on them: until then a crash may lose them (whatever it
+    /// keeps of them is a prefix, in commit order). Writes on other threads are not affected.
+    pub fn deferring_syncs<T>(&self, f: impl FnOnce() -> T) -> T {
+        crate::db::defer_syncs(f)
+    }
+
+    /// Waits for a journal sync covering every write committed so far, including those made
+    /// under [`Store::deferring_syncs`]. Concurrent callers share syncs (group commit).
+    pub fn sync(&self) -> Result<()> {
+        self.db.sync_all()
+    }
+
     // ---- tables ----
 
     /// Creates a table. Fails with ResourceInUse when the name is taken.

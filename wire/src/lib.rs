@@ -31,4 +31,4 @@ pub use request::{
     required_array, required_item, required_object, required_str, table_name, table_name_member,
 };
 pub use validation::{member_path, ValidationErrors};
-pub use value::{decode_item, decode_value, encode_item, encode_value};
+pub use value::{decode_item, decode_value, encode_item, encode_value, ItemJson};

@@ -28,6 +28,8 @@ pub struct LoadSpec {
     pub label: String,
     /// The server's process, to measure the CPU time it spends per request (Linux only).
     pub server_pid: Option<u32>,
+    /// The wide table the wide workloads read (see [`RequestBuilder::on_table`]).
+    pub table: Option<String>,
 }
 
 /// CPU time (user + system, all threads) process `pid` has used, from `/proc/<pid>/stat`.
@@ -88,6 +90,9 @@ pub async fn run(endpoint: &Endpoint, spec: &LoadSpec) -> Result<Measurement> {
     let mut tasks = Vec::new();
     for (c, mut conn) in conns.into_iter().enumerate() {
         let mut requests = RequestBuilder::new(spec.workload, &run_id, c, spec.keys);
+        if let Some(t) = &spec.table {
+            requests = requests.on_table(t);
+        }
         let endpoint = endpoint.clone();
         tasks.push(tokio::spawn(async move {
             let mut result = ConnectionResult {

@@ -8,7 +8,10 @@
 //! tarn-loadgen ceiling --listen 127.0.0.1:9000
 //! tarn-loadgen report --results results.jsonl [--criterion target/criterion]
 //! tarn-loadgen free-port
+//! tarn-loadgen bigtable --endpoint URL --server-pid PID [--big 10000000] [--small 10000]
 //! ```
+//!
+//! `bigtable` is the big-table bench ([`bigtable`]; `bench/bigtable.sh` runs it).
 //!
 //! `run` creates the tables and seeds the items the reads hit (once per endpoint), checks one
 //! request of the workload answers as expected, then keeps `--connections` keep-alive HTTP/1.1
@@ -16,6 +19,7 @@
 //! sent during the warm-up are not measured. It prints a summary line to stderr and the
 //! [`report::Measurement`] as a JSON line to stdout (and appends it to `--out`).
 
+mod bigtable;
 mod ceiling;
 mod client;
 mod load;
@@ -115,6 +119,37 @@ enum Command {
     },
     /// Print a free loopback TCP port.
     FreePort,
+    /// The big-table bench: load a big and a small wide table, then GetItem and Query on each
+    /// in turn; prints a Markdown report.
+    Bigtable {
+        /// The endpoint.
+        #[arg(long)]
+        endpoint: String,
+        /// Items in the big table.
+        #[arg(long, default_value_t = 10_000_000)]
+        big: u64,
+        /// Items in the small table.
+        #[arg(long, default_value_t = 10_000)]
+        small: u64,
+        /// Concurrent connections of the measured runs.
+        #[arg(long, default_value_t = 16)]
+        connections: usize,
+        /// Connections loading the tables.
+        #[arg(long, default_value_t = 8)]
+        load_connections: u64,
+        /// Measured seconds per run.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// Warm-up seconds before each run.
+        #[arg(long, default_value_t = 2.0)]
+        warmup: f64,
+        /// Rounds (each runs every workload on both tables).
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// The server's process id: CPU per request and resident memory (Linux).
+        #[arg(long)]
+        server_pid: Option<u32>,
+    },
 }
 
 fn runtime(threads: usize) -> Result<tokio::runtime::Runtime> {
@@ -156,6 +191,7 @@ fn main() -> Result<()> {
                 keys,
                 label: label.unwrap_or_else(|| endpoint.clone()),
                 server_pid,
+                table: None,
             };
             let endpoint = Endpoint::parse(&endpoint)?;
             let m = runtime(threads)?.block_on(async {
@@ -202,6 +238,36 @@ fn main() -> Result<()> {
             print!("{}", report::markdown(&measurements, &ours, &store));
             println!();
             print!("{}", report::legend());
+            Ok(())
+        }
+        Command::Bigtable {
+            endpoint,
+            big,
+            small,
+            connections,
+            load_connections,
+            seconds,
+            warmup,
+            rounds,
+            server_pid,
+        } => {
+            if small == 0 || big == 0 || connections == 0 || load_connections == 0 || seconds <= 0.0
+            {
+                bail!("--small, --big, --connections, --load-connections and --seconds must be positive");
+            }
+            let spec = bigtable::BigTableSpec {
+                small,
+                big,
+                connections,
+                load_connections,
+                warmup: Duration::from_secs_f64(warmup.max(0.0)),
+                duration: Duration::from_secs_f64(seconds),
+                rounds: rounds.max(1),
+                server_pid,
+            };
+            let endpoint = Endpoint::parse(&endpoint)?;
+            let report = runtime(1)?.block_on(bigtable::run(&endpoint, &spec))?;
+            print!("{report}");
             Ok(())
         }
         Command::FreePort => {

@@ -9,6 +9,10 @@
 //!
 //! Payloads are slices of a per-connection random alphanumeric buffer, so items differ and do
 //! not compress to nothing in an LSM store.
+//!
+//! The big-table bench ([`crate::bigtable`]) reads tables of its own, "wide" tables (hash key
+//! `pk` S, range key `sk` N) of items of 1 KB in partitions of [`WIDE_PARTITION`]: item `i` is
+//! `pk = p-<i / 10>`, `sk = i % 10`. Its workloads name the table ([`RequestBuilder::on_table`]).
 
 use std::fmt::Write as _;
 
@@ -30,6 +34,8 @@ pub const QUERY_PAYLOAD_BYTES: usize = 100;
 pub const BATCH_SIZE: usize = 25;
 /// The key of the UpdateItem workload's hot item.
 pub const HOT_KEY: &str = "hot";
+/// Items in one partition of a wide table.
+pub const WIDE_PARTITION: u64 = 10;
 /// Length of the random buffer payloads are sliced from.
 const RANDOM_BUFFER: usize = 4 * PAYLOAD_BYTES;
 
@@ -51,6 +57,10 @@ pub enum Workload {
     BatchWrite,
     /// 80% GetItem of seeded items, 20% PutItem overwriting seeded items.
     Mixed,
+    /// GetItem of random items of a wide table (the big-table bench).
+    WideGet,
+    /// Query of one random partition of a wide table (10 items of 1 KB).
+    WideQuery,
 }
 
 impl Workload {
@@ -73,6 +83,8 @@ impl Workload {
             Workload::Query => "query",
             Workload::BatchWrite => "batch-write",
             Workload::Mixed => "mixed",
+            Workload::WideGet => "wide-get",
+            Workload::WideQuery => "wide-query",
         }
     }
 
@@ -85,6 +97,8 @@ impl Workload {
             Workload::Query => "Query returning 100 items",
             Workload::BatchWrite => "BatchWriteItem of 25 1 KB items",
             Workload::Mixed => "80% GetItem / 20% PutItem",
+            Workload::WideGet => "GetItem of random 1 KB items of a wide table",
+            Workload::WideQuery => "Query of a random partition of 10 1 KB items",
         }
     }
 
@@ -93,6 +107,7 @@ impl Workload {
         match self {
             Workload::Query => QUERY_ITEMS,
             Workload::BatchWrite => BATCH_SIZE,
+            Workload::WideQuery => WIDE_PARTITION as usize,
             _ => 1,
         }
     }
@@ -134,6 +149,8 @@ pub struct RequestBuilder {
     sent: u64,
     rng: Rng,
     random: String,
+    /// The wide table the wide workloads read.
+    table: String,
 }
 
 impl RequestBuilder {
@@ -151,7 +168,14 @@ impl RequestBuilder {
             sent: 0,
             rng,
             random,
+            table: ITEMS_TABLE.to_string(),
         }
+    }
+
+    /// The same builder reading wide table `table` (the wide workloads).
+    pub fn on_table(mut self, table: &str) -> Self {
+        self.table = table.to_string();
+        self
     }
 
     /// The next request: operation name and body.
@@ -178,6 +202,17 @@ impl RequestBuilder {
                     batch_write_body(ITEMS_TABLE, &items)
                 };
                 ("BatchWriteItem", body)
+            }
+            Workload::WideGet => (
+                "GetItem",
+                wide_get_body(&self.table, self.rng.below(self.keys)),
+            ),
+            Workload::WideQuery => {
+                let partitions = self.keys.div_ceil(WIDE_PARTITION);
+                (
+                    "Query",
+                    wide_query_body(&self.table, self.rng.below(partitions)),
+                )
             }
             Workload::Mixed => {
                 let key = item_key(self.rng.below(self.keys));
@@ -248,6 +283,55 @@ pub fn get_body(key: &str) -> String {
     push_str_value(&mut out, key);
     out.push_str("}}}");
     out
+}
+
+/// GetItem of item `i` of wide table `table`.
+pub fn wide_get_body(table: &str, i: u64) -> String {
+    format!(
+        r#"{{"TableName":"{table}","Key":{{"pk":{{"S":"p-{}"}},"sk":{{"N":"{}"}}}}}}"#,
+        i / WIDE_PARTITION,
+        i % WIDE_PARTITION
+    )
+}
+
+/// Query of partition `p` of wide table `table`.
+pub fn wide_query_body(table: &str, p: u64) -> String {
+    format!(
+        r#"{{"TableName":"{table}","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{{":p":{{"S":"p-{p}"}}}}}}"#
+    )
+}
+
+/// BatchWriteItem of the wide table's items `first..first + count` (for loading; `count` at
+/// most [`BATCH_SIZE`]), payloads sliced from `random` (at least 4 KB).
+pub fn wide_load_body(table: &str, first: u64, count: u64, random: &str) -> String {
+    let mut out = String::with_capacity(count as usize * (PAYLOAD_BYTES + 96) + 64);
+    let _ = write!(out, r#"{{"RequestItems":{{"{table}":["#);
+    for i in first..first + count {
+        if i > first {
+            out.push(',');
+        }
+        let at = (i as usize * 37) % (random.len() - PAYLOAD_BYTES);
+        let _ = write!(
+            out,
+            r#"{{"PutRequest":{{"Item":{{"pk":{{"S":"p-{}"}},"sk":{{"N":"{}"}},"payload":{{"S":"{}"}}}}}}}}"#,
+            i / WIDE_PARTITION,
+            i % WIDE_PARTITION,
+            &random[at..at + PAYLOAD_BYTES]
+        );
+    }
+    out.push_str("]}}");
+    out
+}
+
+/// CreateTable of a wide table (`pk` S hash, `sk` N range), on demand.
+pub fn create_wide_table_body(table: &str) -> String {
+    json!({
+        "TableName": table,
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "N"}],
+        "BillingMode": "PAY_PER_REQUEST",
+    })
+    .to_string()
 }
 
 /// UpdateItem `ADD n :one` on the hot item.
@@ -388,6 +472,39 @@ mod tests {
             .filter(|_| b.next_request().0 == "PutItem")
             .count();
         assert!((1700..2300).contains(&puts), "{puts} puts in 10000");
+    }
+
+    #[test]
+    fn wide_workloads_read_their_table() {
+        let mut b = RequestBuilder::new(Workload::WideGet, "r", 0, 1000).on_table("big");
+        for _ in 0..50 {
+            let body = parse(&b.next_request().1);
+            assert_eq!(body["TableName"], "big");
+            let p: u64 = body["Key"]["pk"]["S"].as_str().unwrap()[2..]
+                .parse()
+                .unwrap();
+            let sk: u64 = body["Key"]["sk"]["N"].as_str().unwrap().parse().unwrap();
+            assert!(p < 100 && sk < WIDE_PARTITION);
+        }
+        let mut b = RequestBuilder::new(Workload::WideQuery, "r", 0, 1000).on_table("big");
+        let (op, body) = b.next_request();
+        assert_eq!(op, "Query");
+        let body = parse(&body);
+        assert_eq!(body["TableName"], "big");
+        assert!(body["ExpressionAttributeValues"][":p"]["S"]
+            .as_str()
+            .unwrap()
+            .starts_with("p-"));
+        let random = "x".repeat(4 * PAYLOAD_BYTES);
+        let load = parse(&wide_load_body("big", 20, 5, &random));
+        let puts = load["RequestItems"]["big"].as_array().unwrap();
+        assert_eq!(puts.len(), 5);
+        assert_eq!(puts[0]["PutRequest"]["Item"]["pk"]["S"], "p-2");
+        assert_eq!(puts[4]["PutRequest"]["Item"]["sk"]["N"], "4");
+        assert_eq!(
+            parse(&create_wide_table_body("big"))["KeySchema"][1]["KeyType"],
+            "RANGE"
+        );
     }
 
     #[test]

@@ -140,6 +140,38 @@ impl Api {
             })?
     }
 
+    /// [`Api::call`] for a write whose journal sync the caller takes over: the operation runs
+    /// under [`tarn_store::Store::deferring_syncs`] and answers once its change is committed,
+    /// before it is durable. The caller must wait for [`Api::sync`] before it reports the
+    /// write as done (a stream trigger does, once per batch, beside its checkpoint).
+    pub async fn call_deferring_sync(
+        &self,
+        operation: &str,
+        body: Value,
+    ) -> Result<Value, ApiError> {
+        let handler = self.handler(operation, &body)?;
+        let api = self.clone();
+        tokio::task::spawn_blocking(move || api.store.deferring_syncs(|| handler(&api, &body)))
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "operation handler panicked");
+                ApiError::internal("Internal server error")
+            })?
+    }
+
+    /// Waits until every write committed so far is durable (one group-committed journal
+    /// sync): what writes made with [`Api::call_deferring_sync`] owe.
+    pub async fn sync(&self) -> Result<(), ApiError> {
+        let store = self.store.clone();
+        match tokio::task::spawn_blocking(move || store.sync()).await {
+            Ok(r) => r.map_err(ApiError::from),
+            Err(e) => {
+                tracing::error!(error = %e, "journal sync panicked");
+                Err(ApiError::internal("Internal server error"))
+            }
+        }
+    }
+
     /// [`Api::call`] for callers on a tokio worker thread's own stack (the DynamoDB HTTP
     /// server; not a wasm fiber, whose stack is small): a single-item operation that does not
     /// wait for a journal sync ([`runs_inline`]) runs right here, sparing the request the two
@@ -153,21 +185,43 @@ impl Api {
         self.run(Operation::from_api_name(operation), handler, &body)
     }
 
+    /// [`Api::call_inline`], answering the response body's bytes (what the HTTP server sends).
+    /// Operations with a bytes handler (GetItem) write them without building the JSON tree;
+    /// the others serialize their answer.
+    pub async fn call_inline_bytes(
+        &self,
+        operation: &str,
+        body: Value,
+    ) -> Result<Vec<u8>, ApiError> {
+        if runs_inline(operation, self.store.syncs_writes()) {
+            if let Some(handler) = ops::bytes_handler(operation) {
+                self.handler(operation, &body)?;
+                let started = std::time::Instant::now();
+                let result = catching_panics(|| handler(self, &body));
+                // A bytes answer is counted as its JSON one would be; only its error matters
+                // (the operations answered as bytes return no `Count`).
+                let counted = match &result {
+                    Ok(_) => Ok(Value::Null),
+                    Err(e) => Err(e.clone()),
+                };
+                let op = Operation::from_api_name(operation);
+                self.metrics
+                    .record_request(op, &body, started.elapsed(), &counted);
+                return result;
+            }
+        }
+        let out = self.call_inline(operation, body).await?;
+        serde_json::to_vec(&out).map_err(|e| {
+            tracing::error!(error = %e, "could not serialize the answer");
+            ApiError::internal("Internal server error")
+        })
+    }
+
     /// Runs `handler` on `body`, a panic answering `InternalServerError`, and counts it in the
     /// metrics as one request of `op` (a few atomic adds; see [`crate::metrics`]).
     fn run(&self, op: Operation, handler: ops::Handler, body: &Value) -> Result<Value, ApiError> {
-        self.metrics.time_request(op, body, || {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(self, body)))
-                .unwrap_or_else(|panic| {
-                    let message = panic
-                        .downcast_ref::<&str>()
-                        .copied()
-                        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-                        .unwrap_or("");
-                    tracing::error!(error = message, "operation handler panicked");
-                    Err(ApiError::internal("Internal server error"))
-                })
-        })
+        self.metrics
+            .time_request(op, body, || catching_panics(|| handler(self, body)))
     }
 
     /// The handler of `operation`, once the body is known to be a JSON object.
@@ -180,6 +234,19 @@ impl Api {
         }
         Ok(handler)
     }
+}
+
+/// Runs a handler on the calling thread; a panic answers `InternalServerError`.
+fn catching_panics<T>(f: impl FnOnce() -> Result<T, ApiError>) -> Result<T, ApiError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("");
+        tracing::error!(error = message, "operation handler panicked");
+        Err(ApiError::internal("Internal server error"))
+    })
 }
 
 /// Whether `operation` runs on the calling task rather than on the blocking pool: a single-item

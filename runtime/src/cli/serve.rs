@@ -4,7 +4,12 @@
 //! tarn serve [--data-dir ./tarn-data] [--listen 127.0.0.1:8000] [--in-memory]
 //!            [--credentials-file FILE] [--encrypt-key-file FILE]
 //!            [--ttl-sweep-interval 1s] [--stream-retention 24h] [--export-root DIR]
+//!            [--cache-size 256MiB]
 //! ```
+//!
+//! `--cache-size` is the store's block cache (see [`tarn_store::StoreOptions::cache_bytes`]):
+//! reads of a table larger than it find the blocks it does not hold on disk, or in the OS's
+//! page cache.
 //!
 //! `--in-memory` keeps the data in a temporary directory that is removed on exit, and does not
 //! sync the journal before acknowledging a write (the data does not outlive the process).
@@ -86,6 +91,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DIR", env = "TARN_EXPORT_ROOT")]
     pub export_root: Option<PathBuf>,
 
+    /// Memory for the block cache: blocks of table files (items, their index and filter
+    /// blocks) kept in memory, shared by every table ("256MiB", the default; "1GiB", "64MB").
+    #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size, env = "TARN_CACHE_SIZE")]
+    pub cache_size: u64,
+
     /// Most client connections open at once, per listener.
     #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
@@ -160,6 +170,15 @@ fn parse_listen(s: &str) -> Result<SocketAddr, String> {
 }
 
 /// Parses a duration written for people: `500ms`, `1s`, `24h`, `7d`.
+/// A size in bytes: a number with an optional unit (`256MiB`, `1GiB`, `64MB`, `4096`).
+pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
+    let size: bytesize::ByteSize = s
+        .trim()
+        .parse()
+        .map_err(|e| format!("{s:?}: {e} (try 256MiB, 1GiB)"))?;
+    Ok(size.as_u64())
+}
+
 fn parse_duration(s: &str) -> Result<Duration, String> {
     let d = humantime::parse_duration(s).map_err(|e| format!("{s:?}: {e} (try 1s, 500ms, 24h)"))?;
     if d.is_zero() {
@@ -329,6 +348,7 @@ pub async fn start(args: ServeArgs) -> Result<Running, ServeError> {
     let options = tarn_store::StoreOptions {
         sync_writes: !args.in_memory,
         encryption_key,
+        cache_bytes: args.cache_size,
     };
     let store = tarn_store::Store::open_with(&data_dir, options).map_err(store_error)?;
     // Jobs still marked running were stopped with the previous process.
@@ -483,6 +503,13 @@ mod tests {
             "[::1]:1".parse().unwrap()
         );
         assert!(Cli::try_parse_from(["tarn", "serve", "--in-memory", "--data-dir", "x"]).is_err());
+        assert_eq!(a.cache_size, tarn_store::DEFAULT_CACHE_BYTES);
+        assert_eq!(
+            serve_args(&["--cache-size", "1GiB"]).cache_size,
+            1024 * 1024 * 1024
+        );
+        assert_eq!(serve_args(&["--cache-size", "64MB"]).cache_size, 64_000_000);
+        assert!(Cli::try_parse_from(["tarn", "serve", "--cache-size", "lots"]).is_err());
         assert!(Cli::try_parse_from(["tarn", "serve", "--listen", "nowhere"]).is_err());
     }
 

@@ -32,6 +32,7 @@
 //! max_record_age_s = 3600               # default: no limit
 //! bisect_on_error = true
 //! on_failure_table = "failed-events"
+//! parallelization_factor = 4            # batches at once, lanes by item key (1 to 10)
 //!
 //! [[table]]
 //! name = "todos"

@@ -221,15 +221,9 @@ impl DynamoDbService {
         };
         tracing::Span::current().record("op", operation.as_str());
 
-        // `call_inline` answers a panicking handler with InternalServerError itself.
-        match self.api.call_inline(&operation, body).await {
-            Ok(out) => match serde_json::to_vec(&out) {
-                Ok(bytes) => (StatusCode::OK, Bytes::from(bytes)),
-                Err(e) => {
-                    tracing::error!(error = %e, "could not serialize the answer");
-                    error_answer(&ApiError::internal("Internal server error"))
-                }
-            },
+        // `call_inline_bytes` answers a panicking handler with InternalServerError itself.
+        match self.api.call_inline_bytes(&operation, body).await {
+            Ok(bytes) => (StatusCode::OK, Bytes::from(bytes)),
             Err(e) => {
                 if e.is_server_error() {
                     tracing::error!(kind = e.kind, reason = %e.message, "operation failed");

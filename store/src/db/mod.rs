@@ -19,7 +19,10 @@
 //! Every write goes the same way: lock the item's stripe, read the current item, let the caller
 //! decide the new state (this is where conditions and update expressions run), commit the
 //! change and every record derived from it as one atomic fjall batch, release the lock, and
-//! wait for group commit to sync the journal before returning.
+//! wait for group commit to sync the journal before returning. A caller that makes several
+//! writes and needs them durable only together may run them under [`defer_syncs`]: they then
+//! return once committed, and the caller waits for one sync covering all of them
+//! ([`Db::sync_all`]) before it relies on them.
 //!
 //! Nothing here starts a thread or knows the store's background work: that is the business of
 //! the modules above ([`crate::index`], [`crate::ttl`], [`crate::stream`], [`crate::backup`]),
@@ -41,6 +44,7 @@ pub(crate) mod write;
 #[cfg(test)]
 mod tests;
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -59,6 +63,34 @@ use locks::KeyLocks;
 use sequencer::Sequencer;
 use table::Table;
 
+thread_local! {
+    /// Set while this thread runs writes whose journal sync its caller takes over
+    /// ([`defer_syncs`]).
+    static SYNCS_DEFERRED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` with the journal syncs of the writes it makes on this thread deferred: each write
+/// (items, and tarn's own state records) returns once committed to the journal, without
+/// waiting for its sync. The caller owes those writes a sync ([`Db::sync_all`]) before it
+/// reports them as done. The journal keeps commit order, so whatever a crash keeps of them is
+/// a prefix, in the order they were made.
+pub(crate) fn defer_syncs<T>(f: impl FnOnce() -> T) -> T {
+    /// Restores the previous setting, also when `f` panics.
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            SYNCS_DEFERRED.with(|d| d.set(self.0));
+        }
+    }
+    let _restore = Restore(SYNCS_DEFERRED.with(|d| d.replace(true)));
+    f()
+}
+
+/// Whether this thread is inside [`defer_syncs`].
+fn syncs_deferred() -> bool {
+    SYNCS_DEFERRED.with(Cell::get)
+}
+
 const CATALOG: &str = "catalog";
 const STATE: &str = "state";
 
@@ -71,13 +103,21 @@ pub struct StoreOptions {
     /// Encrypt item values at rest with keys derived from this one (see [`crate::crypto`]). A
     /// store encrypted once must always be opened with the same key.
     pub encryption_key: Option<EncryptionKey>,
+    /// Bytes of the block cache: table files' blocks (items, their index and filter blocks)
+    /// kept in memory, shared by every table. Reads of a table larger than the cache go to the
+    /// disk (or the OS's page cache) for the blocks it does not hold.
+    pub cache_bytes: u64,
 }
+
+/// The block cache's default size ([`StoreOptions::cache_bytes`]).
+pub const DEFAULT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
 
 impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
             sync_writes: true,
             encryption_key: None,
+            cache_bytes: DEFAULT_CACHE_BYTES,
         }
     }
 }
@@ -117,7 +157,9 @@ impl Db {
     /// Opens (or creates) the database in `path`: the catalog and every table in it.
     pub(crate) fn open(path: &Path, options: StoreOptions) -> Result<Db> {
         std::fs::create_dir_all(path)?;
-        let fjall = Database::builder(path).open()?;
+        let fjall = Database::builder(path)
+            .cache_size(options.cache_bytes)
+            .open()?;
         let catalog = fjall.keyspace(CATALOG, KeyspaceCreateOptions::default)?;
         let state = fjall.keyspace(STATE, KeyspaceCreateOptions::default)?;
         let mut tables = HashMap::new();
@@ -182,11 +224,26 @@ impl Db {
     }
 
     /// Waits for the journal sync that covers the writes committed so far, if the store syncs
-    /// writes.
+    /// writes and the caller has not taken the sync over ([`defer_syncs`]).
     pub(crate) fn sync(&self) -> Result<()> {
-        if self.options.sync_writes {
+        if self.options.sync_writes && !syncs_deferred() {
             self.group_commit.sync(&self.fjall)?;
         }
         Ok(())
+    }
+
+    /// Waits for the journal sync a state record needs (always, whether the store syncs item
+    /// writes or not), unless the caller has taken it over ([`defer_syncs`]).
+    pub(crate) fn sync_state(&self) -> Result<()> {
+        if syncs_deferred() {
+            return Ok(());
+        }
+        self.group_commit.sync(&self.fjall)
+    }
+
+    /// Waits for a journal sync that covers every write committed so far, deferred ones
+    /// included: what a caller of [`defer_syncs`] owes its writes.
+    pub(crate) fn sync_all(&self) -> Result<()> {
+        self.group_commit.sync(&self.fjall)
     }
 }

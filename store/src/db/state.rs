@@ -1,7 +1,8 @@
 //! tarn's own bookkeeping beside the tables: small named records, such as the checkpoints of
 //! stream triggers, the records of export and import jobs, of backups and of restores, in the
 //! keyspace `state`. A record is written durably (the journal is synced before
-//! [`Db::put_state`] returns), so a restart finds exactly what was last written.
+//! [`Db::put_state`] returns, unless the caller took the sync over with
+//! [`super::defer_syncs`]), so a restart finds exactly what was last written.
 
 use super::Db;
 use crate::error::{Result, StoreError};
@@ -15,7 +16,7 @@ impl Db {
     /// Stores `value` under `key`, durably.
     pub(crate) fn put_state(&self, key: &str, value: &[u8]) -> Result<()> {
         self.state.insert(key, value)?;
-        self.group_commit.sync(&self.fjall)
+        self.sync_state()
     }
 
     /// The records under `prefix` read as JSON, with their keys, in key order. `what` names
@@ -39,7 +40,7 @@ impl Db {
     /// Removes the record under `key`.
     pub(crate) fn delete_state(&self, key: &str) -> Result<()> {
         self.state.remove(key)?;
-        self.group_commit.sync(&self.fjall)
+        self.sync_state()
     }
 
     /// Every record whose key starts with `prefix`, in key order, as (key, value) pairs.

@@ -10,7 +10,7 @@ use super::capacity::{self, Kind, Report};
 use super::expressions::{check_condition, return_old_on_failure, write_error, RequestExprs};
 use crate::api::Api;
 use tarn_wire::ApiError;
-use tarn_wire::{encode_item, optional_bool, optional_str, required_item, table_name};
+use tarn_wire::{encode_item, optional_bool, optional_str, required_item, table_name, ItemJson};
 
 /// The ReturnValues member, checked against what the operation allows.
 fn return_values<'a>(body: &'a Value, allowed: &[&str]) -> Result<&'a str, ApiError> {
@@ -120,8 +120,31 @@ pub(crate) fn put_item(api: &Api, body: &Value) -> Result<Value, ApiError> {
     Ok(write.respond(api, old, new.as_ref(), new_size))
 }
 
-/// GetItem.
-pub(crate) fn get_item(api: &Api, body: &Value) -> Result<Value, ApiError> {
+/// What GetItem answers: the item (projected), if found, and the capacity to report.
+struct GetItemAnswer {
+    item: Option<Item>,
+    consumed: Option<Value>,
+}
+
+impl serde::Serialize for GetItemAnswer {
+    /// `{"Item": ..., "ConsumedCapacity": ...}`, each member only when present: the bytes
+    /// [`get_item`]'s JSON tree serializes to, written without building it.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let members = usize::from(self.item.is_some()) + usize::from(self.consumed.is_some());
+        let mut map = serializer.serialize_map(Some(members))?;
+        if let Some(item) = &self.item {
+            map.serialize_entry("Item", &ItemJson(item))?;
+        }
+        if let Some(consumed) = &self.consumed {
+            map.serialize_entry("ConsumedCapacity", consumed)?;
+        }
+        map.end()
+    }
+}
+
+/// GetItem's work: reads the request, the item, and sizes the read.
+fn get_item_answer(api: &Api, body: &Value) -> Result<GetItemAnswer, ApiError> {
     let table = table_name(body)?;
     let key = required_item(body, "Key")?;
     let consistent = optional_bool(body, "ConsistentRead")?.unwrap_or(false);
@@ -131,14 +154,32 @@ pub(crate) fn get_item(api: &Api, body: &Value) -> Result<Value, ApiError> {
     exprs.finish()?;
     let item = api.store().get_item(table, &key)?;
     let units = capacity::read_units(item.as_ref().map_or(0, item_size), consistent);
-    let mut out = match item {
-        Some(item) => json!({"Item": encode_item(&project(projection.as_ref(), item))}),
+    Ok(GetItemAnswer {
+        item: item.map(|item| project(projection.as_ref(), item)),
+        consumed: capacity::consumed(api, report, table, units, Kind::Read),
+    })
+}
+
+/// GetItem.
+pub(crate) fn get_item(api: &Api, body: &Value) -> Result<Value, ApiError> {
+    let answer = get_item_answer(api, body)?;
+    let mut out = match &answer.item {
+        Some(item) => json!({"Item": encode_item(item)}),
         None => json!({}),
     };
-    capacity::attach(
-        &mut out,
-        capacity::consumed(api, report, table, units, Kind::Read),
-    );
+    capacity::attach(&mut out, answer.consumed);
+    Ok(out)
+}
+
+/// GetItem, answered as the response body's bytes (the HTTP server's path).
+pub(crate) fn get_item_bytes(api: &Api, body: &Value) -> Result<Vec<u8>, ApiError> {
+    let answer = get_item_answer(api, body)?;
+    let size = answer.item.as_ref().map_or(0, item_size);
+    let mut out = Vec::with_capacity(size + size / 4 + 64);
+    serde_json::to_writer(&mut out, &answer).map_err(|e| {
+        tracing::error!(error = %e, "could not serialize the answer");
+        ApiError::internal("Internal server error")
+    })?;
     Ok(out)
 }
 
@@ -220,4 +261,51 @@ pub(crate) fn update_item(api: &Api, body: &Value) -> Result<Value, ApiError> {
         _ => None,
     };
     Ok(response(attributes, consumed))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn get_item_bytes_are_the_json_answer() {
+        let dir = tempfile::tempdir().unwrap();
+        let api = Api::new(Arc::new(tarn_store::Store::open(dir.path()).unwrap()));
+        api.call(
+            "CreateTable",
+            json!({"TableName": "things", "BillingMode": "PAY_PER_REQUEST",
+                   "AttributeDefinitions": [{"AttributeName": "k", "AttributeType": "S"}],
+                   "KeySchema": [{"AttributeName": "k", "KeyType": "HASH"}]}),
+        )
+        .await
+        .unwrap();
+        let item = json!({"k": {"S": "a\"\n\u{1F600}"}, "n": {"N": "-1.50"}, "b": {"B": "aGk="},
+                          "m": {"M": {"l": {"L": [{"NULL": true}, {"BOOL": false}]}}},
+                          "ss": {"SS": ["y", "x"]}, "ns": {"NS": ["2", "10"]}, "bs": {"BS": ["AA=="]}});
+        api.call("PutItem", json!({"TableName": "things", "Item": item}))
+            .await
+            .unwrap();
+        for request in [
+            json!({"TableName": "things", "Key": {"k": {"S": "a\"\n\u{1F600}"}}}),
+            json!({"TableName": "things", "Key": {"k": {"S": "missing"}}}),
+            json!({"TableName": "things", "Key": {"k": {"S": "a\"\n\u{1F600}"}},
+                   "ReturnConsumedCapacity": "INDEXES", "ConsistentRead": true}),
+            json!({"TableName": "things", "Key": {"k": {"S": "missing"}}, "ReturnConsumedCapacity": "TOTAL"}),
+            json!({"TableName": "things", "Key": {"k": {"S": "a\"\n\u{1F600}"}}, "ProjectionExpression": "m.l[1], n"}),
+        ] {
+            let tree = serde_json::to_vec(&get_item(&api, &request).unwrap()).unwrap();
+            let bytes = get_item_bytes(&api, &request).unwrap();
+            assert_eq!(
+                String::from_utf8(bytes).unwrap(),
+                String::from_utf8(tree).unwrap()
+            );
+        }
+        let bad = json!({"TableName": "things", "Key": {"k": {"N": "1"}}});
+        assert_eq!(
+            get_item_bytes(&api, &bad).unwrap_err().message,
+            get_item(&api, &bad).unwrap_err().message
+        );
+    }
 }

@@ -32,6 +32,18 @@ use super::{Api, ApiError};
 /// A handler: the API, the request body; the response body or an error.
 pub(crate) type Handler = fn(&Api, &Value) -> Result<Value, ApiError>;
 
+/// A handler that answers with the response body's bytes, written without a JSON tree.
+pub(crate) type BytesHandler = fn(&Api, &Value) -> Result<Vec<u8>, ApiError>;
+
+/// The bytes handler of the operations that have one (the hot paths of the HTTP server):
+/// it answers exactly the bytes the operation's [`handler`]'s JSON serializes to.
+pub(crate) fn bytes_handler(operation: &str) -> Option<BytesHandler> {
+    Some(match operation {
+        "GetItem" => items::get_item_bytes,
+        _ => return None,
+    })
+}
+
 /// The handler for a DynamoDB operation name, if tarn implements it.
 pub(crate) fn handler(operation: &str) -> Option<Handler> {
     Some(match operation {

@@ -11,6 +11,10 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_BATCH_SIZE: u32 = 100;
 /// Largest `batch_size`, as Lambda allows for DynamoDB streams.
 pub const MAX_BATCH_SIZE: u32 = 10_000;
+/// Default `parallelization_factor`: batches of different keys handled at once.
+pub const DEFAULT_PARALLELIZATION: u32 = 4;
+/// Largest `parallelization_factor`, as Lambda allows.
+pub const MAX_PARALLELIZATION: u32 = 10;
 
 /// One `[[stream]]` mapping of the manifest, as written (see [`MappingConfig`] for its settings
 /// with defaults applied).
@@ -41,6 +45,9 @@ pub struct StreamDef {
     /// Where records go after the last retry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_failure_table: Option<String>,
+    /// Batches handled at once (1 to 10), each for its own item keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallelization_factor: Option<u32>,
 }
 
 /// A `[[stream]]` mapping's settings, with defaults applied.
@@ -64,6 +71,9 @@ pub struct MappingConfig {
     pub bisect_on_error: bool,
     /// Where given-up records are written (None: logged and dropped).
     pub on_failure_table: Option<String>,
+    /// Lanes: batches handled at once, each lane for the item keys that hash to it, so that
+    /// records of one key stay in order (Lambda's `ParallelizationFactor`).
+    pub parallelization: usize,
 }
 
 impl MappingConfig {
@@ -73,6 +83,15 @@ impl MappingConfig {
         if !(1..=MAX_BATCH_SIZE).contains(&batch_size) {
             return Err(format!(
                 "stream mapping {} -> {}: batch_size must be 1 to {MAX_BATCH_SIZE}",
+                def.table, def.function
+            ));
+        }
+        let parallelization = def
+            .parallelization_factor
+            .unwrap_or(DEFAULT_PARALLELIZATION);
+        if !(1..=MAX_PARALLELIZATION).contains(&parallelization) {
+            return Err(format!(
+                "stream mapping {} -> {}: parallelization_factor must be 1 to {MAX_PARALLELIZATION}",
                 def.table, def.function
             ));
         }
@@ -96,6 +115,7 @@ impl MappingConfig {
             max_record_age: def.max_record_age_s.map(Duration::from_secs),
             bisect_on_error: def.bisect_on_error.unwrap_or(false),
             on_failure_table: def.on_failure_table.clone(),
+            parallelization: parallelization as usize,
         })
     }
 
@@ -130,6 +150,7 @@ mod tests {
             max_record_age_s: None,
             bisect_on_error: None,
             on_failure_table: None,
+            parallelization_factor: None,
         }
     }
 
@@ -139,6 +160,14 @@ mod tests {
         assert_eq!(c.batch_size, 100);
         assert!(c.from_trim_horizon);
         assert_eq!(c.max_retries, None, "retries are unbounded by default");
+        assert_eq!(c.parallelization, 4);
+        for bad in [0, 11] {
+            assert!(MappingConfig::from_def(&StreamDef {
+                parallelization_factor: Some(bad),
+                ..def()
+            })
+            .is_err());
+        }
         assert!(MappingConfig::from_def(&StreamDef {
             batch_size: Some(10_001),
             ..def()
