@@ -143,7 +143,11 @@ impl DynamoDbService {
     {
         if req.method() != Method::POST {
             tracing::debug!(method = %req.method(), "not a POST");
-            return error_answer(&ApiError::unknown_operation());
+            return error_answer(&ApiError::unknown_operation(&format!(
+                "{} {} (DynamoDB operations are POST requests)",
+                req.method(),
+                req.uri().path()
+            )));
         }
         let declared_len = req
             .headers()
@@ -217,7 +221,10 @@ impl DynamoDbService {
                 x_amz_target = target.as_deref().unwrap_or(""),
                 "missing or unknown X-Amz-Target"
             );
-            return error_answer(&ApiError::unknown_operation());
+            return error_answer(&ApiError::unknown_operation(match target.as_deref() {
+                Some(t) => t,
+                None => "the request has no X-Amz-Target header",
+            }));
         };
         tracing::Span::current().record("op", operation.as_str());
 
