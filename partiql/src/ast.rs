@@ -16,13 +16,15 @@ pub enum Statement {
     Update(Update),
     /// `DELETE FROM table WHERE ... [RETURNING ALL OLD *]`.
     Delete(Delete),
+    /// `EXISTS(SELECT * FROM table WHERE ...)`: a condition check, only in ExecuteTransaction.
+    Exists(Select),
 }
 
 impl Statement {
     /// The table the statement names.
     pub fn table(&self) -> &str {
         match self {
-            Statement::Select(s) => &s.from.table,
+            Statement::Select(s) | Statement::Exists(s) => &s.from.table,
             Statement::Insert(s) => &s.table,
             Statement::Update(s) => &s.table,
             Statement::Delete(s) => &s.table,

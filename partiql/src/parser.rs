@@ -7,6 +7,7 @@
 //!            | INSERT INTO name VALUE expr
 //!            | UPDATE name {SET path = expr {, path = expr} | REMOVE path {, path}} [WHERE expr] [returning]
 //!            | DELETE FROM name [WHERE expr] [returning]
+//!            | EXISTS ( SELECT ... )
 //! returning := RETURNING (ALL | MODIFIED) (OLD | NEW) *
 //! expr      := or;  or := and {OR and};  and := not {AND not};  not := NOT not | predicate
 //! predicate := sum [cmp sum | [NOT] BETWEEN sum AND sum | [NOT] IN (list | (expr, ...)) | IS [NOT] (MISSING | NULL)]
@@ -140,6 +141,13 @@ impl Parser {
             }
             Some(Token::Ident(s)) if s.eq_ignore_ascii_case("DELETE") => {
                 self.delete().map(Statement::Delete)
+            }
+            Some(Token::Ident(s)) if s.eq_ignore_ascii_case("EXISTS") => {
+                self.expect_sym("(")?;
+                self.expect_kw("SELECT")?;
+                let select = self.select()?;
+                self.expect_sym(")")?;
+                Ok(Statement::Exists(select))
             }
             Some(t) => Err(self.unexpected(&t)),
             None => Err(Self::eof()),

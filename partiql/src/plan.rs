@@ -8,6 +8,8 @@
 //! - `INSERT` is a PutItem on the condition that the key does not exist yet.
 //! - `UPDATE` and `DELETE` need an equality on every key attribute; the rest of `WHERE` becomes
 //!   the ConditionExpression. `UPDATE` also requires the item to exist, as DynamoDB does.
+//! - `EXISTS(SELECT * FROM table WHERE <full key> [AND ...])` is a transaction's
+//!   ConditionCheck: the item exists and the rest of `WHERE` holds.
 //!
 //! Names and values go through placeholders (`#n0`, `:v0`), so any attribute name works and
 //! the store parses and checks every expression exactly as it does for the other operations.
@@ -109,6 +111,17 @@ pub enum Plan {
         /// The placeholders.
         placeholders: Placeholders,
     },
+    /// A ConditionCheck of a transaction (`EXISTS(SELECT ...)`).
+    Check {
+        /// The table.
+        table: String,
+        /// The full key.
+        key: Item,
+        /// The ConditionExpression (the item exists, and the rest of `WHERE`).
+        condition: String,
+        /// The placeholders.
+        placeholders: Placeholders,
+    },
     /// A DeleteItem.
     Delete {
         /// The table.
@@ -161,7 +174,7 @@ pub fn parameter_count(stmt: &Statement) -> usize {
     }
     let opt = |e: &Option<Expr>| e.as_ref().map_or(0, count);
     match stmt {
-        Statement::Select(s) => opt(&s.filter),
+        Statement::Select(s) | Statement::Exists(s) => opt(&s.filter),
         Statement::Insert(s) => count(&s.value),
         Statement::Update(s) => {
             s.actions
@@ -193,6 +206,27 @@ pub fn plan(
         ph: Placeholders::default(),
     };
     match stmt {
+        Statement::Exists(_) if mode == Mode::Statement => Err(unsupported(
+            "EXISTS is supported only in ExecuteTransaction",
+        )),
+        Statement::Exists(s) => {
+            if s.from.index.is_some() {
+                return Err(unsupported(
+                    "Unsupported operation: EXISTS cannot read an index",
+                ));
+            }
+            let (key, rest) = full_key(s.filter.as_ref(), keys, &b)?;
+            let mut condition = format!("attribute_exists({})", b.name(keys.hash));
+            for c in rest {
+                condition = format!("{condition} AND ({})", b.condition(c)?);
+            }
+            Ok(Plan::Check {
+                table: s.from.table.clone(),
+                key,
+                condition,
+                placeholders: b.ph,
+            })
+        }
         Statement::Select(s) if mode == Mode::SingleItem => b.get(s, keys),
         Statement::Select(s) => b.select(s, keys),
         Statement::Insert(s) => {

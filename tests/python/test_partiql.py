@@ -269,6 +269,21 @@ def test_transaction_is_all_or_nothing(ddb, table_hr):
     assert ddb.get_item(TableName=table_hr, Key={"pk": S("t"), "sk": N(2)}).get("Item") is not None
 
 
+def test_transaction_exists_is_a_condition_check(ddb, table_hr):
+    ddb.put_item(TableName=table_hr, Item={"pk": S("acct"), "sk": N(0), "balance": N(10)})
+    check = {"Statement": f"EXISTS(SELECT * FROM \"{table_hr}\" WHERE pk = 'acct' AND sk = 0 AND balance >= ?)"}
+    write = {"Statement": f"INSERT INTO \"{table_hr}\" VALUE {{'pk': 'order', 'sk': 1}}"}
+    with pytest.raises(ClientError) as e:
+        ddb.execute_transaction(TransactStatements=[dict(check, Parameters=[N(50)]), write])
+    assert [r["Code"] for r in e.value.response["CancellationReasons"]] == ["ConditionalCheckFailed", "None"]
+    assert ddb.get_item(TableName=table_hr, Key={"pk": S("order"), "sk": N(1)}).get("Item") is None
+    ddb.execute_transaction(TransactStatements=[dict(check, Parameters=[N(5)]), write])
+    assert ddb.get_item(TableName=table_hr, Key={"pk": S("order"), "sk": N(1)}).get("Item") is not None
+    with pytest.raises(ClientError) as e:
+        run(ddb, check["Statement"], [N(5)])
+    assert error_code(e) == "ValidationException"
+
+
 def test_read_transaction(ddb, table_hr):
     seed(ddb, table_hr, n=2)
     resp = ddb.execute_transaction(

@@ -260,3 +260,15 @@ fn bad_sets_are_refused() {
     assert!(plan_of("INSERT INTO t VALUE {'pk': 'a', 's': <<>>}", &[]).is_err());
     assert!(plan_of("INSERT INTO t VALUE 'x'", &[]).is_err());
 }
+
+#[test]
+fn exists_is_a_condition_check_only_in_a_transaction() {
+    let stmt = parse("EXISTS(SELECT * FROM t WHERE pk = 'k' AND sk = 1 AND n > ?)").unwrap();
+    let Plan::Check { key, condition, .. } = plan(&stmt, &[n(3)], KEYS, Mode::SingleItem).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(key.len(), 2);
+    assert_eq!(condition, "attribute_exists(#n0) AND (#n1 > :v0)");
+    assert!(plan(&stmt, &[n(3)], KEYS, Mode::Statement).is_err());
+}

@@ -184,6 +184,16 @@ fn request_of(plan: &Plan, options: &[(&str, Option<&Value>)]) -> (&'static str,
             }
             ("UpdateItem", table, placeholders)
         }
+        Plan::Check {
+            table,
+            key,
+            condition,
+            placeholders,
+        } => {
+            req.insert("Key".into(), encode_item(key));
+            req.insert("ConditionExpression".into(), json!(condition));
+            ("ConditionCheck", table, placeholders)
+        }
         Plan::Delete {
             table,
             key,
@@ -320,7 +330,15 @@ fn batch_error(e: &ApiError) -> Value {
 /// when the request asked for it.
 fn batch_member(api: &Api, parsed: &Parsed<'_>, report: Option<&Value>) -> (Value, Option<f64>) {
     let table = parsed.statement.table().to_string();
-    let result = plan_member(api, parsed, Mode::SingleItem).and_then(|plan| {
+    let exists = matches!(parsed.statement, Statement::Exists(_));
+    let planned = if exists {
+        Err(ApiError::validation(
+            "EXISTS is supported only in ExecuteTransaction",
+        ))
+    } else {
+        plan_member(api, parsed, Mode::SingleItem)
+    };
+    let result = planned.and_then(|plan| {
         let options = [
             ("ReturnConsumedCapacity", report),
             ("ConsistentRead", parsed.body.get("ConsistentRead")),
@@ -459,6 +477,7 @@ pub(crate) fn execute_transaction(api: &Api, body: &Value) -> Result<Value, ApiE
             "PutItem" => "Put",
             "UpdateItem" => "Update",
             "DeleteItem" => "Delete",
+            "ConditionCheck" => "ConditionCheck",
             other => {
                 return Err(ApiError::internal(format!(
                     "no transaction action for {other}"
