@@ -6,7 +6,8 @@
 //! backups, streams, indexes, exports, imports), and beside them what several families share: [`arn`]
 //! (table ARNs), [`schema`] (AttributeDefinitions, KeySchema, ProvisionedThroughput),
 //! [`expressions`], [`capacity`], and [`jobs`] (what exports and imports share). The shared
-//! modules import no family, so the families form no cycle.
+//! modules import no family, so the families form no cycle. [`partiql`] sits above the item,
+//! read and transaction families: it runs each statement through their handlers.
 
 pub(crate) mod arn;
 pub(crate) mod backups;
