@@ -26,6 +26,12 @@ use crate::lexer::{tokenize, Token};
 
 /// The longest statement DynamoDB accepts, in characters.
 pub const MAX_STATEMENT_CHARS: usize = 8192;
+/// The deepest nesting of parentheses, collections and `NOT`s a statement may have (the parser
+/// and the translation recurse on it: a bound keeps the stack safe).
+const MAX_DEPTH: usize = 64;
+/// The most operators (`AND`, `OR`, comparisons, `+`, `-`) a statement may have: operator chains
+/// are trees as deep as they are long.
+const MAX_OPERATORS: usize = 300;
 
 /// Parses one statement.
 pub fn parse(src: &str) -> Result<Statement, PartiqlError> {
@@ -34,6 +40,8 @@ pub fn parse(src: &str) -> Result<Statement, PartiqlError> {
         tokens,
         pos: 0,
         params: 0,
+        depth: 0,
+        operators: 0,
     };
     let stmt = p.statement()?;
     if let Some(t) = p.peek() {
@@ -46,6 +54,8 @@ struct Parser {
     tokens: Vec<Token>,
     pos: usize,
     params: usize,
+    depth: usize,
+    operators: usize,
 }
 
 fn syntax(msg: impl Into<String>) -> PartiqlError {
@@ -53,6 +63,28 @@ fn syntax(msg: impl Into<String>) -> PartiqlError {
 }
 
 impl Parser {
+    /// Enters one level of nesting.
+    fn enter(&mut self) -> Result<(), PartiqlError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(syntax(format!(
+                "Statement is nested more than {MAX_DEPTH} levels deep"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Counts one operator.
+    fn operator(&mut self) -> Result<(), PartiqlError> {
+        self.operators += 1;
+        if self.operators > MAX_OPERATORS {
+            return Err(syntax(format!(
+                "Statement has more than {MAX_OPERATORS} operators"
+            )));
+        }
+        Ok(())
+    }
+
     fn peek(&self) -> Option<&Token> {
         self.tokens.get(self.pos)
     }
@@ -331,6 +363,7 @@ impl Parser {
     fn expr(&mut self) -> Result<Expr, PartiqlError> {
         let mut left = self.and()?;
         while self.eat_kw("OR") {
+            self.operator()?;
             left = Expr::Or(Box::new(left), Box::new(self.and()?));
         }
         Ok(left)
@@ -339,6 +372,7 @@ impl Parser {
     fn and(&mut self) -> Result<Expr, PartiqlError> {
         let mut left = self.not()?;
         while self.eat_kw("AND") {
+            self.operator()?;
             left = Expr::And(Box::new(left), Box::new(self.not()?));
         }
         Ok(left)
@@ -346,7 +380,10 @@ impl Parser {
 
     fn not(&mut self) -> Result<Expr, PartiqlError> {
         if self.eat_kw("NOT") {
-            return Ok(Expr::Not(Box::new(self.not()?)));
+            self.enter()?;
+            let inner = self.not()?;
+            self.depth -= 1;
+            return Ok(Expr::Not(Box::new(inner)));
         }
         self.predicate()
     }
@@ -364,6 +401,7 @@ impl Parser {
         };
         if let Some(op) = op {
             self.pos += 1;
+            self.operator()?;
             let right = self.sum()?;
             return Ok(Expr::Cmp(op, Box::new(left), Box::new(right)));
         }
@@ -423,9 +461,11 @@ impl Parser {
         let mut left = self.primary()?;
         loop {
             if self.eat_sym("+") {
+                self.operator()?;
                 left = Expr::Add(Box::new(left), Box::new(self.primary()?));
             } else if self.is_sym("-") {
                 self.pos += 1;
+                self.operator()?;
                 left = Expr::Sub(Box::new(left), Box::new(self.primary()?));
             } else {
                 return Ok(left);
@@ -449,6 +489,13 @@ impl Parser {
     }
 
     fn primary(&mut self) -> Result<Expr, PartiqlError> {
+        self.enter()?;
+        let e = self.primary_inner();
+        self.depth -= 1;
+        e
+    }
+
+    fn primary_inner(&mut self) -> Result<Expr, PartiqlError> {
         let Some(t) = self.next() else {
             return Err(Self::eof());
         };

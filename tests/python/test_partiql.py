@@ -304,3 +304,13 @@ def test_transaction_refuses_mixed_reads_and_writes(ddb, table_hr):
             ]
         )
     assert error_code(e) == "ValidationException"
+
+
+def test_hostile_statements_are_refused_and_the_server_lives(ddb, table_hr):
+    too_long = f'SELECT * FROM "{table_hr}" WHERE a = \'' + "x" * 9000 + "'"
+    deep = f'SELECT * FROM "{table_hr}" WHERE ' + "(" * 4000 + "a = 1" + ")" * 4000
+    for stmt in [too_long, deep[:8000]]:
+        with pytest.raises(ClientError) as e:
+            run(ddb, stmt)
+        assert error_code(e) == "ValidationException"
+    assert run(ddb, f'SELECT * FROM "{table_hr}"')["Items"] == []

@@ -227,3 +227,28 @@ fn keywords_are_case_insensitive_and_quoted_keywords_are_names() {
         Some(Expr::Cmp(CmpOp::Eq, path("where"), n("1")))
     );
 }
+
+#[test]
+fn deep_nesting_and_long_chains_are_refused_not_overflowed() {
+    for bad in [
+        format!("SELECT * FROM t WHERE {}a = 1", "(".repeat(4000)),
+        format!("SELECT * FROM t WHERE {}a = 1", "NOT ".repeat(2000)),
+        format!("INSERT INTO t VALUE {{'a': {}", "[".repeat(4000)),
+        format!("SELECT * FROM t WHERE a = 1{}", " AND a = 1".repeat(400)),
+    ] {
+        let err = parse(&bad).unwrap_err();
+        assert!(matches!(err, PartiqlError::Syntax(_)), "{err}");
+    }
+    // within the bounds
+    parse(&format!(
+        "SELECT * FROM t WHERE {}a = 1{}",
+        "(".repeat(30),
+        ")".repeat(30)
+    ))
+    .unwrap();
+    parse(&format!(
+        "SELECT * FROM t WHERE a = 1{}",
+        " AND a = 1".repeat(100)
+    ))
+    .unwrap();
+}
