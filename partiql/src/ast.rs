@@ -66,6 +66,8 @@ pub struct Insert {
     pub table: String,
     /// The item, a tuple expression `{'a': 1, ...}` (or a `?` bound to a map).
     pub value: Expr,
+    /// Whether the statement has a RETURNING clause (DynamoDB refuses it on INSERT).
+    pub returning: bool,
 }
 
 /// One action of an UPDATE.
@@ -91,6 +93,16 @@ pub enum Returning {
 }
 
 impl Returning {
+    /// The clause as written after `RETURNING`: `ALL OLD *`.
+    pub fn as_partiql(self) -> &'static str {
+        match self {
+            Returning::AllOld => "ALL OLD *",
+            Returning::ModifiedOld => "MODIFIED OLD *",
+            Returning::AllNew => "ALL NEW *",
+            Returning::ModifiedNew => "MODIFIED NEW *",
+        }
+    }
+
     /// The matching ReturnValues of UpdateItem and DeleteItem.
     pub fn return_values(self) -> &'static str {
         match self {

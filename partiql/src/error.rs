@@ -10,8 +10,8 @@ pub enum PartiqlError {
     /// The statement parses but DynamoDB does not run it (a write without its full key...).
     #[error("{0}")]
     Unsupported(String),
-    /// The number of `?` in the statement and of Parameters differ.
-    #[error("Number of parameters in request and statement doesn't match.")]
+    /// The statement has more `?` than the request has Parameters.
+    #[error("Number of parameters in request and statement don't match.")]
     ParameterCount,
     /// A value breaks DynamoDB's rules (an empty set, a bad number...).
     #[error("{0}")]

@@ -248,7 +248,12 @@ impl Parser {
         let table = self.name()?;
         self.expect_kw("VALUE")?;
         let value = self.primary()?;
-        Ok(Insert { table, value })
+        let returning = self.returning()?.is_some();
+        Ok(Insert {
+            table,
+            value,
+            returning,
+        })
     }
 
     fn update(&mut self) -> Result<Update, PartiqlError> {

@@ -145,8 +145,10 @@ pub enum Plan {
 pub enum Mode {
     /// ExecuteStatement: a Query or a Scan.
     Statement,
-    /// BatchExecuteStatement and ExecuteTransaction: one item by its full key.
-    SingleItem,
+    /// BatchExecuteStatement: one item by its full key.
+    Batch,
+    /// ExecuteTransaction: one item by its full key, and `EXISTS` condition checks.
+    Transaction,
 }
 
 /// DynamoDB's refusal of a write (or a batch read) without an equality on each key attribute.
@@ -201,7 +203,8 @@ pub fn plan(
     keys: Keys<'_>,
     mode: Mode,
 ) -> Result<Plan, PartiqlError> {
-    if parameter_count(stmt) != params.len() {
+    // DynamoDB refuses too few parameters and ignores extra ones.
+    if parameter_count(stmt) > params.len() {
         return Err(PartiqlError::ParameterCount);
     }
     let mut b = Builder {
@@ -209,16 +212,18 @@ pub fn plan(
         ph: Placeholders::default(),
     };
     match stmt {
-        Statement::Exists(_) if mode == Mode::Statement => Err(unsupported(
-            "EXISTS is supported only in ExecuteTransaction",
+        Statement::Exists(_) if mode != Mode::Transaction => Err(unsupported(
+            "EXISTS can only be used in ExecuteTransaction write requests.",
         )),
         Statement::Exists(s) => {
             if s.from.index.is_some() {
                 return Err(unsupported(
-                    "Unsupported operation: EXISTS cannot read an index",
+                    "Operations on indices are not supported in transactions",
                 ));
             }
-            let (key, rest) = full_key(s.filter.as_ref(), keys, &b)?;
+            let (key, rest) = full_key(s.filter.as_ref(), keys, &b).map_err(|_| {
+                unsupported("EXISTS() must contain a single item read with additional condition")
+            })?;
             let mut condition = format!("attribute_exists({})", b.name(keys.hash));
             for c in rest {
                 condition = format!("{condition} AND ({})", b.condition(c)?);
@@ -230,12 +235,15 @@ pub fn plan(
                 placeholders: b.ph,
             })
         }
-        Statement::Select(s) if mode == Mode::SingleItem => b.get(s, keys),
+        Statement::Select(s) if mode != Mode::Statement => b.get(s, keys, mode),
         Statement::Select(s) => b.select(s, keys),
         Statement::Insert(s) => {
+            if s.returning {
+                return Err(unsupported("RETURNING is not supported in INSERT"));
+            }
             let AttributeValue::M(item) = b.constant(&s.value)? else {
                 return Err(unsupported(
-                    "Unsupported operation: Inserting a value that is not a tuple",
+                    "Unsupported format in item expression. Please use struct format {...} to express item values for insert statement.",
                 ));
             };
             let condition = format!("attribute_not_exists({})", b.name(keys.hash));
@@ -263,10 +271,11 @@ pub fn plan(
             })
         }
         Statement::Delete(s) => {
-            if s.returning.is_some_and(|r| r != Returning::AllOld) {
-                return Err(unsupported(
-                    "Unsupported operation: DELETE supports only RETURNING ALL OLD *",
-                ));
+            if let Some(r) = s.returning.filter(|r| *r != Returning::AllOld) {
+                return Err(unsupported(format!(
+                    "Invalid returning clause: RETURNING {}. Only RETURNING ALL OLD * is allowed in DELETE statements.",
+                    r.as_partiql()
+                )));
             }
             let (key, rest) = full_key(s.filter.as_ref(), keys, &b)?;
             let condition = b.conjunction(&rest)?;
@@ -362,7 +371,7 @@ impl Builder<'_> {
                 for (k, e) in fields {
                     if m.insert(k.clone(), self.constant(e)?).is_some() {
                         return Err(PartiqlError::Value(format!(
-                            "Duplicate attribute name in tuple: {k}"
+                            "Duplicate keys in tuple. Key: {k}"
                         )));
                     }
                 }
@@ -423,9 +432,9 @@ impl Builder<'_> {
                 self.operand(hi)?
             ),
             Expr::In(a, list) => {
-                if list.is_empty() {
+                if list.is_empty() || !matches!(**a, Expr::Path(_)) {
                     return Err(unsupported(
-                        "Unsupported operation: IN needs at least one value",
+                        "IN operator must have a left hand argument of type Variable Reference and right hand argument of type Seq with at least one member",
                     ));
                 }
                 let a = self.operand(a)?;
@@ -475,14 +484,10 @@ impl Builder<'_> {
                     ))
                 }
             },
-            Expr::Call(f, _) => {
-                return Err(unsupported(format!(
-                    "Unsupported operation: function {f} is not supported in a condition"
-                )))
-            }
+            Expr::Call(f, _) => return Err(unsupported(format!("Unrecognized function: {f}"))),
             _ => {
                 return Err(unsupported(
-                    "Unsupported operation: the WHERE clause must be a condition",
+                    "WHERE clause must contain an expression that resolves to a boolean",
                 ))
             }
         })
@@ -530,18 +535,23 @@ impl Builder<'_> {
         }
         let forward = match &s.order_by {
             None => true,
-            Some(_) if query.is_none() => {
-                return Err(unsupported(
-                    "Must have WHERE clause in the statement when using ORDER BY clause.",
-                ))
-            }
             Some((p, desc)) => {
                 let on_key =
                     p.0.len() == 1 && (p.top() == keys.hash || Some(p.top()) == keys.range);
                 if !on_key {
                     return Err(unsupported(format!(
-                        "Variable reference [{p}] must be a hash or range key of the table or index when used in ORDER BY clause"
+                        "Variable reference {p} in ORDER BY clause must be part of the primary key"
                     )));
+                }
+                if s.filter.is_none() {
+                    return Err(unsupported(
+                        "Must have WHERE clause in the statement when using ORDER BY clause.",
+                    ));
+                }
+                if query.is_none() {
+                    return Err(unsupported(
+                        "Must have at least one non-optional hash key condition in WHERE clause when using ORDER BY clause.",
+                    ));
                 }
                 !desc
             }
@@ -580,17 +590,25 @@ impl Builder<'_> {
         }
     }
 
-    fn get(&mut self, s: &Select, keys: Keys<'_>) -> Result<Plan, PartiqlError> {
+    fn get(&mut self, s: &Select, keys: Keys<'_>, mode: Mode) -> Result<Plan, PartiqlError> {
+        let in_transaction = mode == Mode::Transaction;
         if s.from.index.is_some() {
-            return Err(unsupported(
-                "Unsupported operation: batch and transaction reads cannot read an index",
-            ));
+            return Err(unsupported(if in_transaction {
+                "Reads on indices are not supported within transactions."
+            } else {
+                "This operation is not supported on an index"
+            }));
         }
-        let (key, rest) = full_key(s.filter.as_ref(), keys, self)?;
+        let key_error = || {
+            unsupported(if in_transaction {
+                "Select statements within ExecuteTransaction must specify the primary key in the where clause."
+            } else {
+                MISSING_KEY
+            })
+        };
+        let (key, rest) = full_key(s.filter.as_ref(), keys, self).map_err(|_| key_error())?;
         if !rest.is_empty() {
-            return Err(unsupported(
-                "Only key equality conditions are allowed in the WHERE clause of a read in a batch or a transaction",
-            ));
+            return Err(key_error());
         }
         let projection = self.projection(s.projection.as_ref());
         Ok(Plan::Get {
@@ -625,9 +643,7 @@ impl Builder<'_> {
                     "Unsupported operation: if_not_exists takes a path and a value",
                 )),
             },
-            Expr::Call(f, _) => Err(unsupported(format!(
-                "Unsupported operation: function {f} is not supported in a SET value"
-            ))),
+            Expr::Call(f, _) => Err(unsupported(format!("Unrecognized function: {f}"))),
             e if is_constant(e) => {
                 let v = self.constant(e)?;
                 Ok(self.value(v))
@@ -647,14 +663,20 @@ impl Builder<'_> {
                 UpdateAction::Set(p, Expr::Call(f, args))
                     if f == "set_add" || f == "set_delete" =>
                 {
-                    let [Expr::Path(target), v] = args.as_slice() else {
+                    let op = f.trim_start_matches("set_").to_ascii_uppercase();
+                    let [target, v] = args.as_slice() else {
                         return Err(unsupported(format!(
-                            "Unsupported operation: {f} takes a path and a set"
+                            "SET_{op} must have exactly two arguments"
                         )));
                     };
-                    if target != p {
+                    if !matches!(target, Expr::Path(t) if t == p) {
                         return Err(unsupported(format!(
-                            "Unsupported operation: {f} must name the attribute it sets"
+                            "The first argument to SET_{op} must equal the assignment value"
+                        )));
+                    }
+                    if !matches!(v, Expr::Set(_) | Expr::Param(_)) {
+                        return Err(unsupported(format!(
+                            "The second argument to SET_{op} must be a value with type SET"
                         )));
                     }
                     let v = self.constant(v)?;
@@ -698,13 +720,11 @@ impl Builder<'_> {
 /// The set `<<a, b>>` of values all strings, all numbers or all binaries.
 fn set_of(values: Vec<AttributeValue>) -> Result<AttributeValue, PartiqlError> {
     let bad = || {
-        PartiqlError::Value("Unsupported operation: a set's members must all be strings, all numbers or all binaries".into())
+        PartiqlError::Value("Unsupported data type in Bag. DynamoDB only supports either numbers or strings in bags".into())
     };
     let value_err = |e: tarn_store::value::ValueError| PartiqlError::Value(e.to_string());
     match values.first() {
-        None => Err(PartiqlError::Value(
-            "One or more parameter values were invalid: An string set  may not be empty".into(),
-        )),
+        None => Err(PartiqlError::Value("Empty bags are not supported".into())),
         Some(AttributeValue::S(_)) => {
             let members = values
                 .into_iter()

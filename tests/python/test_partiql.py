@@ -191,7 +191,7 @@ def test_malformed_statement_and_parameter_mismatch(ddb, table_hr):
     with pytest.raises(ClientError) as e:
         run(ddb, f'SELECT * FROM "{table_hr}" WHERE pk = ?')
     assert error_code(e) == "ValidationException"
-    assert error_message(e) == "Number of parameters in request and statement doesn't match."
+    assert error_message(e) == "Number of parameters in request and statement don't match."
 
 
 def test_unknown_operation_names_itself(endpoint):

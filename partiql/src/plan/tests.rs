@@ -227,10 +227,8 @@ fn parameter_count_must_match() {
         plan_of("SELECT * FROM t WHERE pk = ?", &[]).unwrap_err(),
         PartiqlError::ParameterCount
     );
-    assert_eq!(
-        plan_of("SELECT * FROM t WHERE pk = 'a'", &[s("x")]).unwrap_err(),
-        PartiqlError::ParameterCount
-    );
+    // extra parameters are ignored, as DynamoDB ignores them
+    assert!(plan_of("SELECT * FROM t WHERE pk = 'a'", &[s("x")]).is_ok());
 }
 
 #[test]
@@ -238,7 +236,7 @@ fn single_item_reads_need_exactly_the_key() {
     let stmt = parse("SELECT a FROM t WHERE sk = 1 AND pk = 'k'").unwrap();
     let Plan::Get {
         key, projection, ..
-    } = plan(&stmt, &[], KEYS, Mode::SingleItem).unwrap()
+    } = plan(&stmt, &[], KEYS, Mode::Batch).unwrap()
     else {
         panic!()
     };
@@ -246,9 +244,7 @@ fn single_item_reads_need_exactly_the_key() {
     assert_eq!(projection.as_deref(), Some("#n0"));
     let stmt = parse("SELECT a FROM t WHERE pk = 'k'").unwrap();
     assert_eq!(
-        plan(&stmt, &[], KEYS, Mode::SingleItem)
-            .unwrap_err()
-            .to_string(),
+        plan(&stmt, &[], KEYS, Mode::Batch).unwrap_err().to_string(),
         MISSING_KEY
     );
 }
@@ -264,11 +260,68 @@ fn bad_sets_are_refused() {
 #[test]
 fn exists_is_a_condition_check_only_in_a_transaction() {
     let stmt = parse("EXISTS(SELECT * FROM t WHERE pk = 'k' AND sk = 1 AND n > ?)").unwrap();
-    let Plan::Check { key, condition, .. } = plan(&stmt, &[n(3)], KEYS, Mode::SingleItem).unwrap()
+    let Plan::Check { key, condition, .. } = plan(&stmt, &[n(3)], KEYS, Mode::Transaction).unwrap()
     else {
         panic!()
     };
     assert_eq!(key.len(), 2);
     assert_eq!(condition, "attribute_exists(#n0) AND (#n1 > :v0)");
     assert!(plan(&stmt, &[n(3)], KEYS, Mode::Statement).is_err());
+}
+
+#[test]
+fn refusals_carry_dynamodbs_messages() {
+    let msg = |src: &str| plan_of(src, &[]).unwrap_err().to_string();
+    assert_eq!(
+        msg("SELECT * FROM t ORDER BY sk"),
+        "Must have WHERE clause in the statement when using ORDER BY clause."
+    );
+    assert_eq!(
+        msg("SELECT * FROM t WHERE sk = 1 ORDER BY sk"),
+        "Must have at least one non-optional hash key condition in WHERE clause when using ORDER BY clause."
+    );
+    assert_eq!(
+        msg("SELECT * FROM t WHERE pk = 'a' ORDER BY x"),
+        "Variable reference x in ORDER BY clause must be part of the primary key"
+    );
+    assert_eq!(
+        msg("INSERT INTO t VALUE {'pk': 'a'} RETURNING ALL OLD *"),
+        "RETURNING is not supported in INSERT"
+    );
+    assert_eq!(
+        msg("DELETE FROM t WHERE pk = 'a' AND sk = 1 RETURNING ALL NEW *"),
+        "Invalid returning clause: RETURNING ALL NEW *. Only RETURNING ALL OLD * is allowed in DELETE statements."
+    );
+    assert_eq!(
+        msg("UPDATE t SET s = set_add(x, <<1>>) WHERE pk = 'a' AND sk = 1"),
+        "The first argument to SET_ADD must equal the assignment value"
+    );
+    assert_eq!(
+        msg("UPDATE t SET s = set_delete(s, 1) WHERE pk = 'a' AND sk = 1"),
+        "The second argument to SET_DELETE must be a value with type SET"
+    );
+    assert_eq!(
+        msg("SELECT * FROM t WHERE nope(a)"),
+        "Unrecognized function: nope"
+    );
+    assert_eq!(
+        msg("INSERT INTO t VALUE {'pk': 'a', 's': <<>>}"),
+        "Empty bags are not supported"
+    );
+    let stmt = parse("SELECT * FROM t WHERE pk = 'a'").unwrap();
+    assert_eq!(
+        plan(&stmt, &[], KEYS, Mode::Transaction).unwrap_err().to_string(),
+        "Select statements within ExecuteTransaction must specify the primary key in the where clause."
+    );
+    let stmt = parse("EXISTS(SELECT * FROM t WHERE pk = 'a')").unwrap();
+    assert_eq!(
+        plan(&stmt, &[], KEYS, Mode::Transaction)
+            .unwrap_err()
+            .to_string(),
+        "EXISTS() must contain a single item read with additional condition"
+    );
+    assert_eq!(
+        plan(&stmt, &[], KEYS, Mode::Batch).unwrap_err().to_string(),
+        "EXISTS can only be used in ExecuteTransaction write requests."
+    );
 }

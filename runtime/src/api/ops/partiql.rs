@@ -333,10 +333,10 @@ fn batch_member(api: &Api, parsed: &Parsed<'_>, report: Option<&Value>) -> (Valu
     let exists = matches!(parsed.statement, Statement::Exists(_));
     let planned = if exists {
         Err(ApiError::validation(
-            "EXISTS is supported only in ExecuteTransaction",
+            "EXISTS can only be used in ExecuteTransaction write requests.",
         ))
     } else {
-        plan_member(api, parsed, Mode::SingleItem)
+        plan_member(api, parsed, Mode::Batch)
     };
     let result = planned.and_then(|plan| {
         let options = [
@@ -452,7 +452,7 @@ pub(crate) fn execute_transaction(api: &Api, body: &Value) -> Result<Value, ApiE
     }
     let plans: Vec<Plan> = parsed
         .iter()
-        .map(|p| plan_member(api, p, Mode::SingleItem))
+        .map(|p| plan_member(api, p, Mode::Transaction))
         .collect::<Result<_, _>>()?;
     let mut actions = Vec::with_capacity(plans.len());
     for (plan, p) in plans.iter().zip(parsed.iter()) {
