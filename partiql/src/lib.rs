@@ -19,6 +19,7 @@ mod error;
 mod lexer;
 mod parser;
 pub mod plan;
+pub mod row;
 
 pub use error::PartiqlError;
 pub use parser::{parse, MAX_STATEMENT_CHARS};

@@ -7,7 +7,8 @@
 //!   name exactly the full key and becomes a GetItem.
 //! - `INSERT` is a PutItem on the condition that the key does not exist yet.
 //! - `UPDATE` and `DELETE` need an equality on every key attribute; the rest of `WHERE` becomes
-//!   the ConditionExpression. `UPDATE` also requires the item to exist, as DynamoDB does.
+//!   the ConditionExpression. `UPDATE` also requires the item to exist; a `DELETE` of a missing
+//!   item is a silent no-op, as in DynamoDB.
 //! - `EXISTS(SELECT * FROM table WHERE <full key> [AND ...])` is a transaction's
 //!   ConditionCheck: the item exists and the rest of `WHERE` holds.
 //!
@@ -278,7 +279,15 @@ pub fn plan(
                 )));
             }
             let (key, rest) = full_key(s.filter.as_ref(), keys, &b)?;
-            let condition = b.conjunction(&rest)?;
+            // A missing item is a silent no-op: the rest of WHERE is checked only on an item
+            // that exists.
+            let condition = match b.conjunction(&rest)? {
+                None => None,
+                Some(c) => Some(format!(
+                    "attribute_not_exists({}) OR ({c})",
+                    b.name(keys.hash)
+                )),
+            };
             Ok(Plan::Delete {
                 table: s.table.clone(),
                 key,

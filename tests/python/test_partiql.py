@@ -65,6 +65,9 @@ def test_select_functions_in_and_is_missing(ddb, table_hr):
     assert run(ddb, f"SELECT sk FROM \"{t}\" WHERE pk = 'x' AND size(l) = 2")["Items"] == [{"sk": N(1)}]
     assert run(ddb, f"SELECT sk FROM \"{t}\" WHERE name IN ['banana', 'cherry']")["Items"] == [{"sk": N(2)}]
     assert run(ddb, f"SELECT l[1] FROM \"{t}\" WHERE pk = 'x' AND sk = 1")["Items"] == [{"l": {"L": [N(2)]}}]
+    ddb.put_item(TableName=t, Item={"pk": S("y"), "sk": N(1), "m": {"M": {"inner": S("deep"), "other": S("no")}}})
+    # a nested path is named by its leaf, as DynamoDB answers it
+    assert run(ddb, f"SELECT pk, m.inner FROM \"{t}\" WHERE pk = 'y'")["Items"] == [{"pk": S("y"), "inner": S("deep")}]
 
 
 def test_select_from_an_index(ddb, make_table):
@@ -175,6 +178,9 @@ def test_delete_with_returning_and_condition(ddb, table_hr):
     with pytest.raises(ClientError) as e:
         run(ddb, f"DELETE FROM \"{table_hr}\" WHERE pk = 'a' AND sk = 1 AND v = 99")
     assert error_code(e) == "ConditionalCheckFailedException"
+    # a missing item is a silent no-op, whatever the rest of WHERE says
+    assert run(ddb, f"DELETE FROM \"{table_hr}\" WHERE pk = 'nobody' AND sk = 1 AND v = 99")["Items"] == []
+    assert run(ddb, f"DELETE FROM \"{table_hr}\" WHERE pk = 'nobody' AND sk = 1 RETURNING ALL OLD *")["Items"] == []
     resp = run(ddb, f"DELETE FROM \"{table_hr}\" WHERE pk = 'a' AND sk = 1 RETURNING ALL OLD *")
     assert resp["Items"] == [{"pk": S("a"), "sk": N(1), "v": N(10), "tag": S("t1")}]
     assert ddb.get_item(TableName=table_hr, Key={"pk": S("a"), "sk": N(1)}).get("Item") is None

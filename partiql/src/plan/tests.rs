@@ -212,7 +212,10 @@ fn delete_keeps_extra_conditions() {
     else {
         panic!()
     };
-    assert_eq!(condition.as_deref(), Some("attribute_not_exists(#n0)"));
+    assert_eq!(
+        condition.as_deref(),
+        Some("attribute_not_exists(#n1) OR (attribute_not_exists(#n0))")
+    );
     assert_eq!(return_values, "ALL_OLD");
     assert!(plan_of(
         "DELETE FROM t WHERE pk = 'k' AND sk = 1 RETURNING ALL NEW *",

@@ -286,10 +286,15 @@ pub(crate) fn execute_statement(api: &Api, body: &Value) -> Result<Value, ApiErr
     };
     let mut answer = Map::new();
     let items: Vec<Value> = if is_read {
-        out.get("Items")
+        let items = out
+            .get("Items")
             .and_then(Value::as_array)
             .cloned()
-            .unwrap_or_default()
+            .unwrap_or_default();
+        items
+            .into_iter()
+            .map(|i| rows(&parsed.statement, i))
+            .collect::<Result<_, _>>()?
     } else {
         out.get("Attributes").cloned().into_iter().collect()
     };
@@ -302,6 +307,20 @@ pub(crate) fn execute_statement(api: &Api, body: &Value) -> Result<Value, ApiErr
         answer.insert("ConsumedCapacity".into(), c.clone());
     }
     Ok(Value::Object(answer))
+}
+
+/// A projected item as the row a SELECT returns (nested paths named by their leaf).
+fn rows(statement: &Statement, item: Value) -> Result<Value, ApiError> {
+    let columns = match statement {
+        Statement::Select(s) => s.projection.as_deref(),
+        _ => None,
+    };
+    match columns {
+        Some(columns) if tarn_partiql::row::needs_shaping(columns) => Ok(encode_item(
+            &tarn_partiql::row::shape(columns, &decode_item(&item)?),
+        )),
+        _ => Ok(item),
+    }
 }
 
 /// The BatchStatementError code of an error.
@@ -367,7 +386,10 @@ fn batch_member(api: &Api, parsed: &Parsed<'_>, report: Option<&Value>) -> (Valu
                 .and_then(|c| c.get("CapacityUnits"))
                 .and_then(Value::as_f64);
             match out.get("Item") {
-                Some(item) => json!({ "Item": item }),
+                Some(item) => match rows(&parsed.statement, item.clone()) {
+                    Ok(row) => json!({ "Item": row }),
+                    Err(e) => batch_error(&e),
+                },
                 None => json!({}),
             }
         }
@@ -493,7 +515,15 @@ pub(crate) fn execute_transaction(api: &Api, body: &Value) -> Result<Value, ApiE
         }
     }
     if reads != 0 {
-        return transact::transact_get_items(api, &req);
+        let mut out = transact::transact_get_items(api, &req)?;
+        if let Some(Value::Array(responses)) = out.get_mut("Responses") {
+            for (r, p) in responses.iter_mut().zip(parsed.iter()) {
+                if let Some(item) = r.get_mut("Item") {
+                    *item = rows(&p.statement, item.take())?;
+                }
+            }
+        }
+        return Ok(out);
     }
     transact::transact_write_items(api, &req).map_err(|e| {
         if e.kind != kind::TRANSACTION_CANCELED {
