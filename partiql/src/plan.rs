@@ -281,13 +281,9 @@ pub fn plan(
             let (key, rest) = full_key(s.filter.as_ref(), keys, &b)?;
             // A missing item is a silent no-op: the rest of WHERE is checked only on an item
             // that exists.
-            let condition = match b.conjunction(&rest)? {
-                None => None,
-                Some(c) => Some(format!(
-                    "attribute_not_exists({}) OR ({c})",
-                    b.name(keys.hash)
-                )),
-            };
+            let condition = b
+                .conjunction(&rest)?
+                .map(|c| format!("attribute_not_exists({}) OR ({c})", b.name(keys.hash)));
             Ok(Plan::Delete {
                 table: s.table.clone(),
                 key,
