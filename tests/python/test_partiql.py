@@ -320,3 +320,22 @@ def test_hostile_statements_are_refused_and_the_server_lives(ddb, table_hr):
             run(ddb, stmt)
         assert error_code(e) == "ValidationException"
     assert run(ddb, f'SELECT * FROM "{table_hr}"')["Items"] == []
+
+
+def test_update_returning_modified_projects_the_changed_paths(ddb, table):
+    def upd(pk, item, stmt):
+        ddb.put_item(TableName=table, Item=dict(item, pk=S(pk)))
+        action, returning = stmt.split(" RETURNING ")
+        return run(ddb, f"UPDATE \"{table}\" {action} WHERE pk = '{pk}' RETURNING {returning}")["Items"]
+
+    nested = {"profile": {"M": {"sub": S("old"), "sib": S("keep")}}}
+    assert upd("n1", nested, "SET profile.sub = 'new' RETURNING MODIFIED NEW *") == [{"profile": {"M": {"sub": S("new")}}}]
+    assert upd("n2", nested, "SET profile.sub = 'new' RETURNING MODIFIED OLD *") == [{"profile": {"M": {"sub": S("old")}}}]
+    flat = {"data": S("old"), "keep": S("same")}
+    assert upd("f1", flat, "REMOVE data RETURNING MODIFIED NEW *") == []
+    assert upd("f2", flat, "REMOVE data RETURNING MODIFIED OLD *") == [{"data": S("old")}]
+    assert upd("f3", {"keep": S("same")}, "SET data = 'new' RETURNING MODIFIED OLD *") == []
+    tags = {"tags": {"L": [S("a"), S("b"), S("c")]}}
+    assert upd("l1", tags, "SET tags[2] = 'y', tags[0] = 'x' RETURNING MODIFIED NEW *") == [{"tags": {"L": [S("x"), S("y")]}}]
+    assert upd("l2", tags, "REMOVE tags[1] RETURNING MODIFIED NEW *") == [{"tags": {"L": [S("c")]}}]
+    assert upd("l3", tags, "SET tags[5] = 'z' RETURNING MODIFIED NEW *") == []
