@@ -104,6 +104,11 @@ def test_limit_and_next_token_page_through(ddb, table_hr):
             break
     assert seen == ["0", "1", "2", "3", "4"]
     assert pages == 3
+    first = run(ddb, stmt, Limit=2)["NextToken"]
+    with pytest.raises(ClientError) as e:
+        run(ddb, f"SELECT * FROM \"{table_hr}\" WHERE pk = 'b'", NextToken=first)
+    assert error_code(e) == "ValidationException"
+    assert error_message(e) == "NextToken does not match request"
 
 
 def test_consistent_read_and_consumed_capacity(ddb, table_hr):

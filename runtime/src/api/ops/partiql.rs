@@ -241,15 +241,30 @@ fn insert_error(e: ApiError) -> ApiError {
     }
 }
 
-/// The NextToken of a page: its LastEvaluatedKey, as DynamoDB JSON.
-fn next_token(last_key: &Value) -> String {
-    last_key.to_string()
+/// A digest of what a NextToken belongs to: the statement and its parameters.
+fn request_digest(body: &Value) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    body.get("Statement").map(Value::to_string).hash(&mut h);
+    body.get("Parameters").map(Value::to_string).hash(&mut h);
+    h.finish()
 }
 
-fn start_key(token: &str) -> Result<Value, ApiError> {
+/// The NextToken of a page: the digest of its request, then its LastEvaluatedKey as DynamoDB
+/// JSON.
+fn next_token(digest: u64, last_key: &Value) -> String {
+    format!("{digest:016x}{last_key}")
+}
+
+/// The ExclusiveStartKey a NextToken carries, if it belongs to this request.
+fn start_key(digest: u64, token: &str) -> Result<Value, ApiError> {
     let invalid = || ApiError::validation("Invalid NextToken");
-    let value: Value = serde_json::from_str(token).map_err(|_| invalid())?;
+    let (head, key) = (token.get(..16).ok_or_else(invalid)?, &token[16..]);
+    let value: Value = serde_json::from_str(key).map_err(|_| invalid())?;
     decode_item(&value).map_err(|_| invalid())?;
+    if u64::from_str_radix(head, 16).map_err(|_| invalid())? != digest {
+        return Err(ApiError::validation("NextToken does not match request"));
+    }
     Ok(value)
 }
 
@@ -264,7 +279,7 @@ pub(crate) fn execute_statement(api: &Api, body: &Value) -> Result<Value, ApiErr
         )));
     }
     let start = match optional_str(body, "NextToken")? {
-        Some(t) if is_read => Some(start_key(t)?),
+        Some(t) if is_read => Some(start_key(request_digest(body), t)?),
         _ => None,
     };
     let mut options = vec![("ReturnConsumedCapacity", body.get("ReturnConsumedCapacity"))];
@@ -300,7 +315,10 @@ pub(crate) fn execute_statement(api: &Api, body: &Value) -> Result<Value, ApiErr
     };
     answer.insert("Items".into(), Value::Array(items));
     if let Some(last) = out.get("LastEvaluatedKey") {
-        answer.insert("NextToken".into(), json!(next_token(last)));
+        answer.insert(
+            "NextToken".into(),
+            json!(next_token(request_digest(body), last)),
+        );
         answer.insert("LastEvaluatedKey".into(), last.clone());
     }
     if let Some(c) = out.get("ConsumedCapacity") {
@@ -558,11 +576,20 @@ mod tests {
     #[test]
     fn next_tokens_round_trip_and_garbage_is_refused() {
         let key = json!({"pk": {"S": "a"}, "sk": {"N": "1"}});
-        assert_eq!(start_key(&next_token(&key)).unwrap(), key);
+        let a = request_digest(&json!({"Statement": "SELECT * FROM t"}));
+        let b = request_digest(&json!({"Statement": "SELECT * FROM u"}));
+        assert_ne!(a, b);
+        assert_eq!(start_key(a, &next_token(a, &key)).unwrap(), key);
         assert_eq!(
-            start_key("not a token").unwrap_err().message,
-            "Invalid NextToken"
+            start_key(b, &next_token(a, &key)).unwrap_err().message,
+            "NextToken does not match request"
         );
+        for garbage in ["not a token", "", "ü", "0123456789abcdef{"] {
+            assert_eq!(
+                start_key(a, garbage).unwrap_err().message,
+                "Invalid NextToken"
+            );
+        }
     }
 
     #[test]
