@@ -21,7 +21,8 @@
 //! spells it so (`TransactionCanceledException`, `IdempotentParameterMismatchException`,
 //! `TransactionInProgressException`) and for the coral service errors that DynamoDB sends with
 //! `Message`. botocore reads either; the SDKs read the one the model names. An empty message is
-//! left out, as DynamoDB does for a bare `UnknownOperationException`.
+//! left out. DynamoDB sends `UnknownOperationException` bare; tarn names the operation in its
+//! message (`Unknown operation: MakeCoffee`), so a client sees what it asked for.
 //!
 //! Every error answers HTTP 400 except `InternalServerError` (500) and `ServiceUnavailable` (503).
 //!

@@ -11,7 +11,7 @@
 //! `x-amz-crc32` (CRC32 of the body bytes, which botocore and the SDKs may verify). Errors are
 //! the body [`ApiError::to_body`] renders, with the status [`ApiError::status`] gives:
 //! unparsable JSON or a non-object body is a bare `SerializationException`, a missing or foreign
-//! target an `UnknownOperationException`, a body over 16 MB (DynamoDB's request limit) a
+//! target an `UnknownOperationException` that names it, a body over 16 MB (DynamoDB's request limit) a
 //! `ValidationException`. `GET` on any path answers `200 healthy: tarn` for health checks
 //! (DynamoDB's own endpoint answers `GET /` with a `healthy:` line too).
 //!
