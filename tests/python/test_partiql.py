@@ -344,3 +344,34 @@ def test_update_returning_modified_projects_the_changed_paths(ddb, table):
     assert upd("l1", tags, "SET tags[2] = 'y', tags[0] = 'x' RETURNING MODIFIED NEW *") == [{"tags": {"L": [S("x"), S("y")]}}]
     assert upd("l2", tags, "REMOVE tags[1] RETURNING MODIFIED NEW *") == [{"tags": {"L": [S("c")]}}]
     assert upd("l3", tags, "SET tags[5] = 'z' RETURNING MODIFIED NEW *") == []
+
+
+def test_return_values_on_condition_check_failure_in_transactions_and_batches(ddb, table_hr):
+    ddb.put_item(TableName=table_hr, Item={"pk": S("r"), "sk": N(1), "n": N(1)})
+    stmt = f"UPDATE \"{table_hr}\" SET n = 5 WHERE pk = 'r' AND sk = 1 AND n > 3"
+    with pytest.raises(ClientError) as e:
+        ddb.execute_transaction(TransactStatements=[{"Statement": stmt, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}])
+    reason = e.value.response["CancellationReasons"][0]
+    assert reason["Code"] == "ConditionalCheckFailed"
+    assert reason["Item"] == {"pk": S("r"), "sk": N(1), "n": N(1)}
+    resp = ddb.batch_execute_statement(Statements=[{"Statement": stmt, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}])
+    err = resp["Responses"][0]["Error"]
+    assert err["Code"] == "ConditionalCheckFailed"
+    assert err["Item"] == {"pk": S("r"), "sk": N(1), "n": N(1)}
+
+
+def test_batch_refuses_mixed_reads_and_writes_and_counts_capacity(ddb, table_hr):
+    with pytest.raises(ClientError) as e:
+        ddb.batch_execute_statement(
+            Statements=[
+                {"Statement": f"SELECT * FROM \"{table_hr}\" WHERE pk = 'a' AND sk = 0"},
+                {"Statement": f"DELETE FROM \"{table_hr}\" WHERE pk = 'a' AND sk = 0"},
+            ]
+        )
+    assert error_code(e) == "ValidationException"
+    resp = ddb.batch_execute_statement(
+        Statements=[{"Statement": f"INSERT INTO \"{table_hr}\" VALUE {{'pk': 'c', 'sk': {i}}}"} for i in range(3)],
+        ReturnConsumedCapacity="TOTAL",
+    )
+    assert all("Error" not in r for r in resp["Responses"])
+    assert resp["ConsumedCapacity"] == [{"TableName": table_hr, "CapacityUnits": 3.0}]
