@@ -21,7 +21,8 @@
 //! spells it so (`TransactionCanceledException`, `IdempotentParameterMismatchException`,
 //! `TransactionInProgressException`) and for the coral service errors that DynamoDB sends with
 //! `Message`. botocore reads either; the SDKs read the one the model names. An empty message is
-//! left out, as DynamoDB does for a bare `UnknownOperationException`.
+//! left out. DynamoDB sends `UnknownOperationException` bare; tarn names the operation in its
+//! message (`Unknown operation: MakeCoffee`), so a client sees what it asked for.
 //!
 //! Every error answers HTTP 400 except `InternalServerError` (500) and `ServiceUnavailable` (503).
 //!
@@ -173,9 +174,13 @@ impl ApiError {
         Self::new(kind::SERIALIZATION, message)
     }
 
-    /// `UnknownOperationException` (sent without a message, as DynamoDB does).
-    pub fn unknown_operation() -> Self {
-        Self::new(kind::UNKNOWN_OPERATION, "")
+    /// `UnknownOperationException`, naming the operation (or what the request carried instead
+    /// of one) in its message: `Unknown operation: FlyToTheMoon`.
+    pub fn unknown_operation(operation: &str) -> Self {
+        Self::new(
+            kind::UNKNOWN_OPERATION,
+            format!("Unknown operation: {operation}"),
+        )
     }
 
     /// `InternalServerError` (HTTP 500).
@@ -340,10 +345,11 @@ mod tests {
     }
 
     #[test]
-    fn unknown_operation_is_bare() {
+    fn unknown_operation_names_the_operation() {
         assert_eq!(
-            ApiError::unknown_operation().to_body(),
-            json!({"__type": "com.amazon.coral.service#UnknownOperationException"})
+            ApiError::unknown_operation("FlyToTheMoon").to_body(),
+            json!({"__type": "com.amazon.coral.service#UnknownOperationException",
+                   "message": "Unknown operation: FlyToTheMoon"})
         );
     }
 

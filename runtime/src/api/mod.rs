@@ -226,7 +226,8 @@ impl Api {
 
     /// The handler of `operation`, once the body is known to be a JSON object.
     fn handler(&self, operation: &str, body: &Value) -> Result<ops::Handler, ApiError> {
-        let handler = ops::handler(operation).ok_or_else(ApiError::unknown_operation)?;
+        let handler =
+            ops::handler(operation).ok_or_else(|| ApiError::unknown_operation(operation))?;
         if !body.is_object() {
             return Err(ApiError::serialization(
                 "Start of structure or map found where not expected",

@@ -11,7 +11,7 @@
 //! `x-amz-crc32` (CRC32 of the body bytes, which botocore and the SDKs may verify). Errors are
 //! the body [`ApiError::to_body`] renders, with the status [`ApiError::status`] gives:
 //! unparsable JSON or a non-object body is a bare `SerializationException`, a missing or foreign
-//! target an `UnknownOperationException`, a body over 16 MB (DynamoDB's request limit) a
+//! target an `UnknownOperationException` that names it, a body over 16 MB (DynamoDB's request limit) a
 //! `ValidationException`. `GET` on any path answers `200 healthy: tarn` for health checks
 //! (DynamoDB's own endpoint answers `GET /` with a `healthy:` line too).
 //!
@@ -143,7 +143,11 @@ impl DynamoDbService {
     {
         if req.method() != Method::POST {
             tracing::debug!(method = %req.method(), "not a POST");
-            return error_answer(&ApiError::unknown_operation());
+            return error_answer(&ApiError::unknown_operation(&format!(
+                "{} {} (DynamoDB operations are POST requests)",
+                req.method(),
+                req.uri().path()
+            )));
         }
         let declared_len = req
             .headers()
@@ -217,7 +221,10 @@ impl DynamoDbService {
                 x_amz_target = target.as_deref().unwrap_or(""),
                 "missing or unknown X-Amz-Target"
             );
-            return error_answer(&ApiError::unknown_operation());
+            return error_answer(&ApiError::unknown_operation(match target.as_deref() {
+                Some(t) => t,
+                None => "the request has no X-Amz-Target header",
+            }));
         };
         tracing::Span::current().record("op", operation.as_str());
 

@@ -652,7 +652,8 @@ mod tests {
         assert_eq!(no_target.status, 400);
         assert_eq!(
             no_target.json(),
-            json!({"__type": "com.amazon.coral.service#UnknownOperationException"})
+            json!({"__type": "com.amazon.coral.service#UnknownOperationException",
+                   "message": "Unknown operation: the request has no X-Amz-Target header"})
         );
 
         let foreign = post(addr, Some("Kinesis_20131202.ListStreams"), "{}").await;
@@ -667,6 +668,7 @@ mod tests {
             .as_str()
             .unwrap()
             .ends_with("#UnknownOperationException"));
+        assert_eq!(made_up.json()["message"], "Unknown operation: MakeCoffee");
 
         // Whatever ListTables answers (it is the API's business), it is framed as DynamoDB frames it.
         let list = post(addr, Some("DynamoDB_20120810.ListTables"), "").await;

@@ -2,11 +2,12 @@
 //! `tarn-wire` crate), calling the store, and encoding the answer. Handlers are synchronous: the
 //! store blocks on disk, so [`super::Api::call`] runs them on tokio's blocking pool.
 //!
-//! A module per family of operations (tables, items, read, batch, transact, ttl, backups,
-//! streams, indexes, exports, imports), and beside them what several families share: [`arn`]
+//! A module per family of operations (tables, items, read, batch, transact, partiql, ttl,
+//! backups, streams, indexes, exports, imports), and beside them what several families share: [`arn`]
 //! (table ARNs), [`schema`] (AttributeDefinitions, KeySchema, ProvisionedThroughput),
 //! [`expressions`], [`capacity`], and [`jobs`] (what exports and imports share). The shared
-//! modules import no family, so the families form no cycle.
+//! modules import no family, so the families form no cycle. [`partiql`] sits above the item,
+//! read and transaction families: it runs each statement through their handlers.
 
 pub(crate) mod arn;
 pub(crate) mod backups;
@@ -18,6 +19,7 @@ pub(crate) mod imports;
 pub(crate) mod indexes;
 pub(crate) mod items;
 pub(crate) mod jobs;
+pub(crate) mod partiql;
 pub(crate) mod read;
 pub(crate) mod schema;
 pub(crate) mod streams;
@@ -67,6 +69,9 @@ pub(crate) fn handler(operation: &str) -> Option<Handler> {
         "BatchWriteItem" => batch::batch_write_item,
         "TransactWriteItems" => transact::transact_write_items,
         "TransactGetItems" => transact::transact_get_items,
+        "ExecuteStatement" => partiql::execute_statement,
+        "BatchExecuteStatement" => partiql::batch_execute_statement,
+        "ExecuteTransaction" => partiql::execute_transaction,
         "UpdateTimeToLive" => ttl::update_time_to_live,
         "DescribeTimeToLive" => ttl::describe_time_to_live,
         "CreateBackup" => backups::create_backup,
