@@ -37,6 +37,10 @@ impl Default for Upkeep {
 
 /// One round of upkeep; returns (expired items deleted, stream records trimmed).
 pub fn run_once(store: &Store, upkeep: &Upkeep) -> tarn_store::Result<(usize, usize)> {
+    if !store.health().is_healthy() {
+        // Writes are refused (a full disk, a failed store): upkeep waits until they resume.
+        return Ok((0, 0));
+    }
     store.backfill_ttl()?;
     let now = tarn_store::clock::now_secs();
     let mut deleted = 0;

@@ -2,6 +2,7 @@
 //! can approach (`bench/compare.sh` puts these figures next to the HTTP ones).
 //!
 //! - `get_hit`: GetItem of a random one of 10,000 seeded 1 KB items, one thread;
+//! - `get_hit_durable`: the same on a store that syncs its writes (reads see what is durable);
 //! - `put_no_sync`: PutItem of distinct 1 KB items, journal not synced (`sync_writes: false`);
 //! - `put_durable_1_writer`: the same, synced before each put returns (one fsync per put);
 //! - `put_durable_16_writers`: 16 threads putting at once, sharing syncs (group commit), as
@@ -104,6 +105,32 @@ fn store_ops(c: &mut Criterion) {
             store
                 .put_item(TABLE, item(&buffer, format!("p-{next}"), next), |_| Ok(()))
                 .unwrap();
+        })
+    });
+    drop(store);
+
+    // The same reads on a store that syncs writes (seeded above without syncs, then reopened).
+    let store = Arc::new(
+        Store::open_with(
+            dir.path(),
+            StoreOptions {
+                sync_writes: true,
+                ..Default::default()
+            },
+        )
+        .unwrap(),
+    );
+    group.throughput(Throughput::Elements(1));
+    let mut n = 0u64;
+    group.bench_function("get_hit_durable", |b| {
+        b.iter(|| {
+            n = n
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let got = store
+                .get_item(TABLE, &key(format!("item-{}", (n >> 33) % SEEDED)))
+                .unwrap();
+            assert!(got.is_some());
         })
     });
     drop(store);

@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::backup::pitr::{BaseWrites, PitrStatus};
 use crate::backup::{self, BackupMeta, RestoreRequest};
+use crate::commit::{Durability, Health, StoreHealth};
 use crate::db::{Db, StoreOptions};
 use crate::error::Result;
 use crate::expr::{KeyCondition, RangeCondition};
@@ -66,6 +67,39 @@ impl Store {
     /// ([`StoreOptions::sync_writes`]).
     pub fn syncs_writes(&self) -> bool {
         self.db.syncs_writes()
+    }
+
+    // ---- durability and health ----
+
+    /// Runs `f` with this thread's item writes not waiting for their journal syncs, and
+    /// returns what `f` returned with the [`Durability`] of every item write `f` made (and of
+    /// every item it read to decide one, such as a condition that failed).
+    ///
+    /// The writes are committed (visible to later writes, not yet to reads) but not durable:
+    /// await the `Durability` (or [`Durability::wait`]) before telling anyone about them. The
+    /// thread is free meanwhile: a request handler writes on its worker and awaits the sync
+    /// there, holding no thread while the disk works. Table changes and tarn's own records
+    /// made inside `f` still wait for their syncs. A store that does not sync its writes
+    /// returns a ready `Durability`.
+    pub fn defer_syncs<R>(&self, f: impl FnOnce() -> R) -> (R, Durability) {
+        self.db.commit.defer(f)
+    }
+
+    /// The store's health: whether it takes writes, and why not.
+    pub fn health(&self) -> Health {
+        self.db.commit.health()
+    }
+
+    /// A handle on the store's health that does not keep the store open (for health checks
+    /// and watchers).
+    pub fn health_handle(&self) -> StoreHealth {
+        self.db.commit.health_handle()
+    }
+
+    /// Looks at the free space on the store's disk now, rather than at the watcher's next
+    /// look (every 100 ms, or sooner under heavy writes).
+    pub fn check_free_space(&self) {
+        self.db.commit.look_at_space();
     }
 
     // ---- tables ----

@@ -361,6 +361,36 @@ impl Database {
         Ok(())
     }
 
+    /// Flushes the active journal like [`Database::persist`], and returns a
+    /// snapshot of exactly the writes this call made durable.
+    ///
+    /// The snapshot is opened while the journal is held, after its buffer was
+    /// flushed and before the disk syncs: it holds every write committed before
+    /// this call, and none committed while the disk syncs. Reading through it
+    /// never shows a write that a crash could still lose, which lets an
+    /// application sync from one thread while other threads go on writing, and
+    /// serve reads of only what is durable.
+    ///
+    /// # Errors
+    ///
+    /// Returns error, if an IO error occurred. As with [`Database::persist`],
+    /// the database is poisoned then.
+    pub fn persist_with_snapshot(&self, mode: PersistMode) -> crate::Result<Snapshot> {
+        if self.is_poisoned.is_poisoned() {
+            return Err(crate::Error::Poisoned);
+        }
+
+        self.supervisor
+            .journal
+            .persist_then(mode, || self.snapshot())
+            .inspect_err(|e| {
+                log::error!(
+                    "flush failed, which is a FATAL, and possibly hardware-related, failure: {e:?}",
+                );
+                self.is_poisoned.poison();
+            })
+    }
+
     #[doc(hidden)]
     #[must_use]
     pub fn cache_capacity(&self) -> u64 {

@@ -119,9 +119,42 @@ impl Journal {
     }
 
     /// Persists the journal.
+    ///
+    /// The journal writer is held only while the write buffer is flushed to the
+    /// OS, not while the disk syncs: writers are not blocked by the disk.
     pub fn persist(&self, mode: PersistMode) -> crate::Result<()> {
+        self.persist_then(mode, || ())
+    }
+
+    /// Persists the journal like [`Journal::persist`], calling `under_lock` while
+    /// the journal writer is held, after the write buffer was flushed and before
+    /// the disk syncs: what `under_lock` observes was written before the sync.
+    pub(crate) fn persist_then<T>(
+        &self,
+        mode: PersistMode,
+        under_lock: impl FnOnce() -> T,
+    ) -> crate::Result<T> {
         let mut journal_writer = self.get_writer()?;
-        journal_writer.persist(mode).map_err(Into::into)
+
+        if mode == PersistMode::Buffer {
+            journal_writer.persist(mode)?;
+            return Ok(under_lock());
+        }
+
+        let file = journal_writer.flush_for_sync()?;
+        let observed = under_lock();
+        drop(journal_writer);
+
+        match mode {
+            PersistMode::SyncAll => file.sync_all(),
+            PersistMode::SyncData => file.sync_data(),
+            PersistMode::Buffer => Ok(()),
+        }
+        .inspect_err(|e| {
+            log::error!("Failed to fsync journal file: {e:?}");
+        })?;
+
+        Ok(observed)
     }
 
     pub fn recover<P: AsRef<Path>>(

@@ -13,6 +13,7 @@ use std::{
     hash::Hasher,
     io::{BufWriter, Seek, Write},
     path::{Path, PathBuf},
+    sync::Arc,
 };
 
 // TODO: this should be a database configuration
@@ -23,6 +24,10 @@ pub const JOURNAL_BUFFER_BYTES: usize = 8 * 1_024;
 pub struct Writer {
     pub(crate) path: PathBuf,
     file: BufWriter<File>,
+
+    /// A second handle of the same open file, so the file can be synced
+    /// without holding the writer (see [`Writer::flush_for_sync`])
+    sync_handle: Arc<File>,
     buf: Vec<u8>,
     is_buffer_dirty: bool,
 
@@ -141,6 +146,7 @@ impl Writer {
 
         Ok(Self {
             path,
+            sync_handle: Arc::new(file.try_clone()?),
             file: BufWriter::new(file),
             buf: Vec::new(),
             is_buffer_dirty: false,
@@ -174,6 +180,7 @@ impl Writer {
 
             return Ok(Self {
                 path: path.into(),
+                sync_handle: Arc::new(file.try_clone()?),
                 file: BufWriter::with_capacity(JOURNAL_BUFFER_BYTES, file),
                 buf: Vec::new(),
                 is_buffer_dirty: false,
@@ -191,12 +198,25 @@ impl Writer {
 
         Ok(Self {
             path: path.into(),
+            sync_handle: Arc::new(file.try_clone()?),
             file: BufWriter::with_capacity(JOURNAL_BUFFER_BYTES, file),
             buf: Vec::new(),
             is_buffer_dirty: false,
             compression: CompressionType::None,
             compression_threshold: 0,
         })
+    }
+
+    /// Flushes the write buffer to the OS and hands out a second handle of the
+    /// journal file, so the caller can sync the file after releasing the writer.
+    ///
+    /// Syncing another handle of the same file makes durable everything written
+    /// to the file before the sync starts, so writers may go on appending while
+    /// the disk syncs. If the journal is rotated meanwhile, the sealed file was
+    /// synced by the rotation itself (see [`Writer::rotate`]).
+    pub(crate) fn flush_for_sync(&mut self) -> std::io::Result<Arc<File>> {
+        self.persist(PersistMode::Buffer)?;
+        Ok(self.sync_handle.clone())
     }
 
     /// Persists the journal file.
