@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
@@ -113,7 +114,7 @@ async fn put(c: &Client, n: u64) -> Result<(), String> {
         .map(|_| ())
         .map_err(|e| {
             let e = e.into_service_error();
-            format!("{}: {}", err_code(&e), e)
+            format!("{}: {}", err_code(&e), e.message().unwrap_or_default())
         })
 }
 
