@@ -45,6 +45,10 @@ pub fn run_once(
     upkeep: &Upkeep,
     metrics: &Metrics,
 ) -> tarn_store::Result<(usize, usize)> {
+    if !store.health().is_healthy() {
+        // Writes are refused (a full disk, a failed store): upkeep waits until they resume.
+        return Ok((0, 0));
+    }
     store.backfill_ttl()?;
     let now = tarn_store::clock::now_secs();
     let mut deleted = 0;

@@ -2,6 +2,8 @@
 //! can approach (`bench/compare.sh` puts these figures next to the HTTP ones).
 //!
 //! - `get_hit`: GetItem of a random one of 10,000 seeded 1 KB items, one thread;
+//! - `get_hit_reopened`, `get_hit_durable`: the same after a reopen, on a store that does not
+//!   sync (the latest data) and on one that does (the durable view);
 //! - `put_no_sync`: PutItem of distinct 1 KB items, journal not synced (`sync_writes: false`);
 //! - `put_durable_1_writer`: the same, synced before each put returns (one fsync per put);
 //! - `put_durable_16_writers`: 16 threads putting at once, sharing syncs (group commit), as
@@ -104,6 +106,57 @@ fn store_ops(c: &mut Criterion) {
             store
                 .put_item(TABLE, item(&buffer, format!("p-{next}"), next), |_| Ok(()))
                 .unwrap();
+        })
+    });
+    drop(store);
+
+    // The same reads after a reopen (the seeded items now where a reopen puts them), on a
+    // store that does not sync (reads the latest data), then on one that does (reads the
+    // durable view): the pair is the cost of durable-only reads.
+    let store = Arc::new(
+        Store::open_with(
+            dir.path(),
+            StoreOptions {
+                sync_writes: false,
+                ..Default::default()
+            },
+        )
+        .unwrap(),
+    );
+    let mut n = 0u64;
+    group.bench_function("get_hit_reopened", |b| {
+        b.iter(|| {
+            n = n
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let got = store
+                .get_item(TABLE, &key(format!("item-{}", (n >> 33) % SEEDED)))
+                .unwrap();
+            assert!(got.is_some());
+        })
+    });
+    drop(store);
+    let store = Arc::new(
+        Store::open_with(
+            dir.path(),
+            StoreOptions {
+                sync_writes: true,
+                ..Default::default()
+            },
+        )
+        .unwrap(),
+    );
+    group.throughput(Throughput::Elements(1));
+    let mut n = 0u64;
+    group.bench_function("get_hit_durable", |b| {
+        b.iter(|| {
+            n = n
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let got = store
+                .get_item(TABLE, &key(format!("item-{}", (n >> 33) % SEEDED)))
+                .unwrap();
+            assert!(got.is_some());
         })
     });
     drop(store);

@@ -58,6 +58,24 @@ pub enum StoreError {
     /// The storage engine failed (InternalServerError); the request may not have been applied.
     #[error("storage engine error: {0}")]
     Storage(#[from] fjall::Error),
+    /// The disk holding the store is below the free-space reserve: the write was refused and
+    /// changed nothing. Writes resume by themselves once space is freed; reads go on.
+    #[error(
+        "The disk holding the data is nearly full ({} free, below the reserve of {}): writes are refused until space is freed; reads still work",
+        mib(*.free_bytes),
+        mib(*.reserve_bytes)
+    )]
+    DiskFull {
+        /// Bytes free at the last look.
+        free_bytes: u64,
+        /// The free-space reserve writes stop at.
+        reserve_bytes: u64,
+    },
+    /// The storage engine failed (a journal sync that failed, an engine that stopped): the
+    /// store takes no more writes until it is opened again. A write that gets this error may
+    /// or may not survive the reopen.
+    #[error("the store failed and takes no more writes until it is reopened: {0}")]
+    Failed(String),
     /// Stored data could not be read back (InternalServerError).
     #[error("corrupt data: {0}")]
     Corrupt(String),
@@ -91,6 +109,11 @@ impl From<NumberError> for StoreError {
     fn from(e: NumberError) -> Self {
         StoreError::Validation(e.to_string())
     }
+}
+
+/// `bytes` in MiB with one decimal, for messages.
+pub(crate) fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
 
 /// Result of store operations.

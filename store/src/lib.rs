@@ -12,13 +12,15 @@
 //!    clock in the units tarn stores), [`value`] (items and attribute values with DynamoDB's
 //!    rules), [`key`] (the order-preserving encoding of keys), [`expr`] (DynamoDB's expression
 //!    language), [`crypto`] and `encoding` (item records, sealed at rest when a key is given),
-//!    and `runner` (the background threads a store owns, and their shutdown).
+//!    `runner` (the background threads a store owns, and their shutdown), and [`commit`] (the
+//!    durability of writes: group commit, the durable view reads read through, the free-space
+//!    reserve, the store's health).
 //! 2. **Definitions**: [`schema`], the vocabulary every layer above shares: tables and keys,
 //!    indexes, streams, TTL, PITR settings and restore summaries, with DynamoDB's rules for
 //!    them. It imports none of the machinery.
 //! 3. **The database**: `db`, the open fjall database and what every request goes through:
-//!    the catalog of tables, the item write path (lock, decide, one atomic batch, group
-//!    commit) and the read paths (GetItem, Query and Scan on tables and indexes). Inside it,
+//!    the catalog of tables, the item write path (lock, decide, one atomic batch, settle
+//!    with group commit) and the read paths (GetItem, Query and Scan on tables and indexes). Inside it,
 //!    the records a write derives from an item change (index entries, expiry entries, stream
 //!    records, the point-in-time change log) are functions of keyspaces, definitions and a
 //!    batch, below the write path that stages them.
@@ -38,6 +40,7 @@
 
 pub mod backup;
 pub mod clock;
+pub mod commit;
 pub mod crypto;
 mod db;
 mod encoding;
@@ -56,6 +59,7 @@ pub mod value;
 #[cfg(test)]
 mod testutil;
 
+pub use commit::{Durability, Health, StoreHealth};
 pub use db::read::{Page, PageRequest, MAX_PAGE_BYTES};
 pub use db::write::{Decide, Mutation, TransactAction, WriteOutcome};
 pub use db::{StoreOptions, DEFAULT_CACHE_BYTES};
@@ -63,6 +67,28 @@ pub use error::{CancellationReason, Result, StoreError};
 pub use schema::{StreamChange, TableInfo, TableUpdate};
 pub use store::Store;
 pub use value::{AttributeValue, Item, Number, ValueType};
+
+/// Configures the store's failpoints from the environment variable `FAILPOINTS` (the `fail`
+/// crate's syntax: `name=action;name=action`, such as
+/// `tarn_store::commit::fsync=3*off->return`) when the store is built with the `failpoints`
+/// feature, and says whether it was; does nothing otherwise. For tests that run the server as
+/// a process. The failpoints:
+///
+/// - `tarn_store::commit::before_sync`: before each journal sync (`pause` holds syncs open);
+/// - `tarn_store::commit::fsync`: `return` makes the sync fail with EIO (`return(28)` with
+///   the OS error 28, ENOSPC);
+/// - `tarn_store::space::free_bytes`: `return(N)` makes the disk look as if N bytes were free.
+pub fn failpoints_from_env() -> bool {
+    #[cfg(feature = "failpoints")]
+    {
+        if std::env::var_os("FAILPOINTS").is_some() {
+            // Keeps the configuration for the life of the process.
+            std::mem::forget(fail::FailScenario::setup());
+            return true;
+        }
+    }
+    false
+}
 
 /// The plain item record codec, for the fuzz targets (`fuzz/`); not a stable API.
 #[doc(hidden)]

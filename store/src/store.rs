@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::backup::pitr::{BaseWrites, PitrStatus};
 use crate::backup::{self, BackupMeta, RestoreRequest};
+use crate::commit::{Durability, Health, StoreHealth};
 use crate::db::{Db, StoreOptions};
 use crate::error::Result;
 use crate::expr::{KeyCondition, RangeCondition};
@@ -68,18 +69,53 @@ impl Store {
         self.db.syncs_writes()
     }
 
-    /// Runs `f` with the journal syncs of the writes it makes on this thread deferred: item
-    /// writes and state records return once committed, without waiting for their sync. Call
-    /// [`Store::sync`] before relying on them: until then a crash may lose them (whatever it
-    /// keeps of them is a prefix, in commit order). Writes on other threads are not affected.
+    /// Runs `f` with the journal syncs of the item writes it makes on this thread deferred:
+    /// they return once committed, and the caller owes them a [`Store::sync`] before it relies
+    /// on them (until then a crash may lose them; whatever it keeps of them is a prefix, in
+    /// commit order). [`Store::defer_syncs`] without the [`Durability`]: for a caller that
+    /// makes many writes and waits for one sync covering all of them (a stream trigger's
+    /// batch). Writes on other threads are not affected.
     pub fn deferring_syncs<T>(&self, f: impl FnOnce() -> T) -> T {
-        crate::db::defer_syncs(f)
+        self.db.commit.defer(f).0
     }
 
     /// Waits for a journal sync covering every write committed so far, including those made
     /// under [`Store::deferring_syncs`]. Concurrent callers share syncs (group commit).
     pub fn sync(&self) -> Result<()> {
-        self.db.sync_all()
+        self.db.sync()
+    }
+
+    // ---- durability and health ----
+
+    /// Runs `f` with this thread's item writes not waiting for their journal syncs, and
+    /// returns what `f` returned with the [`Durability`] of every item write `f` made (and of
+    /// every item it read to decide one, such as a condition that failed).
+    ///
+    /// The writes are committed (visible to later writes, not yet to reads) but not durable:
+    /// await the `Durability` (or [`Durability::wait`]) before telling anyone about them. The
+    /// thread is free meanwhile: a request handler writes on its worker and awaits the sync
+    /// there, holding no thread while the disk works. Table changes and tarn's own records
+    /// made inside `f` still wait for their syncs. A store that does not sync its writes
+    /// returns a ready `Durability`.
+    pub fn defer_syncs<R>(&self, f: impl FnOnce() -> R) -> (R, Durability) {
+        self.db.commit.defer(f)
+    }
+
+    /// The store's health: whether it takes writes, and why not.
+    pub fn health(&self) -> Health {
+        self.db.commit.health()
+    }
+
+    /// A handle on the store's health that does not keep the store open (for health checks
+    /// and watchers).
+    pub fn health_handle(&self) -> StoreHealth {
+        self.db.commit.health_handle()
+    }
+
+    /// Looks at the free space on the store's disk now, rather than at the watcher's next
+    /// look (every 100 ms, or sooner under heavy writes).
+    pub fn check_free_space(&self) {
+        self.db.commit.look_at_space();
     }
 
     // ---- tables ----

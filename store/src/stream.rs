@@ -47,11 +47,12 @@ pub(crate) fn list_streams(db: &Db) -> Vec<(String, StreamMeta)> {
 /// A stream of `table` and how far its log reaches.
 pub(crate) fn stream_state(db: &Db, table: &str, stream: Uuid) -> Result<StreamState> {
     let (meta, log) = stream_log_of(db, table, stream)?;
+    let view = db.read_view();
     Ok(StreamState {
         table: table.to_string(),
-        first_seq: stream_log::first_seq(&log)?,
-        last_seq: stream_log::last_seq(&log)?,
-        trimmed_through: stream_log::read_horizon(&log)?,
+        first_seq: stream_log::first_seq(&view, &log)?,
+        last_seq: stream_log::last_seq(&view, &log)?,
+        trimmed_through: stream_log::read_horizon(&view, &log)?,
         meta,
     })
 }
@@ -70,6 +71,7 @@ pub(crate) fn read_stream(
     let (meta, log) = stream_log_of(db, table, stream)?;
     let table_id = db.table(table)?.meta.id;
     stream_log::read(
+        &db.read_view(),
         &log,
         &db.codec,
         &table_id,
@@ -83,6 +85,7 @@ pub(crate) fn read_stream(
 /// Drops records older than `retention` from every stream, and the closed streams whose
 /// retention has passed. Returns the number of records dropped.
 pub(crate) fn trim_streams(db: &Db, retention: Duration) -> Result<usize> {
+    db.admit()?;
     let cutoff = now_millis().saturating_sub(retention.as_millis() as u64);
     let mut dropped = 0;
     for table in db.tables_snapshot() {
@@ -104,6 +107,8 @@ pub(crate) fn trim_streams(db: &Db, retention: Duration) -> Result<usize> {
         }
     }
     if dropped > 0 {
+        // Durable, and so visible to readers of the durable view.
+        db.sync()?;
         tracing::debug!(dropped, "stream records trimmed");
     }
     Ok(dropped)

@@ -89,6 +89,7 @@ pub(crate) fn backfill_ttl(db: &Db) -> Result<usize> {
     let mut indexed = 0;
     for t in enabling {
         let Some(spec) = &t.meta.ttl else { continue };
+        db.admit()?;
         // Every write committed from now on keeps the index itself (TTL was enabled before
         // this snapshot of the table); the items before are indexed here. An entry for an
         // item that changes meanwhile may be stale: the sweeper checks before deleting.
@@ -96,7 +97,9 @@ pub(crate) fn backfill_ttl(db: &Db) -> Result<usize> {
             let (key, value) = guard.into_inner()?;
             let item = db.codec.decode(&t.meta.id, &key, &value)?;
             if let Some(e) = expiry_of(&item, &spec.attribute) {
-                t.expiry.insert(expiry::entry_key(e, &key), [])?;
+                t.expiry
+                    .insert(expiry::entry_key(e, &key), [])
+                    .map_err(|e| db.commit.engine_error(e))?;
                 indexed += 1;
             }
         }
@@ -174,6 +177,7 @@ fn sweep_table(db: &Db, t: &Arc<Table>, now_secs: u64, max: usize) -> Result<usi
         }
         let Some(last) = entries.last() else { break };
         start = Bound::Excluded(last.clone());
+        db.admit()?;
         // As every write: the writers gate (definitions stay put), then the items' locks.
         let _writers = db.writers.read();
         let held = db.locks.lock(
@@ -198,7 +202,10 @@ fn sweep_table(db: &Db, t: &Arc<Table>, now_secs: u64, max: usize) -> Result<usi
                     });
                 }
                 // The item was deleted or given another expiry since: the entry is stale.
-                _ => t.expiry.remove(entry.as_slice())?,
+                _ => t
+                    .expiry
+                    .remove(entry.as_slice())
+                    .map_err(|e| db.commit.engine_error(e))?,
             }
         }
         let n = changes.len();

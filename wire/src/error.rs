@@ -24,7 +24,9 @@
 //! left out. DynamoDB sends `UnknownOperationException` bare; tarn names the operation in its
 //! message (`Unknown operation: MakeCoffee`), so a client sees what it asked for.
 //!
-//! Every error answers HTTP 400 except `InternalServerError` (500) and `ServiceUnavailable` (503).
+//! Every error answers HTTP 400 except `InternalServerError` (500), `ServiceUnavailable` (503)
+//! and tarn's own `DiskFullException` (507 Insufficient Storage: the disk holding the data is
+//! below the free-space reserve; writes resume by themselves once space is freed).
 //!
 //! The store's errors become [`ApiError`]s in [`crate::store_error`]; this module depends on
 //! nothing else of the crate, so the codec and the mapping can both build on it.
@@ -110,6 +112,9 @@ pub mod kind {
     pub const EXPIRED_ITERATOR: &str = "ExpiredIteratorException";
     /// Streams: the records asked for were trimmed (older than the retention).
     pub const TRIMMED_DATA_ACCESS: &str = "TrimmedDataAccessException";
+    /// tarn's own: the disk holding the data is below the free-space reserve, so writes are
+    /// refused (HTTP 507) until space is freed; reads still work. Not retried by the SDKs.
+    pub const DISK_FULL: &str = "DiskFullException";
 }
 
 /// The `__type` namespace of DynamoDB's own exceptions.
@@ -243,6 +248,7 @@ impl ApiError {
         match self.kind {
             kind::INTERNAL_SERVER_ERROR => 500,
             kind::SERVICE_UNAVAILABLE => 503,
+            kind::DISK_FULL => 507,
             _ => 400,
         }
     }

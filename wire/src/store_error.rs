@@ -50,6 +50,13 @@ impl From<tarn_store::StoreError> for ApiError {
                 ApiError::new(kind::POINT_IN_TIME_RECOVERY_UNAVAILABLE, m)
             }
             E::InvalidRestoreTime(m) => ApiError::new(kind::INVALID_RESTORE_TIME, m),
+            e @ E::DiskFull { .. } => ApiError::new(kind::DISK_FULL, e.to_string()),
+            E::Failed(reason) => {
+                tracing::error!(%reason, "write refused: the store failed");
+                ApiError::internal(
+                    "The server's storage failed: it takes no writes until tarn is restarted",
+                )
+            }
             E::Corrupt(m) if m.starts_with("snapshot file") => {
                 tracing::error!(error = %m, "unusable backup file");
                 ApiError::validation(format!("The backup cannot be restored: {m}"))
@@ -91,6 +98,31 @@ mod tests {
             json!([{"Code": "None"},
                    {"Code": "ConditionalCheckFailed", "Message": "The conditional request failed",
                     "Item": {"pk": {"S": "a"}}}])
+        );
+    }
+
+    #[test]
+    fn a_full_disk_is_its_own_exception_and_a_failed_store_an_internal_error() {
+        let e: ApiError = StoreError::DiskFull {
+            free_bytes: 10 << 20,
+            reserve_bytes: 256 << 20,
+        }
+        .into();
+        assert_eq!(e.kind, kind::DISK_FULL);
+        assert_eq!(e.status(), 507);
+        assert_eq!(
+            e.to_body()["__type"],
+            "com.amazonaws.dynamodb.v20120810#DiskFullException"
+        );
+        assert!(e.message.contains("nearly full"), "{}", e.message);
+        assert!(e.message.contains("10.0 MiB free"), "{}", e.message);
+        assert!(e.message.contains("reads still work"), "{}", e.message);
+        let e: ApiError = StoreError::Failed("syncing the journal failed: EIO".into()).into();
+        assert_eq!(e.kind, kind::INTERNAL_SERVER_ERROR);
+        assert!(
+            !e.message.contains("EIO"),
+            "no engine details: {}",
+            e.message
         );
     }
 

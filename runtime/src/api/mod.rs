@@ -128,16 +128,31 @@ impl Api {
     /// Runs `operation` (`"PutItem"`, `"Query"`...) on a DynamoDB JSON request body. The body
     /// must be a JSON object; the store's blocking work runs on tokio's blocking pool. A
     /// panicking handler answers `InternalServerError`.
+    ///
+    /// Item writes do not hold the pool thread while the journal syncs: the handler runs with
+    /// the store's syncs deferred ([`tarn_store::Store::defer_syncs`]), and the answer waits
+    /// here, on the caller's task, until what the operation wrote (or read to decide, such as
+    /// a condition that failed) is durable.
     pub async fn call(&self, operation: &str, body: Value) -> Result<Value, ApiError> {
         let handler = self.handler(operation, &body)?;
         let op = Operation::from_api_name(operation);
         let api = self.clone();
-        tokio::task::spawn_blocking(move || api.run(op, handler, &body))
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "operation handler panicked");
-                ApiError::internal("Internal server error")
-            })?
+        let started = std::time::Instant::now();
+        let ((answer, durable), body) = tokio::task::spawn_blocking(move || {
+            let out = api
+                .store
+                .defer_syncs(|| catching_panics(|| handler(&api, &body)));
+            (out, body)
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "operation handler panicked");
+            ApiError::internal("Internal server error")
+        })?;
+        let result = when_durable(answer, durable).await;
+        self.metrics
+            .record_request(op, &body, started.elapsed(), &result);
+        result
     }
 
     /// [`Api::call`] for a write whose journal sync the caller takes over: the operation runs
@@ -173,16 +188,25 @@ impl Api {
     }
 
     /// [`Api::call`] for callers on a tokio worker thread's own stack (the DynamoDB HTTP
-    /// server; not a wasm fiber, whose stack is small): a single-item operation that does not
-    /// wait for a journal sync ([`runs_inline`]) runs right here, sparing the request the two
-    /// thread hand-offs of the blocking pool (a quarter less server CPU per GetItem, see
-    /// BENCHMARKS.md); the others go to the pool as in [`Api::call`].
+    /// server; not a wasm fiber, whose stack is small): a single-item operation
+    /// ([`runs_inline`]) runs right here, sparing the request the two thread hand-offs of the
+    /// blocking pool (a quarter less server CPU per GetItem, see BENCHMARKS.md); the others go
+    /// to the pool as in [`Api::call`]. A single-item write commits here and its answer awaits
+    /// the journal sync that covers it, holding no thread meanwhile.
     pub async fn call_inline(&self, operation: &str, body: Value) -> Result<Value, ApiError> {
-        if !runs_inline(operation, self.store.syncs_writes()) {
+        if !runs_inline(operation) {
             return self.call(operation, body).await;
         }
         let handler = self.handler(operation, &body)?;
-        self.run(Operation::from_api_name(operation), handler, &body)
+        let op = Operation::from_api_name(operation);
+        let started = std::time::Instant::now();
+        let (answer, durable) = self
+            .store
+            .defer_syncs(|| catching_panics(|| handler(self, &body)));
+        let result = when_durable(answer, durable).await;
+        self.metrics
+            .record_request(op, &body, started.elapsed(), &result);
+        result
     }
 
     /// [`Api::call_inline`], answering the response body's bytes (what the HTTP server sends).
@@ -193,7 +217,7 @@ impl Api {
         operation: &str,
         body: Value,
     ) -> Result<Vec<u8>, ApiError> {
-        if runs_inline(operation, self.store.syncs_writes()) {
+        if runs_inline(operation) {
             if let Some(handler) = ops::bytes_handler(operation) {
                 self.handler(operation, &body)?;
                 let started = std::time::Instant::now();
@@ -216,12 +240,6 @@ impl Api {
             ApiError::internal("Internal server error")
         })
     }
-
-    /// Runs `handler` on `body`, a panic answering `InternalServerError`, and counts it in the
-    /// metrics as one request of `op` (a few atomic adds; see [`crate::metrics`]).
-    fn run(&self, op: Operation, handler: ops::Handler, body: &Value) -> Result<Value, ApiError> {
-        self.metrics
-            .time_request(op, body, || catching_panics(|| handler(self, body)))
     }
 
     /// The handler of `operation`, once the body is known to be a JSON object.
@@ -250,17 +268,28 @@ fn catching_panics<T>(f: impl FnOnce() -> Result<T, ApiError>) -> Result<T, ApiE
     })
 }
 
-/// Whether `operation` runs on the calling task rather than on the blocking pool: a single-item
-/// operation that does not wait for a journal sync (GetItem always; PutItem, UpdateItem and
-/// DeleteItem when the store does not sync), a few microseconds of CPU. Everything else (Query,
-/// Scan and batches, up to a 1 MB page or 25 items; writes that wait for a sync; table changes;
-/// streams) goes to the blocking pool, so a worker thread is never held for long.
-pub fn runs_inline(operation: &str, store_syncs: bool) -> bool {
-    match operation {
-        "GetItem" => true,
-        "PutItem" | "UpdateItem" | "DeleteItem" => !store_syncs,
-        _ => false,
+/// An operation's answer once what it wrote, or read to decide, is durable; the store's
+/// error instead when the sync failed (the write may or may not have survived).
+async fn when_durable(
+    answer: Result<Value, ApiError>,
+    durable: tarn_store::Durability,
+) -> Result<Value, ApiError> {
+    match durable.await {
+        Ok(()) => answer,
+        Err(e) => Err(e.into()),
     }
+}
+
+/// Whether `operation` runs on the calling task rather than on the blocking pool: a single-item
+/// operation, a few microseconds of CPU (GetItem; PutItem, UpdateItem and DeleteItem, whose
+/// answers then await their journal sync without holding the thread). Everything else (Query,
+/// Scan and batches, up to a 1 MB page or 25 items; table changes; streams) goes to the
+/// blocking pool, so a worker thread is never held for long.
+pub fn runs_inline(operation: &str) -> bool {
+    matches!(
+        operation,
+        "GetItem" | "PutItem" | "UpdateItem" | "DeleteItem"
+    )
 }
 
 #[cfg(test)]
@@ -268,11 +297,9 @@ mod tests {
     use super::runs_inline;
 
     #[test]
-    fn only_single_item_operations_that_never_wait_for_a_sync_run_inline() {
-        assert!(runs_inline("GetItem", true));
-        for write in ["PutItem", "UpdateItem", "DeleteItem"] {
-            assert!(!runs_inline(write, true), "{write} with syncs");
-            assert!(runs_inline(write, false), "{write} without syncs");
+    fn only_single_item_operations_run_inline() {
+        for op in ["GetItem", "PutItem", "UpdateItem", "DeleteItem"] {
+            assert!(runs_inline(op), "{op}");
         }
         for other in [
             "Query",
@@ -283,7 +310,7 @@ mod tests {
             "CreateTable",
             "Streams.GetRecords",
         ] {
-            assert!(!runs_inline(other, false), "{other}");
+            assert!(!runs_inline(other), "{other}");
         }
     }
 }

@@ -4,7 +4,7 @@
 //! tarn serve [--data-dir ./tarn-data] [--listen 127.0.0.1:8000] [--in-memory]
 //!            [--credentials-file FILE] [--encrypt-key-file FILE]
 //!            [--ttl-sweep-interval 1s] [--stream-retention 24h] [--export-root DIR]
-//!            [--cache-size 256MiB]
+//!            [--cache-size 256MiB] [--min-free-space 256MiB]
 //! ```
 //!
 //! `--cache-size` is the store's block cache (see [`tarn_store::StoreOptions::cache_bytes`]):
@@ -30,6 +30,15 @@
 //! [`tarn_store::crypto`]. A store encrypted once must always be opened with that key: a wrong
 //! or missing key stops `tarn serve` at start with an error saying so.
 //!
+//! `--min-free-space` (default 256MiB, at least 16MiB) is the free-space reserve: while the
+//! disk holding the data has less free, writes are refused with `DiskFullException` (HTTP 507),
+//! reads go on, the health checks report the store degraded, and writes resume by themselves
+//! once space is freed (see [`tarn_store::commit`]).
+//!
+//! If the store fails (a journal sync that failed, a storage engine that stopped), tarn logs
+//! the reason and exits with status [`EXIT_STORE_FAILED`] (74) so that its supervisor restarts
+//! it: every acknowledged write is on disk, and a failed sync is never retried in-process.
+//!
 //! On a signal the server stops accepting, finishes in-flight requests, then drops the store so
 //! everything acknowledged is persisted. [`start`] / [`Running::run`] expose the same steps to
 //! tests with their own shutdown future and an ephemeral port.
@@ -47,6 +56,13 @@ use crate::api::Api;
 use crate::maintenance::{self, Upkeep};
 use crate::server::sigv4::{Credentials, CredentialsError, Verifier};
 use crate::server::{self, DynamoDbService};
+
+/// The exit status of `tarn serve` when its store failed (sysexits' EX_IOERR): a supervisor
+/// should restart tarn, which then opens the store again.
+pub const EXIT_STORE_FAILED: i32 = 74;
+
+/// How often `tarn serve` looks whether its store failed.
+const FAILURE_LOOK: Duration = Duration::from_millis(50);
 
 /// Options of `tarn serve`.
 #[derive(Debug, Clone, Args)]
@@ -95,6 +111,10 @@ pub struct ServeArgs {
     /// blocks) kept in memory, shared by every table ("256MiB", the default; "1GiB", "64MB").
     #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size, env = "TARN_CACHE_SIZE")]
     pub cache_size: u64,
+    /// Refuse writes while the disk holding the data has less than this free ("256MiB",
+    /// "1GiB", "500MB"; at least 16MiB). Reads go on; writes resume once space is freed.
+    #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size, env = "TARN_MIN_FREE_SPACE")]
+    pub min_free_space: u64,
 
     /// Most client connections open at once, per listener.
     #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
@@ -185,6 +205,13 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         return Err(format!("{s:?}: must be more than zero"));
     }
     Ok(d)
+}
+
+/// Parses a size written for people: `256MiB`, `1GiB`, `500MB`, `1048576`.
+fn parse_size(s: &str) -> Result<u64, String> {
+    s.parse::<bytesize::ByteSize>()
+        .map(|b| b.as_u64())
+        .map_err(|e| format!("{s:?}: {e} (try 256MiB, 1GiB, 500MB)"))
 }
 
 /// A bound, ready server: the store is open and the listener accepts connections.
@@ -345,10 +372,18 @@ pub async fn start(args: ServeArgs) -> Result<Running, ServeError> {
         .map_err(store_error)?;
     // An --in-memory store is deleted on exit, so syncing its journal would buy nothing: writes
     // are acknowledged once they are in the journal's OS buffers.
+    if args.min_free_space < tarn_store::commit::MIN_FREE_SPACE_FLOOR {
+        tracing::warn!(
+            given = args.min_free_space,
+            floor = tarn_store::commit::MIN_FREE_SPACE_FLOOR,
+            "--min-free-space is below the floor the store needs; using the floor"
+        );
+    }
     let options = tarn_store::StoreOptions {
         sync_writes: !args.in_memory,
         encryption_key,
         cache_bytes: args.cache_size,
+        min_free_space: args.min_free_space,
     };
     let store = tarn_store::Store::open_with(&data_dir, options).map_err(store_error)?;
     // Jobs still marked running were stopped with the previous process.
@@ -382,7 +417,11 @@ pub async fn start(args: ServeArgs) -> Result<Running, ServeError> {
 pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let in_memory = args.in_memory;
     let functions_args = args.functions.clone();
+    if tarn_store::failpoints_from_env() {
+        tracing::warn!("failpoints from $FAILPOINTS are active: this build injects faults");
+    }
     let mut running = start(args).await?;
+    tokio::spawn(exit_on_store_failure(running.api().store().health_handle()));
     let temp_dir = running.take_temp_dir();
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
@@ -435,6 +474,24 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     functions?;
     tracing::info!("tarn stopped");
     Ok(())
+}
+
+/// Exits the process with [`EXIT_STORE_FAILED`] as soon as the store fails. Nothing is
+/// dropped on the way out: closing the store would sync its journal again, and a failed sync
+/// is never retried.
+async fn exit_on_store_failure(health: tarn_store::StoreHealth) {
+    let mut tick = tokio::time::interval(FAILURE_LOOK);
+    loop {
+        tick.tick().await;
+        if let tarn_store::Health::Failed { reason } = health.get() {
+            tracing::error!(
+                %reason,
+                status = EXIT_STORE_FAILED,
+                "the store failed: exiting so that a supervisor restarts tarn (every acknowledged write is on disk)"
+            );
+            std::process::exit(EXIT_STORE_FAILED);
+        }
+    }
 }
 
 /// Completes on the first SIGINT (Ctrl-C) or SIGTERM.
@@ -490,6 +547,16 @@ mod tests {
         assert!(!a.in_memory);
         assert_eq!(a.ttl_sweep_interval, Duration::from_secs(1));
         assert_eq!(a.stream_retention, Duration::from_secs(86_400));
+        assert_eq!(a.min_free_space, 256 << 20);
+        assert_eq!(
+            serve_args(&["--min-free-space", "1GiB"]).min_free_space,
+            1 << 30
+        );
+        assert_eq!(
+            serve_args(&["--min-free-space", "500MB"]).min_free_space,
+            500_000_000
+        );
+        assert!(Cli::try_parse_from(["tarn", "serve", "--min-free-space", "lots"]).is_err());
         let a = serve_args(&["--stream-retention", "90s", "--ttl-sweep-interval", "250ms"]);
         assert_eq!(a.stream_retention, Duration::from_secs(90));
         assert_eq!(a.ttl_sweep_interval, Duration::from_millis(250));

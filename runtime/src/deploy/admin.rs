@@ -103,9 +103,27 @@ pub async fn metrics(
     .await
 }
 
-/// `GET /_tarn/health`: `{"ok": true, "version": n}`, no token needed.
+/// `GET /_tarn/health`: `{"ok": true, "version": n, "store": "healthy"}`, no token needed.
+/// While the store refuses writes it answers 503 with `"ok": false` and `"store"` saying why:
+/// `"disk_full"` (below the free-space reserve; reads work, writes resume when space returns)
+/// or `"failed"` (tarn exits to be restarted). The reason itself is in the log and on the
+/// DynamoDB port's `GET /`, not here: this probe may face the internet.
 pub fn health(rt: &Runtime) -> hyper::Response<ResponseBody> {
-    respond(200, json!({"ok": true, "version": rt.current().version}))
+    let version = rt.current().version;
+    match rt.host.api().store().health() {
+        tarn_store::Health::Healthy => respond(
+            200,
+            json!({"ok": true, "version": version, "store": "healthy"}),
+        ),
+        tarn_store::Health::DiskFull { .. } => respond(
+            503,
+            json!({"ok": false, "version": version, "store": "disk_full"}),
+        ),
+        tarn_store::Health::Failed { .. } => respond(
+            503,
+            json!({"ok": false, "version": version, "store": "failed"}),
+        ),
+    }
 }
 
 /// Handles one `/_tarn/...` request.

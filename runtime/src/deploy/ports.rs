@@ -6,7 +6,7 @@
 //!
 //! Paths under `/_tarn/` are reserved: never routed to functions. On the function port they
 //! answer 404, but for `GET /_tarn/health` (a liveness probe that reveals nothing but the active
-//! version number); the admin API is served on the admin port only, so exposing the function
+//! version number and whether the store takes writes); the admin API is served on the admin port only, so exposing the function
 //! port never exposes deploy, rollback, invoke or logs. Each request holds the app version it
 //! started on, so a reload or deploy never interrupts it.
 

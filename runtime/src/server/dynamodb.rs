@@ -13,12 +13,15 @@
 //! unparsable JSON or a non-object body is a bare `SerializationException`, a missing or foreign
 //! target an `UnknownOperationException` that names it, a body over 16 MB (DynamoDB's request limit) a
 //! `ValidationException`. `GET` on any path answers `200 healthy: tarn` for health checks
-//! (DynamoDB's own endpoint answers `GET /` with a `healthy:` line too).
+//! (DynamoDB's own endpoint answers `GET /` with a `healthy:` line too), or `503` with a line
+//! saying why while the store refuses writes (`degraded: tarn: ...` while the disk is below
+//! the free-space reserve, `unhealthy: tarn: ...` once the store failed; see
+//! [`tarn_store::Health`]).
 //!
 //! Each request runs in a `tracing` span `dynamodb` with its request id and operation; a panicking
 //! handler answers `InternalServerError` instead of dropping the connection (see
-//! [`Api::call_inline`]: GetItem, and item writes that do not wait for a sync, run on the
-//! connection's task, most other operations on tokio's blocking pool).
+//! [`Api::call_inline`]: GetItem and single-item writes, which await their sync without holding
+//! a thread, run on the connection's task, most other operations on tokio's blocking pool).
 //!
 //! With a [`Verifier`] ([`DynamoDbService::with_verifier`]) every POST, DynamoDB and Streams
 //! operations alike, must be signed with SigV4 by a configured key (see [`super::sigv4`]); the
@@ -69,6 +72,21 @@ pub fn operation_for_target(target: &str) -> Option<String> {
     }
 }
 
+/// The answer to a health check (`GET /`) for a store in `health`.
+pub fn health_answer(health: &tarn_store::Health) -> (StatusCode, Bytes) {
+    match health {
+        tarn_store::Health::Healthy => (StatusCode::OK, Bytes::from_static(b"healthy: tarn")),
+        tarn_store::Health::DiskFull { .. } => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Bytes::from(format!("degraded: tarn: {health}")),
+        ),
+        tarn_store::Health::Failed { .. } => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Bytes::from(format!("unhealthy: tarn: {health}")),
+        ),
+    }
+}
+
 /// The DynamoDB endpoint over one [`Api`].
 #[derive(Clone)]
 pub struct DynamoDbService {
@@ -115,11 +133,8 @@ impl DynamoDbService {
             key = tracing::field::Empty
         );
         if req.method() == Method::GET || req.method() == Method::HEAD {
-            let mut resp = response(
-                StatusCode::OK,
-                Bytes::from_static(b"healthy: tarn"),
-                &request_id,
-            );
+            let (status, body) = health_answer(&self.api.store().health());
+            let mut resp = response(status, body, &request_id);
             resp.headers_mut()
                 .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
             return resp;

@@ -172,6 +172,11 @@ impl TarnServer {
         }
     }
 
+    /// The process's exit status, if it has exited on its own.
+    pub fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.as_mut()?.try_wait().expect("try_wait")
+    }
+
     /// Panics with the log if the process has exited.
     pub fn assert_alive(&mut self) {
         if let Some(child) = self.child.as_mut() {

@@ -114,8 +114,10 @@ pub(crate) fn create_backup(
     table: &str,
     name: &str,
 ) -> Result<BackupMeta> {
+    db.admit()?;
     let t = db.table(table)?;
-    let snapshot = db.fjall.snapshot();
+    // The table as durable now: a backup holds no write a crash could still lose.
+    let snapshot = db.read_snapshot();
     let now = now_millis();
     let meta = BackupMeta {
         id: format!("{now:017}-{}", &Uuid::new_v4().simple().to_string()[..8]),
@@ -250,7 +252,7 @@ pub(crate) fn read_table(
     match at {
         None => {
             let t = db.table(table)?;
-            let snapshot = db.fjall.snapshot();
+            let snapshot = db.read_snapshot();
             for guard in snapshot.iter(&t.items) {
                 let (k, v) = guard.into_inner()?;
                 each(db.codec.decode(&t.meta.id, &k, &v)?)?;

@@ -95,6 +95,7 @@ pub(crate) fn restore_table(
     req: RestoreRequest,
 ) -> Result<TableInfo> {
     crate::schema::validate_table_name(&req.target)?;
+    db.admit()?;
     let (source, source_meta, summary) = match &req.source {
         RestoreSource::Backup(id) => {
             let backup = super::describe_backup(db, id)?;
@@ -248,6 +249,8 @@ fn load_items(db: &Db, runner: &Runner, source: &Source, table: &Arc<Table>) -> 
         });
         count += 1;
         if batch.len() >= LOAD_BATCH_ITEMS || bytes >= LOAD_BATCH_BYTES {
+            // A full disk pauses the load until space returns.
+            db.admit_waiting(&|| runner.stopping())?;
             db.commit(&batch)?;
             if let Some(p) = &progress {
                 p.items.fetch_add(batch.len() as u64, Ordering::Relaxed);

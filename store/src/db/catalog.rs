@@ -45,9 +45,12 @@ pub(crate) struct DeletedHistory {
 
 impl Db {
     fn save_meta(&self, meta: &TableMeta) -> Result<()> {
+        self.admit()?;
         let json = serde_json::to_vec(meta).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.catalog.insert(meta.name.as_str(), json)?;
-        self.group_commit.sync(&self.fjall)
+        self.catalog
+            .insert(meta.name.as_str(), json)
+            .map_err(|e| self.commit.engine_error(e))?;
+        self.sync()
     }
 
     /// Whether `name` is taken, by a table or a table being restored.
@@ -58,6 +61,7 @@ impl Db {
     /// Creates a table. Fails with ResourceInUse when the name is taken.
     pub(crate) fn create_table(&self, spec: TableSpec) -> Result<TableMeta> {
         let meta = self.new_table_meta(spec)?;
+        self.admit()?;
         let _ddl = self.ddl.lock();
         if self.name_taken(&meta.name) {
             return Err(StoreError::ResourceInUse(format!(
@@ -81,6 +85,7 @@ impl Db {
 
     /// Deletes a table and all its items.
     pub(crate) fn delete_table(&self, name: &str) -> Result<TableInfo> {
+        self.admit()?;
         let _ddl = self.ddl.lock();
         if self.restoring.read().contains_key(name) {
             return Err(StoreError::ResourceInUse(format!(
@@ -98,8 +103,10 @@ impl Db {
             // Its change log and bases stay for the recovery period (see backup::pitr).
             self.keep_deleted_history(&table.meta)?;
         }
-        self.catalog.remove(name)?;
-        self.group_commit.sync(&self.fjall)?;
+        self.catalog
+            .remove(name)
+            .map_err(|e| self.commit.engine_error(e))?;
+        self.sync()?;
         {
             let _writers = self.writers.write();
             self.tables.write().remove(name);

@@ -2,27 +2,29 @@
 //! paths every item write and read takes.
 //!
 //! [`Db`] holds what the store shares between requests and background work: the fjall
-//! database, the catalog of open tables, the item locks, the commit order, group commit and
-//! the item codec. The files of this module, bottom up:
+//! database, the catalog of open tables, the item locks, the commit order, the commit pipeline
+//! ([`crate::commit`]: group commit, the durable read view, the free-space reserve) and the item
+//! codec. The files of this module, bottom up:
 //!
 //! - what one write records beside the item, each a function of keyspaces, definitions and a
 //!   batch: [`index_entries`] (secondary index entries), [`expiry`] (the TTL expiry index),
 //!   [`stream_log`] (stream records), [`changelog`] (the point-in-time recovery log), and the
 //!   [`sequencer`] that numbers the last two in commit order;
-//! - the means of a write: [`locks`] (item locks), [`group_commit`] (many writers, one fsync);
+//! - the means of a write: [`locks`] (item locks);
 //! - [`table`]: a table's open keyspaces; [`catalog`]: table definitions (create, update,
 //!   delete), tables being restored, deleted tables whose history is kept; [`state`]: tarn's
 //!   own durable records;
 //! - [`write`]: the write path (one item, or several atomically); [`read`]: GetItem, Query and
 //!   Scan, on a table or on an index.
 //!
-//! Every write goes the same way: lock the item's stripe, read the current item, let the caller
-//! decide the new state (this is where conditions and update expressions run), commit the
-//! change and every record derived from it as one atomic fjall batch, release the lock, and
-//! wait for group commit to sync the journal before returning. A caller that makes several
-//! writes and needs them durable only together may run them under [`defer_syncs`]: they then
-//! return once committed, and the caller waits for one sync covering all of them
-//! ([`Db::sync_all`]) before it relies on them.
+//! Every write goes the same way: pass the free-space reserve, lock the item's stripe, read the
+//! current item, let the caller decide the new state (this is where conditions and update
+//! expressions run), commit the change and every record derived from it as one atomic fjall
+//! batch, release the lock, and settle: wait (or, in a deferring scope, arrange to wait) until
+//! the journal holding the write, and whatever the write read, is synced.
+//!
+//! Writes read the latest committed data under their locks; user-facing reads read the durable
+//! view ([`Db::read_view`]), which never shows a write a crash could still lose.
 //!
 //! Nothing here starts a thread or knows the store's background work: that is the business of
 //! the modules above ([`crate::index`], [`crate::ttl`], [`crate::stream`], [`crate::backup`]),
@@ -31,7 +33,6 @@
 pub(crate) mod catalog;
 pub(crate) mod changelog;
 pub(crate) mod expiry;
-pub(crate) mod group_commit;
 pub(crate) mod index_entries;
 pub(crate) mod locks;
 pub(crate) mod read;
@@ -44,7 +45,6 @@ pub(crate) mod write;
 #[cfg(test)]
 mod tests;
 
-use std::cell::Cell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -52,44 +52,16 @@ use std::sync::Arc;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions};
 use parking_lot::{Mutex, RwLock};
 
+use crate::commit::{Commit, ReadView};
 use crate::crypto::{self, EncryptionKey};
 use crate::encoding::ItemCodec;
 use crate::error::{Result, StoreError};
 use crate::schema::TableMeta;
 use catalog::Restoring;
 use changelog::LogSizes;
-use group_commit::GroupCommit;
 use locks::KeyLocks;
 use sequencer::Sequencer;
 use table::Table;
-
-thread_local! {
-    /// Set while this thread runs writes whose journal sync its caller takes over
-    /// ([`defer_syncs`]).
-    static SYNCS_DEFERRED: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Runs `f` with the journal syncs of the writes it makes on this thread deferred: each write
-/// (items, and tarn's own state records) returns once committed to the journal, without
-/// waiting for its sync. The caller owes those writes a sync ([`Db::sync_all`]) before it
-/// reports them as done. The journal keeps commit order, so whatever a crash keeps of them is
-/// a prefix, in the order they were made.
-pub(crate) fn defer_syncs<T>(f: impl FnOnce() -> T) -> T {
-    /// Restores the previous setting, also when `f` panics.
-    struct Restore(bool);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            SYNCS_DEFERRED.with(|d| d.set(self.0));
-        }
-    }
-    let _restore = Restore(SYNCS_DEFERRED.with(|d| d.replace(true)));
-    f()
-}
-
-/// Whether this thread is inside [`defer_syncs`].
-fn syncs_deferred() -> bool {
-    SYNCS_DEFERRED.with(Cell::get)
-}
 
 const CATALOG: &str = "catalog";
 const STATE: &str = "state";
@@ -107,6 +79,9 @@ pub struct StoreOptions {
     /// kept in memory, shared by every table. Reads of a table larger than the cache go to the
     /// disk (or the OS's page cache) for the blocks it does not hold.
     pub cache_bytes: u64,
+    /// Writes are refused while the disk holding the store has fewer bytes free than this
+    /// (at least [`crate::commit::MIN_FREE_SPACE_FLOOR`]); see [`crate::commit`].
+    pub min_free_space: u64,
 }
 
 /// The block cache's default size ([`StoreOptions::cache_bytes`]).
@@ -118,6 +93,7 @@ impl Default for StoreOptions {
             sync_writes: true,
             encryption_key: None,
             cache_bytes: DEFAULT_CACHE_BYTES,
+            min_free_space: crate::commit::DEFAULT_MIN_FREE_SPACE,
         }
     }
 }
@@ -144,7 +120,8 @@ pub(crate) struct Db {
     pub(crate) locks: KeyLocks,
     /// The commit order of writes that leave numbered records, and the numbers that follow it.
     pub(crate) sequencer: Sequencer,
-    pub(crate) group_commit: GroupCommit,
+    /// Group commit, the durable view, the free-space reserve, the store's health.
+    pub(crate) commit: Commit,
     /// How item values are stored (encrypted or not).
     pub(crate) codec: ItemCodec,
     /// Bytes of point-in-time change log written per table since its last base.
@@ -179,6 +156,7 @@ impl Db {
             stream_log::highest_seq(tables.values().flat_map(|t| t.stream_logs.values()))?.max(
                 changelog::highest_seq(tables.values().filter_map(|t| t.pitr_log.as_ref()))?,
             );
+        let commit = Commit::start(&fjall, path, options.sync_writes, options.min_free_space)?;
         tracing::info!(path = %path.display(), tables = tables.len(), "store opened");
         Ok(Db {
             fjall,
@@ -190,7 +168,7 @@ impl Db {
             restoring: RwLock::default(),
             locks: KeyLocks::default(),
             sequencer: Sequencer::new(last_seq),
-            group_commit: GroupCommit::default(),
+            commit,
             codec,
             log_sizes: LogSizes::default(),
             options,
@@ -224,26 +202,31 @@ impl Db {
     }
 
     /// Waits for the journal sync that covers the writes committed so far, if the store syncs
-    /// writes and the caller has not taken the sync over ([`defer_syncs`]).
+    /// writes (always blocking: definitions, tarn's own records, background work).
     pub(crate) fn sync(&self) -> Result<()> {
-        if self.options.sync_writes && !syncs_deferred() {
-            self.group_commit.sync(&self.fjall)?;
-        }
-        Ok(())
+        self.commit.sync()
     }
 
-    /// Waits for the journal sync a state record needs (always, whether the store syncs item
-    /// writes or not), unless the caller has taken it over ([`defer_syncs`]).
-    pub(crate) fn sync_state(&self) -> Result<()> {
-        if syncs_deferred() {
-            return Ok(());
-        }
-        self.group_commit.sync(&self.fjall)
+    /// Refuses a write when the disk is below the free-space reserve or the store failed.
+    pub(crate) fn admit(&self) -> Result<()> {
+        self.commit.admit()
     }
 
-    /// Waits for a journal sync that covers every write committed so far, deferred ones
-    /// included: what a caller of [`defer_syncs`] owes its writes.
-    pub(crate) fn sync_all(&self) -> Result<()> {
-        self.group_commit.sync(&self.fjall)
+    /// [`Db::admit`] for background work: waits while the disk is below the reserve (until
+    /// `stopping` turns true) rather than failing.
+    pub(crate) fn admit_waiting(&self, stopping: &dyn Fn() -> bool) -> Result<()> {
+        self.commit.admit_waiting(stopping)
+    }
+
+    /// What user-facing reads read: the durable view (or the latest data, when writes are not
+    /// synced).
+    pub(crate) fn read_view(&self) -> ReadView {
+        self.commit.read_view()
+    }
+
+    /// A snapshot for a long user-facing read (exports, backups): the durable view (or the
+    /// latest data, when writes are not synced).
+    pub(crate) fn read_snapshot(&self) -> fjall::Snapshot {
+        self.commit.snapshot()
     }
 }

@@ -1,9 +1,15 @@
 //! The read paths: GetItem (one item, or several as of one instant), and pages of Query and
 //! Scan on a table or on one of its secondary indexes.
 //!
-//! Plain reads take no lock: fjall reads see committed batches whole, so an item, an index
-//! entry or a page never shows half a write. A page stops at the request's Limit or at 1 MB of
-//! items read, and carries the key to continue after (LastEvaluatedKey) when it stopped early.
+//! Plain reads take no lock and read through the durable view ([`Db::read_view`]): a
+//! snapshot of what the last journal sync made durable, so a read never shows a write that a
+//! crash could still lose (a store that does not sync reads the latest data). A snapshot holds
+//! committed batches whole, so an item, an index entry or a page never shows half a write. A
+//! page stops at the request's Limit or at 1 MB of items read, and carries the key to continue
+//! after (LastEvaluatedKey) when it stopped early.
+//!
+//! The write path reads the latest data instead ([`Db::read_item`], under the item's lock):
+//! a condition must see the write before it.
 
 use std::collections::BTreeSet;
 use std::ops::Bound;
@@ -14,6 +20,7 @@ use uuid::Uuid;
 use super::index_entries::{self, OpenIndex};
 use super::table::Table;
 use super::Db;
+use crate::commit::ReadView;
 use crate::error::{Result, StoreError};
 use crate::expr::{KeyCondition, RangeCondition};
 use crate::key;
@@ -49,9 +56,15 @@ pub struct Page {
 type KeyBounds = (Bound<Vec<u8>>, Bound<Vec<u8>>);
 
 impl Db {
-    /// The item stored under `key` in `table`, if any.
+    /// The latest item stored under `key` in `table`, if any, durable or not (the write
+    /// path, under the item's lock).
     pub(crate) fn read_item(&self, table: &Table, key: &[u8]) -> Result<Option<Item>> {
-        (table.items.get(key)?)
+        self.read_item_in(&ReadView::Latest, table, key)
+    }
+
+    /// The item stored under `key` in `table` as `view` sees it.
+    fn read_item_in(&self, view: &ReadView, table: &Table, key: &[u8]) -> Result<Option<Item>> {
+        (view.get(&table.items, key)?)
             .map(|v| self.codec.decode(&table.meta.id, key, &v))
             .transpose()
     }
@@ -60,11 +73,11 @@ impl Db {
     pub(crate) fn get_item(&self, table: &str, key: &Item) -> Result<Option<Item>> {
         let table = self.table(table)?;
         let k = table.meta.key_schema.storage_key(key)?;
-        self.read_item(&table, &k)
+        self.read_item_in(&self.read_view(), &table, &k)
     }
 
-    /// Reads several items as of one instant: every item is read with its lock held, so no
-    /// multi-item write lands between the reads (TransactGetItems).
+    /// Reads several items as of one instant (TransactGetItems): through one view, with every
+    /// item's lock held, so no multi-item write lands between the reads.
     pub(crate) fn get_items(&self, keys: &[(String, Item)]) -> Result<Vec<Option<Item>>> {
         let mut resolved = Vec::with_capacity(keys.len());
         for (table, key) in keys {
@@ -75,7 +88,11 @@ impl Db {
         let _held = self
             .locks
             .lock(resolved.iter().map(|(t, k)| (&t.meta.id, k.as_slice())));
-        resolved.iter().map(|(t, k)| self.read_item(t, k)).collect()
+        let view = self.read_view();
+        resolved
+            .iter()
+            .map(|(t, k)| self.read_item_in(&view, t, k))
+            .collect()
     }
 
     fn read_page<I>(
@@ -185,7 +202,7 @@ impl Db {
                 hi = Bound::Excluded(start);
             }
         }
-        let range = table.items.range::<Vec<u8>, _>((lo, hi));
+        let range = self.read_view().range::<Vec<u8>, _>(&table.items, (lo, hi));
         if forward {
             self.read_page(meta, range, page.limit, filter)
         } else {
@@ -219,7 +236,7 @@ impl Db {
         }
         self.read_page(
             meta,
-            table.items.range::<Vec<u8>, _>((lo, hi)),
+            self.read_view().range::<Vec<u8>, _>(&table.items, (lo, hi)),
             page.limit,
             filter,
         )
@@ -280,9 +297,10 @@ impl Db {
     }
 
     /// Turns index entries into the items a read returns: the projected items, or the table's
-    /// items when `fetch` (an entry whose item vanished meanwhile is skipped).
+    /// items as `view` sees them when `fetch` (an entry whose item vanished is skipped).
     fn resolver<'a>(
         &'a self,
+        view: &'a ReadView,
         t: &'a Table,
         fetch: bool,
     ) -> impl FnMut(Item) -> Result<Option<Item>> + 'a {
@@ -296,7 +314,7 @@ impl Db {
             let Some(k) = key::item_key(hash, range) else {
                 return Ok(None);
             };
-            self.read_item(t, &k)
+            self.read_item_in(view, t, &k)
         }
     }
 
@@ -338,8 +356,9 @@ impl Db {
             }
         }
         let key_schemas = [&t.meta.key_schema, keys];
-        let range = ix.keyspace.range::<Vec<u8>, _>((lo, hi));
-        let resolve = self.resolver(&t, index.fetch_table_items);
+        let view = self.read_view();
+        let range = view.range::<Vec<u8>, _>(&ix.keyspace, (lo, hi));
+        let resolve = self.resolver(&view, &t, index.fetch_table_items);
         if forward {
             self.read_entries(&t.meta.id, &key_schemas, range, page.limit, resolve, filter)
         } else {
@@ -382,12 +401,13 @@ impl Db {
             lo = Bound::Excluded(start);
         }
         let key_schemas = [&t.meta.key_schema, &ix.meta.key_schema];
+        let view = self.read_view();
         self.read_entries(
             &t.meta.id,
             &key_schemas,
-            ix.keyspace.range::<Vec<u8>, _>((lo, hi)),
+            view.range::<Vec<u8>, _>(&ix.keyspace, (lo, hi)),
             page.limit,
-            self.resolver(&t, index.fetch_table_items),
+            self.resolver(&view, &t, index.fetch_table_items),
             filter,
         )
     }

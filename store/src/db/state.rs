@@ -15,8 +15,11 @@ impl Db {
 
     /// Stores `value` under `key`, durably.
     pub(crate) fn put_state(&self, key: &str, value: &[u8]) -> Result<()> {
-        self.state.insert(key, value)?;
-        self.sync_state()
+        self.admit()?;
+        self.state
+            .insert(key, value)
+            .map_err(|e| self.commit.engine_error(e))?;
+        self.sync()
     }
 
     /// The records under `prefix` read as JSON, with their keys, in key order. `what` names
@@ -39,8 +42,11 @@ impl Db {
 
     /// Removes the record under `key`.
     pub(crate) fn delete_state(&self, key: &str) -> Result<()> {
-        self.state.remove(key)?;
-        self.sync_state()
+        self.admit()?;
+        self.state
+            .remove(key)
+            .map_err(|e| self.commit.engine_error(e))?;
+        self.sync()
     }
 
     /// Every record whose key starts with `prefix`, in key order, as (key, value) pairs.

@@ -14,6 +14,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::sequencer::SequenceGuard;
+use crate::commit::ReadView;
 use crate::encoding::ItemCodec;
 use crate::error::{Result, StoreError};
 use crate::schema::{ChangeKind, StreamMeta, StreamRead, StreamRecord, StreamViewType};
@@ -63,23 +64,23 @@ fn decode_record(bytes: &[u8]) -> Result<StreamRecord> {
     }
 }
 
-pub(crate) fn read_horizon(log: &Keyspace) -> Result<u64> {
-    Ok(log
-        .get(HORIZON_KEY)?
+pub(crate) fn read_horizon(view: &ReadView, log: &Keyspace) -> Result<u64> {
+    Ok(view
+        .get(log, &HORIZON_KEY)?
         .and_then(|v| <[u8; 8]>::try_from(&v[..]).ok())
         .map(u64::from_be_bytes)
         .unwrap_or(0))
 }
 
-pub(crate) fn last_seq(log: &Keyspace) -> Result<Option<u64>> {
-    match log.last_key_value() {
+pub(crate) fn last_seq(view: &ReadView, log: &Keyspace) -> Result<Option<u64>> {
+    match view.range::<&[u8], _>(log, ..).next_back() {
         Some(guard) => Ok(seq_of_key(&guard.key()?)),
         None => Ok(None),
     }
 }
 
-pub(crate) fn first_seq(log: &Keyspace) -> Result<Option<u64>> {
-    match log.range::<&[u8], _>(&[RECORD_TAG][..]..).next() {
+pub(crate) fn first_seq(view: &ReadView, log: &Keyspace) -> Result<Option<u64>> {
+    match view.range::<&[u8], _>(log, &[RECORD_TAG][..]..).next() {
         Some(guard) => Ok(seq_of_key(&guard.key()?)),
         None => Ok(None),
     }
@@ -94,8 +95,8 @@ pub(crate) fn open_log(db: &fjall::Database, meta: &StreamMeta) -> Result<Keyspa
 pub(crate) fn highest_seq<'a>(logs: impl IntoIterator<Item = &'a Keyspace>) -> Result<u64> {
     let mut high = 0;
     for log in logs {
-        high = high.max(last_seq(log)?.unwrap_or(0));
-        high = high.max(read_horizon(log)?);
+        high = high.max(last_seq(&ReadView::Latest, log)?.unwrap_or(0));
+        high = high.max(read_horizon(&ReadView::Latest, log)?);
     }
     Ok(high)
 }
@@ -139,7 +140,9 @@ pub(crate) fn stage_record(
 /// `after` from the log of a stream of table `table_id`; `closed`: the stream is disabled (a
 /// read that reaches its end reaches the end of its shard). Fails with
 /// [`StoreError::TrimmedDataAccess`] when records after `after` have been trimmed away.
+#[allow(clippy::too_many_arguments)] // the read's place and bounds, each a plain value
 pub(crate) fn read(
+    view: &ReadView,
     log: &Keyspace,
     codec: &ItemCodec,
     table_id: &Uuid,
@@ -148,7 +151,7 @@ pub(crate) fn read(
     limit: usize,
     max_bytes: usize,
 ) -> Result<StreamRead> {
-    let horizon = read_horizon(log)?;
+    let horizon = read_horizon(view, log)?;
     if after < horizon {
         return Err(StoreError::TrimmedDataAccess(format!(
             "Attempted to access data beyond the trim horizon: records up to sequence number {horizon} have been trimmed"
@@ -159,7 +162,7 @@ pub(crate) fn read(
     let mut out = StreamRead::default();
     let mut bytes = 0;
     let mut exhausted = true;
-    for guard in log.range::<&[u8], _>(&start[..]..&end[..]) {
+    for guard in view.range::<&[u8], _>(log, &start[..]..&end[..]) {
         if out.records.len() >= limit || bytes >= max_bytes {
             exhausted = false;
             break;

@@ -6,8 +6,11 @@
 //! cannot switch meanwhile), checks its key and item once against that definition, locks the
 //! item's stripe, reads the current item, lets the caller decide, and commits the change with
 //! every record derived from it (index entries, expiry entries, the stream record, the
-//! point-in-time log record) as one atomic batch. It returns after group commit has synced the
-//! journal.
+//! point-in-time log record) as one atomic batch. It passes the free-space reserve before
+//! anything else (a refused write changes nothing), and settles after letting go of its locks:
+//! it returns once the journal holding the write, and whatever it read, is synced, or, in a
+//! deferring scope ([`crate::Store::defer_syncs`]), once it has recorded what its caller must
+//! await.
 //!
 //! A single write reports its own error (the condition that failed, the item that is not
 //! valid, the storage error). Only a multi-item write cancels as a whole, with one
@@ -78,6 +81,7 @@ impl Db {
     where
         F: FnOnce(&TableMeta, Option<&Item>) -> Result<Mutation>,
     {
+        self.admit()?;
         let writers = self.writers.read();
         let table = self.table(table)?;
         let k = table.meta.key_schema.storage_key(key)?;
@@ -92,6 +96,7 @@ impl Db {
     where
         C: FnOnce(Option<&Item>) -> Result<()>,
     {
+        self.admit()?;
         let writers = self.writers.read();
         let table = self.table(table)?;
         // Checked once, before the item's lock, against the definition the write commits
@@ -117,8 +122,9 @@ impl Db {
     }
 
     /// The locked read-decide-commit of one item at storage key `key` of `table`, with the
-    /// writers gate held (released after the commit, before the sync). `decide`'s mutation is
-    /// committed as it is: the caller has checked it, or has `decide` check it.
+    /// writers gate held (released after the commit, before settling). `decide`'s mutation is
+    /// committed as it is: the caller has checked it, or has `decide` check it. A refusal
+    /// (a condition that failed) settles too: it tells what the item is.
     fn write_one(
         &self,
         writers: RwLockReadGuard<'_, ()>,
@@ -128,10 +134,16 @@ impl Db {
     ) -> Result<WriteOutcome> {
         let held = self.locks.lock_one(&table.meta.id, &key);
         let old = self.read_item(&table, &key)?;
-        let new = match decide(&table.meta, old.as_ref())? {
-            Mutation::Put(item) => Some(item),
-            Mutation::Delete => None,
-            Mutation::Keep => old.clone(),
+        let new = match decide(&table.meta, old.as_ref()) {
+            Ok(Mutation::Put(item)) => Some(item),
+            Ok(Mutation::Delete) => None,
+            Ok(Mutation::Keep) => old.clone(),
+            Err(e) => {
+                drop(held);
+                drop(writers);
+                self.commit.settle()?;
+                return Err(e);
+            }
         };
         let change = Change {
             table,
@@ -143,7 +155,7 @@ impl Db {
         self.commit(std::slice::from_ref(&change))?;
         drop(held);
         drop(writers);
-        self.sync()?;
+        self.commit.settle()?;
         Ok(WriteOutcome {
             old: change.old,
             new: change.new,
@@ -157,6 +169,7 @@ impl Db {
         &self,
         actions: Vec<TransactAction<'_>>,
     ) -> Result<Vec<WriteOutcome>> {
+        self.admit()?;
         let writers = self.writers.read();
         // Resolve tables and keys first: these are request errors, not cancellations.
         let mut resolved = Vec::with_capacity(actions.len());
@@ -208,12 +221,15 @@ impl Db {
             for (i, e) in failures {
                 reasons[i] = error_to_reason(e);
             }
+            drop(held);
+            drop(writers);
+            self.commit.settle()?;
             return Err(StoreError::TransactionCanceled(reasons));
         }
         self.commit(&changes)?;
         drop(held);
         drop(writers);
-        self.sync()?;
+        self.commit.settle()?;
         Ok(changes
             .into_iter()
             .map(|c| WriteOutcome {
@@ -234,17 +250,20 @@ impl Db {
         let mut batch = self.fjall.batch();
         let mut recorded = Vec::new();
         let mut logged = Vec::new();
+        // About what the batch adds to the journal, for the free-space watcher.
+        let mut bytes = 0;
         for c in changes {
             if c.old == c.new {
                 continue;
             }
             let table = &c.table;
+            bytes += c.key.len() + 64;
             match &c.new {
-                Some(item) => batch.insert(
-                    &table.items,
-                    c.key.as_slice(),
-                    self.codec.encode(&table.meta.id, &c.key, item),
-                ),
+                Some(item) => {
+                    let value = self.codec.encode(&table.meta.id, &c.key, item);
+                    bytes += value.len();
+                    batch.insert(&table.items, c.key.as_slice(), value)
+                }
                 None => batch.remove(&table.items, c.key.as_slice()),
             }
             index_entries::stage(
@@ -274,7 +293,8 @@ impl Db {
             }
         }
         if recorded.is_empty() && logged.is_empty() {
-            batch.commit()?;
+            batch.commit().map_err(|e| self.commit.engine_error(e))?;
+            self.commit.committed(bytes as u64);
             return Ok(());
         }
         let mut order = self.sequencer.lock();
@@ -312,7 +332,9 @@ impl Db {
                 time_ms,
             );
         }
-        batch.commit()?;
+        batch.commit().map_err(|e| self.commit.engine_error(e))?;
+        // Stream and log records carry the images again.
+        self.commit.committed(2 * bytes as u64);
         Ok(())
     }
 }

@@ -82,6 +82,8 @@ fn build(db: &Db, runner: &Runner, table: &str, table_id: Uuid, index_id: Uuid) 
     let mut after: Option<Vec<u8>> = None;
     let mut visited = 0usize;
     let end = loop {
+        // A full disk pauses the build until space returns.
+        db.admit_waiting(&|| runner.stopping())?;
         if runner.stopping() {
             break BuildEnd::Abandoned;
         }
@@ -116,7 +118,7 @@ fn build(db: &Db, runner: &Runner, table: &str, table_id: Uuid, index_id: Uuid) 
                 }
             }
         }
-        batch.commit()?;
+        batch.commit().map_err(|e| db.commit.engine_error(e))?;
         visited += keys.len();
         after = Some(last);
     };

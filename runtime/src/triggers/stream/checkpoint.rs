@@ -2,11 +2,10 @@
 //! not accepted yet. Kept in the store's own state ([`tarn_store::Store::put_state`]) under the
 //! mapping's key, so a restart re-reads exactly the records still owed to the handler.
 //!
-//! The runner writes one after every answer of the handler. It appends it to the journal right
-//! after the handler's own writes, both without waiting for their sync
-//! ([`tarn_store::Store::deferring_syncs`]), and then waits for one sync covering both. The
-//! journal keeps commit order, so a crash keeps the checkpoint only with the handler's writes
-//! before it.
+//! The runner writes one after every answer of the handler. The handler's own writes return
+//! without waiting for their sync ([`tarn_store::Store::deferring_syncs`]); the checkpoint
+//! written right after them waits for one sync, which covers both. The journal keeps commit
+//! order, so a crash keeps the checkpoint only with the handler's writes before it.
 
 use std::sync::Arc;
 
@@ -64,8 +63,9 @@ impl Checkpoint {
             .map_err(|e| e.to_string())
     }
 
-    /// Appends the checkpoint under `key` to the journal without waiting for its sync: the
-    /// caller waits for [`Store::sync`] before it counts the records as done.
+    /// Writes the checkpoint under `key` inside the batch's deferring scope. A state record
+    /// still waits for its own sync, and that sync covers every write the batch committed
+    /// before it; the caller waits for [`Store::sync`] before it counts the records as done.
     pub(super) fn append(&self, store: &Store, key: &str) -> Result<(), String> {
         store
             .deferring_syncs(|| store.put_state(key, &self.to_bytes()))
