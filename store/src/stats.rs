@@ -83,14 +83,17 @@ mod tests {
         assert!(empty.disk_bytes > 0, "{empty:?}");
         assert!(empty.journals >= 1);
         assert!(empty.block_cache_capacity_bytes > 0);
-        store.create_table(spec("t", None)).unwrap();
+        store.create_table(spec("stats", None)).unwrap();
         for i in 0..200 {
             let it = item(&[("pk", s(&format!("k{i}"))), ("v", s(&"x".repeat(1000)))]);
-            store.put_item("t", it, |_| Ok(())).unwrap();
+            store.put_item("stats", it, |_| Ok(())).unwrap();
         }
         let after = store.stats();
-        assert!(after.write_buffer_bytes > 0, "{after:?}");
-        assert!(after.journal_bytes > empty.journal_bytes, "{after:?}");
-        assert!(after.disk_bytes > empty.disk_bytes, "{after:?}");
+        // 200 KB of writes sit in the memtables; the journal holds them in the file fjall
+        // preallocated (its length need not grow), and the disk figure counts that file.
+        assert!(after.write_buffer_bytes > 200 * 1000, "{after:?}");
+        assert!(after.journal_bytes >= empty.journal_bytes, "{after:?}");
+        assert!(after.journal_bytes > 0, "{after:?}");
+        assert!(after.disk_bytes >= after.journal_bytes, "{after:?}");
     }
 }

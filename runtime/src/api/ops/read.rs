@@ -106,16 +106,28 @@ fn filter_fn(
     }
 }
 
+/// What a page's consumed capacity depends on, beside its bytes: where it read, how, and
+/// whether the request asked for ReturnConsumedCapacity.
+struct PageRead<'a> {
+    report: Report,
+    table: &'a str,
+    index: Option<&'a IndexReadPlan>,
+    consistent: bool,
+}
+
 fn page_response(
     api: &Api,
     page: Page,
     select: Select,
     projection: Option<&Projection>,
-    report: Report,
-    table: &str,
-    index: Option<&IndexReadPlan>,
-    consistent: bool,
+    read: PageRead<'_>,
 ) -> Value {
+    let PageRead {
+        report,
+        table,
+        index,
+        consistent,
+    } = read;
     let mut out = json!({
         "Count": page.items.len(),
         "ScannedCount": page.scanned_count,
@@ -233,10 +245,12 @@ pub(crate) fn query(api: &Api, body: &Value) -> Result<Value, ApiError> {
         result,
         select,
         projection.as_ref(),
-        report,
-        table,
-        plan.as_ref(),
-        consistent,
+        PageRead {
+            report,
+            table,
+            index: plan.as_ref(),
+            consistent,
+        },
     ))
 }
 
@@ -305,9 +319,11 @@ pub(crate) fn scan(api: &Api, body: &Value) -> Result<Value, ApiError> {
         result,
         select,
         projection.as_ref(),
-        report,
-        table,
-        plan.as_ref(),
-        consistent,
+        PageRead {
+            report,
+            table,
+            index: plan.as_ref(),
+            consistent,
+        },
     ))
 }
