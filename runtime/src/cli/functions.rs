@@ -84,12 +84,14 @@ pub struct FunctionServeArgs {
 /// Runs the function server of `tarn serve` over `api` until `shutdown`: what `tarn serve`
 /// calls next to the DynamoDB API, with the same data directory, limits and shutdown signal.
 /// Without `any_address` (no credentials configured) both ports must be loopback addresses.
+/// `admin_pages` (the console) are served on the admin port beside the admin API.
 pub async fn serve_functions(
     api: Api,
     data_dir: PathBuf,
     args: FunctionServeArgs,
     any_address: bool,
     limits: crate::server::ConnectionLimits,
+    admin_pages: Option<std::sync::Arc<dyn deploy::ports::AdminPages>>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<()> {
     for addr in [args.functions_listen, args.admin_listen] {
@@ -105,6 +107,7 @@ pub async fn serve_functions(
     opts.limits = limits;
     opts.admin_token = args.admin_token;
     opts.max_concurrent = args.max_concurrent;
+    opts.admin_pages = admin_pages;
     deploy::serve_app(api, opts, shutdown).await?;
     Ok(())
 }
