@@ -1,6 +1,6 @@
 //! How the console answers: every response it sends goes through [`response`], which sets the
 //! headers that keep the pages safe in a browser (a strict Content-Security-Policy allowing only
-//! the console's own scripts, no framing, no sniffing, no referrer, no caching of answers that
+//! the console's own scripts, no framing, no sniffing, no referrer sent to other origins, no caching of answers that
 //! carry data), and the small request readers the console's endpoints share.
 
 use bytes::Bytes;
@@ -26,7 +26,7 @@ pub fn response(status: u16, content_type: &str, cache: &str) -> hyper::http::re
         .header("content-security-policy", CSP)
         .header("x-content-type-options", "nosniff")
         .header("x-frame-options", "DENY")
-        .header("referrer-policy", "no-referrer")
+        .header("referrer-policy", "same-origin")
         .header("cross-origin-opener-policy", "same-origin")
         .header("cross-origin-resource-policy", "same-origin")
 }
@@ -57,6 +57,16 @@ pub fn error(
         status,
         &serde_json::json!({"__type": kind, "message": message.to_string()}),
     )
+}
+
+/// `response` marked `Connection: close`: for a request refused before its body was read, so
+/// the client does not send its next request on a connection the server drops.
+pub fn closing(mut response: hyper::Response<ResponseBody>) -> hyper::Response<ResponseBody> {
+    response.headers_mut().insert(
+        hyper::header::CONNECTION,
+        hyper::header::HeaderValue::from_static("close"),
+    );
+    response
 }
 
 /// An HTML page, never cached.
@@ -126,7 +136,7 @@ mod tests {
         assert_eq!(h["content-security-policy"], CSP);
         assert_eq!(h["x-content-type-options"], "nosniff");
         assert_eq!(h["x-frame-options"], "DENY");
-        assert_eq!(h["referrer-policy"], "no-referrer");
+        assert_eq!(h["referrer-policy"], "same-origin");
         assert_eq!(h["cache-control"], "no-store");
         assert!(!CSP.contains("unsafe"), "no inline scripts or styles");
         let r = see_other("/console/");

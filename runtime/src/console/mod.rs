@@ -127,7 +127,21 @@ impl Console {
         req: hyper::Request<Incoming>,
     ) -> hyper::Response<ResponseBody> {
         let path = req.uri().path().to_string();
-        match (req.method().as_str(), path.as_str()) {
+        let response = self.answer(rt, req, &path).await;
+        tracing::debug!(
+            status = response.status().as_u16(),
+            "console request answered"
+        );
+        response
+    }
+
+    async fn answer(
+        self,
+        rt: Arc<Runtime>,
+        req: hyper::Request<Incoming>,
+        path: &str,
+    ) -> hyper::Response<ResponseBody> {
+        match (req.method().as_str(), path) {
             (_, "/console") => http::see_other("/console/"),
             ("GET" | "HEAD", "/console/" | "/console/index.html") => {
                 if self.session_of(&req).is_some() {
@@ -169,7 +183,11 @@ impl Console {
         req: hyper::Request<Incoming>,
     ) -> hyper::Response<ResponseBody> {
         if !same_origin(&req) {
-            return http::error(403, "Forbidden", "cross-origin sign-in refused");
+            return http::closing(http::error(
+                403,
+                "Forbidden",
+                "cross-origin sign-in refused",
+            ));
         }
         let body = match http::read_body(req, MAX_LOGIN_BODY).await {
             Ok(b) => b,

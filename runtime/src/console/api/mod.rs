@@ -43,13 +43,19 @@ pub async fn handle(
     let path = req.uri().path()["/console/api/".len()..].to_string();
     let query = req.uri().query().unwrap_or("").to_string();
     let method = req.method().as_str().to_string();
+    let reads_only = method == "GET" || method == "HEAD";
+    // A request refused before its body is read closes its connection.
+    let refuse = |r: Response| if reads_only { r } else { http::closing(r) };
     if method == "POST" && path == "login-link" {
-        return login_link(console, &rt, &req);
+        return refuse(login_link(console, &rt, &req));
     }
     let Some((cookie, session)) = console.session_of(&req) else {
-        return http::error(401, "Unauthorized", "not signed in to the console");
+        return refuse(http::error(
+            401,
+            "Unauthorized",
+            "not signed in to the console",
+        ));
     };
-    let reads_only = method == "GET" || method == "HEAD";
     if !reads_only {
         let csrf = req
             .headers()
@@ -57,11 +63,11 @@ pub async fn handle(
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
         if !same_origin(&req) || !auth::secret_matches(csrf, &session.csrf) {
-            return http::error(
+            return refuse(http::error(
                 403,
                 "Forbidden",
                 "missing or wrong CSRF token (reload the page)",
-            );
+            ));
         }
     }
     let api = rt.host().api().clone();

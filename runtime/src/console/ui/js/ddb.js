@@ -124,13 +124,22 @@ function writePlain(av, indent, depth) {
   }
 }
 
-/** An item as plain JSON text (sets become lists, binary base64 strings). */
-export function itemToPlainText(item) {
-  return writePlain({ M: item }, 2, 0);
+/** `item` with the attributes named in `first` (its key) first, the others in their order. */
+export function keysFirst(item, first = []) {
+  const out = {};
+  for (const k of first) if (k in item) out[k] = item[k];
+  for (const k of Object.keys(item)) if (!(k in out)) out[k] = item[k];
+  return out;
 }
 
-/** An item as DynamoDB JSON text, one attribute per line at the top. */
-export function itemToDynamoText(item) {
+/** An item as plain JSON text (sets become lists, binary base64 strings), `first` attributes first. */
+export function itemToPlainText(item, first = []) {
+  return writePlain({ M: keysFirst(item, first) }, 2, 0);
+}
+
+/** An item as DynamoDB JSON text, one attribute per line at the top, `first` attributes first. */
+export function itemToDynamoText(item, first = []) {
+  item = keysFirst(item, first);
   const ks = Object.keys(item);
   if (!ks.length) return '{}';
   return `{\n${ks.map((k) => `  ${q(k)}: ${JSON.stringify(item[k])}`).join(',\n')}\n}`;

@@ -121,16 +121,23 @@ export function ItemEditor({ name, desc, item, onClose, onSaved }) {
     for (const k of schema) o[k.AttributeName] = attrType(desc, k.AttributeName) === 'N' ? { N: '0' } : { S: '' };
     return o;
   };
+  const keyNames = schema.map((k) => k.AttributeName);
   const initialFormat = item && ddb.itemNeedsTypes(item) ? 'dynamodb' : 'json';
   const [format, setFormat] = useState(initialFormat);
   const [text, setText] = useState(() => {
     const it = item || template();
-    return initialFormat === 'dynamodb' ? ddb.itemToDynamoText(it) : ddb.itemToPlainText(it);
+    return initialFormat === 'dynamodb' ? ddb.itemToDynamoText(it, keyNames) : ddb.itemToPlainText(it, keyNames);
   });
   const [error, setError] = useState(null);
   const [note, setNote] = useState(null);
   const [busy, setBusy] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
+  const area = useRef(null);
+  useEffect(() => {
+    // Start at the top of the item, not where autofocus put the caret.
+    const ta = area.current;
+    if (ta) { ta.setSelectionRange(0, 0); ta.scrollTop = 0; }
+  }, []);
   // The editor's text as an item (DynamoDB JSON, plain objects), or why it is not one.
   let parsed = null;
   let parseError = null;
@@ -142,11 +149,11 @@ export function ItemEditor({ name, desc, item, onClose, onSaved }) {
     try {
       const it = plainCopy(ddb.readItem(text, format));
       if (f === 'dynamodb') {
-        setText(ddb.itemToDynamoText(it));
+        setText(ddb.itemToDynamoText(it, keyNames));
         setNote(null);
       } else {
         if (!ddb.looksLikeDynamoItem(it)) throw new TypeError('Some values are not DynamoDB JSON values ({"S": "…"}, {"N": "…"}…); fix them before switching.');
-        setText(ddb.itemToPlainText(it));
+        setText(ddb.itemToPlainText(it, keyNames));
         setNote(ddb.itemNeedsTypes(it) ? 'Plain JSON shows sets as lists and binary as strings: saving in this format stores them so.' : null);
       }
       setFormat(f);
@@ -223,7 +230,7 @@ export function ItemEditor({ name, desc, item, onClose, onSaved }) {
         <span class="muted small">${format === 'json' ? 'Numbers become N, strings S, true/false BOOL, null NULL, objects M, arrays L.' : 'Every value typed: {"S": "…"}, {"N": "…"}, {"M": {…}}, {"L": […]}, {"SS": […]}…'}</span>
       </div>
       <label class="sr-only" for="item-text">Item</label>
-      <textarea id="item-text" class=${`editor ${parseError ? 'invalid' : ''}`} spellcheck="false" autocomplete="off" autofocus
+      <textarea id="item-text" ref=${area} class=${`editor ${parseError ? 'invalid' : ''}`} spellcheck="false" autocomplete="off" autofocus
         value=${text} onInput=${(e) => { setText(e.target.value); setError(null); }} onPaste=${onPaste} onKeyDown=${onKeyDown}
         aria-invalid=${!!parseError} aria-describedby="item-status"></textarea>
       <div id="item-status" class="small ${parseError ? '' : 'muted'}">${parseError
@@ -231,7 +238,7 @@ export function ItemEditor({ name, desc, item, onClose, onSaved }) {
         : html`${Object.keys(parsed).length} attributes · ${format === 'json' ? 'JSON' : 'DynamoDB JSON'}`}</div>
       ${note ? html`<div class="alert info">${note}</div>` : null}
       <${ErrorBox} error=${error} />
-      ${typed ? html`<details open=${!isNew}><summary class="small muted">Attribute types</summary><${Tree} item=${typed} /></details>` : null}
+      ${typed ? html`<details open=${!isNew}><summary class="small muted">Attribute types</summary><${Tree} item=${ddb.keysFirst(typed, keyNames)} /></details>` : null}
     </form>
     ${confirmDelete ? html`<${ConfirmDialog} title="Delete item" message="This item is deleted from the table." onClose=${() => setConfirmDelete(false)}
       onConfirm=${async () => { await api.ddb('DeleteItem', { TableName: name, Key: ddb.keyOf(item, schema) }); toast('Item deleted'); onSaved(); }} />` : null}

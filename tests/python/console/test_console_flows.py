@@ -1,0 +1,176 @@
+"""More of the console in a real browser: create an on-demand backup and restore it (watching
+the restore), tail a function's log while calling its route, an item holding `<script>` and
+HTML shown as text, and malformed items refused with DynamoDB's own message and nothing
+written.
+
+One tarn server (with the todo example app, so there are functions to watch) and one browser
+for the module; no sleeps.
+"""
+
+import json
+
+import pytest
+import requests
+from selenium.webdriver.common.by import By
+
+from conftest import REPO_ROOT, AwsFactory, canon, scan_items, wait_active
+from console_browser import (button, dynamodb_error, find, page_errors, set_value, shot, spawn_console_server,
+                             start_browser, stop_browser, text_of, wait)
+
+APP = REPO_ROOT / "examples" / "todo" / "tarn.toml"
+
+
+@pytest.fixture(scope="module")
+def server():
+    with spawn_console_server("--app", str(APP)) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    driver = start_browser()
+    driver.get(server.new_link())
+    wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, ".page-head h1").text == "Tables", "signed in")
+    yield driver
+    stop_browser(driver)
+
+
+@pytest.fixture(scope="module")
+def ddb(server):
+    return AwsFactory(server.endpoint).client()
+
+
+def make_table(ddb, name, items=()):
+    ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+    wait_active(ddb, name)
+    for item in items:
+        ddb.put_item(TableName=name, Item=item)
+
+
+def open_items(server, browser, table):
+    browser.get(f"{server.console}#/tables/{table}/items")
+    return find(browser, "table.items tbody tr, .panel .empty")
+
+
+def test_backup_and_restore(server, browser, ddb):
+    items = [{"pk": {"S": f"k{i:03}"}, "n": {"N": str(i)}, "tags": {"SS": ["a", f"t{i}"]}} for i in range(40)]
+    make_table(ddb, "Albums", items)
+    browser.get(f"{server.console}#/tables/Albums/backups")
+    set_value(browser, find(browser, "#backup-name"), "albums-before")
+    button(browser, "Create backup").click()
+    row = "tr[data-backup='albums-before']"
+    wait(browser, lambda d: "AVAILABLE" in d.find_element(By.CSS_SELECTOR, row).text, "the backup AVAILABLE")
+    button(browser, "Restore…", row).click()
+    set_value(browser, find(browser, "#restore-target"), "Albums-restored")
+    find(browser, "button[form=backup-restore]").click()
+    # The restore shows in the page until it is done.
+    restores = "table[aria-label=Restores]"
+    wait(browser, lambda d: "Albums-restored" in text_of(d, restores), "the restore listed")
+    shot(browser, "flows-restore")
+    wait(browser, lambda d: "ACTIVE" in text_of(d, restores) and "done" in text_of(d, restores), "the restore done")
+    assert "40" in text_of(browser, restores)
+    by_key = lambda xs: [canon(i) for i in sorted(xs, key=lambda i: i["pk"]["S"])]
+    assert by_key(scan_items(ddb, "Albums-restored")) == by_key(items)
+    assert not page_errors(browser), page_errors(browser)
+
+
+def test_tail_a_functions_log_while_calling_its_route(server, browser):
+    browser.get(f"{server.console}#/functions/todo-api")
+    wait(browser, lambda d: d.find_element(By.ID, "log-fn").get_attribute("value") == "todo-api", "the log tail on todo-api")
+    find(browser, "#log-tail .badge.ok")  # following
+    created = []
+    for title in ("console tail one", "console tail two"):
+        r = requests.post(f"{server.functions}/todos", json={"title": title}, timeout=10)
+        assert r.status_code in (200, 201), r.text
+        created.append(r.json()["id"])
+        wait(browser, lambda d: f"created todo {created[-1]}" in text_of(d, "#log-tail .log"),
+             f"the log line of todo {created[-1]}")
+    shot(browser, "flows-log-tail")
+    # The invocations show in the function's row.
+    wait(browser, lambda d: int(d.find_element(By.CSS_SELECTOR, "tr[data-function=todo-api] td:nth-child(3)").text) >= 2,
+         "todo-api's invocations")
+
+
+XSS = {
+    "pk": {"S": "xss-1"},
+    "script": {"S": "<script>window.__xss = 1</script>"},
+    "img": {"S": "<img src=x onerror=\"window.__xss = 2\">"},
+    "nested": {"M": {"html": {"S": "<b>bold</b><iframe src=\"javascript:window.__xss=3\"></iframe>"}}},
+    "<i>name</i>": {"S": "an attribute whose name is HTML"},
+}
+
+
+def test_an_item_holding_html_shows_as_text(server, browser, ddb):
+    make_table(ddb, "Markup", [XSS])
+    open_items(server, browser, "Markup")
+    body = find(browser, "table.items tbody")
+    wait(browser, lambda d: "xss-1" in body.text, "the item listed")
+    # Every value is there as the text it is, and none of it became an element.
+    assert "<script>window.__xss = 1</script>" in body.text
+    assert '<img src=x onerror="window.__xss = 2">' in body.text
+    headers = text_of(browser, "table.items thead")
+    assert "<i>name</i>" in headers
+    for tag in ("script", "img", "iframe", "b", "i"):
+        assert not browser.find_elements(By.CSS_SELECTOR, f"table.items {tag}"), tag
+    # In the editor, too.
+    find(browser, "table.items tbody tr td:nth-child(2)").click()
+    editor = find(browser, "#item-text")
+    assert "<script>window.__xss = 1</script>" in editor.get_attribute("value")
+    tree = find(browser, ".tree")
+    assert "<b>bold</b>" in tree.text
+    assert not browser.find_elements(By.CSS_SELECTOR, ".tree b, .tree iframe, dialog img, dialog script")
+    assert browser.execute_script("return window.__xss") is None
+    shot(browser, "flows-xss")
+    button(browser, "Cancel", "dialog").click()
+    assert not page_errors(browser), page_errors(browser)
+
+
+def save_new_item(browser, text, fmt):
+    button(browser, "Create item", ".panel-head").click()
+    if fmt == "dynamodb":
+        button(browser, "DynamoDB JSON", "dialog").click()
+    set_value(browser, find(browser, "#item-text"), text)
+    find(browser, "button[form=item-form]").click()
+    return wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "dialog .alert.err").text, "an error in the editor")
+
+
+def test_a_malformed_item_gets_dynamodbs_message_and_nothing_is_written(server, browser, ddb):
+    make_table(ddb, "Strict")
+    open_items(server, browser, "Strict")
+    condition = dict(ConditionExpression="attribute_not_exists(#pk)", ExpressionAttributeNames={"#pk": "pk"})
+
+    # DynamoDB JSON with a number that is not one.
+    bad_number = {"pk": {"S": "m-1"}, "n": {"N": "twelve"}}
+    shown = save_new_item(browser, json.dumps(bad_number, indent=2), "dynamodb")
+    code, message = dynamodb_error(ddb, TableName="Strict", Item=bad_number, **condition)
+    assert shown == f"{code}: {message}"
+    assert code == "ValidationException"
+    shot(browser, "flows-malformed")
+    button(browser, "Cancel", "dialog").click()
+
+    # Plain JSON without the key.
+    shown = save_new_item(browser, '{"title": "no key here", "n": 1}', "json")
+    code, message = dynamodb_error(ddb, TableName="Strict", Item={"title": {"S": "no key here"}, "n": {"N": "1"}}, **condition)
+    assert shown == f"{code}: {message}"
+    assert "Missing the key pk" in message
+    button(browser, "Cancel", "dialog").click()
+
+    # An empty set, which DynamoDB refuses.
+    empty_set = {"pk": {"S": "m-3"}, "tags": {"SS": []}}
+    shown = save_new_item(browser, json.dumps(empty_set), "dynamodb")
+    code, message = dynamodb_error(ddb, TableName="Strict", Item=empty_set, **condition)
+    assert shown == f"{code}: {message}"
+    button(browser, "Cancel", "dialog").click()
+
+    # Text that is not JSON never leaves the page.
+    button(browser, "Create item", ".panel-head").click()
+    set_value(browser, find(browser, "#item-text"), '{"pk": "m-4", oops}')
+    wait(browser, lambda d: d.find_element(By.ID, "item-status").text and
+         d.find_element(By.ID, "item-text").get_attribute("aria-invalid") == "true", "the parse error")
+    find(browser, "button[form=item-form]").click()
+    wait(browser, lambda d: "SyntaxError" in d.find_element(By.CSS_SELECTOR, "dialog .alert.err").text, "the syntax error")
+    button(browser, "Cancel", "dialog").click()
+
+    assert scan_items(ddb, "Strict") == []
