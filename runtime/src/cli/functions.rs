@@ -1,5 +1,6 @@
 //! CLI subcommands for functions: `tarn build`, `deploy`, `rollback`, `invoke`, `logs`,
-//! `functions list` / `functions versions`, and the function-server options of `tarn serve`
+//! `functions list` / `functions versions`, `status`, `console` (a new one-time sign-in link to
+//! the console), and the function-server options of `tarn serve`
 //! ([`FunctionServeArgs`], [`serve_functions`]). Everything but `build` talks to a running
 //! server's admin API (`/_tarn/...` on the admin port, 127.0.0.1:8081 by default).
 
@@ -190,6 +191,12 @@ pub enum FunctionsCommand {
     /// List the active version's functions, or the stored versions.
     #[command(subcommand)]
     Functions(FunctionsSub),
+    /// Print a new one-time sign-in link to the console of a running server (the admin port's
+    /// `/console/`); it works once, within an hour.
+    Console {
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// Show the stream mappings (processed, failed, checkpoint, iterator age, delays) and the
     /// schedules (last and next run) of a running server.
     Status {
@@ -455,6 +462,25 @@ pub async fn run(cmd: FunctionsCommand) -> Result<()> {
                     status,
                     message: "logs".into(),
                 });
+            }
+        }
+        FunctionsCommand::Console { server } => {
+            let (status, body) =
+                call(&server, "POST", "/console/api/login-link", None, None).await?;
+            let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            match v["path"].as_str() {
+                Some(path) if status == 200 => {
+                    out!("{}{path}", server.server.trim_end_matches('/'))?;
+                }
+                _ => {
+                    return Err(FunctionsCliError::Server {
+                        status,
+                        message: v["message"].as_str().map_or_else(
+                            || String::from_utf8_lossy(&body).into_owned(),
+                            str::to_owned,
+                        ),
+                    })
+                }
             }
         }
         FunctionsCommand::Status { server, json } => {

@@ -5,11 +5,12 @@ tables list, a stream's latest records, the cost estimate, and that no secret re
 """
 
 import re
+import subprocess
 
 import pytest
 import requests
 
-from conftest import AwsFactory, wait_active
+from conftest import AwsFactory, _tarn_bin, wait_active
 from console_browser import spawn_console_server
 
 
@@ -75,6 +76,19 @@ def test_one_time_links_work_once_and_need_the_admin_token(server):
     again = requests.get(link, timeout=10)
     assert again.status_code == 401 and "set-cookie" not in again.headers
     assert requests.get(server.admin + "/console/login?token=" + "f" * 64, timeout=10).status_code == 401
+
+
+def test_tarn_console_prints_a_new_link(server):
+    out = subprocess.run([str(_tarn_bin()), "console", "--server", server.admin, "--data-dir", server.data_dir],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    link = out.stdout.strip()
+    assert re.fullmatch(re.escape(server.admin) + r"/console/login\?token=[0-9a-f]{64}", link), link
+    assert requests.get(link, timeout=10).status_code == 200
+    assert requests.get(link, timeout=10).status_code == 401
+    wrong = subprocess.run([str(_tarn_bin()), "console", "--server", server.admin, "--token", "nope"],
+                           capture_output=True, text=True, timeout=30)
+    assert wrong.returncode != 0 and "401" in wrong.stderr
 
 
 def test_state_changes_need_the_csrf_token_and_the_same_origin(server, signed_in, ddb):
@@ -150,7 +164,7 @@ def test_tables_list_stream_records_and_cost(server, signed_in, ddb):
     assert (t["items"], t["size_bytes"]) == (described["ItemCount"], described["TableSizeBytes"])
     assert (t["read_capacity"], t["write_capacity"]) == (7, 3)
     assert t["stream"] == "NEW_AND_OLD_IMAGES" and t["pitr"] == "DISABLED"
-    assert t["ttl"]["TimeToLiveStatus"] == "ENABLED" and t["ttl"]["AttributeName"] == "exp"
+    assert t["ttl"]["TimeToLiveStatus"] in ("ENABLING", "ENABLED") and t["ttl"]["AttributeName"] == "exp"
 
     # The stream's newest records, newest last, in GetRecords' shape.
     recs = s.get(server.console + "api/tables/Listed/stream?limit=5", timeout=10).json()

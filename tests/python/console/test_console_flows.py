@@ -174,3 +174,86 @@ def test_a_malformed_item_gets_dynamodbs_message_and_nothing_is_written(server, 
     button(browser, "Cancel", "dialog").click()
 
     assert scan_items(ddb, "Strict") == []
+    # The browser logs each refused PutItem (three 400s); nothing else went wrong.
+    errors = page_errors(browser)
+    assert [e for e in errors if not ("/api/dynamodb/PutItem" in e["message"] and "400" in e["message"])] == [], errors
+    assert len(errors) == 3, errors
+
+
+def test_paging_query_filter_and_the_keyboard(server, browser, ddb):
+    ddb.create_table(TableName="Pages", BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                           {"AttributeName": "sk", "AttributeType": "N"}])
+    wait_active(ddb, "Pages")
+    items = [{"pk": {"S": f"user{i % 100:02}"}, "sk": {"N": str(i)}, "n": {"N": str(i)}} for i in range(1000)]
+    for i in range(0, len(items), 25):
+        ddb.batch_write_item(RequestItems={"Pages": [{"PutRequest": {"Item": it}} for it in items[i:i + 25]]})
+    rows = "table.items tbody tr"
+    keys = lambda d: [r.find_element(By.CSS_SELECTOR, "td:nth-child(2)").text + "/" + r.find_element(By.CSS_SELECTOR, "td:nth-child(3)").text
+                      for r in d.find_elements(By.CSS_SELECTOR, rows)]
+    open_items(server, browser, "Pages")
+    wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, rows)) == 50, "a first page of 50")
+    assert "50 returned" in find(browser, ".panel-head h2").text and "about 1,000 in the table" in find(browser, ".panel-head h2").text
+    first = keys(browser)
+    body = browser.find_element(By.TAG_NAME, "body")
+    body.send_keys("]")
+    wait(browser, lambda d: "Page 2" in d.find_element(By.CSS_SELECTOR, ".pager").text and keys(d) != first, "page 2")
+    second = keys(browser)
+    assert len(second) == 50 and not set(first) & set(second)
+    body.send_keys("[")
+    wait(browser, lambda d: keys(d) == first, "back on page 1")
+
+    # j / k move between rows, Enter opens the focused one.
+    browser.execute_script("document.querySelector(arguments[0]).focus()", rows)
+    browser.switch_to.active_element.send_keys("j")
+    assert browser.switch_to.active_element.text == browser.find_elements(By.CSS_SELECTOR, rows)[1].text
+    browser.switch_to.active_element.send_keys("\n")
+    editor = find(browser, "#item-text")
+    assert first[1].split("\n")[-1].split("/")[0] in editor.get_attribute("value")
+    editor.send_keys("\ue00c")  # Escape closes the dialog
+    wait(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, "dialog[open]"), "the editor closed")
+
+    # A query on one partition key with a sort key condition.
+    button(browser, "Query").click()
+    set_value(browser, find(browser, "#q-pk"), "user07")
+    from selenium.webdriver.support.ui import Select
+    Select(find(browser, "#q-skop")).select_by_value(">=")
+    set_value(browser, find(browser, "input[aria-label='Sort key value']"), "500")
+    button(browser, "Run query").click()
+    wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, rows)) == 5 and all(k.startswith("S\nuser07") for k in keys(d)),
+         "the query's five items")
+    assert [k.split("\n")[-1] for k in keys(browser)] == ["507", "607", "707", "807", "907"]
+
+    # A scan with a filter, followed page by page to its end.
+    button(browser, "Scan").click()
+    button(browser, "Add filter").click()
+    set_value(browser, find(browser, "input[aria-label='Filter 1 attribute']"), "n")
+    Select(find(browser, "select[aria-label='Filter 1 condition']")).select_by_value(">=")
+    Select(find(browser, "select[aria-label='Filter 1 type']")).select_by_value("N")
+    set_value(browser, find(browser, "input[aria-label='Filter 1 value']"), "990")
+    button(browser, "Run scan").click()
+    found = set()
+    page = 1
+    while True:
+        wait(browser, lambda d: f"Page {page}" in d.find_element(By.CSS_SELECTOR, ".pager").text
+             and not d.find_elements(By.CSS_SELECTOR, ".pager .spinner"), f"filtered page {page}")
+        found |= {k.split("\n")[-1] for k in keys(browser)}
+        nxt = find(browser, "#q-next")
+        if not nxt.is_enabled():
+            break
+        nxt.click()
+        page += 1
+    assert found == {str(n) for n in range(990, 1000)}, found
+
+    # ? shows the shortcuts; g f goes to the functions, g t back to the tables.
+    body = browser.find_element(By.TAG_NAME, "body")
+    body.send_keys("?")
+    find(browser, "dialog[open] .keys")
+    browser.switch_to.active_element.send_keys("\ue00c")
+    wait(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, "dialog[open]"), "the help closed")
+    browser.find_element(By.TAG_NAME, "body").send_keys("gf")
+    wait(browser, lambda d: d.current_url.endswith("#/functions"), "g f")
+    browser.find_element(By.TAG_NAME, "body").send_keys("gt")
+    wait(browser, lambda d: d.current_url.endswith("#/tables"), "g t")
+    assert not page_errors(browser), page_errors(browser)

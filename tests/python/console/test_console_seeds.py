@@ -160,3 +160,19 @@ def test_the_seed_steps(server, browser, ddb):
     expected["Album"]["M"]["Year"] = {"N": "2016"}
     assert [canon(i) for i in items] == [canon(expected)]
     assert not page_errors(browser), page_errors(browser)
+
+
+def test_readme_screenshot(server, browser, ddb):
+    """A few more songs, and the items view as README shows it (docs/console.png is a copy)."""
+    songs = [("No One You Know", "My Dog Spot", "Hey Now", 2017, ["Rock"]),
+             ("The Acme Band", "Look Out, World", "The Buck Starts Here", 2019, ["Rock", "Alternative"]),
+             ("The Acme Band", "Still in Love", "The Buck Starts Here", 2019, ["Pop"]),
+             ("Acme Jazz Trio", "Blue Cat", "Night Shift", 2021, ["Jazz"])]
+    for artist, title, album, year, genres in songs:
+        ddb.put_item(TableName="Music", Item={
+            "Artist": {"S": artist}, "SongTitle": {"S": title},
+            "Album": {"M": {"Title": {"S": album}, "Year": {"N": str(year)}}},
+            "Genres": {"L": [{"S": g} for g in genres]}, "Price": {"N": "0.99"}})
+    browser.refresh()
+    wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "table.items tbody tr")) == 5, "five songs")
+    shot(browser, "console")

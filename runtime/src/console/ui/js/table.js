@@ -31,7 +31,7 @@ function busy(desc) {
 
 export function TablePage({ name, tab }) {
   const table = useLoad(() => api.ddb('DescribeTable', { TableName: name }).then((r) => r.Table), [name], 1500, (d) => busy(d));
-  TABS.forEach(([id], i) => useKey(String(i + 1), () => navigate(tableHref(name, id)), [name]));
+  TABS.forEach(([id], i) => useKey(String(i + 1), () => navigate(tableHref(name, id))));
   const desc = table.data;
   let body;
   if (!desc) {
@@ -86,7 +86,7 @@ function Overview({ name, desc, reload }) {
   return html`<div>
     <div class="cards">
       <${Card} label="Status" value=${html`<${Badge} status=${desc.TableStatus} />`} sub=${desc.RestoreSummary?.RestoreInProgress ? 'restore in progress' : null} />
-      <${Card} label="Items" value=${fmtInt(desc.ItemCount)} sub="kept up to date" />
+      <${Card} label="Items" value=${fmtInt(desc.ItemCount)} sub="approximate, as DynamoDB's ItemCount" />
       <${Card} label="Size" value=${fmtBytes(desc.TableSizeBytes)} />
       <${Card} label="Capacity mode" value=${billing === 'PAY_PER_REQUEST' ? 'On-demand' : 'Provisioned'}
         sub=${billing === 'PAY_PER_REQUEST' ? null : `${desc.ProvisionedThroughput.ReadCapacityUnits} RCU · ${desc.ProvisionedThroughput.WriteCapacityUnits} WCU`} />

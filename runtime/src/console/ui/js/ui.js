@@ -199,17 +199,20 @@ export function useLoad(load, deps, every = 0, poll = () => true) {
 const handlers = new Map();
 let pendingG = false;
 
-/** Registers `fn` for `key` while the calling component is mounted. */
-export function useKey(key, fn, deps = []) {
+/** Registers `fn` for `key` while the calling component is mounted (the latest `fn` runs). */
+export function useKey(key, fn) {
+  const latest = useRef(fn);
+  latest.current = fn;
   useEffect(() => {
+    const run = (e) => latest.current(e);
     const list = handlers.get(key) || [];
-    list.push(fn);
+    list.push(run);
     handlers.set(key, list);
     return () => {
       const l = handlers.get(key) || [];
-      l.splice(l.indexOf(fn), 1);
+      l.splice(l.indexOf(run), 1);
     };
-  }, deps);
+  }, [key]);
 }
 
 function typing(e) {
