@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Runs every test of the project on a fresh machine: sets up what the tests need (cargo-nextest,
+# Runs every test of the project on a fresh machine: sets up what the tests need (system packages
+# through scripts/system-deps.sh, cargo-nextest,
 # cargo-modules, cargo-machete, the wasm guest toolchain, a Python virtualenv with boto3), runs the
 # guards (rustfmt, clippy with -D warnings, no module cycles in any crate, no unused dependency; each
 # counts as one test), builds the guests from functions/,
 # runs the Rust tests (unit, property and end-to-end, against the `tarn` binary cargo builds for
-# them), the Python boto3 suite against that same binary, and each fuzz target for a bounded time
+# them), the Python boto3 suite against that same binary, the Python and JavaScript guest SDKs'
+# unit tests (pytest, node --test), and each fuzz target for a bounded time
 # (scripts/fuzz.sh; TARN_FUZZ_SECONDS per target, default 30, 0 to skip; a target that runs its
 # time without a crash counts as one passed test), and prints one line:
 #   tests: N passed, N failed
@@ -16,11 +18,13 @@ export CARGO_TERM_COLOR=never
 log_dir=${TARN_TEST_LOGS:-$root/target/test-logs}
 mkdir -p "$log_dir"
 
-step() { printf '\n== %s\n' "$*"; }
+started=$(date +%s)
+step() { printf '\n== %s (at %ss)\n' "$*" "$(( $(date +%s) - started ))"; }
 # count WORD LINE: the number before WORD in a runner's summary line ("12 passed" -> 12).
 count() { grep -oE "[0-9]+ $1" <<<"$2" | grep -oE '[0-9]+' | tail -n 1; }
 
 step "tools"
+bash scripts/system-deps.sh
 if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install --locked cargo-nextest || { echo "cannot install cargo-nextest"; exit 1; }
 fi
@@ -95,6 +99,27 @@ if [ "$py_status" -ne 0 ] && [ "$py_failed" -eq 0 ]; then
   py_failed=1 # pytest could not run the suite
 fi
 
+step "Guest SDK unit tests (Python: pytest on CPython; JavaScript: node --test)"
+"$venv/bin/pytest" guest-sdk/python/tests -q -p no:cacheprovider 2>&1 | tee "$log_dir/sdk-python.log"
+sdk_py_status=${PIPESTATUS[0]}
+sdk_line=$(grep -E '[0-9]+ (passed|failed)' "$log_dir/sdk-python.log" | tail -n 1)
+sdk_passed=$(count passed "$sdk_line")
+sdk_failed=$(( $(count failed "$sdk_line" || true) + 0 ))
+sdk_passed=${sdk_passed:-0}
+if [ "$sdk_py_status" -ne 0 ] && [ "$sdk_failed" -eq 0 ]; then sdk_failed=1; fi
+if command -v node >/dev/null; then
+  (cd guest-sdk/js && node --test test/) 2>&1 | tee "$log_dir/sdk-js.log"
+  sdk_js_status=${PIPESTATUS[0]}
+  js_pass=$(grep -E '^# pass [0-9]+' "$log_dir/sdk-js.log" | grep -oE '[0-9]+' | tail -n 1)
+  js_fail=$(grep -E '^# fail [0-9]+' "$log_dir/sdk-js.log" | grep -oE '[0-9]+' | tail -n 1)
+  sdk_passed=$(( sdk_passed + ${js_pass:-0} ))
+  sdk_failed=$(( sdk_failed + ${js_fail:-0} ))
+  if [ "$sdk_js_status" -ne 0 ] && [ "${js_fail:-0}" -eq 0 ]; then sdk_failed=$(( sdk_failed + 1 )); fi
+else
+  echo "node not found: the JavaScript SDK's tests did not run"
+  sdk_failed=$(( sdk_failed + 1 ))
+fi
+
 fuzz_seconds=${TARN_FUZZ_SECONDS:-30}
 fuzz_passed=0
 fuzz_failed=0
@@ -112,12 +137,14 @@ if [ "$fuzz_seconds" -gt 0 ]; then
   fi
 fi
 
-passed=$(( guard_passed + rust_passed + py_passed + fuzz_passed ))
-failed=$(( guard_failed + rust_failed + py_failed + fuzz_failed ))
+passed=$(( guard_passed + rust_passed + py_passed + sdk_passed + fuzz_passed ))
+failed=$(( guard_failed + rust_failed + py_failed + sdk_failed + fuzz_failed ))
 echo
 echo "guards: $guard_passed passed, $guard_failed failed"
 echo "rust: $rust_passed passed, $rust_failed failed"
 echo "python: $py_passed passed, $py_failed failed"
+echo "guest sdks: $sdk_passed passed, $sdk_failed failed"
 echo "fuzz: $fuzz_passed passed, $fuzz_failed failed"
+echo "took $(( $(date +%s) - started ))s"
 echo "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Value};
+use tarn_store::schema::KeyAttribute;
 
 use super::client::{ClientError, Endpoint};
 use super::output::{out, OutputError};
@@ -93,15 +94,6 @@ pub enum CompressionArg {
     None,
 }
 
-/// A key attribute: name and type.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyArg {
-    /// Attribute name.
-    pub name: String,
-    /// `S`, `N` or `B`.
-    pub attr_type: String,
-}
-
 /// Options of `tarn import`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ImportArgs {
@@ -118,11 +110,11 @@ pub struct ImportArgs {
     #[arg(long, value_enum)]
     pub compression: Option<CompressionArg>,
     /// The partition key, NAME:TYPE with TYPE S, N or B (`pk:S`).
-    #[arg(long, value_name = "NAME:TYPE", value_parser = parse_key)]
-    pub key: KeyArg,
+    #[arg(long, value_name = "NAME:TYPE", value_parser = KeyAttribute::from_spec)]
+    pub key: KeyAttribute,
     /// The sort key, NAME:TYPE.
-    #[arg(long, value_name = "NAME:TYPE", value_parser = parse_key)]
-    pub sort: Option<KeyArg>,
+    #[arg(long, value_name = "NAME:TYPE", value_parser = KeyAttribute::from_spec)]
+    pub sort: Option<KeyAttribute>,
     /// CSV: the field delimiter (one of , ; : | tab space).
     #[arg(long, value_name = "CHAR")]
     pub delimiter: Option<char>,
@@ -138,21 +130,6 @@ fn parse_time(s: &str) -> Result<f64, String> {
     chrono::DateTime::parse_from_rfc3339(s)
         .map(|t| t.timestamp_millis() as f64 / 1000.0)
         .map_err(|e| format!("{s:?} is not an RFC 3339 time like 2024-05-01T12:00:00Z: {e}"))
-}
-
-fn parse_key(s: &str) -> Result<KeyArg, String> {
-    let (name, ty) = s.rsplit_once(':').unwrap_or((s, "S"));
-    if name.is_empty() {
-        return Err(format!("{s:?}: the attribute name is empty"));
-    }
-    let ty = ty.to_ascii_uppercase();
-    if !matches!(ty.as_str(), "S" | "N" | "B") {
-        return Err(format!("{s:?}: the type must be S, N or B"));
-    }
-    Ok(KeyArg {
-        name: name.to_string(),
-        attr_type: ty,
-    })
 }
 
 /// A progress bar on stdout, hidden when stdout is not a terminal.
@@ -284,10 +261,11 @@ pub async fn import(args: ImportArgs) -> Result<()> {
         (file_uri(parent)?, name.to_string())
     };
     let mut definitions =
-        vec![json!({"AttributeName": args.key.name, "AttributeType": args.key.attr_type})];
+        vec![json!({"AttributeName": args.key.name, "AttributeType": args.key.attr_type.as_str()})];
     let mut key_schema = vec![json!({"AttributeName": args.key.name, "KeyType": "HASH"})];
     if let Some(sort) = &args.sort {
-        definitions.push(json!({"AttributeName": sort.name, "AttributeType": sort.attr_type}));
+        definitions
+            .push(json!({"AttributeName": sort.name, "AttributeType": sort.attr_type.as_str()}));
         key_schema.push(json!({"AttributeName": sort.name, "KeyType": "RANGE"}));
     }
     let compression = match (args.compression, args.format) {
@@ -368,18 +346,20 @@ pub async fn import(args: ImportArgs) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tarn_store::schema::ScalarType;
 
     #[test]
     fn keys_and_times_parse() {
+        let parse_key = KeyAttribute::from_spec;
         assert_eq!(
             parse_key("pk:s").unwrap(),
-            KeyArg {
+            KeyAttribute {
                 name: "pk".into(),
-                attr_type: "S".into()
+                attr_type: ScalarType::S
             }
         );
         assert_eq!(parse_key("a:b:N").unwrap().name, "a:b");
-        assert_eq!(parse_key("pk").unwrap().attr_type, "S");
+        assert_eq!(parse_key("pk").unwrap().attr_type, ScalarType::S);
         assert!(parse_key("pk:X").is_err());
         assert!(parse_key(":N").is_err());
         assert_eq!(parse_time("1970-01-01T00:00:01.5Z").unwrap(), 1.5);

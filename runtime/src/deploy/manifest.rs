@@ -51,6 +51,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use tarn_store::schema::KeyAttribute;
 
 use crate::host::tables::Access;
 pub use crate::triggers::schedule::ScheduleDef;
@@ -177,16 +178,12 @@ pub struct IndexDef {
 
 /// Splits `name:T` into (name, T), T defaulting to S.
 pub fn key_attr(spec: &str) -> Result<(String, String), ManifestError> {
-    let (name, ty) = match spec.rsplit_once(':') {
-        Some((n, t)) => (n, t.to_ascii_uppercase()),
-        None => (spec, "S".to_string()),
-    };
-    if name.is_empty() || !matches!(ty.as_str(), "S" | "N" | "B") {
-        return Err(ManifestError::Invalid(format!(
+    let key = KeyAttribute::from_spec(spec).map_err(|_| {
+        ManifestError::Invalid(format!(
             "key `{spec}`: expected `name` or `name:S`, `name:N`, `name:B`"
-        )));
-    }
-    Ok((name.to_string(), ty))
+        ))
+    })?;
+    Ok((key.name, key.attr_type.as_str().to_string()))
 }
 
 impl TableDef {

@@ -89,6 +89,24 @@ pub struct KeyAttribute {
     pub attr_type: ScalarType,
 }
 
+impl KeyAttribute {
+    /// Reads a key attribute the way tarn.toml and the command line write one: `name` (a string
+    /// key) or `name:T` with T one of S, N, B in any case. The name is everything before the last
+    /// `:`, so it may hold colons itself. The error says what is wrong, for people.
+    pub fn from_spec(spec: &str) -> std::result::Result<KeyAttribute, String> {
+        let (name, ty) = spec.rsplit_once(':').unwrap_or((spec, "S"));
+        if name.is_empty() {
+            return Err(format!("{spec:?}: the attribute name is empty"));
+        }
+        let attr_type = ScalarType::parse(&ty.to_ascii_uppercase())
+            .ok_or_else(|| format!("{spec:?}: the type must be S, N or B"))?;
+        Ok(KeyAttribute {
+            name: name.to_string(),
+            attr_type,
+        })
+    }
+}
+
 /// A primary key (or index key): a partition (HASH) key and an optional sort (RANGE) key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeySchema {

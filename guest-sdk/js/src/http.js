@@ -1,0 +1,181 @@
+// HTTP for functions, on the web's own `Request` and `Response` (StarlingMonkey's fetch event
+// in a component, node's globals in tests): a `Router` with `:param` and `*` routes, JSON
+// helpers, `HttpError`, and `httpHandler`, which serves a router or handler as the component's
+// `wasi:http/incoming-handler`.
+//
+//   import { Router, Table, HttpError, httpHandler, json } from 'tarn-sdk';
+//   const app = new Router();
+//   app.get('/todos/:id', (req, { params }) => {
+//     const todo = new Table('todos').get({ id: params.id });
+//     if (!todo) throw new HttpError(404, 'no such todo');
+//     return todo;                                  // an object: 200, as JSON
+//   });
+//   httpHandler(app);
+//
+// A handler (sync or async) gets the `Request` and a context `{ params, query, url }` and returns
+// a `Response`, an object or array (200, JSON), a string (200, text) or null/undefined (204). It
+// may throw `HttpError` (its status, JSON `{"error": message}`), or let a `TableError` escape (its
+// `httpStatus`: 409 for a failed condition, 404, 400, 403, 429, 500). Anything else is logged and
+// answers 500.
+
+import { TableError } from './errors.js';
+import { writeLog } from './host.js';
+import { toJson } from './types.js';
+
+/** An error that becomes a response: `status` and a JSON body `{"error": message}`. */
+export class HttpError extends Error {
+  /** @param {number} status @param {string} message */
+  constructor(status, message) {
+    super(message);
+    this.name = 'HttpError';
+    this.status = status;
+  }
+
+  /** The response this error answers with. */
+  toResponse() {
+    return json({ error: this.message }, this.status);
+  }
+}
+
+/**
+ * `value` as a JSON response (items included: see types.toJson).
+ * @param {any} value
+ * @param {number} [status]
+ * @param {Record<string, string>} [headers]
+ */
+export function json(value, status = 200, headers = {}) {
+  return new Response(toJson(value), { status, headers: { 'content-type': 'application/json', ...headers } });
+}
+
+/** A `text/plain` response. @param {string} body @param {number} [status] @param {Record<string, string>} [headers] */
+export function text(body, status = 200, headers = {}) {
+  return new Response(body, { status, headers: { 'content-type': 'text/plain; charset=utf-8', ...headers } });
+}
+
+/**
+ * The request's body parsed as JSON; HttpError(400) when it is not JSON.
+ * @param {Request} req
+ */
+export async function readJson(req) {
+  const body = await req.text();
+  try {
+    return JSON.parse(body);
+  } catch (e) {
+    throw new HttpError(400, `invalid JSON body: ${e.message}`);
+  }
+}
+
+/** What a handler returned, as a Response. */
+export function toResponse(result) {
+  if (result instanceof Response) return result;
+  if (result == null) return new Response(null, { status: 204 });
+  if (typeof result === 'string') return text(result);
+  if (typeof result === 'object') return json(result);
+  throw new TypeError(`a handler returned ${typeof result}; return a Response, object, array, string or null`);
+}
+
+/** Calls `handler`, turning its result or exception into a Response. */
+export async function runHandler(handler, req, ctx) {
+  try {
+    return toResponse(await handler(req, ctx));
+  } catch (e) {
+    if (e instanceof HttpError) return e.toResponse();
+    if (e instanceof TableError) {
+      if (e.httpStatus >= 500) writeLog('error', `${req.method} ${ctx.url.pathname}: ${e.name}: ${e.message}`);
+      return new HttpError(e.httpStatus, `${e.name}: ${e.message}`).toResponse();
+    }
+    writeLog('error', `${req.method} ${ctx.url.pathname} failed: ${e && e.stack ? e.stack : e}`);
+    return new HttpError(500, 'internal error').toResponse();
+  }
+}
+
+function segments(path) {
+  return path.split('/').filter(Boolean);
+}
+
+function match(pattern, path) {
+  const params = {};
+  for (let i = 0; i < pattern.length; i++) {
+    const seg = pattern[i];
+    if (seg === '*') {
+      params['*'] = path.slice(i).map(decodeURIComponent).join('/');
+      return params;
+    }
+    if (i >= path.length) return null;
+    if (seg.startsWith(':')) params[seg.slice(1)] = decodeURIComponent(path[i]);
+    else if (seg !== path[i]) return null;
+  }
+  return pattern.length === path.length ? params : null;
+}
+
+/**
+ * Routes requests to handlers by method and path pattern; the first match wins.
+ *
+ * Patterns are `/`-separated segments: a literal, `:name` (one segment, in `ctx.params`), or a
+ * final `*` (the rest of the path, `ctx.params['*']`). Empty segments are ignored, so `/todos/`
+ * matches `/todos`. GET routes answer HEAD too. A path that matches only routes of other
+ * methods gets 405 with an `allow` header; no match at all gets 404.
+ */
+export class Router {
+  constructor() {
+    this.routes = [];
+  }
+
+  /** Adds `handler` for `method` (null: any) on `pattern`. */
+  route(method, pattern, handler) {
+    const segs = segments(pattern);
+    if (segs.slice(0, -1).includes('*')) throw new RangeError(`'*' must be the last segment of ${pattern}`);
+    this.routes.push({ method: method ? method.toUpperCase() : null, segs, handler });
+    return this;
+  }
+
+  /** A GET (and HEAD) route. */ get(pattern, handler) { return this.route('GET', pattern, handler); }
+  /** A POST route. */ post(pattern, handler) { return this.route('POST', pattern, handler); }
+  /** A PUT route. */ put(pattern, handler) { return this.route('PUT', pattern, handler); }
+  /** A PATCH route. */ patch(pattern, handler) { return this.route('PATCH', pattern, handler); }
+  /** A DELETE route. */ delete(pattern, handler) { return this.route('DELETE', pattern, handler); }
+  /** A route for any method. */ any(pattern, handler) { return this.route(null, pattern, handler); }
+
+  /**
+   * Routes `req` and returns the response.
+   * @param {Request} req
+   * @returns {Promise<Response>}
+   */
+  async handle(req) {
+    const url = new URL(req.url);
+    const path = segments(url.pathname);
+    const allowed = [];
+    for (const { method, segs, handler } of this.routes) {
+      const params = match(segs, path);
+      if (!params) continue;
+      if (method === null || method === req.method || (method === 'GET' && req.method === 'HEAD')) {
+        return runHandler(handler, req, { params, query: url.searchParams, url });
+      }
+      if (!allowed.includes(method)) allowed.push(method);
+    }
+    if (!allowed.length) return new HttpError(404, `no route for ${url.pathname}`).toResponse();
+    const r = new HttpError(405, `method ${req.method} not allowed`).toResponse();
+    r.headers.set('allow', allowed.join(', '));
+    return r;
+  }
+}
+
+/**
+ * Serves `handler` (a Router, or any `(req, ctx) => result` function) as the component's HTTP
+ * handler, through the engine's fetch event. Call it once, at the top level of the function's
+ * module. Returns the function that handles one request (handy in tests).
+ * @param {Router | ((req: Request, ctx: object) => any)} handler
+ * @returns {(req: Request) => Promise<Response>}
+ */
+export function httpHandler(handler) {
+  const serve = handler instanceof Router
+    ? (req) => handler.handle(req)
+    : (req) => {
+      const url = new URL(req.url);
+      return runHandler(handler, req, { params: {}, query: url.searchParams, url });
+    };
+  if (typeof addEventListener === 'function') {
+    addEventListener('fetch', (event) => event.respondWith(serve(event.request)));
+  }
+  return serve;
+}
