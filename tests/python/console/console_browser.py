@@ -2,7 +2,7 @@
 sign-in link goes) and stderr (the logs) are kept apart, a headless Chromium driven by
 Selenium, and small waiting helpers (no sleeps: every wait polls for an element or a state).
 
-The browser is Debian's chromium with chromium-driver (scripts/browser-deps.sh installs them);
+The browser is Debian's chromium with chromium-driver (scripts/system-deps.sh installs them);
 Selenium comes from PyPI (tests/python/requirements.txt). Screenshots go to
 target/console-screenshots/.
 """
@@ -125,7 +125,7 @@ def spawn_console_server(*extra_args):
 def start_browser():
     """A headless Chromium (a fresh profile) driven through chromedriver."""
     if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
-        pytest.fail(f"{CHROMIUM} or {CHROMEDRIVER} is missing: run scripts/browser-deps.sh")
+        pytest.fail(f"{CHROMIUM} or {CHROMEDRIVER} is missing: run scripts/system-deps.sh")
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
