@@ -7,13 +7,15 @@ One tarn server (with the todo example app, so there are functions to watch) and
 for the module; no sleeps.
 """
 
+import datetime
 import json
+import subprocess
 
 import pytest
 import requests
 from selenium.webdriver.common.by import By
 
-from conftest import REPO_ROOT, AwsFactory, canon, scan_items, wait_active
+from conftest import REPO_ROOT, AwsFactory, _tarn_bin, canon, scan_items, wait_active
 from console_browser import (button, dynamodb_error, find, page_errors, set_value, shot, spawn_console_server,
                              start_browser, stop_browser, text_of, wait)
 
@@ -256,4 +258,66 @@ def test_paging_query_filter_and_the_keyboard(server, browser, ddb):
     wait(browser, lambda d: d.current_url.endswith("#/functions"), "g f")
     browser.find_element(By.TAG_NAME, "body").send_keys("gt")
     wait(browser, lambda d: d.current_url.endswith("#/tables"), "g t")
+    assert not page_errors(browser), page_errors(browser)
+
+
+def test_functions_versions_rollback_routes_mappings_and_schedules(server, browser, tmp_path):
+    """The todo app (version 1): its routes, its stream mapping's progress and its schedule's next
+    run. Then a second version (hello on GET /hello) is deployed with `tarn deploy`, and the
+    console rolls back to the first: the routes serve the todo API again."""
+    r = requests.post(f"{server.functions}/todos", json={"title": "for the mapping"}, timeout=10)
+    assert r.status_code in (200, 201), r.text
+    browser.get(f"{server.console}#/functions")
+    routes = "table[aria-label=Routes] tbody tr"
+    wait(browser, lambda d: sorted(e.text for e in d.find_elements(By.CSS_SELECTOR, routes)) ==
+         ["DELETE /todos/:id todo-api", "GET /todos todo-api", "GET /todos/:id todo-api", "POST /todos todo-api",
+          "PUT /todos/:id todo-api"], "the todo app's five routes")
+    # The stream mapping has processed the todos written so far, and has a checkpoint.
+    mapping = "table[aria-label='Stream mappings'] tbody tr"
+    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, mapping + " td:nth-child(1)").text == "todos → todo-events"
+         and int(d.find_element(By.CSS_SELECTOR, mapping + " td:nth-child(2)").text) >= 1
+         and d.find_element(By.CSS_SELECTOR, mapping + " td:nth-child(5)").text not in ("", "—"),
+         "the mapping's processed records and checkpoint")
+    assert find(browser, mapping + " td:nth-child(3)").text == "0"
+    # The schedule: not run yet; its next run is the coming Sunday at 03:00 UTC.
+    now = datetime.datetime.now(datetime.timezone.utc)
+    sunday = (now + datetime.timedelta(days=(6 - now.weekday()) % 7)).replace(hour=3, minute=0, second=0, microsecond=0)
+    if sunday <= now:
+        sunday += datetime.timedelta(days=7)
+    schedule = find(browser, "table[aria-label=Schedules] tbody tr")
+    cells = [c for c in schedule.find_elements(By.TAG_NAME, "td")]
+    assert [cells[0].text, cells[1].text, cells[2].text] == ["0 0 3 * * Sun", "nightly", "not yet"]
+    assert cells[3].get_attribute("title") == sunday.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    # Version 2: hello alone, on GET /hello.
+    hello = REPO_ROOT / "functions" / "target" / "wasm32-wasip2" / "release" / "hello.wasm"
+    manifest = tmp_path / "tarn.toml"
+    manifest.write_text(f'[[function]]\nname = "hello"\nsource = "{hello}"\n\n'
+                        '[[route]]\nmethod = "GET"\npath = "/hello"\nfunction = "hello"\n')
+    out = subprocess.run([str(_tarn_bin()), "deploy", "--app", str(manifest), "--server", server.admin,
+                          "--data-dir", server.data_dir], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "deployed version 2"
+    active = ".cards .card:first-child .value"
+    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, active).text == "v2", "version 2 active")
+    wait(browser, lambda d: [e.text for e in d.find_elements(By.CSS_SELECTOR, routes)] == ["GET /hello hello"], "hello's route")
+    assert "No stream mappings." in text_of(browser, ".panel")
+    assert requests.get(f"{server.functions}/hello", timeout=10).text == "hello from tarn\n"
+    assert requests.get(f"{server.functions}/todos", timeout=10).status_code == 404
+    shot(browser, "flows-functions-v2")
+
+    # Roll back to version 1 from the versions table.
+    row = find(browser, "table[aria-label=Versions] tbody tr:last-child")
+    assert row.find_element(By.CSS_SELECTOR, "td:first-child").text.startswith("v1")
+    row.find_element(By.XPATH, ".//button[normalize-space()='Roll back']").click()
+    button(browser, "Activate", "dialog").click()
+    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, active).text == "v1", "version 1 active again")
+    wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, routes)) == 5, "the todo routes again")
+    versions = requests.get(f"{server.admin}/_tarn/versions", timeout=10,
+                            headers={"Authorization": f"Bearer {server.admin_token()}"}).json()
+    assert versions["active"] == 1 and [v["version"] for v in versions["versions"]] == [1, 2]
+    r = requests.get(f"{server.functions}/todos", timeout=10)
+    assert r.status_code == 200, r.text
+    assert requests.get(f"{server.functions}/hello", timeout=10).status_code == 404
+    shot(browser, "flows-functions")
     assert not page_errors(browser), page_errors(browser)

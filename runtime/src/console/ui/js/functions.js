@@ -149,8 +149,8 @@ export function FunctionsPage({ fn }) {
         <table class="data" aria-label="Schedules"><thead><tr><th>Cron (UTC, seconds first)</th><th>Function</th><th>Last run</th><th>Next run</th><th class="num">Runs</th><th class="num">Failures</th><th class="num">Skipped</th><th>Last error</th></tr></thead>
           <tbody>${d.schedules.map((c) => { const s = schedules[c.name] || {}; return html`<tr key=${c.name}>
             <td class="mono">${c.cron}</td><td class="mono">${c.function}</td>
-            <td class="small">${s.last_run ? fmtTime(s.last_run) : 'not yet'}</td>
-            <td class="small">${s.next_run ? fmtTime(s.next_run) : '—'}</td>
+            <td class="small" title=${s.last_run || ''}>${s.last_run ? fmtTime(s.last_run) : 'not yet'}</td>
+            <td class="small" title=${s.next_run || ''}>${s.next_run ? fmtTime(s.next_run) : '—'}</td>
             <td class="num">${fmtInt(s.runs ?? 0)}</td><td class="num">${fmtInt(s.failures ?? 0)}</td><td class="num">${fmtInt(s.skipped ?? 0)}</td>
             <td class="small">${s.last_error || ''}</td>
           </tr>`; })}</tbody></table>`}
