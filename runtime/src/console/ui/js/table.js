@@ -130,12 +130,13 @@ function Overview({ name, desc, reload }) {
 }
 
 function TtlTab({ name }) {
-  const ttl = useLoad(() => api.ddb('DescribeTimeToLive', { TableName: name }).then((r) => r.TimeToLiveDescription), [name]);
+  const changing = (d) => !d || d.TimeToLiveStatus === 'ENABLING' || d.TimeToLiveStatus === 'DISABLING';
+  const ttl = useLoad(() => api.ddb('DescribeTimeToLive', { TableName: name }).then((r) => r.TimeToLiveDescription), [name], 1500, changing);
   const [attr, setAttr] = useState('');
   const [error, setError] = useState(null);
   const d = ttl.data;
   useEffect(() => { if (d?.AttributeName) setAttr(d.AttributeName); }, [d?.AttributeName]);
-  const enabled = d?.TimeToLiveStatus === 'ENABLED';
+  const enabled = d?.TimeToLiveStatus === 'ENABLED' || d?.TimeToLiveStatus === 'ENABLING';
   const change = async (e) => {
     e.preventDefault();
     setError(null);
@@ -153,7 +154,8 @@ function TtlTab({ name }) {
       ${d ? html`<form class="row" onSubmit=${change}>
         <div class="field"><label for="ttl-attr">TTL attribute</label>
           <input id="ttl-attr" value=${attr} onInput=${(e) => setAttr(e.target.value)} disabled=${enabled} required spellcheck="false" placeholder="expiresAt" /></div>
-        <button type="submit" class=${`btn ${enabled ? 'danger' : 'primary'}`} style=${{ alignSelf: 'flex-end' }}>${enabled ? 'Disable TTL' : 'Enable TTL'}</button>
+        <button type="submit" class=${`btn ${enabled ? 'danger' : 'primary'}`} style=${{ alignSelf: 'flex-end' }} disabled=${changing(d)}
+          title=${changing(d) ? 'DynamoDB takes no change while TTL is being turned on or off' : ''}>${enabled ? 'Disable TTL' : 'Enable TTL'}</button>
       </form>` : html`<${Spinner} />`}
       <p class="muted small">Items deleted by TTL: see the Metrics tab.</p>
     </div>
