@@ -181,9 +181,11 @@ fn throughput(read_units: f64, write_units: f64, read_price: f64, write_price: f
 }
 
 /// Capacity units to provision so that `peak` per second is [`TARGET_UTILIZATION`] of them
-/// (at least 1).
+/// (at least 1). The quotient is rounded to a millionth of a unit first, so that float error
+/// (1400 / 0.7 is 2000.0000000000002) does not buy a whole unit more.
 pub fn sized_capacity(peak: f64) -> f64 {
-    (peak / TARGET_UTILIZATION).ceil().max(1.0)
+    let units = ((peak / TARGET_UTILIZATION) * 1e6).round() / 1e6;
+    units.ceil().max(1.0)
 }
 
 /// The monthly estimate of `usage` under `prices`.
