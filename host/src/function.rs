@@ -4,7 +4,6 @@
 //! counters. [`Host::load`] makes one; [`crate::invoke`] runs it.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -111,7 +110,7 @@ impl LoadedFunction {
         match slots.clone().try_acquire_owned() {
             Ok(permit) => Ok(Some(permit)),
             Err(_) => {
-                self.metrics.throttles.fetch_add(1, Ordering::Relaxed);
+                self.metrics.throttled();
                 let limit = self.spec.limits.max_concurrency.unwrap_or(0);
                 tracing::debug!(function = %self.spec.name, limit, "invocation throttled");
                 Err(InvocationError::Throttled(limit))
@@ -155,6 +154,10 @@ impl<A: TableAccess> Host<A> {
             };
         tracing::info!(function = %spec.name, version = spec.version, ?kind, %hash, from_cache, "loaded function");
         let grants = Arc::new(spec.grants.clone());
+        let metrics = Arc::new(FunctionMetrics::observed(
+            &spec.name,
+            self.inner.observer.clone(),
+        ));
         let concurrency = spec
             .limits
             .max_concurrency
@@ -164,7 +167,7 @@ impl<A: TableAccess> Host<A> {
             kind,
             hash,
             from_cache,
-            metrics: Default::default(),
+            metrics,
             concurrency,
             grants,
             pre,

@@ -48,7 +48,7 @@ pub use engine::HostConfig;
 pub use error::{HostError, InvocationError};
 pub use function::{FunctionKind, FunctionSpec, LoadedFunction};
 pub use log::LogSink;
-pub use metrics::{FunctionMetrics, MetricsSnapshot};
+pub use metrics::{FunctionMetrics, InvocationObserver, MetricsSnapshot};
 pub use state::InvocationState;
 pub use tables::{Access, Grants, TableAccess, TableError, TableOp};
 
@@ -74,6 +74,7 @@ struct HostInner<A> {
     api: Arc<A>,
     logs: LogSink,
     max_memory_bytes: usize,
+    observer: Option<Arc<dyn metrics::InvocationObserver>>,
     _ticker: engine::EpochTicker,
 }
 
@@ -93,6 +94,7 @@ impl<A: TableAccess> Host<A> {
                 api: Arc::new(api),
                 logs,
                 max_memory_bytes: config.max_memory_bytes,
+                observer: config.observer,
                 _ticker: ticker,
             }),
         })

@@ -1,13 +1,35 @@
 //! The counters of one function version ([`FunctionMetrics`]), updated by every invocation, and
 //! their serializable snapshot ([`MetricsSnapshot`]) that `tarn functions status` and the admin
-//! API show.
+//! API show; and the [`InvocationObserver`] an embedding server may give the host
+//! (`HostConfig::observer`) to hear of every invocation itself (tarn's runtime keeps its
+//! Prometheus metrics and the console's history with it).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use crate::error::InvocationError;
+
+/// Hears of every invocation of every function a host loads, by function name (across
+/// versions). Called on the invocation's own task: keep it to a few atomic operations.
+pub trait InvocationObserver: std::fmt::Debug + Send + Sync {
+    /// `function` was instantiated for one invocation, in `took`.
+    fn instantiated(&self, function: &str, took: Duration);
+    /// An invocation of `function` ended after `took` (instantiation included) with
+    /// `outcome`.
+    fn finished(&self, function: &str, took: Duration, outcome: Result<(), &InvocationError>);
+    /// An invocation of `function` was refused at its `max_concurrency` (it did not run).
+    fn throttled(&self, function: &str);
+}
+
+/// The observer of a function's invocations, with the name it reports them under.
+#[derive(Debug)]
+struct Observed {
+    function: Box<str>,
+    observer: Arc<dyn InvocationObserver>,
+}
 
 /// Counters of one function version.
 #[derive(Debug, Default)]
@@ -28,6 +50,8 @@ pub struct FunctionMetrics {
     pub instantiate_ns: AtomicU64,
     /// Total nanoseconds of whole invocations.
     pub duration_ns: AtomicU64,
+    /// Who else hears of each invocation.
+    observed: Option<Observed>,
 }
 
 /// A serializable snapshot of [`FunctionMetrics`].
@@ -53,6 +77,20 @@ pub struct MetricsSnapshot {
 }
 
 impl FunctionMetrics {
+    /// Counters of a version of `function`, reporting each invocation to `observer` too.
+    pub(crate) fn observed(
+        function: &str,
+        observer: Option<Arc<dyn InvocationObserver>>,
+    ) -> FunctionMetrics {
+        FunctionMetrics {
+            observed: observer.map(|observer| Observed {
+                function: function.into(),
+                observer,
+            }),
+            ..Default::default()
+        }
+    }
+
     /// A snapshot of the counters.
     pub fn snapshot(&self) -> MetricsSnapshot {
         let n = self.invocations.load(Ordering::Relaxed);
@@ -77,14 +115,30 @@ impl FunctionMetrics {
 
     /// Records one instantiation that started at `started`.
     pub(crate) fn instantiated(&self, started: Instant) {
+        let took = started.elapsed();
         self.instantiate_ns
-            .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+            .fetch_add(took.as_nanos() as u64, Ordering::Relaxed);
+        if let Some(o) = &self.observed {
+            o.observer.instantiated(&o.function, took);
+        }
+    }
+
+    /// Records one invocation refused at the concurrency limit.
+    pub(crate) fn throttled(&self) {
+        self.throttles.fetch_add(1, Ordering::Relaxed);
+        if let Some(o) = &self.observed {
+            o.observer.throttled(&o.function);
+        }
     }
 
     /// Records one finished invocation that started at `started`.
     pub(crate) fn record(&self, started: Instant, result: Result<(), &InvocationError>) {
+        let took = started.elapsed();
         self.duration_ns
-            .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+            .fetch_add(took.as_nanos() as u64, Ordering::Relaxed);
+        if let Some(o) = &self.observed {
+            o.observer.finished(&o.function, took, result);
+        }
         if let Err(e) = result {
             self.errors.fetch_add(1, Ordering::Relaxed);
             let counter = match e {
@@ -95,5 +149,57 @@ impl FunctionMetrics {
             };
             counter.fetch_add(1, Ordering::Relaxed);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use parking_lot::Mutex;
+
+    use super::*;
+
+    #[derive(Debug, Default)]
+    struct Heard(Mutex<Vec<String>>);
+
+    impl InvocationObserver for Heard {
+        fn instantiated(&self, function: &str, _took: Duration) {
+            self.0.lock().push(format!("instantiated {function}"));
+        }
+        fn finished(&self, function: &str, _took: Duration, outcome: Result<(), &InvocationError>) {
+            let how = outcome.map_or_else(|e| e.kind(), |()| "ok");
+            self.0.lock().push(format!("finished {function} {how}"));
+        }
+        fn throttled(&self, function: &str) {
+            self.0.lock().push(format!("throttled {function}"));
+        }
+    }
+
+    #[test]
+    fn the_observer_hears_what_the_counters_count() {
+        let heard = Arc::new(Heard::default());
+        let m = FunctionMetrics::observed("f", Some(heard.clone()));
+        let t = Instant::now();
+        m.instantiated(t);
+        m.record(t, Ok(()));
+        m.record(t, Err(&InvocationError::Timeout(5)));
+        m.throttled();
+        assert_eq!(
+            *heard.0.lock(),
+            [
+                "instantiated f",
+                "finished f ok",
+                "finished f timeout",
+                "throttled f"
+            ]
+        );
+        let s = m.snapshot();
+        assert_eq!(
+            (s.invocations, s.errors, s.timeouts, s.throttles),
+            (0, 1, 1, 1)
+        );
+        // Without an observer, only the counters.
+        let plain = FunctionMetrics::observed("g", None);
+        plain.throttled();
+        assert_eq!(plain.snapshot().throttles, 1);
     }
 }

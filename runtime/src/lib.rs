@@ -6,6 +6,7 @@ pub mod deploy;
 pub mod host;
 pub mod logging;
 pub mod maintenance;
+pub mod metrics;
 pub mod server;
 pub mod transfer;
 pub mod triggers;

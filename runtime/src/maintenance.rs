@@ -6,13 +6,16 @@
 //! sweep what has expired (in rounds, so one busy table cannot hold the loop for long), and trim
 //! the streams, keep PITR history in shape. The store does the work (`tarn_store::ttl`,
 //! `tarn_store::stream`, `tarn_store::backup::pitr`); this module
-//! only decides when. Errors are logged and the next tick tries again.
+//! only decides when, and counts each table's TTL deletions in the metrics. Errors are logged
+//! and the next tick tries again.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tarn_store::Store;
+
+use crate::metrics::Metrics;
 
 /// Most items deleted in one round of the sweeper.
 const SWEEP_ROUND: usize = 10_000;
@@ -35,13 +38,22 @@ impl Default for Upkeep {
     }
 }
 
-/// One round of upkeep; returns (expired items deleted, stream records trimmed).
-pub fn run_once(store: &Store, upkeep: &Upkeep) -> tarn_store::Result<(usize, usize)> {
+/// One round of upkeep; returns (expired items deleted, stream records trimmed). Each table's
+/// TTL deletions are counted in `metrics`.
+pub fn run_once(
+    store: &Store,
+    upkeep: &Upkeep,
+    metrics: &Metrics,
+) -> tarn_store::Result<(usize, usize)> {
     store.backfill_ttl()?;
     let now = tarn_store::clock::now_secs();
     let mut deleted = 0;
     loop {
-        let n = store.sweep_expired(now, SWEEP_ROUND)?;
+        let mut n = 0;
+        for (table, count) in store.sweep_expired_tables(now, SWEEP_ROUND)? {
+            metrics.ttl_deleted(&table, count as u64);
+            n += count;
+        }
         deleted += n;
         if n < SWEEP_ROUND {
             break;
@@ -53,7 +65,12 @@ pub fn run_once(store: &Store, upkeep: &Upkeep) -> tarn_store::Result<(usize, us
 }
 
 /// Runs upkeep every `upkeep.interval` until `shutdown` completes.
-pub async fn run(store: Arc<Store>, upkeep: Upkeep, shutdown: impl Future<Output = ()>) {
+pub async fn run(
+    store: Arc<Store>,
+    metrics: Metrics,
+    upkeep: Upkeep,
+    shutdown: impl Future<Output = ()>,
+) {
     tokio::pin!(shutdown);
     let mut tick = tokio::time::interval(upkeep.interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -62,10 +79,12 @@ pub async fn run(store: Arc<Store>, upkeep: Upkeep, shutdown: impl Future<Output
             () = &mut shutdown => return,
             _ = tick.tick() => {}
         }
-        let store = store.clone();
+        let (store, metrics) = (store.clone(), metrics.clone());
         let span = tracing::debug_span!("upkeep");
-        let result =
-            tokio::task::spawn_blocking(move || span.in_scope(|| run_once(&store, &upkeep))).await;
+        let result = tokio::task::spawn_blocking(move || {
+            span.in_scope(|| run_once(&store, &upkeep, &metrics))
+        })
+        .await;
         match result {
             Ok(Ok((deleted, trimmed))) if deleted + trimmed > 0 => {
                 tracing::info!(

@@ -25,7 +25,8 @@
 //! 4. **Operations of a concern**, each a set of functions over the database (and the runner,
 //!    when they start background work): [`index`] (UpdateTable's index changes, online
 //!    builds), [`stream`] (reading and trimming streams), [`ttl`] (enabling TTL, the sweeper),
-//!    [`backup`] (on-demand backups, point-in-time recovery, restores).
+//!    [`backup`] (on-demand backups, point-in-time recovery, restores), [`stats`] (read-only
+//!    figures for monitoring).
 //! 5. **The facade**: [`Store`], whose methods delegate to the layers below; it owns the
 //!    database and the runner, and starts the work a crash may have left when it opens.
 //!
@@ -46,6 +47,7 @@ pub mod index;
 pub mod key;
 mod runner;
 pub mod schema;
+pub mod stats;
 mod store;
 pub mod stream;
 pub mod ttl;

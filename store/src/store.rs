@@ -115,6 +115,18 @@ impl Store {
         self.db.table_meta(name)
     }
 
+    /// Runs `f` on the definition of a table, without copying it (a lookup and a reference
+    /// count: cheap enough for every request).
+    pub fn with_table_meta<R>(&self, name: &str, f: impl FnOnce(&TableMeta) -> R) -> Result<R> {
+        Ok(f(&self.db.table(name)?.meta))
+    }
+
+    /// Figures about the open database for monitoring: disk, journal, memtables, compactions,
+    /// block cache, write-stall conditions (see [`crate::stats`]).
+    pub fn stats(&self) -> crate::stats::StoreStats {
+        crate::stats::stats(&self.db)
+    }
+
     // ---- items ----
 
     /// Reads one item by its key.
@@ -285,6 +297,12 @@ impl Store {
     /// years before), in every table with TTL enabled. Returns the number deleted.
     pub fn sweep_expired(&self, now_secs: u64, max: usize) -> Result<usize> {
         ttl::sweep_expired(&self.db, now_secs, max)
+    }
+
+    /// [`Store::sweep_expired`], answering how many items each table lost (tables that lost
+    /// none are left out).
+    pub fn sweep_expired_tables(&self, now_secs: u64, max: usize) -> Result<Vec<(String, usize)>> {
+        ttl::sweep_expired_tables(&self.db, now_secs, max)
     }
 
     // ---- backups, point-in-time recovery, restores ----

@@ -118,19 +118,37 @@ pub(crate) fn backfill_ttl(db: &Db) -> Result<usize> {
 /// Deletes up to `max` items whose TTL expired before `now_secs` (and not more than five
 /// years before), in every table with TTL enabled. Returns the number deleted.
 pub(crate) fn sweep_expired(db: &Db, now_secs: u64, max: usize) -> Result<usize> {
+    Ok(sweep_expired_tables(db, now_secs, max)?
+        .iter()
+        .map(|(_, n)| n)
+        .sum())
+}
+
+/// [`sweep_expired`], answering how many items each table lost (tables that lost none are
+/// left out).
+pub(crate) fn sweep_expired_tables(
+    db: &Db,
+    now_secs: u64,
+    max: usize,
+) -> Result<Vec<(String, usize)>> {
     let tables: Vec<_> = db
         .tables_snapshot()
         .into_iter()
         .filter(|t| t.meta.ttl.is_some())
         .collect();
     let mut deleted = 0;
+    let mut per_table = Vec::new();
     for t in tables {
         if deleted >= max {
             break;
         }
-        deleted += sweep_table(db, &t, now_secs, max - deleted)?;
+        let n = sweep_table(db, &t, now_secs, max - deleted)?;
+        if n > 0 {
+            per_table.push((t.meta.name.clone(), n));
+        }
+        deleted += n;
     }
-    Ok(deleted)
+    Ok(per_table)
 }
 
 /// Deletes up to `max` expired items of one table.

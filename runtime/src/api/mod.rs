@@ -2,7 +2,8 @@
 //! `X-Amz-Target` on a JSON request body and answers the JSON response body or a DynamoDB error.
 //!
 //! The HTTP server and the wasm host's `tables` import both go through here, so a function sees
-//! exactly the behaviour a boto3 client sees.
+//! exactly the behaviour a boto3 client sees; and every request that reaches an operation is
+//! counted here, in the API's [`crate::metrics::Metrics`].
 //!
 //! The wire format itself (DynamoDB JSON values and items, request members, [`ApiError`]) is the
 //! `tarn-wire` crate; `ops` holds the handlers, and `crate::transfer` the export and import
@@ -13,6 +14,8 @@ pub(crate) mod ops;
 use std::sync::Arc;
 
 use serde_json::Value;
+
+use crate::metrics::Operation;
 
 /// The DynamoDB JSON codec (the `tarn-wire` crate) at the path it had before it became a crate,
 /// for the callers outside the API that still name it so.
@@ -42,6 +45,7 @@ pub struct Api {
     account_id: Arc<str>,
     idempotency: Arc<ops::transact::IdempotencyTokens>,
     transfers: Arc<crate::transfer::jobs::Transfers>,
+    metrics: crate::metrics::Metrics,
 }
 
 impl Api {
@@ -50,6 +54,7 @@ impl Api {
         let export_root = store.path().join(DEFAULT_EXPORT_DIR);
         Api {
             transfers: Arc::new(crate::transfer::jobs::Transfers::new(export_root)),
+            metrics: crate::metrics::Metrics::new(store.clone()),
             store,
             region: DEFAULT_REGION.into(),
             account_id: DEFAULT_ACCOUNT_ID.into(),
@@ -78,6 +83,12 @@ impl Api {
     /// The store behind the API.
     pub fn store(&self) -> &Arc<tarn_store::Store> {
         &self.store
+    }
+
+    /// What the server counts: requests, capacity, functions... and their last hour (see
+    /// [`crate::metrics`]).
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.metrics
     }
 
     /// The region reported in ARNs.
@@ -119,8 +130,9 @@ impl Api {
     /// panicking handler answers `InternalServerError`.
     pub async fn call(&self, operation: &str, body: Value) -> Result<Value, ApiError> {
         let handler = self.handler(operation, &body)?;
+        let op = Operation::from_api_name(operation);
         let api = self.clone();
-        tokio::task::spawn_blocking(move || handler(&api, &body))
+        tokio::task::spawn_blocking(move || api.run(op, handler, &body))
             .await
             .map_err(|e| {
                 tracing::error!(error = %e, "operation handler panicked");
@@ -138,16 +150,24 @@ impl Api {
             return self.call(operation, body).await;
         }
         let handler = self.handler(operation, &body)?;
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(self, &body)))
-            .unwrap_or_else(|panic| {
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .copied()
-                    .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-                    .unwrap_or("");
-                tracing::error!(error = message, "operation handler panicked");
-                Err(ApiError::internal("Internal server error"))
-            })
+        self.run(Operation::from_api_name(operation), handler, &body)
+    }
+
+    /// Runs `handler` on `body`, a panic answering `InternalServerError`, and counts it in the
+    /// metrics as one request of `op` (a few atomic adds; see [`crate::metrics`]).
+    fn run(&self, op: Operation, handler: ops::Handler, body: &Value) -> Result<Value, ApiError> {
+        self.metrics.time_request(op, body, || {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(self, body)))
+                .unwrap_or_else(|panic| {
+                    let message = panic
+                        .downcast_ref::<&str>()
+                        .copied()
+                        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+                        .unwrap_or("");
+                    tracing::error!(error = message, "operation handler panicked");
+                    Err(ApiError::internal("Internal server error"))
+                })
+        })
     }
 
     /// The handler of `operation`, once the body is known to be a JSON object.

@@ -80,6 +80,16 @@ pub struct FunctionServeArgs {
     /// Most function invocations running at once.
     #[arg(long, default_value_t = 256)]
     pub max_concurrent: u32,
+    /// Who may read GET /metrics on the admin listener: anyone who reaches it (public), only
+    /// with the admin token (token), or nobody (off).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "ACCESS",
+        default_value = "public",
+        env = "TARN_METRICS"
+    )]
+    pub metrics: crate::metrics::endpoint::MetricsAccess,
 }
 
 /// Runs the function server of `tarn serve` over `api` until `shutdown`: what `tarn serve`
@@ -109,6 +119,7 @@ pub async fn serve_functions(
     opts.admin_token = args.admin_token;
     opts.max_concurrent = args.max_concurrent;
     opts.admin_pages = admin_pages;
+    opts.metrics_access = args.metrics;
     deploy::serve_app(api, opts, shutdown).await?;
     Ok(())
 }

@@ -224,6 +224,7 @@ impl Running {
             ..
         } = self;
         let store = api.store().clone();
+        let metrics = api.metrics().clone();
         let mut service = DynamoDbService::new(api);
         if let Some(v) = verifier {
             service = service.with_verifier(v);
@@ -231,13 +232,20 @@ impl Running {
         let service = Arc::new(service);
         // Upkeep (TTL sweeps, stream trimming) runs as long as the server does.
         let (stop_upkeep, upkeep_stopped) = tokio::sync::oneshot::channel::<()>();
-        let upkeep = tokio::spawn(maintenance::run(store, upkeep, async {
+        let upkeep = tokio::spawn(maintenance::run(store, metrics.clone(), upkeep, async {
             let _ = upkeep_stopped.await;
+        }));
+        // The metrics history closes a step every ten seconds as long as the server runs.
+        let (stop_sampler, sampler_stopped) = tokio::sync::oneshot::channel::<()>();
+        let sampler = tokio::spawn(crate::metrics::run_sampler(metrics, async {
+            let _ = sampler_stopped.await;
         }));
         let served =
             server::serve_with(listener, service, limits, shutdown, server::SHUTDOWN_GRACE).await;
         let _ = stop_upkeep.send(());
+        let _ = stop_sampler.send(());
         let _ = upkeep.await;
+        let _ = sampler.await;
         // `serve` has waited for the connections and dropped its handle on the store; the store
         // closes when the last handle (the function server's, if any) is dropped, and only then
         // may its directory go.

@@ -88,6 +88,21 @@ fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
+/// `GET /metrics` (on the admin port, beside the admin API): the Prometheus exposition, with
+/// or without the token as `tarn serve --metrics` says.
+pub async fn metrics(
+    rt: &Runtime,
+    req: &hyper::Request<Incoming>,
+) -> hyper::Response<ResponseBody> {
+    crate::metrics::endpoint::answer(
+        rt.host().api().metrics(),
+        rt.metrics_access(),
+        req.method(),
+        authorized(rt, req),
+    )
+    .await
+}
+
 /// `GET /_tarn/health`: `{"ok": true, "version": n}`, no token needed.
 pub fn health(rt: &Runtime) -> hyper::Response<ResponseBody> {
     respond(200, json!({"ok": true, "version": rt.current().version}))

@@ -30,6 +30,7 @@ use crate::api::Api;
 use crate::host::limits::FunctionLimits;
 use crate::host::log::LogSink;
 use crate::host::{FunctionKind, FunctionSpec, Host, HostConfig, HostError};
+use crate::metrics::endpoint::MetricsAccess;
 use crate::triggers::routes::RouteTable;
 use crate::triggers::status::TriggerStatus;
 use crate::triggers::Functions;
@@ -81,6 +82,8 @@ pub struct Runtime {
     /// The running schedule and stream-mapping tasks of the active version.
     triggers: parking_lot::Mutex<Vec<tokio::task::JoinHandle<()>>>,
     status: Arc<TriggerStatus>,
+    /// Who may read `GET /metrics` on the admin port.
+    metrics_access: MetricsAccess,
 }
 
 /// Options of [`serve_app`].
@@ -104,6 +107,8 @@ pub struct ServeOptions {
     pub max_concurrent: u32,
     /// Pages the admin port serves beside the admin API (the console), if any.
     pub admin_pages: Option<Arc<dyn ports::AdminPages>>,
+    /// Who may read `GET /metrics` on the admin port (`--metrics`).
+    pub metrics_access: MetricsAccess,
 }
 
 impl ServeOptions {
@@ -119,6 +124,7 @@ impl ServeOptions {
             admin_token: None,
             max_concurrent: 256,
             admin_pages: None,
+            metrics_access: MetricsAccess::default(),
         }
     }
 }
@@ -155,7 +161,8 @@ fn resolve_token(opts: &ServeOptions) -> Result<String, DeployError> {
 }
 
 impl Runtime {
-    /// A runtime over `api` keeping its state under `data_dir`, with nothing loaded yet.
+    /// A runtime over `api` keeping its state under `data_dir`, with nothing loaded yet. Its
+    /// invocations and triggers are counted in `api`'s metrics.
     pub fn new(
         api: Api,
         data_dir: &Path,
@@ -164,6 +171,9 @@ impl Runtime {
     ) -> Result<Self, DeployError> {
         let mut config = HostConfig::new(data_dir.join("cache").join("wasm"));
         config.max_concurrent = max_concurrent;
+        config.observer = Some(api.metrics().invocation_observer());
+        let status = Arc::new(TriggerStatus::default());
+        api.metrics().set_trigger_source(status.clone());
         let host = Host::new(config, api, LogSink::new())?;
         Ok(Runtime {
             host,
@@ -173,8 +183,20 @@ impl Runtime {
             deploy_lock: tokio::sync::Mutex::new(()),
             stopping: tokio::sync::watch::channel(false).0,
             triggers: parking_lot::Mutex::new(Vec::new()),
-            status: Arc::default(),
+            status,
+            metrics_access: MetricsAccess::default(),
         })
+    }
+
+    /// The same runtime serving `GET /metrics` to `access`.
+    pub fn with_metrics_access(mut self, access: MetricsAccess) -> Self {
+        self.metrics_access = access;
+        self
+    }
+
+    /// Who may read `GET /metrics`.
+    pub fn metrics_access(&self) -> MetricsAccess {
+        self.metrics_access
     }
 
     /// What the schedules and stream mappings report.
@@ -449,12 +471,10 @@ pub async fn serve_app(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), DeployError> {
     let token = resolve_token(&opts)?;
-    let rt = Arc::new(Runtime::new(
-        api,
-        &opts.data_dir,
-        token,
-        opts.max_concurrent,
-    )?);
+    let rt = Arc::new(
+        Runtime::new(api, &opts.data_dir, token, opts.max_concurrent)?
+            .with_metrics_access(opts.metrics_access),
+    );
     match &opts.app {
         Some(path) => {
             let bundle = bundle_from(path).await?;

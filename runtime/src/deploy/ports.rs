@@ -1,7 +1,8 @@
 //! The two ports of the function side and what each serves: the function port
 //! ([`DEFAULT_LISTEN`], 127.0.0.1:8080 by default) hands requests to the HTTP trigger
 //! ([`crate::triggers::http`]) with the active version's routes and functions; the admin port
-//! ([`DEFAULT_ADMIN_LISTEN`], 127.0.0.1:8081) serves the admin API ([`super::admin`]) alone.
+//! ([`DEFAULT_ADMIN_LISTEN`], 127.0.0.1:8081) serves the admin API ([`super::admin`]) and
+//! `GET /metrics` ([`crate::metrics::endpoint`]).
 //!
 //! Paths under `/_tarn/` are reserved: never routed to functions. On the function port they
 //! answer 404, but for `GET /_tarn/health` (a liveness probe that reveals nothing but the active
@@ -67,6 +68,9 @@ pub async fn handle_port(
     let path = req.uri().path();
     let reserved = path == "/_tarn" || path.starts_with("/_tarn/");
     match port {
+        Port::Admin if path == crate::metrics::endpoint::PATH => {
+            super::admin::metrics(&rt, &req).await
+        }
         Port::Admin if reserved => super::admin::handle(rt, req).await,
         Port::Admin => match pages.filter(|p| p.serves(path)) {
             Some(p) => p.handle(rt, req).await,

@@ -147,6 +147,60 @@ impl TriggerStatus {
     }
 }
 
+/// What the metrics read at each scrape (`/metrics`): per mapping its table, function and
+/// counters; per schedule its cron, function and counters.
+impl crate::metrics::TriggerSource for TriggerStatus {
+    fn trigger_figures(&self) -> crate::metrics::TriggerFigures {
+        // Names are `mapping_name(table, function)` and `schedule::name(cron, function)`:
+        // "<table or cron> -> <function>" (table and function names cannot hold " -> ").
+        let split = |name: &str| {
+            let (source, function) = name.rsplit_once(" -> ").unwrap_or((name, ""));
+            (source.to_string(), function.to_string())
+        };
+        let mappings = self
+            .mappings
+            .lock()
+            .iter()
+            .map(|(name, m)| {
+                let (table, function) = split(name);
+                let m = m.lock();
+                crate::metrics::MappingFigures {
+                    table,
+                    function,
+                    processed: m.processed,
+                    failed: m.failed,
+                    retries: m.retries,
+                    iterator_age_ms: m.iterator_age_ms,
+                }
+            })
+            .collect();
+        let schedules = self
+            .schedules
+            .lock()
+            .iter()
+            .map(|(name, s)| {
+                let (cron, function) = split(name);
+                let s = s.lock();
+                crate::metrics::ScheduleFigures {
+                    cron: if s.cron.is_empty() {
+                        cron
+                    } else {
+                        s.cron.clone()
+                    },
+                    function,
+                    runs: s.runs,
+                    failures: s.failures,
+                    skipped: s.skipped,
+                }
+            })
+            .collect();
+        crate::metrics::TriggerFigures {
+            mappings,
+            schedules,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,5 +221,34 @@ mod tests {
         assert_eq!(j["streams"]["a"]["processed"], 3);
         s.retain(&[], &["b".into()]);
         assert!(s.to_json()["streams"].as_object().unwrap().is_empty());
+    }
+
+    #[test]
+    fn figures_for_the_metrics() {
+        use crate::metrics::TriggerSource;
+        let s = TriggerStatus::default();
+        {
+            let m = s.mapping(&crate::triggers::stream::mapping_name("orders", "totals"));
+            let mut m = m.lock();
+            m.processed = 7;
+            m.failed = 1;
+            m.iterator_age_ms = 1500;
+        }
+        let sched = s.schedule(&crate::triggers::schedule::name("*/5 * * * * *", "tick"));
+        sched.lock().cron = "*/5 * * * * *".into();
+        sched.lock().runs = 3;
+        let f = s.trigger_figures();
+        assert_eq!(f.mappings.len(), 1);
+        let m = &f.mappings[0];
+        assert_eq!(
+            (m.table.as_str(), m.function.as_str()),
+            ("orders", "totals")
+        );
+        assert_eq!((m.processed, m.failed, m.iterator_age_ms), (7, 1, 1500));
+        let sc = &f.schedules[0];
+        assert_eq!(
+            (sc.cron.as_str(), sc.function.as_str(), sc.runs),
+            ("*/5 * * * * *", "tick", 3)
+        );
     }
 }

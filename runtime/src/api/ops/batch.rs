@@ -27,16 +27,18 @@ fn duplicates() -> ApiError {
     ApiError::validation("Provided list of item keys contains duplicates")
 }
 
-fn capacity_list(report: Report, per_table: BTreeMap<String, f64>, kind: Kind) -> Option<Value> {
-    if report == Report::None {
-        return None;
-    }
-    Some(
-        per_table
-            .into_iter()
-            .filter_map(|(t, u)| capacity::consumed(report, &t, u, kind))
-            .collect(),
-    )
+/// Records each table's units in the metrics; the ConsumedCapacity list when asked for.
+fn capacity_list(
+    api: &Api,
+    report: Report,
+    per_table: BTreeMap<String, f64>,
+    kind: Kind,
+) -> Option<Value> {
+    let entries: Vec<Value> = per_table
+        .into_iter()
+        .filter_map(|(t, u)| capacity::consumed(api, report, &t, u, kind))
+        .collect();
+    (report != Report::None).then_some(Value::Array(entries))
 }
 
 /// BatchGetItem.
@@ -113,7 +115,7 @@ pub(crate) fn batch_get_item(api: &Api, body: &Value) -> Result<Value, ApiError>
         }
     }
     let mut out = json!({"Responses": responses, "UnprocessedKeys": unprocessed});
-    if let Some(c) = capacity_list(report, units, Kind::Read) {
+    if let Some(c) = capacity_list(api, report, units, Kind::Read) {
         out["ConsumedCapacity"] = c;
     }
     Ok(out)
@@ -183,7 +185,7 @@ pub(crate) fn batch_write_item(api: &Api, body: &Value) -> Result<Value, ApiErro
     }
     api.store().write_items(actions)?;
     let mut out = json!({"UnprocessedItems": {}});
-    if let Some(c) = capacity_list(report, units, Kind::Write) {
+    if let Some(c) = capacity_list(api, report, units, Kind::Write) {
         out["ConsumedCapacity"] = c;
     }
     Ok(out)

@@ -4,9 +4,16 @@
 //! consistent reads cost half); a write unit covers 1 KB written, counting the larger of the item
 //! before and after; every operation costs at least one unit of its kind; Query and Scan round the
 //! total bytes read, not each item; transactions cost twice.
+//!
+//! Every successful operation passes its units through [`consumed`], [`consumed_on_index`] or
+//! [`consumed_write`], which record them in the metrics (consumed capacity per table and index,
+//! whether or not the request asked for ReturnConsumedCapacity) and build the response entry
+//! when it did.
 
 use serde_json::{json, Map, Value};
 
+use crate::api::Api;
+use crate::metrics::CapacityKind;
 use tarn_wire::optional_str;
 use tarn_wire::ApiError;
 
@@ -59,8 +66,30 @@ pub(crate) enum Kind {
     Write,
 }
 
+impl Kind {
+    fn metric(self) -> CapacityKind {
+        match self {
+            Kind::Read => CapacityKind::Read,
+            Kind::Write => CapacityKind::Write,
+        }
+    }
+}
+
+/// Records `units` consumed on `table` in the metrics, and answers the ConsumedCapacity entry
+/// for them, or `None` when not asked for.
+pub(crate) fn consumed(
+    api: &Api,
+    report: Report,
+    table: &str,
+    units: f64,
+    kind: Kind,
+) -> Option<Value> {
+    api.metrics().consumed(table, None, kind.metric(), units);
+    entry(report, table, units, kind)
+}
+
 /// The ConsumedCapacity entry for `units` on `table`, or `None` when not asked for.
-pub(crate) fn consumed(report: Report, table: &str, units: f64, kind: Kind) -> Option<Value> {
+fn entry(report: Report, table: &str, units: f64, kind: Kind) -> Option<Value> {
     if report == Report::None {
         return None;
     }
@@ -81,16 +110,20 @@ pub(crate) fn consumed(report: Report, table: &str, units: f64, kind: Kind) -> O
     Some(Value::Object(out))
 }
 
-/// The ConsumedCapacity entry for a read of `units` on index `index` of `table`, or `None`
-/// when not asked for. With INDEXES, the units are the index's (the table's share is zero).
+/// Records a read of `units` on index `index` of `table` in the metrics, and answers its
+/// ConsumedCapacity entry, or `None` when not asked for. With INDEXES, the units are the
+/// index's (the table's share is zero).
 pub(crate) fn consumed_on_index(
+    api: &Api,
     report: Report,
     table: &str,
     index: &str,
     global: bool,
     units: f64,
 ) -> Option<Value> {
-    let mut out = consumed(report, table, units, Kind::Read)?;
+    api.metrics()
+        .consumed(table, Some(index), CapacityKind::Read, units);
+    let mut out = entry(report, table, units, Kind::Read)?;
     if report == Report::Indexes {
         let member = if global {
             "GlobalSecondaryIndexes"
@@ -121,16 +154,23 @@ pub(crate) fn index_write_units(
         .collect()
 }
 
-/// The ConsumedCapacity entry of a single-item write: `table_units` on the table plus what each
-/// index write cost; INDEXES breaks the total down.
+/// Records a single-item write in the metrics (`table_units` on the table, each index's on
+/// the index) and answers its ConsumedCapacity entry: the table's units plus what each index
+/// write cost, INDEXES breaking the total down; `None` when not asked for.
 pub(crate) fn consumed_write(
+    api: &Api,
     report: Report,
     table: &str,
     table_units: f64,
     indexes: &[(String, bool, f64)],
 ) -> Option<Value> {
+    let metrics = api.metrics();
+    metrics.consumed(table, None, CapacityKind::Write, table_units);
+    for (name, _, units) in indexes {
+        metrics.consumed(table, Some(name), CapacityKind::Write, *units);
+    }
     let total = table_units + indexes.iter().map(|(_, _, u)| u).sum::<f64>();
-    let mut out = consumed(report, table, total, Kind::Write)?;
+    let mut out = entry(report, table, total, Kind::Write)?;
     if report == Report::Indexes {
         out["Table"] = json!({"CapacityUnits": table_units, "WriteCapacityUnits": table_units});
         for (name, global, units) in indexes {
@@ -171,11 +211,39 @@ mod tests {
         assert_eq!(write_units(400 * 1024), 400.0);
     }
 
+    fn api() -> (tempfile::TempDir, Api) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = tarn_store::Store::open(dir.path()).unwrap();
+        (dir, Api::new(std::sync::Arc::new(store)))
+    }
+
+    fn consumed_on(api: &Api, table: &str) -> (f64, f64, Vec<(String, f64, f64)>) {
+        let tables = api.metrics().requests_snapshot();
+        let (_, t) = tables.iter().find(|(n, _)| n == table).unwrap();
+        (
+            t.read_units,
+            t.write_units,
+            t.indexes
+                .iter()
+                .map(|i| (i.name.clone(), i.read_units, i.write_units))
+                .collect(),
+        )
+    }
+
     #[test]
-    fn reports_only_when_asked() {
-        assert!(consumed(Report::None, "t", 1.0, Kind::Read).is_none());
-        let v = consumed(Report::Indexes, "t", 2.0, Kind::Write).unwrap();
+    fn reports_only_when_asked_and_records_always() {
+        let (_dir, api) = api();
+        assert!(consumed(&api, Report::None, "t", 1.0, Kind::Read).is_none());
+        let v = consumed(&api, Report::Indexes, "t", 2.0, Kind::Write).unwrap();
         assert_eq!(v["TableName"], "t");
         assert_eq!(v["Table"]["CapacityUnits"], 2.0);
+        assert!(consumed_on_index(&api, Report::None, "t", "ix", true, 0.5).is_none());
+        let indexes = [("ix".to_string(), true, 3.0)];
+        let w = consumed_write(&api, Report::Total, "t", 1.0, &indexes).unwrap();
+        assert_eq!(w["CapacityUnits"], 4.0);
+        assert_eq!(
+            consumed_on(&api, "t"),
+            (1.0, 3.0, vec![("ix".to_string(), 0.5, 3.0)])
+        );
     }
 }

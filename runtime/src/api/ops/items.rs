@@ -34,23 +34,35 @@ fn response(attributes: Option<Item>, consumed: Option<Value>) -> Value {
     out
 }
 
+/// The capacity a write consumed (recorded in the metrics; the response entry when asked for):
+/// `new_size` is the new item's size (`new` itself is needed only on a table with indexes).
 fn write_capacity(
     api: &Api,
     report: Report,
     table: &str,
     old: Option<&Item>,
     new: Option<&Item>,
+    new_size: usize,
 ) -> Option<Value> {
-    if report == Report::None {
-        return None;
-    }
-    let bytes = old.map_or(0, item_size).max(new.map_or(0, item_size));
+    let bytes = old.map_or(0, item_size).max(new_size);
     let indexes = api
         .store()
-        .table_meta(table)
-        .map(|meta| capacity::index_write_units(&meta, old, new))
+        .with_table_meta(table, |meta| {
+            if meta.indexes.is_empty() {
+                Vec::new()
+            } else {
+                capacity::index_write_units(meta, old, new)
+            }
+        })
         .unwrap_or_default();
-    capacity::consumed_write(report, table, capacity::write_units(bytes), &indexes)
+    capacity::consumed_write(api, report, table, capacity::write_units(bytes), &indexes)
+}
+
+/// Whether `table` has secondary indexes (whose writes a write's capacity counts).
+fn has_indexes(api: &Api, table: &str) -> bool {
+    api.store()
+        .with_table_meta(table, |meta| !meta.indexes.is_empty())
+        .unwrap_or(false)
 }
 
 /// What PutItem and DeleteItem read beside the item or key: ReturnValues,
@@ -86,8 +98,8 @@ impl<'a> ConditionalWrite<'a> {
     }
 
     /// The response: the old item if ReturnValues asked for it, and the capacity consumed.
-    fn respond(&self, api: &Api, old: Option<Item>, new: Option<&Item>) -> Value {
-        let consumed = write_capacity(api, self.report, self.table, old.as_ref(), new);
+    fn respond(&self, api: &Api, old: Option<Item>, new: Option<&Item>, new_size: usize) -> Value {
+        let consumed = write_capacity(api, self.report, self.table, old.as_ref(), new, new_size);
         response(old.filter(|_| self.return_values == "ALL_OLD"), consumed)
     }
 }
@@ -96,13 +108,16 @@ impl<'a> ConditionalWrite<'a> {
 pub(crate) fn put_item(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let write = ConditionalWrite::from_request(body)?;
     let item = required_item(body, "Item")?;
-    // The new item is kept only to size the write when capacity is reported.
-    let new = (write.report != Report::None).then(|| item.clone());
+    let new_size = item_size(&item);
+    // A copy of the new item is kept only to size its index writes: when capacity is reported
+    // (ReturnConsumedCapacity INDEXES breaks them out), or on a table with indexes (the
+    // metrics count them either way).
+    let new = (write.report != Report::None || has_indexes(api, write.table)).then(|| item.clone());
     let old = api
         .store()
         .put_item(write.table, item, |old| write.check(old))
         .map_err(|e| write_error(e, write.return_old_on_failure))?;
-    Ok(write.respond(api, old, new.as_ref()))
+    Ok(write.respond(api, old, new.as_ref(), new_size))
 }
 
 /// GetItem.
@@ -122,7 +137,7 @@ pub(crate) fn get_item(api: &Api, body: &Value) -> Result<Value, ApiError> {
     };
     capacity::attach(
         &mut out,
-        capacity::consumed(report, table, units, Kind::Read),
+        capacity::consumed(api, report, table, units, Kind::Read),
     );
     Ok(out)
 }
@@ -143,7 +158,7 @@ pub(crate) fn delete_item(api: &Api, body: &Value) -> Result<Value, ApiError> {
         .store()
         .delete_item(write.table, &key, |old| write.check(old))
         .map_err(|e| write_error(e, write.return_old_on_failure))?;
-    Ok(write.respond(api, old, None))
+    Ok(write.respond(api, old, None, 0))
 }
 
 /// UpdateItem.
@@ -189,6 +204,7 @@ pub(crate) fn update_item(api: &Api, body: &Value) -> Result<Value, ApiError> {
         table,
         outcome.old.as_ref(),
         outcome.new.as_ref(),
+        outcome.new.as_ref().map_or(0, item_size),
     );
     let updated = || Projection {
         paths: update

@@ -107,6 +107,7 @@ fn filter_fn(
 }
 
 fn page_response(
+    api: &Api,
     page: Page,
     select: Select,
     projection: Option<&Projection>,
@@ -131,8 +132,9 @@ fn page_response(
     }
     let units = capacity::read_units(page.scanned_bytes, consistent);
     let consumed = match index {
-        None => capacity::consumed(report, table, units, Kind::Read),
+        None => capacity::consumed(api, report, table, units, Kind::Read),
         Some(ix) => capacity::consumed_on_index(
+            api,
             report,
             table,
             &ix.meta.name,
@@ -227,6 +229,7 @@ pub(crate) fn query(api: &Api, body: &Value) -> Result<Value, ApiError> {
         )?,
     };
     Ok(page_response(
+        api,
         result,
         select,
         projection.as_ref(),
@@ -298,6 +301,7 @@ pub(crate) fn scan(api: &Api, body: &Value) -> Result<Value, ApiError> {
         )?,
     };
     Ok(page_response(
+        api,
         result,
         select,
         projection.as_ref(),

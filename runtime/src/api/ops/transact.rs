@@ -218,11 +218,12 @@ pub(crate) fn transact_write_items(api: &Api, body: &Value) -> Result<Value, Api
         api.idempotency().remember(t, request_digest);
     }
     let mut out = json!({});
+    let entries: Vec<Value> = units
+        .into_iter()
+        .filter_map(|(t, u)| capacity::consumed(api, report, &t, u, Kind::Write))
+        .collect();
     if report != Report::None {
-        out["ConsumedCapacity"] = units
-            .into_iter()
-            .filter_map(|(t, u)| capacity::consumed(report, &t, u, Kind::Write))
-            .collect();
+        out["ConsumedCapacity"] = Value::Array(entries);
     }
     Ok(out)
 }
@@ -265,11 +266,12 @@ pub(crate) fn transact_get_items(api: &Api, body: &Value) -> Result<Value, ApiEr
         })
         .collect();
     let mut out = json!({"Responses": responses});
+    let entries: Vec<Value> = units
+        .into_iter()
+        .filter_map(|(t, u)| capacity::consumed(api, report, &t, u, Kind::Read))
+        .collect();
     if report != Report::None {
-        out["ConsumedCapacity"] = units
-            .into_iter()
-            .filter_map(|(t, u)| capacity::consumed(report, &t, u, Kind::Read))
-            .collect();
+        out["ConsumedCapacity"] = Value::Array(entries);
     }
     Ok(out)
 }
