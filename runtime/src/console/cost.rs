@@ -3,10 +3,10 @@
 //! `prices.toml` (us-east-1 list prices, with the date they were read; documented in the file).
 //!
 //! The estimate takes the capacity the table consumed over a recent window (the metrics
-//! history: read and write units in all, and the busiest second) and carries the window's rate
-//! over a month of [`Prices::hours_per_month`] hours:
+//! history: read and write units in all, and the busiest step's rate per second) and carries
+//! the window's rate over a month of [`Prices::hours_per_month`] hours:
 //! - on-demand: every consumed unit is a request unit, billed per million;
-//! - provisioned: capacity sized to the window's busiest second at auto scaling's default 70%
+//! - provisioned: capacity sized to the window's busiest step at auto scaling's default 70%
 //!   target utilization (at least 1 unit each), billed per unit-hour; for a table that is
 //!   provisioned, the capacity it is configured with is priced too;
 //! - storage (table and indexes, plus 100 bytes per item and index entry), PITR and on-demand
@@ -117,9 +117,10 @@ pub struct Usage {
     pub read_units: f64,
     /// Write capacity units consumed in the window.
     pub write_units: f64,
-    /// Read units consumed in the busiest second of the window.
+    /// Read units consumed per second in the busiest part of the window (the metrics
+    /// history's busiest 10-second step).
     pub peak_read_per_second: f64,
-    /// Write units consumed in the busiest second of the window.
+    /// Write units consumed per second in the busiest part of the window.
     pub peak_write_per_second: f64,
     /// Bytes of the table and its indexes.
     pub storage_bytes: u64,
@@ -153,7 +154,7 @@ pub struct Throughput {
 pub struct Estimate {
     /// On-demand throughput.
     pub on_demand: Throughput,
-    /// Provisioned throughput sized to the window's busiest second.
+    /// Provisioned throughput sized to the window's busiest step.
     pub provisioned: Throughput,
     /// Provisioned throughput at the table's own configured capacity, if it is provisioned.
     pub configured: Option<Throughput>,

@@ -9,6 +9,7 @@ for the module; no sleeps.
 
 import datetime
 import json
+import re
 import subprocess
 
 import pytest
@@ -93,6 +94,17 @@ def test_tail_a_functions_log_while_calling_its_route(server, browser):
     # The invocations show in the function's row.
     wait(browser, lambda d: int(d.find_element(By.CSS_SELECTOR, "tr[data-function=todo-api] td:nth-child(3)").text) >= 2,
          "todo-api's invocations")
+    # Its last hour (the metrics history): the invocations, once their 10-second step closes,
+    # with duration and instantiation percentiles.
+    card = lambda d, label: next(c.find_element(By.CSS_SELECTOR, ".value").text
+                                 for c in d.find_elements(By.CSS_SELECTOR, "#function-metrics .card")
+                                 if c.find_element(By.CSS_SELECTOR, ".label").text == label)
+    wait(browser, lambda d: int(card(d, "Invocations")) >= 2, "todo-api's invocations on its charts", timeout=40)
+    assert card(browser, "Errors") == "0"
+    for label in ("Duration p50 / p99", "Instantiation p50 / p99"):
+        assert re.fullmatch(r"[0-9.]+ (µs|ms|s) / [0-9.]+ (µs|ms|s)", card(browser, label)), card(browser, label)
+    find(browser, "#chart-duration .u-legend")
+    shot(browser, "flows-function-metrics")
 
 
 XSS = {

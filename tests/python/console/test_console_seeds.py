@@ -159,6 +159,18 @@ def test_the_seed_steps(server, browser, ddb):
     expected = json.loads(json.dumps(EXPECTED))
     expected["Album"]["M"]["Year"] = {"N": "2016"}
     assert [canon(i) for i in items] == [canon(expected)]
+
+    # 7. The writes on the metrics page: the two PutItems the console sent (the new item and
+    # its change) and the Scans that listed it; a step shows once it closes (every 10 s).
+    find(browser, "a.tab[href$='/metrics']").click()
+    card = lambda d, label: next((c.find_element(By.CSS_SELECTOR, ".value").text
+                                  for c in d.find_elements(By.CSS_SELECTOR, "#metrics-totals .card")
+                                  if c.find_element(By.CSS_SELECTOR, ".label").text == label), None)
+    wait(browser, lambda d: card(d, "PutItem") == "2", "two PutItems on the metrics page", timeout=40)
+    find(browser, "#chart-requests .u-legend")
+    legend = text_of(browser, "#chart-requests .u-legend")
+    assert "PutItem" in legend and "Scan" in legend, legend
+    shot(browser, "seeds-7-metrics")
     assert not page_errors(browser), page_errors(browser)
 
 
@@ -173,6 +185,7 @@ def test_readme_screenshot(server, browser, ddb):
             "Artist": {"S": artist}, "SongTitle": {"S": title},
             "Album": {"M": {"Title": {"S": album}, "Year": {"N": str(year)}}},
             "Genres": {"L": [{"S": g} for g in genres]}, "Price": {"N": "0.99"}})
+    browser.get(server.console + "#/tables/Music/items")
     browser.refresh()
     wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "table.items tbody tr")) == 5, "five songs")
     shot(browser, "console")

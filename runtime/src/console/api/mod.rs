@@ -11,7 +11,9 @@
 //! | `GET tables` | every table with status, items, size, billing, PITR, TTL, stream ([`tables`]) |
 //! | `GET tables/<name>/stream?limit=N` | the stream's view type and its latest N records |
 //! | `GET tables/<name>/cost` | the Cost page's monthly estimate ([`super::cost`]) |
+//! | `GET tables/<name>/metrics` | the table's last hour ([`crate::metrics::TableHistory`]) |
 //! | `GET functions` | versions, functions, routes, counters, stream mappings, schedules ([`functions`]) |
+//! | `GET functions/<name>/metrics` | the function's last hour ([`crate::metrics::FunctionHistory`]) |
 //! | `POST functions/rollback` | `{"version": n}` (or `{}`: the previous one) made active |
 //! | `GET logs?function=F&tail=N&follow=1` | NDJSON log lines, then new ones as they come |
 //! | `POST login-link` | with `Authorization: Bearer <admin token>`, no session: a fresh one-time login path (`tarn console`) |
@@ -105,7 +107,9 @@ pub async fn handle(
             tables::stream_records(&api, name, limit).await
         }
         ("GET", ["tables", name, "cost"]) => tables::cost(console, &api, name).await,
+        ("GET", ["tables", name, "metrics"]) => tables::metrics(&api, name),
         ("GET", ["functions"]) => functions::overview(&rt),
+        ("GET", ["functions", name, "metrics"]) => functions::metrics(&api, name),
         ("POST", ["functions", "rollback"]) => match http::read_json(req, MAX_BODY).await {
             Ok(body) => functions::rollback(&rt, &body).await,
             Err(e) => body_error(e),

@@ -11,6 +11,7 @@ use super::Response;
 use crate::api::Api;
 use crate::console::cost::{self, Usage};
 use crate::console::{http, Console};
+use crate::metrics::TableHistory;
 
 /// Most stream records one answer carries.
 const MAX_STREAM_RECORDS: usize = 100;
@@ -186,7 +187,8 @@ pub async fn cost(console: &Console, api: &Api, table: &str) -> Response {
                 .sum::<u64>()
         })
         .unwrap_or(0);
-    let usage = usage_of(t, pitr, backups);
+    let mut usage = usage_of(t, pitr, backups);
+    add_traffic(&mut usage, &api.metrics().history().table(table));
     let estimate = cost::estimate(console.prices(), &usage);
     http::json(
         200,
@@ -199,8 +201,32 @@ pub async fn cost(console: &Console, api: &Api, table: &str) -> Response {
     )
 }
 
-/// What a table stores (from its TableDescription) and, when the metrics history has it, what it
-/// consumed over the last hour.
+/// `GET tables/<name>/metrics`: the table's last hour from the metrics history, as
+/// [`TableHistory`] serializes (`{"table", "step_seconds", "points": [{"t", "requests",
+/// "latency_ms", "read_capacity_units", ...}]}`); no points for a table without traffic yet.
+pub fn metrics(api: &Api, table: &str) -> Response {
+    http::json(200, &json!(api.metrics().history().table(table)))
+}
+
+/// Adds what the metrics history saw the table consume to `usage`: the units of its window and
+/// the busiest step's rate (per second, averaged over the step: the history keeps no finer
+/// grain).
+fn add_traffic(usage: &mut Usage, history: &TableHistory) {
+    let step = history.step_seconds as f64;
+    let points = &history.points;
+    if points.is_empty() || step <= 0.0 {
+        return;
+    }
+    usage.window_seconds = points.len() as f64 * step;
+    usage.read_units = points.iter().map(|p| p.read_capacity_units).sum();
+    usage.write_units = points.iter().map(|p| p.write_capacity_units).sum();
+    let peak =
+        |f: fn(&crate::metrics::TablePoint) -> f64| points.iter().map(f).fold(0.0, f64::max) / step;
+    usage.peak_read_per_second = peak(|p| p.read_capacity_units);
+    usage.peak_write_per_second = peak(|p| p.write_capacity_units);
+}
+
+/// What a table stores (from its TableDescription); its traffic is added by [`add_traffic`].
 fn usage_of(t: &Value, pitr: bool, backup_bytes: u64) -> Usage {
     let indexes = || {
         ["GlobalSecondaryIndexes", "LocalSecondaryIndexes"]

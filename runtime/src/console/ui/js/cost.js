@@ -36,9 +36,9 @@ export function CostTab({ name }) {
       </div>
       <div class="panel-body small muted stack">
         <span>${u.window_seconds > 0
-          ? `Traffic: the last ${minutes} minutes (${fmtInt(Math.round(u.read_units))} read and ${fmtInt(Math.round(u.write_units))} write units consumed; busiest second ${u.peak_read_per_second} RCU / ${u.peak_write_per_second} WCU), carried over ${p.hours_per_month} hours.`
+          ? `Traffic: the last ${minutes} minutes (${fmtInt(Math.round(u.read_units))} read and ${fmtInt(Math.round(u.write_units))} write units consumed; busiest 10-second step ${+u.peak_read_per_second.toFixed(2)} RCU / ${+u.peak_write_per_second.toFixed(2)} WCU a second), carried over ${p.hours_per_month} hours.`
           : 'No traffic figures yet: throughput shows as none until the metrics history has some.'}</span>
-        <span>Provisioned capacity is sized so the busiest second uses ${Math.round(cost.data.target_utilization * 100)}% of it (auto scaling's default target), at least 1 unit. Storage counts the table and its indexes plus ${p.features.item_overhead_bytes} bytes per item; the free tier (${p.free_tier.storage_gb} GB, ${p.free_tier.provisioned_rcu} RCU and ${p.free_tier.provisioned_wcu} WCU per account) is not subtracted.</span>
+        <span>Provisioned capacity is sized so the busiest step's rate uses ${Math.round(cost.data.target_utilization * 100)}% of it (auto scaling's default target), at least 1 unit. Storage counts the table and its indexes plus ${p.features.item_overhead_bytes} bytes per item; the free tier (${p.free_tier.storage_gb} GB, ${p.free_tier.provisioned_rcu} RCU and ${p.free_tier.provisioned_wcu} WCU per account) is not subtracted.</span>
         <span id="cost-prices">Prices: ${p.region} list prices in ${p.currency}, ${u.table_class === 'STANDARD_INFREQUENT_ACCESS' ? 'Standard-IA' : 'Standard'} table class, read on ${p.read_on} from ${p.source} (tarn's price file, runtime/src/console/prices.toml).</span>
       </div>
     </div>

@@ -5,6 +5,7 @@
 
 import { html, useState, useEffect, useRef, useLoad, useKey, Badge, Card, ErrorBox, Spinner, fmtInt, fmtMs, fmtTime, toast, ConfirmDialog, navigate } from './ui.js';
 import * as api from './api.js';
+import { FunctionMetrics } from './metrics.js';
 
 const MAX_LINES = 2000;
 
@@ -94,7 +95,7 @@ export function FunctionsPage({ fn }) {
     <div class="panel"><div class="panel-head"><h2>Functions</h2></div>
       <div class="panel-body flush table-wrap">
         ${fns.length === 0 ? html`<div class="empty">No functions deployed.</div>` : html`
-        <table class="data" aria-label="Functions"><thead><tr><th>Name</th><th>Kind</th><th class="num">Invocations</th><th class="num">Errors</th><th class="num">Mean duration</th><th class="num">p50 / p99</th><th class="num">Mean instantiation</th><th>Limits</th><th>Tables</th></tr></thead>
+        <table class="data" aria-label="Functions"><thead><tr><th>Name</th><th>Kind</th><th class="num">Invocations</th><th class="num">Errors</th><th class="num">Mean duration</th><th class="num" title="Of the newest 10-second step with invocations">Duration p50 / p99</th><th class="num">Mean instantiation</th><th class="num" title="Of the newest 10-second step with invocations">Instantiation p50 / p99</th><th>Limits</th><th>Tables</th></tr></thead>
           <tbody>${fns.map((f) => html`<tr key=${f.name} class=${`clickable ${fn === f.name ? 'active' : ''}`} tabindex="0" data-function=${f.name}
               onClick=${() => navigate(`#/functions/${encodeURIComponent(f.name)}`)} onKeyDown=${(e) => { if (e.key === 'Enter') navigate(`#/functions/${encodeURIComponent(f.name)}`); }}>
             <td class="mono">${f.name}${fn === f.name ? html` <span class="badge info plain">logs below</span>` : null}</td>
@@ -102,8 +103,9 @@ export function FunctionsPage({ fn }) {
             <td class="num">${fmtInt(f.metrics.invocations)}</td>
             <td class="num">${f.metrics.errors ? html`<span style=${{ color: 'var(--err)' }}>${fmtInt(f.metrics.errors)}</span>` : '0'}${f.metrics.timeouts ? html` <span class="muted small">(${f.metrics.timeouts} timeouts)</span>` : null}</td>
             <td class="num">${f.metrics.invocations ? fmtMs(f.metrics.mean_duration_us / 1000) : '—'}</td>
-            <td class="num">${f.p50_ms !== undefined ? `${fmtMs(f.p50_ms)} / ${fmtMs(f.p99_ms)}` : '—'}</td>
+            <td class="num">${f.recent?.duration_ms ? `${fmtMs(f.recent.duration_ms.p50)} / ${fmtMs(f.recent.duration_ms.p99)}` : '—'}</td>
             <td class="num">${f.metrics.invocations ? fmtMs(f.metrics.mean_instantiate_us / 1000) : '—'}</td>
+            <td class="num">${f.recent?.instantiation_ms ? `${fmtMs(f.recent.instantiation_ms.p50)} / ${fmtMs(f.recent.instantiation_ms.p99)}` : '—'}</td>
             <td class="small">${f.memory_mb} MB · ${f.timeout_ms} ms</td>
             <td class="small mono">${Object.entries(f.tables || {}).map(([t, a]) => `${t} (${a})`).join(', ') || '—'}</td>
           </tr>`)}</tbody></table>`}
@@ -155,6 +157,7 @@ export function FunctionsPage({ fn }) {
             <td class="small">${s.last_error || ''}</td>
           </tr>`; })}</tbody></table>`}
       </div></div>
+    ${fn && fns.some((f) => f.name === fn) ? html`<${FunctionMetrics} name=${fn} />` : null}
     <${LogTail} functions=${fns} initial=${fn} />
     ${rollback ? html`<${ConfirmDialog} title=${`Activate version ${rollback}`} action="Activate" message=${`Version ${rollback} becomes the active one: its functions, routes, stream mappings and schedules replace the current ones (requests in flight finish on the version they started on).`}
         onClose=${() => setRollback(null)} onConfirm=${async () => { const r = await api.post('functions/rollback', { version: rollback }); toast(`Version ${r.version} active`); data.reload(); }} />` : null}
