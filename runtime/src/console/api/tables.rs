@@ -262,6 +262,57 @@ fn usage_of(t: &Value, pitr: bool, backup_bytes: u64) -> Usage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::TablePoint;
+
+    fn point(t: u64, read: f64, write: f64) -> TablePoint {
+        TablePoint {
+            t,
+            requests: Default::default(),
+            latency_ms: Default::default(),
+            read_capacity_units: read,
+            write_capacity_units: write,
+            throttled_requests: 0,
+            user_errors: 0,
+            system_errors: 0,
+            conditional_check_failed_requests: 0,
+            item_count: 0,
+            size_bytes: 0,
+        }
+    }
+
+    #[test]
+    fn traffic_comes_from_the_history() {
+        let mut u = Usage::default();
+        add_traffic(
+            &mut u,
+            &TableHistory {
+                table: "t".into(),
+                step_seconds: 10,
+                points: vec![
+                    point(10, 5.0, 1.0),
+                    point(20, 40.0, 0.5),
+                    point(30, 0.0, 3.0),
+                ],
+            },
+        );
+        assert_eq!(u.window_seconds, 30.0);
+        assert_eq!((u.read_units, u.write_units), (45.0, 4.5));
+        assert_eq!(
+            (u.peak_read_per_second, u.peak_write_per_second),
+            (4.0, 0.3)
+        );
+        // No points: no traffic figures at all.
+        let mut none = Usage::default();
+        add_traffic(
+            &mut none,
+            &TableHistory {
+                table: "t".into(),
+                step_seconds: 10,
+                points: vec![],
+            },
+        );
+        assert_eq!(none, Usage::default());
+    }
 
     #[test]
     fn usage_counts_indexes_and_reads_the_billing_mode() {
