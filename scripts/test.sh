@@ -40,6 +40,12 @@ if [ ! -x "$venv/bin/pytest" ]; then
   python3 -m venv "$venv" && "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/python/requirements.txt \
     || { echo "cannot set up the Python test environment"; exit 1; }
 fi
+# The console's browser tests (tests/python/console/) drive chromium and chromium-driver (from
+# scripts/system-deps.sh) with Selenium; a virtualenv made before Selenium was listed gets it here.
+if ! "$venv/bin/python" -c "import selenium" 2>/dev/null; then
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt \
+    || { echo "cannot install the console tests' Python packages"; exit 1; }
+fi
 
 step "Guards (rustfmt, clippy, module cycles, unused dependencies)"
 guard_passed=0

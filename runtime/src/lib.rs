@@ -1,6 +1,7 @@
 //! tarn: DynamoDB-compatible tables and WebAssembly functions in one binary.
 pub mod api;
 pub mod cli;
+pub mod console;
 pub mod deploy;
 pub mod host;
 pub mod logging;

@@ -1,5 +1,6 @@
 //! CLI subcommands for functions: `tarn build`, `deploy`, `rollback`, `invoke`, `logs`,
-//! `functions list` / `functions versions`, and the function-server options of `tarn serve`
+//! `functions list` / `functions versions`, `status`, `console` (a new one-time sign-in link to
+//! the console), and the function-server options of `tarn serve`
 //! ([`FunctionServeArgs`], [`serve_functions`]). Everything but `build` talks to a running
 //! server's admin API (`/_tarn/...` on the admin port, 127.0.0.1:8081 by default).
 
@@ -94,12 +95,14 @@ pub struct FunctionServeArgs {
 /// Runs the function server of `tarn serve` over `api` until `shutdown`: what `tarn serve`
 /// calls next to the DynamoDB API, with the same data directory, limits and shutdown signal.
 /// Without `any_address` (no credentials configured) both ports must be loopback addresses.
+/// `admin_pages` (the console) are served on the admin port beside the admin API.
 pub async fn serve_functions(
     api: Api,
     data_dir: PathBuf,
     args: FunctionServeArgs,
     any_address: bool,
     limits: crate::server::ConnectionLimits,
+    admin_pages: Option<std::sync::Arc<dyn deploy::ports::AdminPages>>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<()> {
     for addr in [args.functions_listen, args.admin_listen] {
@@ -115,6 +118,7 @@ pub async fn serve_functions(
     opts.limits = limits;
     opts.admin_token = args.admin_token;
     opts.max_concurrent = args.max_concurrent;
+    opts.admin_pages = admin_pages;
     opts.metrics_access = args.metrics;
     deploy::serve_app(api, opts, shutdown).await?;
     Ok(())
@@ -198,6 +202,12 @@ pub enum FunctionsCommand {
     /// List the active version's functions, or the stored versions.
     #[command(subcommand)]
     Functions(FunctionsSub),
+    /// Print a new one-time sign-in link to the console of a running server (the admin port's
+    /// `/console/`); it works once, within an hour.
+    Console {
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// Show the stream mappings (processed, failed, checkpoint, iterator age, delays) and the
     /// schedules (last and next run) of a running server.
     Status {
@@ -463,6 +473,25 @@ pub async fn run(cmd: FunctionsCommand) -> Result<()> {
                     status,
                     message: "logs".into(),
                 });
+            }
+        }
+        FunctionsCommand::Console { server } => {
+            let (status, body) =
+                call(&server, "POST", "/console/api/login-link", None, None).await?;
+            let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            match v["path"].as_str() {
+                Some(path) if status == 200 => {
+                    out!("{}{path}", server.server.trim_end_matches('/'))?;
+                }
+                _ => {
+                    return Err(FunctionsCliError::Server {
+                        status,
+                        message: v["message"].as_str().map_or_else(
+                            || String::from_utf8_lossy(&body).into_owned(),
+                            str::to_owned,
+                        ),
+                    })
+                }
             }
         }
         FunctionsCommand::Status { server, json } => {

@@ -177,6 +177,9 @@ pub enum ServeError {
     /// The function server failed.
     #[error("function server: {0}")]
     Functions(#[from] crate::cli::functions::FunctionsCliError),
+    /// The console could not be set up.
+    #[error(transparent)]
+    Console(#[from] crate::console::ConsoleError),
 }
 
 /// Parses `--listen`: a socket address (`127.0.0.1:8000`, `[::1]:8000`) or `localhost:PORT`.
@@ -436,12 +439,19 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
+    // The console, on the admin port: its one-time sign-in link goes to stdout (never to the
+    // logs) once that port listens.
+    let console = crate::console::Console::new(Some(running.local_addr().to_string()))?
+        .announce_with(Box::new(|url| {
+            let _ = crate::cli::output::out!("tarn console: {url}");
+        }));
     let functions = crate::cli::functions::serve_functions(
         running.api().clone(),
         running.data_dir().to_path_buf(),
         functions_args,
         running.authenticated(),
         running.limits(),
+        Some(Arc::new(console)),
         stopped(stop_rx.clone()),
     );
     let failed = stopped(stop_rx.clone());

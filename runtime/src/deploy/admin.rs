@@ -193,7 +193,9 @@ pub async fn handle(
     }
 }
 
-fn functions(rt: &Runtime) -> Value {
+/// `GET /_tarn/functions`: the active version, its functions (kind, limits, grants, counters)
+/// and its routes.
+pub fn functions(rt: &Runtime) -> Value {
     let app = rt.current();
     let functions: Vec<Value> = app
         .functions
@@ -331,7 +333,10 @@ fn channel_body(mut rx: tokio::sync::mpsc::Receiver<Bytes>) -> ResponseBody {
     StreamBody::new(frames).boxed_unsync()
 }
 
-fn logs(rt: &Runtime, query: &str) -> hyper::Response<ResponseBody> {
+/// `GET /_tarn/logs?tail=N&function=F&follow=1`: the last `tail` lines (100 by default) of
+/// `function` (or every function) as NDJSON, then with `follow` each new line as it comes,
+/// until the client goes away or the server stops. The console's log tail answers with it too.
+pub fn logs(rt: &Runtime, query: &str) -> hyper::Response<ResponseBody> {
     let tail = query_param(query, "tail")
         .and_then(|v| v.parse().ok())
         .unwrap_or(100);

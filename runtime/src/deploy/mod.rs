@@ -105,6 +105,8 @@ pub struct ServeOptions {
     pub admin_token: Option<String>,
     /// Most concurrent invocations.
     pub max_concurrent: u32,
+    /// Pages the admin port serves beside the admin API (the console), if any.
+    pub admin_pages: Option<Arc<dyn ports::AdminPages>>,
     /// Who may read `GET /metrics` on the admin port (`--metrics`).
     pub metrics_access: MetricsAccess,
 }
@@ -121,6 +123,7 @@ impl ServeOptions {
             data_dir: data_dir.into(),
             admin_token: None,
             max_concurrent: 256,
+            admin_pages: None,
             metrics_access: MetricsAccess::default(),
         }
     }
@@ -491,6 +494,9 @@ pub async fn serve_app(
         |l: &tokio::net::TcpListener| l.local_addr().map(|a| a.to_string()).unwrap_or_default();
     tracing::info!(addr = %local(&listener), "function server listening");
     tracing::info!(addr = %local(&admin_listener), "admin API listening");
+    if let (Some(pages), Ok(addr)) = (&opts.admin_pages, admin_listener.local_addr()) {
+        pages.listening(&rt, addr);
+    }
 
     // In-flight requests finish on shutdown (each is bounded by its function's timeout); give
     // up after 60 s.
@@ -500,6 +506,7 @@ pub async fn serve_app(
         listener,
         rt.clone(),
         ports::Port::Functions,
+        None,
         opts.limits,
         stop_rx.clone(),
         grace,
@@ -508,6 +515,7 @@ pub async fn serve_app(
         admin_listener,
         rt.clone(),
         ports::Port::Admin,
+        opts.admin_pages.clone(),
         opts.limits,
         stop_rx.clone(),
         grace,

@@ -9,8 +9,13 @@
 //! version number and whether the store takes writes); the admin API is served on the admin port only, so exposing the function
 //! port never exposes deploy, rollback, invoke or logs. Each request holds the app version it
 //! started on, so a reload or deploy never interrupts it.
+//!
+//! The admin port may also serve pages of a layer above deploy (the console, under
+//! `/console/`): [`AdminPages`] is how that layer plugs in without deploy knowing it.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,10 +42,27 @@ pub enum Port {
     Admin,
 }
 
-/// Answers one request of `port`.
+/// A response still being computed, as [`AdminPages::handle`] returns it.
+pub type PageFuture = Pin<Box<dyn Future<Output = hyper::Response<ResponseBody>> + Send>>;
+
+/// Pages the admin port serves beside the admin API, supplied by a layer above deploy (the
+/// console). Paths under `/_tarn/` always belong to the admin API.
+pub trait AdminPages: Send + Sync + std::fmt::Debug + 'static {
+    /// Whether a request for `path` is these pages' to answer.
+    fn serves(&self, path: &str) -> bool;
+
+    /// Answers one request whose path [`AdminPages::serves`] claimed.
+    fn handle(&self, rt: Arc<Runtime>, req: hyper::Request<Incoming>) -> PageFuture;
+
+    /// Called once, when the admin port listens on `addr`.
+    fn listening(&self, _rt: &Runtime, _addr: SocketAddr) {}
+}
+
+/// Answers one request of `port`; `pages` are the admin port's extra pages, if any.
 pub async fn handle_port(
     rt: Arc<Runtime>,
     port: Port,
+    pages: Option<&Arc<dyn AdminPages>>,
     req: hyper::Request<Incoming>,
 ) -> hyper::Response<ResponseBody> {
     let path = req.uri().path();
@@ -50,7 +72,10 @@ pub async fn handle_port(
             super::admin::metrics(&rt, &req).await
         }
         Port::Admin if reserved => super::admin::handle(rt, req).await,
-        Port::Admin => no_route(path),
+        Port::Admin => match pages.filter(|p| p.serves(path)) {
+            Some(p) => p.handle(rt, req).await,
+            None => no_route(path),
+        },
         Port::Functions if path == "/_tarn/health" => super::admin::health(&rt),
         Port::Functions if reserved => no_route(path),
         Port::Functions => {
@@ -65,6 +90,7 @@ pub async fn handle_port(
 struct PortHandler {
     rt: Arc<Runtime>,
     port: Port,
+    pages: Option<Arc<dyn AdminPages>>,
 }
 
 impl crate::server::Handler for PortHandler {
@@ -75,22 +101,24 @@ impl crate::server::Handler for PortHandler {
         req: hyper::Request<Incoming>,
         _peer: SocketAddr,
     ) -> hyper::Response<ResponseBody> {
-        handle_port(self.rt.clone(), self.port, req).await
+        handle_port(self.rt.clone(), self.port, self.pages.as_ref(), req).await
     }
 }
 
-/// Serves `port` of `rt` on `listener` under `limits` until `shutdown` flips to true, then stops
-/// accepting, lets every open connection finish its in-flight requests (up to `grace`), and
-/// returns.
+/// Serves `port` of `rt` (with `pages` on the admin port) on `listener` under `limits` until
+/// `shutdown` flips to true, then stops accepting, lets every open connection finish its
+/// in-flight requests (up to `grace`), and returns.
 pub async fn serve(
     listener: TcpListener,
     rt: Arc<Runtime>,
     port: Port,
+    pages: Option<Arc<dyn AdminPages>>,
     limits: ConnectionLimits,
     mut shutdown: watch::Receiver<bool>,
     grace: Duration,
 ) {
-    let handler = Arc::new(PortHandler { rt, port });
+    let pages = pages.filter(|_| port == Port::Admin);
+    let handler = Arc::new(PortHandler { rt, port, pages });
     let stop = async move {
         let _ = shutdown.wait_for(|s| *s).await;
     };

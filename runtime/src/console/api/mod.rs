@@ -1,0 +1,162 @@
+//! The console's JSON API, under `/console/api/`. Every endpoint needs a session cookie
+//! ([`super::auth`]); every request that is not a GET or HEAD also needs the session's CSRF
+//! token in the `X-Tarn-Csrf` header and, if the browser sent one, an `Origin` naming this host.
+//! Errors are DynamoDB's shape, `{"__type": ..., "message": ...}`.
+//!
+//! | endpoint | answer |
+//! |---|---|
+//! | `GET session` | `{"csrf", "version", "region", "dynamodb_endpoint"}` |
+//! | `POST logout` | ends the session |
+//! | `POST dynamodb/<Operation>` | [`crate::api::Api::call`] on the body: DynamoDB's own answer or error |
+//! | `GET tables` | every table with status, items, size, billing, PITR, TTL, stream ([`tables`]) |
+//! | `GET tables/<name>/stream?limit=N` | the stream's view type and its latest N records |
+//! | `GET tables/<name>/cost` | the Cost page's monthly estimate ([`super::cost`]) |
+//! | `GET tables/<name>/metrics` | the table's last hour ([`crate::metrics::TableHistory`]) |
+//! | `GET functions` | versions, functions, routes, counters, stream mappings, schedules ([`functions`]) |
+//! | `GET functions/<name>/metrics` | the function's last hour ([`crate::metrics::FunctionHistory`]) |
+//! | `POST functions/rollback` | `{"version": n}` (or `{}`: the previous one) made active |
+//! | `GET logs?function=F&tail=N&follow=1` | NDJSON log lines, then new ones as they come |
+//! | `POST login-link` | with `Authorization: Bearer <admin token>`, no session: a fresh one-time login path (`tarn console`) |
+
+pub mod functions;
+pub mod tables;
+
+use std::sync::Arc;
+
+use hyper::body::Incoming;
+use serde_json::{json, Value};
+
+use super::http::{self, BodyError};
+use super::{auth, same_origin, Console};
+use crate::deploy::Runtime;
+use crate::host::http::ResponseBody;
+
+/// Largest request body the API reads (an item is at most 400 KB; a batch of them fits).
+const MAX_BODY: usize = 16 << 20;
+
+type Response = hyper::Response<ResponseBody>;
+
+/// Answers one `/console/api/...` request.
+pub async fn handle(
+    console: &Console,
+    rt: Arc<Runtime>,
+    req: hyper::Request<Incoming>,
+) -> Response {
+    let path = req.uri().path()["/console/api/".len()..].to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
+    let method = req.method().as_str().to_string();
+    let reads_only = method == "GET" || method == "HEAD";
+    // A request refused before its body is read closes its connection.
+    let refuse = |r: Response| if reads_only { r } else { http::closing(r) };
+    if method == "POST" && path == "login-link" {
+        return refuse(login_link(console, &rt, &req));
+    }
+    let Some((cookie, session)) = console.session_of(&req) else {
+        return refuse(http::error(
+            401,
+            "Unauthorized",
+            "not signed in to the console",
+        ));
+    };
+    if !reads_only {
+        let csrf = req
+            .headers()
+            .get(auth::CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !same_origin(&req) || !auth::secret_matches(csrf, &session.csrf) {
+            return refuse(http::error(
+                403,
+                "Forbidden",
+                "missing or wrong CSRF token (reload the page)",
+            ));
+        }
+    }
+    let api = rt.host().api().clone();
+    let segments: Vec<&str> = path.split('/').collect();
+    match (method.as_str(), segments.as_slice()) {
+        ("GET", ["session"]) => http::json(
+            200,
+            &json!({
+                "csrf": session.csrf,
+                "version": env!("CARGO_PKG_VERSION"),
+                "region": api.region(),
+                "dynamodb_endpoint": console.dynamodb_endpoint(),
+            }),
+        ),
+        ("POST", ["logout"]) => {
+            console.auth().end_session(&cookie);
+            http::finish(
+                http::response(200, "application/json", "no-store")
+                    .header(hyper::header::SET_COOKIE, auth::clear_cookie()),
+                "{}",
+            )
+        }
+        ("POST", ["dynamodb", operation]) => {
+            let operation = operation.to_string();
+            match http::read_json(req, MAX_BODY).await {
+                Ok(body) => dynamodb(&api, &operation, body).await,
+                Err(e) => body_error(e),
+            }
+        }
+        ("GET", ["tables"]) => tables::overview(&api).await,
+        ("GET", ["tables", name, "stream"]) => {
+            let limit = http::query_param(&query, "limit")
+                .and_then(|l| l.parse().ok())
+                .unwrap_or(25);
+            tables::stream_records(&api, name, limit).await
+        }
+        ("GET", ["tables", name, "cost"]) => tables::cost(console, &api, name).await,
+        ("GET", ["tables", name, "metrics"]) => tables::metrics(&api, name),
+        ("GET", ["functions"]) => functions::overview(&rt),
+        ("GET", ["functions", name, "metrics"]) => functions::metrics(&api, name),
+        ("POST", ["functions", "rollback"]) => match http::read_json(req, MAX_BODY).await {
+            Ok(body) => functions::rollback(&rt, &body).await,
+            Err(e) => body_error(e),
+        },
+        ("GET", ["logs"]) => crate::deploy::admin::logs(&rt, &query),
+        _ => http::error(
+            404,
+            "NotFound",
+            format!("no console endpoint {method} /console/api/{path}"),
+        ),
+    }
+}
+
+/// Runs DynamoDB `operation` through the API, answering its response or its error as the
+/// DynamoDB port would (status, `__type`, message).
+async fn dynamodb(api: &crate::api::Api, operation: &str, body: Value) -> Response {
+    if !api.supports(operation) {
+        return http::error(
+            400,
+            "UnknownOperationException",
+            format!("tarn does not implement {operation}"),
+        );
+    }
+    match api.call(operation, body).await {
+        Ok(v) => http::json(200, &v),
+        Err(e) => http::json(e.status(), &e.to_body()),
+    }
+}
+
+fn body_error(e: BodyError) -> Response {
+    http::error(400, "SerializationException", e)
+}
+
+/// `POST login-link` with the admin token as a bearer token: a fresh one-time login path.
+fn login_link<B>(console: &Console, rt: &Runtime, req: &hyper::Request<B>) -> Response {
+    let presented = req
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if !auth::secret_matches(presented.trim(), rt.token()) {
+        return http::error(
+            401,
+            "Unauthorized",
+            "missing or wrong admin token (Authorization: Bearer <token>)",
+        );
+    }
+    http::json(200, &json!({"path": console.login_path()}))
+}
