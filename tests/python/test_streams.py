@@ -392,3 +392,65 @@ def test_trimmed_records_are_refused_not_skipped(short_retention):
     # TRIM_HORIZON now starts after the trimmed records and sees new ones.
     ddb.put_item(TableName=name, Item={"pk": {"S": "fresh"}})
     assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in read_all(streams, arn)] == ["fresh"]
+
+
+def test_describe_stream_child_shards_filter(ddb, make_table, streams):
+    """ShardFilter CHILD_SHARDS answers only the children of the named shard. A tarn stream's one
+    shard never splits, so it has none; without the filter the shard itself is listed."""
+    table = stream_table(make_table)
+    arn = latest_arn(ddb, table)
+    parent = shard_of(streams, arn)
+    d = streams.describe_stream(
+        StreamArn=arn, ShardFilter={"Type": "CHILD_SHARDS", "ShardId": parent}
+    )["StreamDescription"]
+    assert d["Shards"] == []
+    assert "LastEvaluatedShardId" not in d
+    assert d["StreamArn"] == arn and d["StreamStatus"] == "ENABLED"
+    # A well-formed shard id that is not in the stream has no children either.
+    other = "shardId-00000000000000000001-00000000"
+    d = streams.describe_stream(
+        StreamArn=arn, ShardFilter={"Type": "CHILD_SHARDS", "ShardId": other}
+    )["StreamDescription"]
+    assert d["Shards"] == []
+    # The filter is validated before the stream is looked up.
+    with pytest.raises(ClientError) as e:
+        streams.describe_stream(
+            StreamArn=arn.rsplit("/", 1)[0] + "/2001-01-01T00:00:00.000",
+            ShardFilter={"Type": "CHILD_SHARDS", "ShardId": parent},
+        )
+    assert error_code(e) == "ResourceNotFoundException"
+
+
+def test_describe_stream_shard_filter_validation(ddb, make_table, aws):
+    table = stream_table(make_table)
+    arn = latest_arn(ddb, table)
+    # boto3 checks lengths itself; the server's own answer is what is under test.
+    raw = aws.streams(parameter_validation=False)
+
+    def refused(shard_filter):
+        with pytest.raises(ClientError) as e:
+            raw.describe_stream(StreamArn=arn, ShardFilter=shard_filter)
+        assert error_code(e) == "ValidationException"
+        return e.value.response["Error"]["Message"]
+
+    parent = shard_of(raw, arn)
+    msg = refused({"Type": "CHILD_SHARDS"})
+    assert "ShardId" in msg and "CHILD_SHARDS" in msg
+    msg = refused({"Type": "PARENT_SHARDS", "ShardId": parent})
+    assert msg == (
+        "1 validation error detected: Value 'PARENT_SHARDS' at 'shardFilter.type' failed to "
+        "satisfy constraint: Member must satisfy enum value set: [CHILD_SHARDS]"
+    )
+    msg = refused({"Type": "CHILD_SHARDS", "ShardId": "shardId-1"})
+    assert msg == (
+        "1 validation error detected: Value 'shardId-1' at 'shardFilter.shardId' failed to "
+        "satisfy constraint: Member must have length greater than or equal to 28"
+    )
+    long_id = "shardId-" + "0" * 58
+    msg = refused({"Type": "CHILD_SHARDS", "ShardId": long_id})
+    assert msg.endswith("Member must have length less than or equal to 65")
+    msg = refused({"Type": "SIBLINGS", "ShardId": "x"})
+    assert msg.startswith("2 validation errors detected: ")
+    assert "'shardFilter.type'" in msg and "'shardFilter.shardId'" in msg
+    msg = refused({"ShardId": parent})
+    assert "Type" in msg

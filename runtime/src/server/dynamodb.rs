@@ -26,7 +26,10 @@
 //! With a [`Verifier`] ([`DynamoDbService::with_verifier`]) every POST, DynamoDB and Streams
 //! operations alike, must be signed with SigV4 by a configured key (see [`super::sigv4`]); the
 //! headers are checked before the body is read, the signature over the body before it is parsed.
-//! Without one, signatures are not checked (the CLI then binds loopback only). A body is read
+//! Without one, signatures are not checked (the CLI then binds loopback only). A body sent with
+//! `Content-Encoding: gzip` or `deflate` is decoded after the signature check (which covers the
+//! bytes as sent) and before it is parsed; the 16 MB limit applies to the decoded body too (see
+//! [`super::encoding`]). A body is read
 //! within [`BODY_READ_TIMEOUT`]; a client trickling it slower is answered with an error.
 
 use std::net::SocketAddr;
@@ -42,6 +45,7 @@ use hyper::{Request, Response};
 use serde_json::Value;
 use tracing::Instrument;
 
+use super::encoding::Coding;
 use super::sigv4::Verifier;
 use crate::api::{Api, ApiError};
 
@@ -219,6 +223,16 @@ impl DynamoDbService {
                 return error_answer(&e);
             }
         }
+        let bytes = match Coding::of(&parts.headers)
+            .and_then(|coding| coding.decode(&bytes, MAX_REQUEST_BYTES))
+        {
+            Ok(Some(decoded)) => Bytes::from(decoded),
+            Ok(None) => bytes,
+            Err(e) => {
+                tracing::debug!(error = %e, "could not decode the request body");
+                return error_answer(&e.into_api_error(too_large));
+            }
+        };
         let body: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
             Value::Object(Default::default())
         } else {

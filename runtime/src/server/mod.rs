@@ -15,6 +15,7 @@
 //! `max_streams` concurrent requests and are pinged to detect dead peers.
 
 pub mod dynamodb;
+pub mod encoding;
 pub mod sigv4;
 
 use std::convert::Infallible;

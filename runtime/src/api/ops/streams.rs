@@ -1,5 +1,6 @@
-//! DynamoDB Streams on the DynamoDB port: ListStreams, DescribeStream, GetShardIterator and
-//! GetRecords (`X-Amz-Target: DynamoDBStreams_20120810.<Operation>`), the StreamSpecification of
+//! DynamoDB Streams on the DynamoDB port: ListStreams, DescribeStream (with its `CHILD_SHARDS`
+//! `ShardFilter`), GetShardIterator and GetRecords
+//! (`X-Amz-Target: DynamoDBStreams_20120810.<Operation>`), the StreamSpecification of
 //! CreateTable and UpdateTable, and stream records in AWS's JSON shape (also what stream-triggered
 //! functions receive).
 //!
@@ -238,7 +239,62 @@ fn shard_json(state: &StreamState) -> Value {
     json!({"ShardId": shard_id(meta), "SequenceNumberRange": Value::Object(range)})
 }
 
-/// DescribeStream: the stream, its status and its shard.
+/// Shortest and longest shard id DynamoDB Streams accepts.
+const SHARD_ID_LENGTH: std::ops::RangeInclusive<usize> = 28..=65;
+
+/// DescribeStream's `ShardFilter` (`{"Type": "CHILD_SHARDS", "ShardId": ...}`): the parent
+/// shard whose children are asked for, or `None` without a filter. Validated as DynamoDB Streams
+/// does: the type must be `CHILD_SHARDS`, the shard id 28 to 65 characters (all constraint
+/// violations in one message), and a `CHILD_SHARDS` filter must name its shard.
+fn child_shards_filter(body: &Value) -> Result<Option<String>, ApiError> {
+    let Some(filter) = optional_object(body, "ShardFilter")? else {
+        return Ok(None);
+    };
+    let filter = Value::Object(filter.clone());
+    let kind_name = optional_str(&filter, "Type")?;
+    let parent = optional_str(&filter, "ShardId")?;
+    let mut violations = Vec::new();
+    if let Some(t) = kind_name.filter(|t| *t != "CHILD_SHARDS") {
+        violations.push(format!(
+            "Value '{t}' at 'shardFilter.type' failed to satisfy constraint: Member must satisfy enum value set: [CHILD_SHARDS]"
+        ));
+    }
+    if let Some(id) = parent {
+        let len = id.chars().count();
+        if len < *SHARD_ID_LENGTH.start() {
+            violations.push(format!(
+                "Value '{id}' at 'shardFilter.shardId' failed to satisfy constraint: Member must have length greater than or equal to {}",
+                SHARD_ID_LENGTH.start()
+            ));
+        } else if len > *SHARD_ID_LENGTH.end() {
+            violations.push(format!(
+                "Value '{id}' at 'shardFilter.shardId' failed to satisfy constraint: Member must have length less than or equal to {}",
+                SHARD_ID_LENGTH.end()
+            ));
+        }
+    }
+    if !violations.is_empty() {
+        let n = violations.len();
+        let plural = if n == 1 { "" } else { "s" };
+        return Err(ApiError::validation(format!(
+            "{n} validation error{plural} detected: {}",
+            violations.join("; ")
+        )));
+    }
+    match (kind_name, parent) {
+        (None, _) => Err(ApiError::validation(
+            "ShardFilter.Type must be provided when a ShardFilter is given (the only type is CHILD_SHARDS)",
+        )),
+        (Some(_), None) => Err(ApiError::validation(
+            "ShardFilter.ShardId must be provided for a CHILD_SHARDS filter",
+        )),
+        (Some(_), Some(id)) => Ok(Some(id.to_string())),
+    }
+}
+
+/// DescribeStream: the stream, its status and its shard (or, with a `CHILD_SHARDS`
+/// [`child_shards_filter`], the children of the shard it names: none, as a tarn stream's one
+/// shard never splits; a shard id of the right form that is not in the stream has none either).
 pub(crate) fn describe_stream(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let arn = required_str(body, "StreamArn")?;
     if let Some(limit) = optional_i64(body, "Limit")? {
@@ -248,14 +304,17 @@ pub(crate) fn describe_stream(api: &Api, body: &Value) -> Result<Value, ApiError
             )));
         }
     }
+    let child_of = child_shards_filter(body)?;
     let (table, stream) = resolve(api, arn)?;
     let state = api
         .store()
         .stream_state(&table.name, stream.id)
         .map_err(stream_error)?;
-    let shards = match optional_str(body, "ExclusiveStartShardId")? {
-        Some(id) if id == shard_id(&stream) => vec![],
-        _ => vec![shard_json(&state)],
+    let shards = match (child_of, optional_str(body, "ExclusiveStartShardId")?) {
+        // A stream has one shard, which is never split: no shard has children.
+        (Some(_parent), _) => vec![],
+        (None, Some(id)) if id == shard_id(&stream) => vec![],
+        (None, _) => vec![shard_json(&state)],
     };
     let key_schema: Vec<Value> =
         std::iter::once(json!({"AttributeName": table.key_schema.hash.name, "KeyType": "HASH"}))
