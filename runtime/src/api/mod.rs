@@ -240,7 +240,6 @@ impl Api {
             ApiError::internal("Internal server error")
         })
     }
-    }
 
     /// The handler of `operation`, once the body is known to be a JSON object.
     fn handler(&self, operation: &str, body: &Value) -> Result<ops::Handler, ApiError> {
