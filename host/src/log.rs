@@ -306,6 +306,12 @@ impl CapturedOutput {
         self.dropped.load(Ordering::Relaxed)
     }
 
+    /// Takes the bytes kept and the count of bytes discarded, leaving the capture empty.
+    pub fn take(&self) -> (Bytes, u64) {
+        let bytes = self.buffer.lock().split().freeze();
+        (bytes, self.dropped.swap(0, Ordering::Relaxed))
+    }
+
     fn keep(&self, bytes: &[u8]) {
         let mut buffer = self.buffer.lock();
         let room = self.capacity.saturating_sub(buffer.len());

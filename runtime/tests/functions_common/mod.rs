@@ -88,6 +88,16 @@ impl Server {
     /// Starts `tarn serve` in `dir` (with `--app <app>` when given) plus `extra` arguments.
     pub async fn start_in(dir: tempfile::TempDir, app: Option<&str>, extra: &[&str]) -> Server {
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        Self::start_on(dir, app, extra, addr).await
+    }
+
+    /// As [`Server::start_in`], with the function routes on `addr`.
+    pub async fn start_on(
+        dir: tempfile::TempDir,
+        app: Option<&str>,
+        extra: &[&str],
+        addr: SocketAddr,
+    ) -> Server {
         let admin_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let dynamodb: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let log = std::fs::OpenOptions::new()
