@@ -10,17 +10,19 @@ mod functions_common;
 
 use functions_common::{guest, Server};
 
-/// The `wasi:<pkg>/<iface>@0.2.N` names a component's binary mentions.
+/// The versions of `wasi:http/incoming-handler@0.2.N` a component's binary names.
 fn wasi_names(wasm: &std::path::Path) -> Vec<String> {
+    const PREFIX: &str = "wasi:http/incoming-handler@0.2.";
     let bytes = std::fs::read(wasm).unwrap();
     let text = String::from_utf8_lossy(&bytes);
     let mut names: Vec<String> = text
-        .match_indices("wasi:http/incoming-handler@0.2.")
+        .match_indices(PREFIX)
         .map(|(i, _)| {
-            text[i..]
+            let patch: String = text[i + PREFIX.len()..]
                 .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || ":/@.-".contains(*c))
-                .collect()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            format!("{PREFIX}{patch}")
         })
         .collect();
     names.sort();

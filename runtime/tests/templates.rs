@@ -74,6 +74,22 @@ fn first_get_path(app: &Path) -> String {
         .join("/")
 }
 
+/// `tarn serve --app app/tarn.toml` in `dir`: compiling a JS or Python component takes a minute
+/// or more on a loaded machine, so it gets ten to come up.
+async fn start(dir: tempfile::TempDir, extra: &[&str]) -> Server {
+    let addr = format!("127.0.0.1:{}", functions_common::free_port())
+        .parse()
+        .unwrap();
+    Server::start_within(
+        dir,
+        Some("app/tarn.toml"),
+        extra,
+        addr,
+        Duration::from_secs(600),
+    )
+    .await
+}
+
 async fn run_template(template: &str) {
     let dir = tempfile::tempdir().unwrap();
     // Every Rust template shares one cargo target folder across runs (a cold build of the SDK
@@ -111,7 +127,7 @@ async fn run_template(template: &str) {
     assert_eq!(built.lines().count(), functions, "{built}");
     let path = first_get_path(&manifest);
 
-    let server = Server::start_in(dir, Some("app/tarn.toml"), &[]).await;
+    let server = start(dir, &[]).await;
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let reply = functions_common::request(server.addr, "GET", &path, None, &[]).await;
@@ -162,4 +178,59 @@ async fn python_templates_build_serve_and_answer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn js_templates_build_serve_and_answer() {
     run_language("js").await;
+}
+
+/// `serve --watch` rebuilds a Python or JS function when its source changes.
+async fn watch_rebuilds(template: &str, source: &str, says: &str) {
+    let lang = template.trim_start_matches("http-");
+    if let Err(why) = toolchain_ready(lang) {
+        eprintln!("SKIPPED: --watch on {template}: no {lang} toolchain here:\n{why}");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let new = Command::new(env!("CARGO_BIN_EXE_tarn"))
+        .current_dir(dir.path())
+        .args(["new", "app", "--template", template])
+        .output()
+        .unwrap();
+    assert!(new.status.success(), "{new:?}");
+    // Built first, so the server is up within its start-up wait.
+    let built = Command::new(env!("CARGO_BIN_EXE_tarn"))
+        .current_dir(dir.path())
+        .args(["build", "--app", "app/tarn.toml"])
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "{built:?}");
+    let server = start(dir, &["--watch"]).await;
+    let answer = |server: &Server| {
+        let addr = server.addr;
+        async move {
+            functions_common::request(addr, "GET", "/hello/x", None, &[])
+                .await
+                .map(|r| r.body)
+                .unwrap_or_default()
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while !answer(&server).await.contains(says) {
+        assert!(Instant::now() < deadline, "never served:\n{}", server.log());
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let path = server.dir.path().join("app").join(source);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace(says, "edited and rebuilt")).unwrap();
+    while !answer(&server).await.contains("edited and rebuilt") {
+        assert!(
+            Instant::now() < deadline,
+            "--watch never served the edit:\n{}",
+            server.log()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_rebuilds_python_and_js_functions() {
+    watch_rebuilds("http-python", "app.py", "from Python").await;
+    watch_rebuilds("http-js", "app.js", "from JavaScript").await;
 }

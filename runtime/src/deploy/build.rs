@@ -160,7 +160,8 @@ fn build_with_script(
         .arg(src)
         .arg(out)
         .stdin(Stdio::null())
-        .stdout(Stdio::inherit())
+        // The toolchains' chatter is progress, not output: stdout stays `tarn build`'s own.
+        .stdout(Stdio::from(std::io::stderr()))
         .stderr(Stdio::inherit())
         .status()
         .map_err(|e| DeployError::Build(format!("running {}: {e}", script.display())))?;

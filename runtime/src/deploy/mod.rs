@@ -213,6 +213,7 @@ impl Runtime {
     /// builds the routes. Nothing is activated.
     async fn load(&self, version: u64, bundle: &Bundle) -> Result<App, DeployError> {
         let mut functions = BTreeMap::new();
+        let mut loading = Vec::new();
         for def in &bundle.manifest.functions {
             let spec = FunctionSpec {
                 name: def.name.clone(),
@@ -228,11 +229,18 @@ impl Runtime {
                 network: def.network,
                 reuse: def.reuse.unwrap_or(0),
             };
+            // Compiled side by side: a JS or Python component takes a minute or more to compile.
             let host = self.host.clone();
-            let loaded = tokio::task::spawn_blocking(move || host.load(spec))
+            loading.push((
+                def.name.clone(),
+                tokio::task::spawn_blocking(move || host.load(spec)),
+            ));
+        }
+        for (name, task) in loading {
+            let loaded = task
                 .await
                 .map_err(|e| DeployError::Invalid(format!("loading task: {e}")))??;
-            functions.insert(def.name.clone(), Arc::new(loaded));
+            functions.insert(name, Arc::new(loaded));
         }
         for s in &bundle.manifest.schedules {
             if functions[&s.function].kind != FunctionKind::Schedule {
