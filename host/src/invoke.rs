@@ -24,14 +24,11 @@ use wasmtime_wasi_http::WasiHttpCtx;
 use crate::error::InvocationError;
 use crate::function::{FunctionKind, LoadedFunction, Pre};
 use crate::limits::{Deadline, MemoryLimiter, Timeout};
-use crate::log::{self, CapturedOutput, InvocationLog, LogBudget, LogStream};
+use crate::log::{self, Capture, CapturedOutput, InvocationLog, LogBudget, CAPTURE_LIMIT};
 use crate::reuse::{Instance, Reused};
 use crate::state::{InvocationState, OutboundHttp};
 use crate::tables::{TableAccess, TablesCtx};
 use crate::Host;
-
-/// Most bytes of stdout (and of stderr) kept per invocation.
-const CAPTURE_LIMIT: usize = 1 << 20;
 
 /// What one call into a guest's export passes.
 pub(crate) enum Call<'a> {
@@ -354,35 +351,5 @@ fn classify(f: &LoadedFunction, err: &wasmtime::Error, memory_exceeded: bool) ->
         })
     } else {
         InvocationError::Trap(format!("{err:#}"))
-    }
-}
-
-/// Where a store's captured output goes when the invocation ends.
-#[derive(Clone)]
-pub(crate) struct Capture {
-    stdout: CapturedOutput,
-    stderr: CapturedOutput,
-    log: InvocationLog,
-}
-
-impl Capture {
-    /// Sends the captured stdout and stderr to the log, and says how much was dropped.
-    fn flush(&self) {
-        for (stream, out) in [
-            (LogStream::Stdout, &self.stdout),
-            (LogStream::Stderr, &self.stderr),
-        ] {
-            // Taken, not copied: a reused instance's next request starts with empty captures.
-            let (bytes, dropped) = out.take();
-            self.log.captured(stream, &bytes);
-            if dropped > 0 {
-                self.log.host_line(
-                    "warn",
-                    format!(
-                        "{dropped} bytes of {stream:?} past the {CAPTURE_LIMIT}-byte capture limit were dropped"
-                    ),
-                );
-            }
-        }
     }
 }

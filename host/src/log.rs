@@ -442,3 +442,39 @@ mod tests {
         );
     }
 }
+
+/// Most bytes of stdout (and of stderr) kept per invocation.
+pub(crate) const CAPTURE_LIMIT: usize = 1 << 20;
+
+/// Where a store's captured output goes when the invocation ends.
+#[derive(Clone)]
+pub(crate) struct Capture {
+    /// The guest's stdout.
+    pub(crate) stdout: CapturedOutput,
+    /// The guest's stderr.
+    pub(crate) stderr: CapturedOutput,
+    /// The invocation's log, where they go.
+    pub(crate) log: InvocationLog,
+}
+
+impl Capture {
+    /// Sends the captured stdout and stderr to the log, and says how much was dropped.
+    pub(crate) fn flush(&self) {
+        for (stream, out) in [
+            (LogStream::Stdout, &self.stdout),
+            (LogStream::Stderr, &self.stderr),
+        ] {
+            // Taken, not copied: a reused instance's next request starts with empty captures.
+            let (bytes, dropped) = out.take();
+            self.log.captured(stream, &bytes);
+            if dropped > 0 {
+                self.log.host_line(
+                    "warn",
+                    format!(
+                        "{dropped} bytes of {stream:?} past the {CAPTURE_LIMIT}-byte capture limit were dropped"
+                    ),
+                );
+            }
+        }
+    }
+}

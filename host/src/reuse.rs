@@ -26,7 +26,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::Store;
 
 use crate::bindings;
-use crate::invoke::Capture;
+use crate::log::Capture;
 use crate::state::InvocationState;
 
 /// An instantiated component, typed by the handler it exports.
