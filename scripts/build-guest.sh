@@ -49,7 +49,11 @@ usage() {
 
 # ------------------------------------------------------------------------------ toolchains
 setup_python() {
-    if [ -f "$PY_ENV/.tarn-ready" ]; then return 0; fi
+    # A virtualenv copied or moved from elsewhere keeps its old paths and no longer runs: set
+    # it up again then.
+    if [ -f "$PY_ENV/.tarn-ready" ] && "$PY_ENV/bin/componentize-py" --version >/dev/null 2>&1; then
+        return 0
+    fi
     command -v python3 >/dev/null || die "python3 is required for Python functions (apt-get install python3 python3-venv), then run: scripts/build-guest.sh setup python"
     log "setting up componentize-py $COMPONENTIZE_PY_VERSION in $PY_ENV (first use)"
     rm -rf "$PY_ENV"

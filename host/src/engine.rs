@@ -61,7 +61,8 @@ pub(crate) fn new_engine(config: &HostConfig) -> Result<Engine, HostError> {
     // microseconds of bookkeeping instead of mmap/munmap calls. Memories use copy-on-write
     // images of the component's data segments (memory_init_cow, on by default) and are reset
     // with madvise on return to the pool.
-    let slots = config.max_concurrent.max(1);
+    // Running invocations plus the idle instances functions with `reuse` keep (reuse.rs).
+    let slots = config.max_concurrent.max(1) + idle_instances(config);
     let mut pool = PoolingAllocationConfig::new();
     pool.total_component_instances(slots);
     // A Rust wasm32-wasip2 component holds its main module plus a few small shim modules
@@ -90,6 +91,12 @@ pub(crate) fn new_engine(config: &HostConfig) -> Result<Engine, HostError> {
     cfg.max_wasm_stack(1 << 20);
     cfg.async_stack_size(2 << 20);
     Engine::new(&cfg).map_err(HostError::Engine)
+}
+
+/// How many reused instances may sit idle host-wide: half as many as may run. Each holds a
+/// pooling-allocator slot (an instance, its memories, tables and fiber stack).
+pub(crate) fn idle_instances(config: &HostConfig) -> u32 {
+    (config.max_concurrent / 2).max(1)
 }
 
 /// The linker every function is linked with: what a guest may import.

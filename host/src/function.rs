@@ -13,6 +13,7 @@ use crate::bindings;
 use crate::error::{HostError, InvocationError};
 use crate::limits::FunctionLimits;
 use crate::metrics::FunctionMetrics;
+use crate::reuse::WarmPool;
 use crate::state::InvocationState;
 use crate::tables::{Grants, TableAccess};
 use crate::{cache, Host};
@@ -57,6 +58,9 @@ pub struct FunctionSpec {
     pub env: BTreeMap<String, String>,
     /// Whether the guest may open sockets and make outgoing HTTP requests.
     pub network: bool,
+    /// Instance reuse: how many requests one instance serves, one at a time, before it is
+    /// dropped (0 or 1: a fresh instance per request, the default). See [`crate::reuse`].
+    pub reuse: u32,
 }
 
 /// The component, pre-instantiated for the world it was built for.
@@ -85,6 +89,8 @@ pub struct LoadedFunction {
     concurrency: Option<Arc<Semaphore>>,
     /// Its grants, shared with every invocation's `tables` context.
     pub(crate) grants: Arc<Grants>,
+    /// Its idle instances, with `reuse`.
+    pub(crate) warm: WarmPool,
     /// The linked component.
     pub(crate) pre: Pre,
 }
@@ -162,8 +168,10 @@ impl<A: TableAccess> Host<A> {
             .limits
             .max_concurrency
             .map(|n| Arc::new(Semaphore::new(n as usize)));
+        let warm = WarmPool::new(spec.reuse, self.inner.idle_slots.clone());
         Ok(LoadedFunction {
             spec,
+            warm,
             kind,
             hash,
             from_cache,

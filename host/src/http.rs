@@ -1,11 +1,15 @@
-//! HTTP invocations: one `wasi:http/incoming-handler.handle` call per request, on a fresh store.
+//! HTTP invocations: one `wasi:http/incoming-handler.handle` call per request, on a fresh store
+//! (or a reused instance's, with `reuse`).
 //!
 //! The guest runs in its own tokio task, so it may keep streaming the response body after it has
 //! set the response head; the task (and with it the store) ends when the guest returns, traps, or
 //! reaches its deadline. A failure before the head was sent becomes the error the caller turns
 //! into a 500/504 JSON answer; a failure after it cuts the body short.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
@@ -55,6 +59,16 @@ impl<A: TableAccess> Host<A> {
         let task = tokio::spawn(invocation.run(call));
 
         match receiver.await {
+            // With reuse, the body ends only once the guest has returned and its instance is
+            // back in the pool: a client that sends its next request after reading this answer
+            // finds the instance waiting (one request at a time, in order).
+            Ok(Ok(response)) if f.warm.enabled() => Ok(response.map(|inner| {
+                EndsAfterTask {
+                    inner,
+                    task: Some(task),
+                }
+                .boxed_unsync()
+            })),
             Ok(Ok(response)) => Ok(response),
             Ok(Err(code)) => {
                 // The guest answered with an error code instead of a response.
@@ -73,6 +87,43 @@ impl<A: TableAccess> Host<A> {
                 ))),
             },
         }
+    }
+}
+
+/// A response body that, after its last frame, waits for the invocation's task to end.
+struct EndsAfterTask<T> {
+    inner: ResponseBody,
+    task: Option<tokio::task::JoinHandle<T>>,
+}
+
+impl<T> hyper::body::Body for EndsAfterTask<T> {
+    type Data = Bytes;
+    type Error = <ResponseBody as hyper::body::Body>::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        match Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(None) => {}
+            other => return other,
+        }
+        if let Some(task) = self.task.as_mut() {
+            // The task's own outcome was logged and counted by the task.
+            if Pin::new(task).poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.task = None;
+        }
+        Poll::Ready(None)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.task.is_none() && self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
     }
 }
 

@@ -24,13 +24,11 @@ use wasmtime_wasi_http::WasiHttpCtx;
 use crate::error::InvocationError;
 use crate::function::{FunctionKind, LoadedFunction, Pre};
 use crate::limits::{Deadline, MemoryLimiter, Timeout};
-use crate::log::{self, CapturedOutput, InvocationLog, LogBudget, LogStream};
+use crate::log::{self, Capture, CapturedOutput, InvocationLog, LogBudget, CAPTURE_LIMIT};
+use crate::reuse::{Instance, Reused};
 use crate::state::{InvocationState, OutboundHttp};
 use crate::tables::{TableAccess, TablesCtx};
 use crate::Host;
-
-/// Most bytes of stdout (and of stderr) kept per invocation.
-const CAPTURE_LIMIT: usize = 1 << 20;
 
 /// What one call into a guest's export passes.
 pub(crate) enum Call<'a> {
@@ -48,12 +46,17 @@ pub(crate) enum Call<'a> {
     Schedule(&'a str),
 }
 
-/// One admitted invocation, ready to run: its store, its captured output, its concurrency
-/// permit (held until it ends, an HTTP response's body streaming included).
+/// One admitted invocation, ready to run: its store (fresh, or a reused instance's), its captured
+/// output, its concurrency permit (held until it ends, an HTTP response's body streaming
+/// included).
 pub(crate) struct Invocation {
     function: Arc<LoadedFunction>,
     request_id: String,
     store: Store<InvocationState>,
+    /// The instance of a reused store (None: instantiate in `store`).
+    instance: Option<Instance>,
+    /// Requests the instance served before this one.
+    served: u32,
     capture: Capture,
     span: tracing::Span,
     _permit: Option<OwnedSemaphorePermit>,
@@ -103,15 +106,48 @@ impl<A: TableAccess> Host<A> {
         }
         let permit = f.admit()?;
         let span = tracing::info_span!("invoke", function = %f.spec.name, version = f.spec.version, request_id);
+        if let Some(mut warm) = f.warm.take() {
+            // A reused instance: this request's own deadline, log and captured output.
+            let log = self.invocation_log(f, request_id);
+            let state = warm.store.data_mut();
+            state.deadline = Deadline::starting_now(f.spec.limits.timeout);
+            state.limiter.reset();
+            state.log = log.clone();
+            warm.store.set_epoch_deadline(1);
+            warm.capture.log = log;
+            return Ok(Invocation {
+                function: f.clone(),
+                request_id: request_id.to_string(),
+                store: warm.store,
+                instance: Some(warm.instance),
+                served: warm.served,
+                capture: warm.capture,
+                span,
+                _permit: permit,
+            });
+        }
         let (store, capture) = self.new_store(f, request_id);
         Ok(Invocation {
             function: f.clone(),
             request_id: request_id.to_string(),
             store,
+            instance: None,
+            served: 0,
             capture,
             span,
             _permit: permit,
         })
+    }
+
+    /// The log context of one invocation of `f`.
+    fn invocation_log(&self, f: &LoadedFunction, request_id: &str) -> InvocationLog {
+        InvocationLog {
+            sink: self.inner.logs.clone(),
+            function: f.spec.name.as_str().into(),
+            version: f.spec.version,
+            request_id: request_id.into(),
+            budget: Arc::new(LogBudget::new(log::MAX_LOG_BYTES_PER_INVOCATION)),
+        }
     }
 
     /// A fresh store for one invocation of `f`, with its limits, grants and captured output.
@@ -134,14 +170,8 @@ impl<A: TableAccess> Host<A> {
         if spec.network {
             wasi.inherit_network();
         }
-        let function: Arc<str> = spec.name.as_str().into();
-        let log = InvocationLog {
-            sink: self.inner.logs.clone(),
-            function: function.clone(),
-            version: spec.version,
-            request_id: request_id.into(),
-            budget: Arc::new(LogBudget::new(log::MAX_LOG_BYTES_PER_INVOCATION)),
-        };
+        let log = self.invocation_log(f, request_id);
+        let function = log.function.clone();
         let state = InvocationState {
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
@@ -190,12 +220,15 @@ impl Invocation {
 
     /// The one instantiate-and-call path: runs `call` under the function's limits, then records
     /// metrics and flushes captured output. Returns the sequence numbers a stream handler
-    /// failed (empty for the other kinds, which return nothing).
+    /// failed (empty for the other kinds, which return nothing). With reuse, an instance that
+    /// answered without a trap, timeout or memory failure goes back to its function's pool.
     pub(crate) async fn run(self, call: Call<'_>) -> Result<Vec<String>, InvocationError> {
         let Invocation {
             function: f,
             request_id,
             mut store,
+            mut instance,
+            served,
             capture,
             span,
             _permit,
@@ -206,18 +239,38 @@ impl Invocation {
             // The epoch callback interrupts wasm at the deadline; this outer timeout (one second
             // of grace) covers a guest blocked in a host call.
             let outer = f.spec.limits.timeout + Duration::from_secs(1);
-            let result =
-                match tokio::time::timeout(outer, instantiate_and_call(&f, &mut store, call)).await
-                {
-                    Ok(Ok(r)) => r,
-                    Ok(Err(e)) => Err(classify(&f, &e, store.data().limiter.exceeded())),
-                    Err(_) => Err(InvocationError::Timeout(
+            let called = instantiate_and_call(&f, &mut store, &mut instance, call);
+            let (result, clean) = match tokio::time::timeout(outer, called).await {
+                // The guest answered (an error it returned is an answer, not a failure of the
+                // instance).
+                Ok(Ok(r)) => (r, true),
+                Ok(Err(e)) => (
+                    Err(classify(&f, &e, store.data().limiter.exceeded())),
+                    false,
+                ),
+                Err(_) => (
+                    Err(InvocationError::Timeout(
                         f.spec.limits.timeout.as_millis() as u64
                     )),
-                };
-            // A timed-out call was dropped above; the store goes with this function.
-            drop(store);
+                    false,
+                ),
+            };
             capture.flush();
+            // A timed-out call was dropped above, and a trapped instance cannot be trusted:
+            // their stores end here. A clean one may serve again.
+            match instance {
+                Some(instance)
+                    if clean && f.warm.enabled() && !store.data().limiter.exceeded() =>
+                {
+                    f.warm.put(Reused {
+                    store,
+                    instance,
+                    served: served + 1,
+                        capture: capture.clone(),
+                    })
+                }
+                _ => drop(store),
+            }
             f.metrics.record(started, result.as_ref().map(|_| ()));
             if let Err(e) = &result {
                 capture.log.host_line("error", e.to_string());
@@ -230,36 +283,40 @@ impl Invocation {
     }
 }
 
-/// Instantiates `f` in `store` and calls the export `call` names. The outer error is wasmtime's
-/// (a trap, the deadline); the inner one the guest's own answer.
+/// Instantiates `f` in `store` (unless `instance` holds a reused instance; a new one is left
+/// there) and calls the export `call` names. The outer error is wasmtime's (a trap, the
+/// deadline); the inner one the guest's own answer.
 async fn instantiate_and_call(
     f: &LoadedFunction,
     store: &mut Store<InvocationState>,
+    instance: &mut Option<Instance>,
     call: Call<'_>,
 ) -> wasmtime::Result<Result<Vec<String>, InvocationError>> {
-    let t = Instant::now();
-    match (&f.pre, call) {
-        (Pre::Http(pre), Call::Http { request, response }) => {
-            let proxy = pre.instantiate_async(&mut *store).await?;
-            f.metrics.instantiated(t);
+    if instance.is_none() {
+        let t = Instant::now();
+        *instance = Some(match &f.pre {
+            Pre::Http(pre) => Instance::Http(pre.instantiate_async(&mut *store).await?),
+            Pre::Stream(pre) => Instance::Stream(pre.instantiate_async(&mut *store).await?),
+            Pre::Schedule(pre) => Instance::Schedule(pre.instantiate_async(&mut *store).await?),
+        });
+        f.metrics.instantiated(t);
+    }
+    match (instance.as_ref(), call) {
+        (Some(Instance::Http(proxy)), Call::Http { request, response }) => {
             proxy
                 .wasi_http_incoming_handler()
                 .call_handle(&mut *store, request, response)
                 .await?;
             Ok(Ok(Vec::new()))
         }
-        (Pre::Stream(pre), Call::Stream(records)) => {
-            let handler = pre.instantiate_async(&mut *store).await?;
-            f.metrics.instantiated(t);
+        (Some(Instance::Stream(handler)), Call::Stream(records)) => {
             let failed = handler
                 .tarn_function_stream()
                 .call_handle(&mut *store, records)
                 .await?;
             Ok(failed.map_err(InvocationError::Failed))
         }
-        (Pre::Schedule(pre), Call::Schedule(time)) => {
-            let handler = pre.instantiate_async(&mut *store).await?;
-            f.metrics.instantiated(t);
+        (Some(Instance::Schedule(handler)), Call::Schedule(time)) => {
             let done = handler
                 .tarn_function_schedule()
                 .call_handle(&mut *store, time)
@@ -294,33 +351,5 @@ fn classify(f: &LoadedFunction, err: &wasmtime::Error, memory_exceeded: bool) ->
         })
     } else {
         InvocationError::Trap(format!("{err:#}"))
-    }
-}
-
-/// Where a store's captured output goes when the invocation ends.
-struct Capture {
-    stdout: CapturedOutput,
-    stderr: CapturedOutput,
-    log: InvocationLog,
-}
-
-impl Capture {
-    /// Sends the captured stdout and stderr to the log, and says how much was dropped.
-    fn flush(&self) {
-        for (stream, out) in [
-            (LogStream::Stdout, &self.stdout),
-            (LogStream::Stderr, &self.stderr),
-        ] {
-            self.log.captured(stream, &out.contents());
-            if out.dropped() > 0 {
-                self.log.host_line(
-                    "warn",
-                    format!(
-                        "{} bytes of {stream:?} past the {CAPTURE_LIMIT}-byte capture limit were dropped",
-                        out.dropped()
-                    ),
-                );
-            }
-        }
     }
 }

@@ -18,6 +18,7 @@
 //! - the imports, one interface's host side in one place: [`tables`] (`tarn:function/tables`,
 //!   with the grants check) and [`log`] (`tarn:function/log`, and the log ring guests' output
 //!   goes to); [`bindings`] holds what bindgen generates from `guest-sdk/wit`;
+//! - [`reuse`]: instances kept between requests for functions that opt in (`reuse = N`);
 //! - [`limits`] (memory, time), [`cache`] (compiled code on disk) and [`error`].
 //!
 //! The host knows nothing of the DynamoDB API behind the `tables` import: it calls a
@@ -36,6 +37,7 @@ pub mod invoke;
 pub mod limits;
 pub mod log;
 pub mod metrics;
+pub mod reuse;
 pub mod state;
 pub mod tables;
 
@@ -75,6 +77,8 @@ struct HostInner<A> {
     logs: LogSink,
     max_memory_bytes: usize,
     observer: Option<Arc<dyn metrics::InvocationObserver>>,
+    /// The budget of idle reused instances, host-wide ([`reuse`]).
+    idle_slots: reuse::IdleSlots,
     _ticker: engine::EpochTicker,
 }
 
@@ -95,6 +99,9 @@ impl<A: TableAccess> Host<A> {
                 logs,
                 max_memory_bytes: config.max_memory_bytes,
                 observer: config.observer,
+                idle_slots: Arc::new(tokio::sync::Semaphore::new(
+                    engine::idle_instances(&config) as usize
+                )),
                 _ticker: ticker,
             }),
         })

@@ -67,6 +67,13 @@ impl MemoryLimiter {
         self.exceeded
     }
 
+    /// Forgets a refusal: a reused instance's next request starts clean. (An instance whose
+    /// request ran out of memory is never reused; this only matters for a guest that survived
+    /// a refused `memory.grow`.)
+    pub fn reset(&mut self) {
+        self.exceeded = false;
+    }
+
     /// The largest memory size granted, in bytes.
     pub fn peak(&self) -> usize {
         self.peak

@@ -306,6 +306,12 @@ impl CapturedOutput {
         self.dropped.load(Ordering::Relaxed)
     }
 
+    /// Takes the bytes kept and the count of bytes discarded, leaving the capture empty.
+    pub fn take(&self) -> (Bytes, u64) {
+        let bytes = self.buffer.lock().split().freeze();
+        (bytes, self.dropped.swap(0, Ordering::Relaxed))
+    }
+
     fn keep(&self, bytes: &[u8]) {
         let mut buffer = self.buffer.lock();
         let room = self.capacity.saturating_sub(buffer.len());
@@ -434,5 +440,41 @@ mod tests {
             ring.bytes,
             ring.lines.iter().map(|l| l.message.len()).sum::<usize>()
         );
+    }
+}
+
+/// Most bytes of stdout (and of stderr) kept per invocation.
+pub(crate) const CAPTURE_LIMIT: usize = 1 << 20;
+
+/// Where a store's captured output goes when the invocation ends.
+#[derive(Clone)]
+pub(crate) struct Capture {
+    /// The guest's stdout.
+    pub(crate) stdout: CapturedOutput,
+    /// The guest's stderr.
+    pub(crate) stderr: CapturedOutput,
+    /// The invocation's log, where they go.
+    pub(crate) log: InvocationLog,
+}
+
+impl Capture {
+    /// Sends the captured stdout and stderr to the log, and says how much was dropped.
+    pub(crate) fn flush(&self) {
+        for (stream, out) in [
+            (LogStream::Stdout, &self.stdout),
+            (LogStream::Stderr, &self.stderr),
+        ] {
+            // Taken, not copied: a reused instance's next request starts with empty captures.
+            let (bytes, dropped) = out.take();
+            self.log.captured(stream, &bytes);
+            if dropped > 0 {
+                self.log.host_line(
+                    "warn",
+                    format!(
+                        "{dropped} bytes of {stream:?} past the {CAPTURE_LIMIT}-byte capture limit were dropped"
+                    ),
+                );
+            }
+        }
     }
 }

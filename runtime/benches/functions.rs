@@ -5,6 +5,9 @@
 //!   `get-one` guest's `/get/:id`);
 //! * `wasmtime serve`: the same `hello.wasm` under `wasmtime serve` (wasmtime-cli 48), the peer
 //!   (`hello` is a plain wasi:http component: no tarn import);
+//! * `tarn hello, reuse = 1000`: the same `hello.wasm` as a function with instance reuse;
+//! * `tarn hello-python` / `hello-js`, fresh and with `reuse = 1000` (skipped, with a line
+//!   saying so, when their toolchains could not build them);
 //! * `hyper`: a plain hyper server answering the same bytes, the ceiling;
 //! * per-invocation instantiation time (mean, microseconds), from tarn's own counters.
 //!
@@ -72,6 +75,9 @@ fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// Requests one instance serves in the `reuse` rows.
+const REUSE: u32 = 1000;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -262,15 +268,39 @@ async fn run(args: Args) {
     let work = tempfile::tempdir().unwrap();
 
     // tarn serve: hello answers a fixed body on `/`; get-one does one GetItem on `/get/:id`.
-    let manifest = format!(
+    // Each hello (Rust, and Python and JS when built) also runs as a second function with
+    // `reuse`, on `/<name>-reuse/`; the Python and JS ones fresh on `/<name>/`.
+    let mut manifest = format!(
         "[[function]]\nname = \"hello\"\nsource = \"{}\"\n\n\
          [[function]]\nname = \"get-one\"\nsource = \"{}\"\ntables = {{ bench = \"read\" }}\n\n\
          [[route]]\npath = \"/get/*\"\nfunction = \"get-one\"\n\n\
-         [[route]]\npath = \"/*\"\nfunction = \"hello\"\n\n\
-         [[table]]\nname = \"bench\"\nhash_key = \"id\"\n",
+         [[table]]\nname = \"bench\"\nhash_key = \"id\"\n\n",
         hello.display(),
         get_one.display()
     );
+    let mut variants = vec![("hello", hello.clone())];
+    let mut missing = Vec::new();
+    for name in ["hello-python", "hello-js"] {
+        match guest(&guests, name) {
+            Some(p) => variants.push((name, p)),
+            None => missing.push(name),
+        }
+    }
+    for (name, path) in &variants {
+        if *name != "hello" {
+            manifest.push_str(&format!(
+                "[[function]]\nname = \"{name}\"\nsource = \"{}\"\n\n\
+                 [[route]]\npath = \"/{name}/*\"\nfunction = \"{name}\"\n\n",
+                path.display()
+            ));
+        }
+        manifest.push_str(&format!(
+            "[[function]]\nname = \"{name}-reuse\"\nsource = \"{}\"\nreuse = {REUSE}\n\n\
+             [[route]]\npath = \"/{name}-reuse/*\"\nfunction = \"{name}-reuse\"\n\n",
+            path.display()
+        ));
+    }
+    manifest.push_str("[[route]]\npath = \"/*\"\nfunction = \"hello\"\n");
     std::fs::write(work.path().join("tarn.toml"), manifest).unwrap();
     let tarn_port = free_port();
     let tarn_addr: SocketAddr = format!("127.0.0.1:{tarn_port}").parse().unwrap();
@@ -309,6 +339,26 @@ async fn run(args: Args) {
         "tarn: hello".into(),
         Some(load(tarn_addr, "/", &args, ok200).await),
     ));
+    rows.push((
+        format!("tarn: hello, reuse = {REUSE}"),
+        Some(load(tarn_addr, "/hello-reuse/", &args, ok200).await),
+    ));
+    for (name, _) in variants.iter().skip(1) {
+        rows.push((
+            format!("tarn: {name}"),
+            Some(load(tarn_addr, &format!("/{name}/"), &args, ok200).await),
+        ));
+        rows.push((
+            format!("tarn: {name}, reuse = {REUSE}"),
+            Some(load(tarn_addr, &format!("/{name}-reuse/"), &args, ok200).await),
+        ));
+    }
+    for name in &missing {
+        rows.push((
+            format!("tarn: {name} (not built: its toolchain is missing; scripts/build-guests.sh)"),
+            None,
+        ));
+    }
     // A missing item is still one GetItem; 200 or 404 both count as answered.
     let r = load(tarn_addr, &get_path, &args, |s| s == 200 || s == 404).await;
     rows.push(("tarn: one GetItem".into(), Some(r)));

@@ -7,11 +7,14 @@
 //! - `/forbidden?table=NAME` (default `not-granted`): reads a table the manifest does not grant;
 //!   answers 200 `{"kind": "AccessDenied", "message": ...}` with the error it got, or 500 if
 //!   the read was allowed.
+//! - `/count`: adds one to a global counter and answers its value: 1 on a fresh instance, more
+//!   on one reused across requests (the host's `reuse` tests).
 //! - `/spam`: writes about 10 MB to stdout, stderr and the log import, then answers 200 (the
 //!   host must cap what it keeps without failing the writes).
 
 use serde_json::json;
 use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tarn_sdk::http::{Request, Response};
 use tarn_sdk::{Router, Table};
 
@@ -26,7 +29,16 @@ pub fn handle(req: Request) -> Response {
         })
         .any("/forbidden", forbidden)
         .any("/spam", |_| spam())
+        .any("/count", |_| count())
         .handle(req)
+}
+
+/// Requests this instance has counted.
+static COUNT: AtomicU64 = AtomicU64::new(0);
+
+fn count() -> Response {
+    let n = COUNT.fetch_add(1, Ordering::Relaxed) + 1;
+    Response::text(200, format!("{n}"))
 }
 
 fn spin() -> Response {

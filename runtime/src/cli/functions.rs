@@ -141,7 +141,8 @@ pub struct ServerArgs {
 /// Function subcommands.
 #[derive(Debug, clap::Subcommand)]
 pub enum FunctionsCommand {
-    /// Build the functions of an app (crates, for wasm32-wasip2).
+    /// Build the functions of an app: Rust crates, Python and JS files, each by its toolchain
+    /// (set up on first use).
     Build {
         /// The app manifest.
         #[arg(long, default_value = "tarn.toml")]
@@ -364,7 +365,7 @@ pub async fn run(cmd: FunctionsCommand) -> Result<()> {
             let manifest = crate::deploy::manifest::Manifest::load(&app)?;
             let dir = app.parent().map(Path::to_path_buf).unwrap_or_default();
             for f in &manifest.functions {
-                let path = build::component_of(&dir, &f.source, true)?;
+                let path = build::component_of(&dir, &f.name, &f.source, true)?;
                 let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
                 out!("{}: {} ({} KB)", f.name, path.display(), size / 1024)?;
             }

@@ -8,6 +8,7 @@
 pub mod backup;
 pub mod client;
 pub mod functions;
+pub mod new;
 pub mod output;
 pub mod serve;
 pub mod transfer;
@@ -32,6 +33,8 @@ pub enum Command {
     Export(transfer::ExportArgs),
     /// Import a directory or file (DynamoDB JSON or CSV) into a new table of a running server.
     Import(transfer::ImportArgs),
+    /// Scaffold a new app from a template (`tarn new --list` shows them).
+    New(new::NewArgs),
     /// Functions: build, deploy, rollback, invoke, logs, list.
     #[command(flatten)]
     Functions(functions::FunctionsCommand),
@@ -55,6 +58,9 @@ pub enum CliError {
     /// A backup or pitr subcommand failed.
     #[error(transparent)]
     Backup(#[from] backup::BackupCliError),
+    /// `tarn new` failed.
+    #[error(transparent)]
+    New(#[from] new::NewError),
     /// `tarn export` or `tarn import` failed.
     #[error(transparent)]
     Transfer(#[from] transfer::TransferCliError),
@@ -69,6 +75,7 @@ impl CliError {
             CliError::Functions(functions::FunctionsCliError::Output(Closed))
                 | CliError::Backup(backup::BackupCliError::Output(Closed))
                 | CliError::Transfer(transfer::TransferCliError::Output(Closed))
+                | CliError::New(new::NewError::Output(Closed))
         )
     }
 }
@@ -85,6 +92,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
 async fn dispatch(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve(args) => serve::run(args).await?,
+        Command::New(args) => new::run(args)?,
         Command::Export(args) => transfer::export(args).await?,
         Command::Import(args) => transfer::import(args).await?,
         Command::Functions(cmd) => functions::run(cmd).await?,

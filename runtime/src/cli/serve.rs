@@ -431,7 +431,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         address = %running.local_addr(),
         data_dir = %running.data_dir().display(),
         in_memory,
-        "tarn is serving the DynamoDB API at http://{}",
+        "listening: DynamoDB API on http://{}",
         running.local_addr()
     );
     // One signal stops both servers; each finishes its in-flight requests.

@@ -11,6 +11,11 @@
 //! tables = { todos = "read-write", users = "read" }
 //! env = { GREETING = "hello" }
 //! network = false                       # sockets and outgoing HTTP; default false
+//! reuse = 100                           # one instance serves up to 100 requests, one at a
+//!                                       # time; dropped after a trap, timeout or OOM. Globals
+//!                                       # survive between them: a function keeping
+//!                                       # per-request state in globals must not opt in.
+//!                                       # Default: a fresh instance per request.
 //!
 //! [[route]]
 //! method = "GET"                        # default: any method
@@ -124,6 +129,10 @@ pub struct FunctionDef {
     /// Whether sockets and outgoing HTTP are allowed.
     #[serde(default)]
     pub network: bool,
+    /// Instance reuse: one instance serves up to this many requests, one at a time (default:
+    /// a fresh instance per request). Globals survive between them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reuse: Option<u32>,
 }
 
 /// One `[[route]]`.

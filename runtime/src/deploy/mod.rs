@@ -238,6 +238,7 @@ impl Runtime {
     /// builds the routes. Nothing is activated.
     async fn load(&self, version: u64, bundle: &Bundle) -> Result<App, DeployError> {
         let mut functions = BTreeMap::new();
+        let mut loading = Vec::new();
         for def in &bundle.manifest.functions {
             let spec = FunctionSpec {
                 name: def.name.clone(),
@@ -251,12 +252,20 @@ impl Runtime {
                 grants: def.tables.clone(),
                 env: def.env.clone(),
                 network: def.network,
+                reuse: def.reuse.unwrap_or(0),
             };
+            // Compiled side by side: a JS or Python component takes a minute or more to compile.
             let host = self.host.clone();
-            let loaded = tokio::task::spawn_blocking(move || host.load(spec))
+            loading.push((
+                def.name.clone(),
+                tokio::task::spawn_blocking(move || host.load(spec)),
+            ));
+        }
+        for (name, task) in loading {
+            let loaded = task
                 .await
                 .map_err(|e| DeployError::Invalid(format!("loading task: {e}")))??;
-            functions.insert(def.name.clone(), Arc::new(loaded));
+            functions.insert(name, Arc::new(loaded));
         }
         for s in &bundle.manifest.schedules {
             if functions[&s.function].kind != FunctionKind::Schedule {
@@ -488,12 +497,32 @@ pub async fn serve_app(
             .await
             .map_err(|e| DeployError::Io(PathBuf::from(addr.to_string()), e))
     };
-    let listener = bind(opts.listen).await?;
+    // Without an app there is nothing to serve on the function port: a busy one is a warning,
+    // and the port is bound once an app is deployed.
+    let listener = match bind(opts.listen).await {
+        Ok(l) => Some(l),
+        Err(e) if rt.current().functions.is_empty() => {
+            tracing::warn!(
+                addr = %opts.listen,
+                error = %e,
+                "the function port is busy; no app is deployed, so tarn goes on without it and \
+                 binds it when an app is deployed (or choose another with --functions-listen)"
+            );
+            None
+        }
+        Err(e) => return Err(e),
+    };
     let admin_listener = bind(opts.admin_listen).await?;
     let local =
         |l: &tokio::net::TcpListener| l.local_addr().map(|a| a.to_string()).unwrap_or_default();
-    tracing::info!(addr = %local(&listener), "function server listening");
-    tracing::info!(addr = %local(&admin_listener), "admin API listening");
+    if let Some(l) = &listener {
+        tracing::info!(addr = %local(l), "listening: functions on http://{}", local(l));
+    }
+    tracing::info!(
+        addr = %local(&admin_listener),
+        "listening: admin API on http://{}",
+        local(&admin_listener)
+    );
     if let (Some(pages), Ok(addr)) = (&opts.admin_pages, admin_listener.local_addr()) {
         pages.listening(&rt, addr);
     }
@@ -502,15 +531,24 @@ pub async fn serve_app(
     // up after 60 s.
     let grace = Duration::from_secs(60);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let server = tokio::spawn(ports::serve(
-        listener,
-        rt.clone(),
-        ports::Port::Functions,
-        None,
-        opts.limits,
-        stop_rx.clone(),
-        grace,
-    ));
+    let server = match listener {
+        Some(listener) => tokio::spawn(ports::serve(
+            listener,
+            rt.clone(),
+            ports::Port::Functions,
+            None,
+            opts.limits,
+            stop_rx.clone(),
+            grace,
+        )),
+        None => tokio::spawn(bind_when_deployed(
+            rt.clone(),
+            opts.listen,
+            opts.limits,
+            stop_rx.clone(),
+            grace,
+        )),
+    };
     let admin = tokio::spawn(ports::serve(
         admin_listener,
         rt.clone(),
@@ -536,6 +574,40 @@ pub async fn serve_app(
         let _ = w.await;
     }
     Ok(())
+}
+
+/// The function port of a server that started without an app while the port was busy: waits
+/// until an app with functions is active, then binds the port (retrying while it stays busy)
+/// and serves it until `stop`.
+async fn bind_when_deployed(
+    rt: Arc<Runtime>,
+    addr: SocketAddr,
+    limits: crate::server::ConnectionLimits,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    grace: Duration,
+) {
+    let mut warned = false;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        if rt.current().functions.is_empty() {
+            continue;
+        }
+        match tokio::net::TcpListener::bind(addr).await {
+            Ok(listener) => {
+                tracing::info!(%addr, "listening: functions on http://{addr}");
+                ports::serve(listener, rt, ports::Port::Functions, None, limits, stop, grace).await;
+                return;
+            }
+            Err(e) if !warned => {
+                warned = true;
+                tracing::error!(%addr, error = %e, "an app is deployed but the function port is still busy; retrying");
+            }
+            Err(_) => {}
+        }
+    }
 }
 
 /// Polls the app's files; on a change, rebuilds and reloads (the old version keeps serving if

@@ -88,6 +88,28 @@ impl Server {
     /// Starts `tarn serve` in `dir` (with `--app <app>` when given) plus `extra` arguments.
     pub async fn start_in(dir: tempfile::TempDir, app: Option<&str>, extra: &[&str]) -> Server {
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        Self::start_on(dir, app, extra, addr).await
+    }
+
+    /// As [`Server::start_in`], with the function routes on `addr`.
+    pub async fn start_on(
+        dir: tempfile::TempDir,
+        app: Option<&str>,
+        extra: &[&str],
+        addr: SocketAddr,
+    ) -> Server {
+        Self::start_within(dir, app, extra, addr, Duration::from_secs(180)).await
+    }
+
+    /// As [`Server::start_on`], waiting up to `wait` for the server to come up (an app of big
+    /// Python or JS components takes minutes to compile on a loaded machine).
+    pub async fn start_within(
+        dir: tempfile::TempDir,
+        app: Option<&str>,
+        extra: &[&str],
+        addr: SocketAddr,
+        wait: Duration,
+    ) -> Server {
         let admin_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let dynamodb: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let log = std::fs::OpenOptions::new()
@@ -119,7 +141,7 @@ impl Server {
             dynamodb,
             dir,
         };
-        server.wait_ready().await;
+        server.wait_ready(wait).await;
         server
     }
 
@@ -130,8 +152,8 @@ impl Server {
         std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
     }
 
-    async fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(180);
+    async fn wait_ready(&self, wait: Duration) {
+        let deadline = Instant::now() + wait;
         loop {
             if let Ok(r) = request(self.admin_addr, "GET", "/_tarn/health", None, &[]).await {
                 if r.status == 200 {
