@@ -90,6 +90,7 @@ impl<A: TableAccess> Host<A> {
         let linker = engine::new_linker(&engine)?;
         let cache = cache::CompileCache::new(&config.cache_dir)?;
         let ticker = engine::EpochTicker::start(engine.clone());
+        let idle_slots = engine::idle_instances(&config) as usize;
         Ok(Host {
             inner: Arc::new(HostInner {
                 engine,
@@ -99,9 +100,7 @@ impl<A: TableAccess> Host<A> {
                 logs,
                 max_memory_bytes: config.max_memory_bytes,
                 observer: config.observer,
-                idle_slots: Arc::new(tokio::sync::Semaphore::new(
-                    engine::idle_instances(&config) as usize
-                )),
+                idle_slots: Arc::new(tokio::sync::Semaphore::new(idle_slots)),
                 _ticker: ticker,
             }),
         })

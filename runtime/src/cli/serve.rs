@@ -193,15 +193,6 @@ fn parse_listen(s: &str) -> Result<SocketAddr, String> {
 }
 
 /// Parses a duration written for people: `500ms`, `1s`, `24h`, `7d`.
-/// A size in bytes: a number with an optional unit (`256MiB`, `1GiB`, `64MB`, `4096`).
-pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
-    let size: bytesize::ByteSize = s
-        .trim()
-        .parse()
-        .map_err(|e| format!("{s:?}: {e} (try 256MiB, 1GiB)"))?;
-    Ok(size.as_u64())
-}
-
 fn parse_duration(s: &str) -> Result<Duration, String> {
     let d = humantime::parse_duration(s).map_err(|e| format!("{s:?}: {e} (try 1s, 500ms, 24h)"))?;
     if d.is_zero() {
@@ -211,8 +202,9 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 /// Parses a size written for people: `256MiB`, `1GiB`, `500MB`, `1048576`.
-fn parse_size(s: &str) -> Result<u64, String> {
-    s.parse::<bytesize::ByteSize>()
+pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
+    s.trim()
+        .parse::<bytesize::ByteSize>()
         .map(|b| b.as_u64())
         .map_err(|e| format!("{s:?}: {e} (try 256MiB, 1GiB, 500MB)"))
 }

@@ -598,7 +598,16 @@ async fn bind_when_deployed(
         match tokio::net::TcpListener::bind(addr).await {
             Ok(listener) => {
                 tracing::info!(%addr, "listening: functions on http://{addr}");
-                ports::serve(listener, rt, ports::Port::Functions, None, limits, stop, grace).await;
+                ports::serve(
+                    listener,
+                    rt,
+                    ports::Port::Functions,
+                    None,
+                    limits,
+                    stop,
+                    grace,
+                )
+                .await;
                 return;
             }
             Err(e) if !warned => {
