@@ -95,10 +95,12 @@ class TarnServer:
 
     def logged_addr(self, what, timeout=30.0):
         """The address of a listener, from the line tarn logs when it starts listening
-        (`what`: "function server" or "admin API")."""
+        (`what`: "function server" or "admin API"), e.g.
+        `listening: admin API on http://127.0.0.1:8081 addr=127.0.0.1:8081`."""
+        label = {"function server": "functions"}.get(what, what)
         deadline = time.monotonic() + timeout
         while True:
-            m = re.search(what + r" listening addr=(\S+)", self.log_tail(10**7))
+            m = re.search(r"listening: " + label + r" on http://\S+ addr=(\S+)", self.log_tail(10**7))
             if m:
                 return "http://" + m.group(1)
             assert time.monotonic() < deadline, f"no {what} in the log:\n{self.log_tail()}"
