@@ -161,32 +161,38 @@ class _Operand:
         return f"size({name})" if self.size else name
 
 
-class Key:
+class _Comparisons:
+    """The ordered comparisons shared by `Key`, `Attr` and `Size`, over `self._operand`."""
+
+    _operand: _Operand
+
+    def eq(self, value: Any) -> Condition:
+        """`operand = value`"""
+        return _Compare("=", self._operand, value)
+
+    def lt(self, value: Any) -> Condition:
+        """`operand < value`"""
+        return _Compare("<", self._operand, value)
+
+    def lte(self, value: Any) -> Condition:
+        """`operand <= value`"""
+        return _Compare("<=", self._operand, value)
+
+    def gt(self, value: Any) -> Condition:
+        """`operand > value`"""
+        return _Compare(">", self._operand, value)
+
+    def gte(self, value: Any) -> Condition:
+        """`operand >= value`"""
+        return _Compare(">=", self._operand, value)
+
+
+class Key(_Comparisons):
     """A key attribute in a Query's key condition: `Key("pk").eq(v) & Key("sk").gt(n)`."""
 
     def __init__(self, name: str) -> None:
         self.name = name
         self._operand = _Operand(name)
-
-    def eq(self, value: Any) -> Condition:
-        """`name = value`"""
-        return _Compare("=", self._operand, value)
-
-    def lt(self, value: Any) -> Condition:
-        """`name < value`"""
-        return _Compare("<", self._operand, value)
-
-    def lte(self, value: Any) -> Condition:
-        """`name <= value`"""
-        return _Compare("<=", self._operand, value)
-
-    def gt(self, value: Any) -> Condition:
-        """`name > value`"""
-        return _Compare(">", self._operand, value)
-
-    def gte(self, value: Any) -> Condition:
-        """`name >= value`"""
-        return _Compare(">=", self._operand, value)
 
     def between(self, low: Any, high: Any) -> Condition:
         """`name BETWEEN low AND high` (both included)"""
@@ -197,35 +203,15 @@ class Key:
         return _Func("begins_with", self.name, prefix)
 
 
-class Size:
+class Size(_Comparisons):
     """`size(path)` in a comparison: `Attr("tags").size().gt(2)`."""
 
     def __init__(self, path: str) -> None:
         self._operand = _Operand(path, size=True)
 
-    def eq(self, value: Any) -> Condition:
-        """`size(path) = value`"""
-        return _Compare("=", self._operand, value)
-
     def ne(self, value: Any) -> Condition:
         """`size(path) <> value`"""
         return _Compare("<>", self._operand, value)
-
-    def lt(self, value: Any) -> Condition:
-        """`size(path) < value`"""
-        return _Compare("<", self._operand, value)
-
-    def lte(self, value: Any) -> Condition:
-        """`size(path) <= value`"""
-        return _Compare("<=", self._operand, value)
-
-    def gt(self, value: Any) -> Condition:
-        """`size(path) > value`"""
-        return _Compare(">", self._operand, value)
-
-    def gte(self, value: Any) -> Condition:
-        """`size(path) >= value`"""
-        return _Compare(">=", self._operand, value)
 
 
 class Attr(Key):
