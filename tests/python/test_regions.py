@@ -207,7 +207,7 @@ def test_backups_are_regional(regions):
     us, eu, make = regions
     name = make(eu)
     eu.put_item(TableName=name, Item={"pk": {"S": "b"}, "v": {"S": "eu"}})
-    arn = eu.create_backup(TableName=name, BackupName="b1")["BackupDetails"]["BackupArn"]
+    arn = eu.create_backup(TableName=name, BackupName="bk1")["BackupDetails"]["BackupArn"]
     assert arn.startswith(f"arn:aws:dynamodb:{EU}:000000000000:table/{name}/backup/")
 
     def available():
@@ -220,7 +220,7 @@ def test_backups_are_regional(regions):
     assert all(b["BackupArn"] != arn for b in us.list_backups()["BackupSummaries"])
     not_found(lambda: us.describe_backup(BackupArn=arn), "BackupNotFoundException")
     not_found(lambda: us.delete_backup(BackupArn=arn), "BackupNotFoundException")
-    not_found(lambda: us.create_backup(TableName=name, BackupName="x"), "TableNotFoundException")
+    not_found(lambda: us.create_backup(TableName=name, BackupName="bkx"), "TableNotFoundException")
     # A restore lands in the backup's region.
     target = unique_name("restored")
     not_found(lambda: us.restore_table_from_backup(TargetTableName=target, BackupArn=arn),
