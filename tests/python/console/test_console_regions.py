@@ -4,9 +4,11 @@ server's region (`tarn serve --region`) is the console's default."""
 
 import boto3
 import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
 
 from conftest import _config, wait_active
-from console_browser import spawn_console_server
+from console_browser import page_errors, shot, spawn_console_server, start_browser, stop_browser, wait
 
 
 @pytest.fixture(scope="module")
@@ -60,3 +62,30 @@ def test_the_console_works_in_one_region_at_a_time(server):
 
     r = s.get(api + "tables?region=Not%20A%20Region", timeout=10)
     assert r.status_code == 400 and "is not a region name" in r.json()["message"]
+
+
+def sidebar_tables(driver):
+    return [a.text for a in driver.find_elements(By.CSS_SELECTOR, ".sidebar .nav-table")]
+
+
+def test_the_region_switch_shows_another_regions_tables(server):
+    create(client(server, "eu-west-1"), "switch-ireland")
+    create(client(server, "ap-southeast-2"), "switch-sydney")
+    driver = start_browser()
+    try:
+        driver.get(server.new_link())
+        wait(driver, lambda d: "switch-ireland" in sidebar_tables(d), "the server's region's tables")
+        assert "switch-sydney" not in sidebar_tables(driver)
+        region = Select(driver.find_element(By.CSS_SELECTOR, "select[aria-label=Region]"))
+        assert region.first_selected_option.text == "eu-west-1"
+        wait(driver, lambda d: "ap-southeast-2" in [o.text for o in Select(
+            d.find_element(By.CSS_SELECTOR, "select[aria-label=Region]")).options], "regions listed")
+        region.select_by_visible_text("ap-southeast-2")
+        wait(driver, lambda d: "switch-sydney" in sidebar_tables(d), "the other region's tables")
+        assert "switch-ireland" not in sidebar_tables(driver)
+        assert Select(driver.find_element(By.CSS_SELECTOR, "select[aria-label=Region]")
+                      ).first_selected_option.text == "ap-southeast-2"
+        shot(driver, "region-switch")
+        assert page_errors(driver) == []
+    finally:
+        stop_browser(driver)
