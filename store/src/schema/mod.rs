@@ -10,6 +10,7 @@
 //! - [`stream`]: streams ([`StreamMeta`]) and the records they hold ([`StreamRecord`]).
 //! - [`ttl`]: time to live ([`TtlSpec`]) and when an item expires.
 //! - [`backup`]: point-in-time recovery settings ([`PitrMeta`]) and restore summaries.
+//! - [`region`]: a table's region, and the table references the store names tables by.
 //!
 //! Validation here follows DynamoDB's rules and messages, so every caller of the store gets
 //! the same answers.
