@@ -8,6 +8,7 @@ import subprocess
 
 import boto3
 import pytest
+import requests
 from botocore.exceptions import ClientError
 
 import conftest
@@ -277,3 +278,23 @@ def test_an_invalid_region_flag_is_refused():
         capture_output=True, text=True, timeout=30)
     assert out.returncode != 0
     assert "is not a region name" in out.stderr
+
+
+def test_functions_tables_and_triggers_are_in_the_servers_region():
+    """`tarn serve --region eu-west-1 --app todo`: the app's tables are made in eu-west-1, its
+    functions' table calls and its stream trigger work there, and us-east-1 sees none of it."""
+    app = conftest.REPO_ROOT / "examples" / "todo" / "tarn.toml"
+    with spawn_tarn("--region", EU, "--app", str(app)) as server:
+        eu, us = client(server.endpoint, EU), client(server.endpoint, US)
+        wait_until(lambda: {"todos", "todo-stats"} <= set(all_tables(eu)), "the app's tables")
+        assert not {"todos", "todo-stats"} & set(all_tables(us))
+        base = server.logged_addr("function server")
+        r = requests.post(base + "/todos", json={"title": "milk"}, timeout=30)
+        assert r.status_code == 201, r.text
+        todo_id = r.json()["id"]
+        got = eu.get_item(TableName="todos", Key={"id": {"S": todo_id}})["Item"]
+        assert got["title"] == {"S": "milk"}
+        # The stream trigger follows the eu-west-1 table's stream and writes its counters there.
+        wait_until(lambda: eu.scan(TableName="todo-stats")["Count"] > 0, "the trigger's counters")
+        arn = eu.describe_table(TableName="todos")["Table"]["LatestStreamArn"]
+        assert arn.startswith(f"arn:aws:dynamodb:{EU}:")
