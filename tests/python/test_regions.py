@@ -298,3 +298,53 @@ def test_functions_tables_and_triggers_are_in_the_servers_region():
         wait_until(lambda: eu.scan(TableName="todo-stats")["Count"] > 0, "the trigger's counters")
         arn = eu.describe_table(TableName="todos")["Table"]["LatestStreamArn"]
         assert arn.startswith(f"arn:aws:dynamodb:{EU}:")
+
+
+def test_exports_and_imports_are_regional(regions, tmp_path):
+    us, eu, make = regions
+    name = make(eu)
+    eu.put_item(TableName=name, Item={"pk": {"S": "x"}, "v": {"S": "eu"}})
+    eu.update_continuous_backups(TableName=name, PointInTimeRecoverySpecification={
+        "PointInTimeRecoveryEnabled": True})
+    wait_until(lambda: eu.describe_continuous_backups(TableName=name)
+               ["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+               .get("EarliestRestorableDateTime"), "earliest restorable time", 30)
+    arn = eu.describe_table(TableName=name)["Table"]["TableArn"]
+    bucket = "file://" + str(tmp_path)
+    # The table ARN names eu-west-1: from us-east-1 it is not found.
+    not_found(lambda: us.export_table_to_point_in_time(TableArn=arn, S3Bucket=bucket),
+              "TableNotFoundException")
+    d = eu.export_table_to_point_in_time(
+        TableArn=arn, S3Bucket=bucket, S3Prefix="regional")["ExportDescription"]
+    assert d["ExportArn"].startswith(f"{arn}/export/")
+
+    def exported():
+        e = eu.describe_export(ExportArn=d["ExportArn"])["ExportDescription"]
+        return e if e["ExportStatus"] != "IN_PROGRESS" else None
+    assert wait_until(exported, "export", 30)["ExportStatus"] == "COMPLETED"
+    assert d["ExportArn"] in [e["ExportArn"] for e in eu.list_exports()["ExportSummaries"]]
+    assert d["ExportArn"] not in [e["ExportArn"] for e in us.list_exports()["ExportSummaries"]]
+    not_found(lambda: us.describe_export(ExportArn=d["ExportArn"]), "ExportNotFoundException")
+
+    # An import makes its table in the request's region.
+    target = unique_name("imported")
+    imp = eu.import_table(
+        S3BucketSource={"S3Bucket": bucket, "S3KeyPrefix": "regional"},
+        InputFormat="DYNAMODB_JSON", InputCompressionType="GZIP",
+        TableCreationParameters={
+            "TableName": target, "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+        })["ImportTableDescription"]
+    try:
+        assert imp["ImportArn"].startswith(f"arn:aws:dynamodb:{EU}:000000000000:table/{target}/import/")
+
+        def imported():
+            i = eu.describe_import(ImportArn=imp["ImportArn"])["ImportTableDescription"]
+            return i if i["ImportStatus"] != "IN_PROGRESS" else None
+        assert wait_until(imported, "import", 30)["ImportStatus"] == "COMPLETED"
+        assert eu.get_item(TableName=target, Key={"pk": {"S": "x"}})["Item"]["v"] == {"S": "eu"}
+        assert target not in all_tables(us)
+        assert imp["ImportArn"] not in [i["ImportArn"] for i in us.list_imports()["ImportSummaryList"]]
+    finally:
+        eu.delete_table(TableName=target)

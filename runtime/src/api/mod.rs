@@ -319,6 +319,29 @@ mod tests {
     use super::runs_inline;
 
     #[test]
+    fn a_region_sees_its_own_table_references() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(tarn_store::Store::open(dir.path()).unwrap());
+        let home = super::Api::new(store);
+        assert_eq!(home.region(), "us-east-1");
+        assert_eq!(home.table_ref("orders"), "orders");
+        let eu = home.in_region("eu-west-1");
+        assert_eq!(eu.region(), "eu-west-1");
+        assert_eq!(eu.table_ref("orders"), "eu-west-1/orders");
+        // A name holding `/` never reaches another region's table, nor a home-region one.
+        assert_eq!(
+            home.table_ref("eu-west-1/orders"),
+            "us-east-1/eu-west-1/orders"
+        );
+        assert_eq!(eu.table_ref("x/orders"), "eu-west-1/x/orders");
+        // The server's region is that of requests naming none.
+        assert_eq!(
+            home.with_region("ap-south-1").table_ref("t"),
+            "ap-south-1/t"
+        );
+    }
+
+    #[test]
     fn only_single_item_operations_run_inline() {
         for op in ["GetItem", "PutItem", "UpdateItem", "DeleteItem"] {
             assert!(runs_inline(op), "{op}");
