@@ -20,10 +20,14 @@ use aws_sdk_dynamodb::Client;
 use common::{err_code, unique_name, wait_active, TarnServer};
 
 fn client_in(endpoint: &str, region: &str) -> Client {
+    client_signing(endpoint, region, ("test", "test"))
+}
+
+fn client_signing(endpoint: &str, region: &str, (key, secret): (&str, &str)) -> Client {
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.to_string()))
-        .credentials_provider(Credentials::new("test", "test", None, None, "static"))
+        .credentials_provider(Credentials::new(key, secret, None, None, "static"))
         .endpoint_url(endpoint)
         .retry_config(RetryConfig::disabled())
         .timeout_config(
@@ -141,4 +145,37 @@ async fn each_region_has_its_own_tables() {
         .await
         .unwrap();
     assert!(got.item().is_none(), "the transaction wrote nothing");
+}
+
+/// With signatures verified, the region is the verified credential scope's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verified_signature_names_the_region() {
+    let key = ("AKIDREGIONS", "regions-secret");
+    let server = TarnServer::start_with(
+        &[],
+        &[
+            ("TARN_ACCESS_KEY_ID", key.0),
+            ("TARN_SECRET_ACCESS_KEY", key.1),
+        ],
+    );
+    let eu = client_signing(&server.endpoint(), "eu-west-1", key);
+    let us = client_signing(&server.endpoint(), "us-east-1", key);
+    let name = unique_name("signed");
+    create(&eu, &name).await;
+    let t = eu.describe_table().table_name(&name).send().await.unwrap();
+    assert!(t
+        .table()
+        .unwrap()
+        .table_arn()
+        .unwrap()
+        .starts_with("arn:aws:dynamodb:eu-west-1:"));
+    let listed = us.list_tables().send().await.unwrap();
+    assert!(!listed.table_names().contains(&name));
+    let e = us
+        .describe_table()
+        .table_name(&name)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_code(&e), "ResourceNotFoundException");
 }
