@@ -17,7 +17,8 @@
 //!    reserve, the store's health).
 //! 2. **Definitions**: [`schema`], the vocabulary every layer above shares: tables and keys,
 //!    indexes, streams, TTL, PITR settings and restore summaries, with DynamoDB's rules for
-//!    them. It imports none of the machinery.
+//!    them, and regions (a table is named by its region and name: [`schema::region`]). It
+//!    imports none of the machinery.
 //! 3. **The database**: `db`, the open fjall database and what every request goes through:
 //!    the catalog of tables, the item write path (lock, decide, one atomic batch, settle
 //!    with group commit) and the read paths (GetItem, Query and Scan on tables and indexes). Inside it,

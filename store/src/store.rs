@@ -135,14 +135,27 @@ impl Store {
         self.db.describe_table(name)
     }
 
-    /// Table names in ascending order, starting after `exclusive_start`, at most `limit`.
-    /// Returns the names and, when more remain, the last name returned.
+    /// The references of every region's tables (see [`crate::schema::region`]) in ascending
+    /// order, starting after `exclusive_start`, at most `limit`. Returns them and, when more
+    /// remain, the last one returned.
     pub fn list_tables(
         &self,
         exclusive_start: Option<&str>,
         limit: usize,
     ) -> (Vec<String>, Option<String>) {
         self.db.list_tables(exclusive_start, limit)
+    }
+
+    /// The names of `region`'s tables in ascending order, starting after `exclusive_start`,
+    /// at most `limit` (ListTables in one region; see [`crate::schema::region`]). Returns the
+    /// names and, when more remain, the last name returned.
+    pub fn list_tables_in(
+        &self,
+        region: &str,
+        exclusive_start: Option<&str>,
+        limit: usize,
+    ) -> (Vec<String>, Option<String>) {
+        self.db.list_tables_in(region, exclusive_start, limit)
     }
 
     /// Changes a table's billing, throughput, deletion protection, class or stream.

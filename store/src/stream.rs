@@ -28,7 +28,8 @@ pub use crate::schema::stream::{
 };
 
 /// Every stream of every table (enabled ones and closed ones still within retention), with
-/// the name of its table, in table-name then creation order.
+/// the reference of its table (see [`crate::schema::region`]), in reference then creation
+/// order.
 pub(crate) fn list_streams(db: &Db) -> Vec<(String, StreamMeta)> {
     let mut out: Vec<(String, StreamMeta)> = db
         .tables_snapshot()
@@ -37,7 +38,7 @@ pub(crate) fn list_streams(db: &Db) -> Vec<(String, StreamMeta)> {
             t.meta
                 .streams
                 .iter()
-                .map(|s| (t.meta.name.clone(), s.clone()))
+                .map(|s| (t.meta.table_ref(), s.clone()))
         })
         .collect();
     out.sort_by(|a, b| (&a.0, a.1.created_ms).cmp(&(&b.0, b.1.created_ms)));
@@ -103,7 +104,7 @@ pub(crate) fn trim_streams(db: &Db, retention: Duration) -> Result<usize> {
             .map(|s| s.id)
             .collect();
         if !expired.is_empty() {
-            db.forget_streams(&table.meta.name, table.meta.id, &expired)?;
+            db.forget_streams(&table.meta.table_ref(), table.meta.id, &expired)?;
         }
     }
     if dropped > 0 {
@@ -118,7 +119,8 @@ pub(crate) fn trim_streams(db: &Db, retention: Duration) -> Result<usize> {
 fn stream_log_of(db: &Db, table: &str, stream: Uuid) -> Result<(StreamMeta, Keyspace)> {
     let not_found = || {
         StoreError::ResourceNotFound(format!(
-            "Requested resource not found: Stream of table {table} not found"
+            "Requested resource not found: Stream of table {} not found",
+            crate::schema::split_table_ref(table).1
         ))
     };
     let t = db.table(table).map_err(|_| not_found())?;

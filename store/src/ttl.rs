@@ -104,7 +104,7 @@ pub(crate) fn backfill_ttl(db: &Db) -> Result<usize> {
             }
         }
         let _ddl = db.ddl.lock();
-        let current = db.table(&t.meta.name)?;
+        let current = db.table(&t.meta.table_ref())?;
         if current.meta.id == t.meta.id && current.meta.ttl.as_ref() == Some(spec) {
             let mut meta = current.meta.clone();
             meta.ttl = Some(TtlSpec {
@@ -147,7 +147,7 @@ pub(crate) fn sweep_expired_tables(
         }
         let n = sweep_table(db, &t, now_secs, max - deleted)?;
         if n > 0 {
-            per_table.push((t.meta.name.clone(), n));
+            per_table.push((t.meta.table_ref(), n));
         }
         deleted += n;
     }

@@ -62,10 +62,33 @@ impl Api {
         }
     }
 
-    /// The same API reporting another region in ARNs and endpoints.
+    /// The same API in another region: the region of requests that name none (unsigned
+    /// ones, functions' table calls, the console), reported in their ARNs and endpoints.
     pub fn with_region(mut self, region: &str) -> Self {
         self.region = region.into();
         self
+    }
+
+    /// The same API for a request made in `region` (its SigV4 credential scope's): it sees
+    /// that region's tables only, and reports that region in ARNs. Cheap: a few reference
+    /// counts.
+    pub fn in_region(&self, region: &str) -> Self {
+        let mut api = self.clone();
+        api.region = region.into();
+        api
+    }
+
+    /// The store's reference of table `name` in this API's region (see
+    /// [`tarn_store::schema::region`]). A name holding a `/` (no valid table name does) gets a
+    /// reference no table has, so it can never reach another region's table.
+    pub fn table_ref<'a>(&self, name: &'a str) -> std::borrow::Cow<'a, str> {
+        if name.contains('/') {
+            std::borrow::Cow::Owned(format!("{}/{name}", self.region))
+        } else if *self.region == *tarn_store::schema::HOME_REGION {
+            std::borrow::Cow::Borrowed(name)
+        } else {
+            std::borrow::Cow::Owned(tarn_store::schema::table_ref(&self.region, name))
+        }
     }
 
     /// The same API with exports' and imports' S3 buckets as directories under `root` (by
@@ -91,7 +114,7 @@ impl Api {
         &self.metrics
     }
 
-    /// The region reported in ARNs.
+    /// The region of this API's requests: the one whose tables they see, reported in ARNs.
     pub fn region(&self) -> &str {
         &self.region
     }
@@ -294,6 +317,29 @@ pub fn runs_inline(operation: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::runs_inline;
+
+    #[test]
+    fn a_region_sees_its_own_table_references() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(tarn_store::Store::open(dir.path()).unwrap());
+        let home = super::Api::new(store);
+        assert_eq!(home.region(), "us-east-1");
+        assert_eq!(home.table_ref("orders"), "orders");
+        let eu = home.in_region("eu-west-1");
+        assert_eq!(eu.region(), "eu-west-1");
+        assert_eq!(eu.table_ref("orders"), "eu-west-1/orders");
+        // A name holding `/` never reaches another region's table, nor a home-region one.
+        assert_eq!(
+            home.table_ref("eu-west-1/orders"),
+            "us-east-1/eu-west-1/orders"
+        );
+        assert_eq!(eu.table_ref("x/orders"), "eu-west-1/x/orders");
+        // The server's region is that of requests naming none.
+        assert_eq!(
+            home.with_region("ap-south-1").table_ref("t"),
+            "ap-south-1/t"
+        );
+    }
 
     #[test]
     fn only_single_item_operations_run_inline() {

@@ -90,6 +90,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE", env = "TARN_CREDENTIALS_FILE")]
     pub credentials_file: Option<PathBuf>,
 
+    /// The region of requests that name none (unsigned requests), of functions' table calls
+    /// and of the console. A signed request is in its credential scope's region; each region
+    /// has its own tables, as in DynamoDB.
+    #[arg(long, value_name = "REGION", default_value = "us-east-1", value_parser = parse_region, env = "TARN_REGION")]
+    pub region: String,
+
     /// Keep the data in a temporary directory removed on exit (writes are not synced to disk).
     #[arg(long, conflicts_with = "data_dir")]
     pub in_memory: bool,
@@ -183,6 +189,16 @@ pub enum ServeError {
 }
 
 /// Parses `--listen`: a socket address (`127.0.0.1:8000`, `[::1]:8000`) or `localhost:PORT`.
+fn parse_region(s: &str) -> Result<String, String> {
+    if tarn_store::schema::region::is_valid_region(s) {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "{s:?} is not a region name (lowercase letters, digits and dashes, such as us-east-1)"
+        ))
+    }
+}
+
 fn parse_listen(s: &str) -> Result<SocketAddr, String> {
     if let Some(port) = s.strip_prefix("localhost:") {
         let port: u16 = port.parse().map_err(|_| format!("invalid port in {s:?}"))?;
@@ -385,7 +401,7 @@ pub async fn start(args: ServeArgs) -> Result<Running, ServeError> {
     if let Err(e) = crate::transfer::jobs::fail_interrupted(&store) {
         tracing::warn!(error = %e, "cannot mark interrupted export and import jobs as failed");
     }
-    let mut api = Api::new(Arc::new(store));
+    let mut api = Api::new(Arc::new(store)).with_region(&args.region);
     if let Some(root) = &args.export_root {
         let root = std::path::absolute(root).map_err(|source| ServeError::DataDir {
             path: root.clone(),

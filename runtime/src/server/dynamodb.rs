@@ -26,7 +26,9 @@
 //! With a [`Verifier`] ([`DynamoDbService::with_verifier`]) every POST, DynamoDB and Streams
 //! operations alike, must be signed with SigV4 by a configured key (see [`super::sigv4`]); the
 //! headers are checked before the body is read, the signature over the body before it is parsed.
-//! Without one, signatures are not checked (the CLI then binds loopback only). A body sent with
+//! Without one, signatures are not checked (the CLI then binds loopback only). Either way the
+//! request's region is its credential scope's (tables are regional, see
+//! [`tarn_store::schema::region`]); a request without one is in the [`Api`]'s region. A body sent with
 //! `Content-Encoding: gzip` or `deflate` is decoded after the signature check (which covers the
 //! bytes as sent) and before it is parsed; the 16 MB limit applies to the decoded body too (see
 //! [`super::encoding`]). A body is read
@@ -46,7 +48,7 @@ use serde_json::Value;
 use tracing::Instrument;
 
 use super::encoding::Coding;
-use super::sigv4::Verifier;
+use super::sigv4::{credential_region, Verifier};
 use crate::api::{Api, ApiError};
 
 /// Largest request body DynamoDB accepts (16 MB).
@@ -257,8 +259,28 @@ impl DynamoDbService {
         };
         tracing::Span::current().record("op", operation.as_str());
 
+        // The request's region is its credential scope's (checked or, without a verifier, read
+        // from the Authorization header); unsigned requests are in the API's own region.
+        let region = match &checked {
+            Some(c) => Some(c.region()),
+            None => parts
+                .headers
+                .get(http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(credential_region),
+        }
+        .filter(|r| *r != self.api.region() && tarn_store::schema::region::is_valid_region(r));
+        let regional;
+        let api = match region {
+            Some(r) => {
+                regional = self.api.in_region(r);
+                &regional
+            }
+            None => &self.api,
+        };
+
         // `call_inline_bytes` answers a panicking handler with InternalServerError itself.
-        match self.api.call_inline_bytes(&operation, body).await {
+        match api.call_inline_bytes(&operation, body).await {
             Ok(bytes) => (StatusCode::OK, Bytes::from(bytes)),
             Err(e) => {
                 if e.is_server_error() {

@@ -10,7 +10,8 @@
 //!    (`IncompleteSignatureException`), `host` and `x-amz-date` among the signed headers;
 //! 2. the access key id is configured (`UnrecognizedClientException`);
 //! 3. the credential scope: date equal to `X-Amz-Date`'s day, service `dynamodb`, terminator
-//!    `aws4_request` (any region is accepted: tarn has one) (`InvalidSignatureException`);
+//!    `aws4_request`, any region (the region whose tables the request sees)
+//!    (`InvalidSignatureException`);
 //! 4. `X-Amz-Date` within 15 minutes of the server clock (`InvalidSignatureException`,
 //!    `Signature expired` / `Signature not yet current`);
 //! 5. the signature, over the body (`InvalidSignatureException`).
@@ -306,6 +307,23 @@ impl CheckedHeaders {
     pub fn access_key_id(&self) -> &str {
         &self.authorization.access_key_id
     }
+
+    /// The region of the credential scope: the region the request is made in.
+    pub fn region(&self) -> &str {
+        &self.authorization.region
+    }
+}
+
+/// The region of the credential scope of an `Authorization: AWS4-HMAC-SHA256 Credential=
+/// <key>/<date>/<region>/<service>/aws4_request, ...` header value, read without checking
+/// the rest (for a server that does not verify signatures, where the region still decides
+/// which tables a request sees). `None` when the value has no such scope.
+pub fn credential_region(value: &str) -> Option<&str> {
+    let (_, rest) = value.split_once("Credential=")?;
+    let credential = rest.split([',', ' ']).next()?;
+    let mut scope = credential.split('/');
+    let region = scope.nth(2)?;
+    (scope.count() == 2).then_some(region)
 }
 
 /// Verifies SigV4 signatures against a set of [`Credentials`].
@@ -552,6 +570,19 @@ fn compute_signature(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_credential_scope_names_the_region() {
+        let v = "AWS4-HMAC-SHA256 Credential=AKID/20261206/eu-west-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00";
+        assert_eq!(credential_region(v), Some("eu-west-1"));
+        let compact = "AWS4-HMAC-SHA256 Credential=AKID/20261206/ap-south-1/dynamodb/aws4_request,SignedHeaders=host,Signature=00";
+        assert_eq!(credential_region(compact), Some("ap-south-1"));
+        assert_eq!(
+            credential_region("AWS4-HMAC-SHA256 Credential=AKID/20261206"),
+            None
+        );
+        assert_eq!(credential_region("Basic abc"), None);
+    }
+
     use super::*;
 
     const AKID: &str = "AKIDEXAMPLE";

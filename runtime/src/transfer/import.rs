@@ -414,7 +414,7 @@ impl<'a> Loader<'a> {
         let n = batch.len() as u64;
         match self
             .store
-            .write_items(actions(&self.meta.name, batch.clone()))
+            .write_items(actions(&self.meta.table_ref(), batch.clone()))
         {
             Ok(_) => {
                 self.imported += n;
@@ -423,7 +423,10 @@ impl<'a> Loader<'a> {
             Err(StoreError::TransactionCanceled(_) | StoreError::Validation(_)) => {
                 for one in batch {
                     let key = encode_item(&one.0).to_string();
-                    match self.store.write_items(actions(&self.meta.name, vec![one])) {
+                    match self
+                        .store
+                        .write_items(actions(&self.meta.table_ref(), vec![one]))
+                    {
                         Ok(_) => {
                             self.imported += 1;
                             Progress::add(&self.progress.items, 1);

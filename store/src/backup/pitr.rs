@@ -242,7 +242,7 @@ fn spawn_base(
 }
 
 fn write_base(db: &Db, meta: &TableMeta, snapshot: &fjall::Snapshot, taken_at: u64) -> Result<()> {
-    let t = db.table(&meta.name)?;
+    let t = db.table(&meta.table_ref())?;
     if t.meta.id != meta.id {
         return Ok(());
     }
@@ -370,10 +370,11 @@ fn trim_history(db: &Db, id: &Uuid, log: &Keyspace, days: u32, now: u64) -> Resu
 pub(crate) fn pitr_source(db: &Db, table: &str) -> Result<TableMeta> {
     match db.table(table) {
         Ok(t) => Ok(t.meta.clone()),
-        Err(StoreError::TableNotFound(_)) => db
-            .deleted_history(table)?
-            .map(|h| h.table)
-            .ok_or_else(|| StoreError::TableNotFound(table.to_string())),
+        Err(StoreError::TableNotFound(_)) => {
+            db.deleted_history(table)?.map(|h| h.table).ok_or_else(|| {
+                StoreError::TableNotFound(crate::schema::split_table_ref(table).1.to_string())
+            })
+        }
         Err(e) => Err(e),
     }
 }
@@ -388,16 +389,17 @@ pub(crate) fn plan_pitr(db: &Db, table: &str, at: Option<f64>) -> Result<Plan> {
                 (Some(_), Some(log)) => log.clone(),
                 _ => {
                     return Err(StoreError::PointInTimeRecoveryUnavailable(format!(
-                        "Point in time recovery is not enabled for table '{table}'"
+                        "Point in time recovery is not enabled for table '{}'",
+                        crate::schema::split_table_ref(table).1
                     )))
                 }
             };
             (t.meta.clone(), log, now)
         }
         Err(StoreError::TableNotFound(_)) => {
-            let h = db
-                .deleted_history(table)?
-                .ok_or_else(|| StoreError::TableNotFound(table.to_string()))?;
+            let h = db.deleted_history(table)?.ok_or_else(|| {
+                StoreError::TableNotFound(crate::schema::split_table_ref(table).1.to_string())
+            })?;
             let log = changelog::open_log(&db.fjall, &h.table.id)?;
             (h.table, log, micros(h.deleted_at))
         }
@@ -409,7 +411,8 @@ pub(crate) fn plan_pitr(db: &Db, table: &str, at: Option<f64>) -> Result<Plan> {
         .map_or(MAX_RECOVERY_DAYS, |p| p.recovery_period_days);
     let earliest = earliest(db, &meta.id, days, now)?.ok_or_else(|| {
         StoreError::PointInTimeRecoveryUnavailable(format!(
-            "Point in time recovery is not yet available for table '{table}': its first snapshot is being taken"
+            "Point in time recovery is not yet available for table '{}': its first snapshot is being taken",
+            crate::schema::split_table_ref(table).1
         ))
     })?;
     let until = match at {

@@ -94,7 +94,7 @@ pub(crate) fn restore_table(
     runner: &Runner,
     req: RestoreRequest,
 ) -> Result<TableInfo> {
-    crate::schema::validate_table_name(&req.target)?;
+    crate::schema::validate_table_name(crate::schema::split_table_ref(&req.target).1)?;
     db.admit()?;
     let (source, source_meta, summary) = match &req.source {
         RestoreSource::Backup(id) => {
@@ -144,7 +144,7 @@ pub(crate) fn restore_table(
     meta.restore = Some(summary);
     {
         let _ddl = db.ddl.lock();
-        if db.name_taken(&meta.name) {
+        if db.name_taken(&meta.table_ref()) {
             return Err(StoreError::TableAlreadyExists(format!(
                 "Table already exists: {}",
                 meta.name
@@ -153,7 +153,7 @@ pub(crate) fn restore_table(
         let json = serde_json::to_vec(&meta).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         db.put_state(&format!("{RESTORE_RECORD}{}", meta.id.simple()), &json)?;
         db.restoring.write().insert(
-            meta.name.clone(),
+            meta.table_ref(),
             Arc::new(Restoring {
                 meta: meta.clone(),
                 items: AtomicU64::new(0),
@@ -212,12 +212,12 @@ fn load_restore(
             let _writers = db.writers.write();
             db.install_meta(meta.clone())?;
         }
-        db.restoring.write().remove(&meta.name);
+        db.restoring.write().remove(&meta.table_ref());
         db.delete_state(&format!("{RESTORE_RECORD}{}", meta.id.simple()))?;
         Ok(n)
     });
     if outcome.is_err() && !runner.stopping() {
-        db.restoring.write().remove(&meta.name);
+        db.restoring.write().remove(&meta.table_ref());
         table.drop_data(&db.fjall)?;
         db.delete_state(&format!("{RESTORE_RECORD}{}", meta.id.simple()))?;
     }
@@ -226,7 +226,7 @@ fn load_restore(
 
 /// Writes the source's items into the new table through the write path, in batches.
 fn load_items(db: &Db, runner: &Runner, source: &Source, table: &Arc<Table>) -> Result<u64> {
-    let progress = db.restoring.read().get(&table.meta.name).cloned();
+    let progress = db.restoring.read().get(&table.meta.table_ref()).cloned();
     let mut batch: Vec<Change> = Vec::with_capacity(LOAD_BATCH_ITEMS);
     let mut bytes = 0;
     let mut count = 0u64;

@@ -17,8 +17,8 @@ use super::Db;
 use crate::clock::{now_micros, now_millis, now_secs_f64};
 use crate::error::{Result, StoreError};
 use crate::schema::{
-    validate_billing, BillingMode, StreamChange, StreamMeta, TableInfo, TableMeta, TableSpec,
-    TableUpdate,
+    split_table_ref, validate_billing, BillingMode, StreamChange, StreamMeta, TableInfo, TableMeta,
+    TableSpec, TableUpdate,
 };
 
 /// State records of deleted tables whose point-in-time history is kept.
@@ -48,7 +48,7 @@ impl Db {
         self.admit()?;
         let json = serde_json::to_vec(meta).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.catalog
-            .insert(meta.name.as_str(), json)
+            .insert(meta.table_ref(), json)
             .map_err(|e| self.commit.engine_error(e))?;
         self.sync()
     }
@@ -63,7 +63,7 @@ impl Db {
         let meta = self.new_table_meta(spec)?;
         self.admit()?;
         let _ddl = self.ddl.lock();
-        if self.name_taken(&meta.name) {
+        if self.name_taken(&meta.table_ref()) {
             return Err(StoreError::ResourceInUse(format!(
                 "Table already exists: {}",
                 meta.name
@@ -73,8 +73,8 @@ impl Db {
         self.save_meta(&meta)?;
         self.tables
             .write()
-            .insert(meta.name.clone(), Arc::new(table));
-        tracing::info!(table = %meta.name, id = %meta.id, "table created");
+            .insert(meta.table_ref(), Arc::new(table));
+        tracing::info!(table = %meta.name, region = %meta.region, id = %meta.id, "table created");
         Ok(meta)
     }
 
@@ -89,7 +89,8 @@ impl Db {
         let _ddl = self.ddl.lock();
         if self.restoring.read().contains_key(name) {
             return Err(StoreError::ResourceInUse(format!(
-                "Attempt to change a resource which is still in use: Table is being restored: {name}"
+                "Attempt to change a resource which is still in use: Table is being restored: {}",
+                split_table_ref(name).1
             )));
         }
         let table = self.table(name)?;
@@ -147,6 +148,31 @@ impl Db {
         (page, last)
     }
 
+    /// The names of `region`'s tables in ascending order, starting after `exclusive_start`,
+    /// at most `limit`. Returns the names and, when more remain, the last name returned.
+    pub(crate) fn list_tables_in(
+        &self,
+        region: &str,
+        exclusive_start: Option<&str>,
+        limit: usize,
+    ) -> (Vec<String>, Option<String>) {
+        let in_region = |r: &String| {
+            let (rr, name) = split_table_ref(r);
+            (rr == region).then(|| name.to_string())
+        };
+        let mut names: Vec<String> = self.tables.read().keys().filter_map(in_region).collect();
+        names.extend(self.restoring.read().keys().filter_map(in_region));
+        names.sort();
+        let start = match exclusive_start {
+            Some(s) => names.partition_point(|n| n.as_str() <= s),
+            None => 0,
+        };
+        let page: Vec<String> = names[start..].iter().take(limit).cloned().collect();
+        let more = start + page.len() < names.len();
+        let last = if more { page.last().cloned() } else { None };
+        (page, last)
+    }
+
     /// Changes a table's billing, throughput, deletion protection or class.
     pub(crate) fn update_table(&self, name: &str, update: TableUpdate) -> Result<TableMeta> {
         let _ddl = self.ddl.lock();
@@ -192,12 +218,14 @@ impl Db {
                 match (change, enabled) {
                     (StreamChange::Enable(_), Some(_)) => {
                         return Err(StoreError::Validation(format!(
-                            "Table already has an enabled stream: TableName: {name}"
+                            "Table already has an enabled stream: TableName: {}",
+                            split_table_ref(name).1
                         )))
                     }
                     (StreamChange::Disable, None) => {
                         return Err(StoreError::Validation(format!(
-                            "Table has no stream to disable: TableName: {name}"
+                            "Table has no stream to disable: TableName: {}",
+                            split_table_ref(name).1
                         )))
                     }
                     (StreamChange::Enable(view), None) => {
@@ -229,7 +257,7 @@ impl Db {
         let table = Table::open(&self.fjall, meta.clone())?;
         self.tables
             .write()
-            .insert(meta.name.clone(), Arc::new(table));
+            .insert(meta.table_ref(), Arc::new(table));
         Ok(meta)
     }
 
@@ -317,7 +345,7 @@ impl Db {
             .deleted_histories()?
             .into_iter()
             .map(|(_, h)| h)
-            .filter(|h| h.table.name == name)
+            .filter(|h| h.table.table_ref() == name)
             .max_by(|a, b| a.deleted_at.total_cmp(&b.deleted_at)))
     }
 }

@@ -43,6 +43,8 @@ pub(crate) mod table;
 pub(crate) mod write;
 
 #[cfg(test)]
+mod region_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;
@@ -144,7 +146,7 @@ impl Db {
             let (_, value) = entry.into_inner()?;
             let meta: TableMeta = serde_json::from_slice(&value)
                 .map_err(|e| StoreError::Corrupt(format!("unreadable catalog entry: {e}")))?;
-            tables.insert(meta.name.clone(), Arc::new(Table::open(&fjall, meta)?));
+            tables.insert(meta.table_ref(), Arc::new(Table::open(&fjall, meta)?));
         }
         match &options.encryption_key {
             Some(key) => crypto::check_key(path, key, tables.is_empty())?,
@@ -189,11 +191,9 @@ impl Db {
 
     /// The open table `name`.
     pub(crate) fn table(&self, name: &str) -> Result<Arc<Table>> {
-        self.tables
-            .read()
-            .get(name)
-            .cloned()
-            .ok_or_else(|| StoreError::TableNotFound(name.to_string()))
+        self.tables.read().get(name).cloned().ok_or_else(|| {
+            StoreError::TableNotFound(crate::schema::split_table_ref(name).1.to_string())
+        })
     }
 
     /// Every open table.

@@ -40,7 +40,7 @@ pub(crate) fn resume(db: &Arc<Db>, runner: &Runner) {
                 .indexes
                 .iter()
                 .filter(|i| i.status == IndexStatus::Creating)
-                .map(|i| (t.meta.name.clone(), t.meta.id, i.id))
+                .map(|i| (t.meta.table_ref(), t.meta.id, i.id))
                 .collect::<Vec<_>>()
         })
         .collect();

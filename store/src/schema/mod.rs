@@ -10,12 +10,14 @@
 //! - [`stream`]: streams ([`StreamMeta`]) and the records they hold ([`StreamRecord`]).
 //! - [`ttl`]: time to live ([`TtlSpec`]) and when an item expires.
 //! - [`backup`]: point-in-time recovery settings ([`PitrMeta`]) and restore summaries.
+//! - [`region`]: a table's region, and the table references the store names tables by.
 //!
 //! Validation here follows DynamoDB's rules and messages, so every caller of the store gets
 //! the same answers.
 
 pub mod backup;
 pub mod index;
+pub mod region;
 pub mod stream;
 pub mod ttl;
 
@@ -34,6 +36,7 @@ pub use index::{
     check_item, IndexInfo, IndexKind, IndexMeta, IndexProjection, IndexRead, IndexSpec,
     IndexStatus, IndexUpdate, MAX_GLOBAL_INDEXES, MAX_LOCAL_INDEXES,
 };
+pub use region::{split_table_ref, table_ref, HOME_REGION};
 pub use stream::{
     ChangeKind, StreamChange, StreamMeta, StreamRead, StreamRecord, StreamState, StreamViewType,
 };
@@ -300,7 +303,8 @@ impl TableStatus {
 /// What CreateTable asks for.
 #[derive(Clone, Debug)]
 pub struct TableSpec {
-    /// Table name.
+    /// The table's reference: its name, prefixed with `region/` outside the home region (see
+    /// [`region`]).
     pub name: String,
     /// Primary key.
     pub key_schema: KeySchema,
@@ -327,6 +331,10 @@ pub struct TableSpec {
 pub struct TableMeta {
     /// Table name.
     pub name: String,
+    /// The region the table belongs to (see [`region`]); definitions written before tables
+    /// had regions belong to the home region.
+    #[serde(default = "region::home_region")]
+    pub region: String,
     /// Unique id: a table dropped and created again under the same name gets a new one, and
     /// its data lives in a keyspace named after the id, so it never sees the old data.
     pub id: Uuid,
@@ -382,6 +390,8 @@ impl TableMeta {
     /// if it asks for one, starts after sequence number `last_seq`.
     pub(crate) fn new(spec: TableSpec, last_seq: u64) -> Result<TableMeta> {
         spec.validate()?;
+        let (region, name) = split_table_ref(&spec.name);
+        let (region, name) = (region.to_string(), name.to_string());
         let now = now_secs_f64();
         let streams = spec
             .stream
@@ -389,7 +399,8 @@ impl TableMeta {
             .into_iter()
             .collect();
         Ok(TableMeta {
-            name: spec.name,
+            name,
+            region,
             id: Uuid::new_v4(),
             key_schema: spec.key_schema,
             attribute_definitions: spec.attribute_definitions,
@@ -409,6 +420,11 @@ impl TableMeta {
             pitr: None,
             restore: None,
         })
+    }
+
+    /// The table's reference, under which the catalog keeps it (see [`region`]).
+    pub fn table_ref(&self) -> String {
+        table_ref(&self.region, &self.name)
     }
 
     /// Name of the fjall keyspace holding the table's items.
@@ -527,7 +543,11 @@ pub fn validate_table_name(name: &str) -> Result<()> {
 impl TableSpec {
     /// Checks the spec against DynamoDB's CreateTable rules.
     pub fn validate(&self) -> Result<()> {
-        validate_table_name(&self.name)?;
+        let (region, name) = split_table_ref(&self.name);
+        if !region::is_valid_region(region) {
+            return Err(StoreError::Validation(format!("Invalid region: {region}")));
+        }
+        validate_table_name(name)?;
         let invalid = |m: &str| {
             Err(StoreError::Validation(format!(
                 "One or more parameter values were invalid: {m}"

@@ -161,21 +161,32 @@ pub(crate) fn create_backup(api: &Api, body: &Value) -> Result<Value, ApiError> 
     let name = backup_name(body)?;
     let b = api
         .store()
-        .create_backup(table, name)
+        .create_backup(&api.table_ref(table), name)
         .map_err(table_not_found)?;
     Ok(json!({"BackupDetails": backup_details(api, &b)}))
+}
+
+/// Backup `id`, which must be a backup of a table of the request's region: another region's
+/// backups are not found here.
+fn regional_backup(api: &Api, id: &str) -> Result<BackupMeta, ApiError> {
+    let b = api.store().describe_backup(id)?;
+    if b.table.region != api.region() {
+        return Err(StoreError::BackupNotFound(format!("Backup not found: {id}")).into());
+    }
+    Ok(b)
 }
 
 /// DescribeBackup.
 pub(crate) fn describe_backup(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let id = backup_id(required_str(body, "BackupArn")?)?;
-    let b = api.store().describe_backup(id)?;
+    let b = regional_backup(api, id)?;
     Ok(json!({"BackupDescription": backup_description(api, &b)}))
 }
 
 /// DeleteBackup.
 pub(crate) fn delete_backup(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let id = backup_id(required_str(body, "BackupArn")?)?;
+    regional_backup(api, id)?;
     let mut b = api.store().delete_backup(id)?;
     b.status = BackupStatus::Failed; // reported as DELETED
     Ok(json!({"BackupDescription": backup_description(api, &b)}))
@@ -209,6 +220,7 @@ pub(crate) fn list_backups(api: &Api, body: &Value) -> Result<Value, ApiError> {
         .list_backups()?
         .into_iter()
         .filter(|_| kind == "USER" || kind == "ALL")
+        .filter(|b| b.table.region == api.region())
         .filter(|b| table.is_none_or(|t| b.table.name == t))
         .filter(|b| lower.is_none_or(|l| b.created_at >= l))
         .filter(|b| upper.is_none_or(|u| b.created_at < u))
@@ -301,9 +313,9 @@ fn restored(api: &Api, info: TableInfo) -> Value {
 pub(crate) fn restore_table_from_backup(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let target = table_name_member(body, "TargetTableName")?;
     let id = backup_id(required_str(body, "BackupArn")?)?;
-    let backup = api.store().describe_backup(id)?;
+    let backup = regional_backup(api, id)?;
     let info = api.store().restore_table(RestoreRequest {
-        target: target.to_string(),
+        target: api.table_ref(target).into_owned(),
         source: RestoreSource::Backup(id.to_string()),
         overrides: overrides(body, &backup.table)?,
     })?;
@@ -348,7 +360,7 @@ pub(crate) fn update_continuous_backups(api: &Api, body: &Value) -> Result<Value
     }
     let status = api
         .store()
-        .update_pitr(table, enabled, days as u32)
+        .update_pitr(&api.table_ref(table), enabled, days as u32)
         .map_err(table_not_found)?;
     Ok(pitr_description(&status))
 }
@@ -357,7 +369,7 @@ pub(crate) fn update_continuous_backups(api: &Api, body: &Value) -> Result<Value
 pub(crate) fn describe_continuous_backups(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let status = api
         .store()
-        .pitr_status(table_name(body)?)
+        .pitr_status(&api.table_ref(table_name(body)?))
         .map_err(table_not_found)?;
     Ok(pitr_description(&status))
 }
@@ -402,12 +414,18 @@ pub(crate) fn restore_table_to_point_in_time(api: &Api, body: &Value) -> Result<
             ))
         }
     };
-    let source_meta = api.store().pitr_source(&source).map_err(table_not_found)?;
+    let source_meta = api
+        .store()
+        .pitr_source(&api.table_ref(&source))
+        .map_err(table_not_found)?;
     let info = api
         .store()
         .restore_table(RestoreRequest {
-            target: target.to_string(),
-            source: RestoreSource::PointInTime { table: source, at },
+            target: api.table_ref(target).into_owned(),
+            source: RestoreSource::PointInTime {
+                table: api.table_ref(&source).into_owned(),
+                at,
+            },
             overrides: overrides(body, &source_meta)?,
         })
         .map_err(table_not_found)?;

@@ -64,7 +64,7 @@ pub(crate) fn batch_get_item(api: &Api, body: &Value) -> Result<Value, ApiError>
     let mut units = BTreeMap::new();
     let mut bytes_out = 0usize;
     for (table, request) in request_items {
-        let meta = api.store().table_meta(table)?;
+        let meta = api.store().table_meta(&api.table_ref(table))?;
         let keys = request
             .get("Keys")
             .and_then(Value::as_array)
@@ -90,7 +90,7 @@ pub(crate) fn batch_get_item(api: &Api, body: &Value) -> Result<Value, ApiError>
                 left.push(key_json.clone());
                 continue;
             }
-            if let Some(item) = api.store().get_item(table, &key)? {
+            if let Some(item) = api.store().get_item(&api.table_ref(table), &key)? {
                 let size = item_size(&item);
                 if bytes_out + size > MAX_RESPONSE_BYTES {
                     // This item would pass the 16 MB response limit: it, and every key after
@@ -143,7 +143,7 @@ pub(crate) fn batch_write_item(api: &Api, body: &Value) -> Result<Value, ApiErro
     let mut seen = HashSet::new();
     let mut units = BTreeMap::new();
     for (table, requests) in request_items {
-        let meta = api.store().table_meta(table)?;
+        let meta = api.store().table_meta(&api.table_ref(table))?;
         let requests = requests
             .as_array()
             .ok_or_else(|| ApiError::serialization("RequestItems values must be lists"))?;
@@ -177,7 +177,7 @@ pub(crate) fn batch_write_item(api: &Api, body: &Value) -> Result<Value, ApiErro
                 return Err(duplicates());
             }
             actions.push(TransactAction {
-                table: table.clone(),
+                table: api.table_ref(table).into_owned(),
                 key,
                 decide: Box::new(move |_, _| Ok(mutation)),
             });

@@ -87,12 +87,15 @@ pub(crate) fn export_table_to_point_in_time(api: &Api, body: &Value) -> Result<V
             format!("Table not found: {table_arn_in}"),
         )
     };
-    let meta = match api.store().table_meta(table) {
+    if table_arn_in.split(':').nth(3) != Some(api.region()) {
+        return Err(not_found());
+    }
+    let meta = match api.store().table_meta(&api.table_ref(table)) {
         Ok(m) => m,
         Err(tarn_store::StoreError::TableNotFound(_)) => return Err(not_found()),
         Err(e) => return Err(e.into()),
     };
-    let pitr = match api.store().pitr_status(table) {
+    let pitr = match api.store().pitr_status(&api.table_ref(table)) {
         Ok(p) => p,
         Err(tarn_store::StoreError::TableNotFound(_)) => return Err(not_found()),
         Err(e) => return Err(e.into()),
@@ -210,15 +213,17 @@ fn write_export(
 ) -> Result<(crate::transfer::export::ExportOutcome, f64), TransferError> {
     let mut writer = ExportWriter::create(layout, DEFAULT_FILE_BYTES)?;
     let mut write_error = None;
-    let read = api.store().read_table(&job.table, at, &mut |item| {
-        if let Err(e) = writer.write_item(&item) {
-            write_error = Some(e);
-            return Err(tarn_store::StoreError::Validation("export stopped".into()));
-        }
-        Progress::add(&progress.items, 1);
-        Progress::add(&progress.bytes, tarn_store::value::item_size(&item) as u64);
-        Ok(())
-    });
+    let read = api
+        .store()
+        .read_table(&api.table_ref(&job.table), at, &mut |item| {
+            if let Err(e) = writer.write_item(&item) {
+                write_error = Some(e);
+                return Err(tarn_store::StoreError::Validation("export stopped".into()));
+            }
+            Progress::add(&progress.items, 1);
+            Progress::add(&progress.bytes, tarn_store::value::item_size(&item) as u64);
+            Ok(())
+        });
     if let Some(e) = write_error {
         return Err(e);
     }

@@ -141,7 +141,8 @@ pub(crate) fn import_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
         ));
     }
     let params = Value::Object(required_object(body, "TableCreationParameters")?.clone());
-    let spec = table_spec(&params)?;
+    let mut spec = table_spec(&params)?;
+    spec.name = api.table_ref(&spec.name).into_owned();
     let bucket_dir =
         location::bucket_dir(api.transfers().export_root(), &bucket).map_err(transfer_error)?;
     if prefix.len() > 1024 {

@@ -411,7 +411,7 @@ pub(crate) fn apply_updates(
 ) -> Result<Vec<IndexMeta>, ApiError> {
     let mut deleted = Vec::new();
     for u in updates {
-        let (_, removed) = api.store().update_global_index(table, u)?;
+        let (_, removed) = api.store().update_global_index(&api.table_ref(table), u)?;
         deleted.extend(removed);
     }
     Ok(deleted)

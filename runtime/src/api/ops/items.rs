@@ -47,7 +47,7 @@ fn write_capacity(
     let bytes = old.map_or(0, item_size).max(new_size);
     let indexes = api
         .store()
-        .with_table_meta(table, |meta| {
+        .with_table_meta(&api.table_ref(table), |meta| {
             if meta.indexes.is_empty() {
                 Vec::new()
             } else {
@@ -61,7 +61,7 @@ fn write_capacity(
 /// Whether `table` has secondary indexes (whose writes a write's capacity counts).
 fn has_indexes(api: &Api, table: &str) -> bool {
     api.store()
-        .with_table_meta(table, |meta| !meta.indexes.is_empty())
+        .with_table_meta(&api.table_ref(table), |meta| !meta.indexes.is_empty())
         .unwrap_or(false)
 }
 
@@ -115,7 +115,7 @@ pub(crate) fn put_item(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let new = (write.report != Report::None || has_indexes(api, write.table)).then(|| item.clone());
     let old = api
         .store()
-        .put_item(write.table, item, |old| write.check(old))
+        .put_item(&api.table_ref(write.table), item, |old| write.check(old))
         .map_err(|e| write_error(e, write.return_old_on_failure))?;
     Ok(write.respond(api, old, new.as_ref(), new_size))
 }
@@ -152,7 +152,7 @@ fn get_item_answer(api: &Api, body: &Value) -> Result<GetItemAnswer, ApiError> {
     let mut exprs = RequestExprs::new(body)?;
     let projection = exprs.projection()?;
     exprs.finish()?;
-    let item = api.store().get_item(table, &key)?;
+    let item = api.store().get_item(&api.table_ref(table), &key)?;
     let units = capacity::read_units(item.as_ref().map_or(0, item_size), consistent);
     Ok(GetItemAnswer {
         item: item.map(|item| project(projection.as_ref(), item)),
@@ -197,7 +197,7 @@ pub(crate) fn delete_item(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let key = required_item(body, "Key")?;
     let old = api
         .store()
-        .delete_item(write.table, &key, |old| write.check(old))
+        .delete_item(&api.table_ref(write.table), &key, |old| write.check(old))
         .map_err(|e| write_error(e, write.return_old_on_failure))?;
     Ok(write.respond(api, old, None, 0))
 }
@@ -218,7 +218,7 @@ pub(crate) fn update_item(api: &Api, body: &Value) -> Result<Value, ApiError> {
     exprs.finish()?;
     let outcome = api
         .store()
-        .write_item(table, &key, |meta, old| {
+        .write_item(&api.table_ref(table), &key, |meta, old| {
             if let Some(u) = &update {
                 if let Some(k) = u
                     .top_level_attributes()

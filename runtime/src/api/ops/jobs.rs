@@ -180,9 +180,15 @@ pub(crate) fn describe<K: ApiJob>(api: &Api, body: &Value) -> Result<Value, ApiE
     let id = Job::<K::Kind>::id_in_arn(arn).ok_or_else(not_found)?;
     let job = Job::<K::Kind>::load(api.store(), id)
         .map_err(transfer_error)?
-        .filter(|j| j.arn == arn)
+        .filter(|j| j.arn == arn && in_region(api, &j.arn))
         .ok_or_else(not_found)?;
     Ok(answer::<K>(api, &job))
+}
+
+/// Whether a job's ARN (`arn:aws:dynamodb:<region>:...`) is in the request's region: a
+/// request sees the exports and imports of its region's tables only.
+fn in_region(api: &Api, arn: &str) -> bool {
+    arn.split(':').nth(3) == Some(api.region())
 }
 
 /// The kind's name with a capital, as messages begin with it (`Export`, `Import`).
@@ -220,6 +226,7 @@ pub(crate) fn page<K: JobKind>(
     all.reverse();
     let mut matching = all
         .into_iter()
+        .filter(|j| in_region(api, &j.arn))
         .filter(|j| table.is_none_or(|t| j.table == t))
         .filter(|j| after.is_none_or(|a| j.id.as_str() < a))
         .peekable();

@@ -70,7 +70,9 @@ fn parse_member<'a>(body: &'a Value, member_prefix: &str) -> Result<Parsed<'a>, 
 
 /// Plans a parsed statement against the table (or index) it names.
 fn plan_member(api: &Api, parsed: &Parsed<'_>, mode: Mode) -> Result<Plan, ApiError> {
-    let meta = api.store().table_meta(parsed.statement.table())?;
+    let meta = api
+        .store()
+        .table_meta(&api.table_ref(parsed.statement.table()))?;
     let index = match &parsed.statement {
         Statement::Select(s) => s.from.index.as_deref(),
         _ => None,

@@ -184,7 +184,7 @@ fn index_read(plan: &IndexReadPlan) -> IndexRead<'_> {
 /// Query.
 pub(crate) fn query(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let table = table_name(body)?;
-    let meta = api.store().table_meta(table)?;
+    let meta = api.store().table_meta(&api.table_ref(table))?;
     let report = Report::from_request(body)?;
     let consistent = optional_bool(body, "ConsistentRead")?.unwrap_or(false);
     let forward = optional_bool(body, "ScanIndexForward")?.unwrap_or(true);
@@ -224,7 +224,7 @@ pub(crate) fn query(api: &Api, body: &Value) -> Result<Value, ApiError> {
     )?;
     let result = match &plan {
         None => api.store().query(
-            table,
+            &api.table_ref(table),
             &key_condition.hash_value,
             key_condition.range.as_ref(),
             forward,
@@ -232,7 +232,7 @@ pub(crate) fn query(api: &Api, body: &Value) -> Result<Value, ApiError> {
             filter_fn(filter.as_ref()),
         )?,
         Some(plan) => api.store().query_index(
-            table,
+            &api.table_ref(table),
             index_read(plan),
             &key_condition,
             forward,
@@ -290,7 +290,7 @@ pub(crate) fn scan(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let on_index = optional_str(body, "IndexName")?.is_some();
     let select = select(body, projection.as_ref(), on_index)?;
     let plan = if on_index {
-        let meta = api.store().table_meta(table)?;
+        let meta = api.store().table_meta(&api.table_ref(table))?;
         index_plan(
             body,
             &meta,
@@ -303,11 +303,14 @@ pub(crate) fn scan(api: &Api, body: &Value) -> Result<Value, ApiError> {
         None
     };
     let result = match &plan {
-        None => api
-            .store()
-            .scan(table, segment, &page, filter_fn(filter.as_ref()))?,
+        None => api.store().scan(
+            &api.table_ref(table),
+            segment,
+            &page,
+            filter_fn(filter.as_ref()),
+        )?,
         Some(plan) => api.store().scan_index(
-            table,
+            &api.table_ref(table),
             index_read(plan),
             segment,
             &page,

@@ -166,7 +166,10 @@ fn resolve(api: &Api, arn: &str) -> Result<(TableMeta, StreamMeta), ApiError> {
         .map(|(_, t)| t)
         .filter(|t| !t.is_empty() && !t.contains('/'))
         .ok_or_else(|| ApiError::validation(format!("Invalid StreamArn: {arn}")))?;
-    let meta = api.store().table_meta(table).map_err(|_| not_found())?;
+    let meta = api
+        .store()
+        .table_meta(&api.table_ref(table))
+        .map_err(|_| not_found())?;
     let stream = meta
         .streams
         .iter()
@@ -193,13 +196,17 @@ pub(crate) fn list_streams(api: &Api, body: &Value) -> Result<Value, ApiError> {
     }
     let table = optional_str(body, "TableName")?;
     if let Some(t) = table {
-        api.store().table_meta(t)?;
+        api.store().table_meta(&api.table_ref(t))?;
     }
     let start = optional_str(body, "ExclusiveStartStreamArn")?;
     let all: Vec<Value> = api
         .store()
         .list_streams()
         .into_iter()
+        .filter_map(|(t, s)| {
+            let (region, name) = tarn_store::schema::split_table_ref(&t);
+            (region == api.region()).then(|| (name.to_string(), s))
+        })
         .filter(|(t, _)| table.is_none_or(|want| want == t))
         .map(|(t, s)| {
             json!({"StreamArn": stream_arn(api, &t, &s), "TableName": t, "StreamLabel": stream_label(&s)})
@@ -308,7 +315,7 @@ pub(crate) fn describe_stream(api: &Api, body: &Value) -> Result<Value, ApiError
     let (table, stream) = resolve(api, arn)?;
     let state = api
         .store()
-        .stream_state(&table.name, stream.id)
+        .stream_state(&api.table_ref(&table.name), stream.id)
         .map_err(stream_error)?;
     let shards = match (child_of, optional_str(body, "ExclusiveStartShardId")?) {
         // A stream has one shard, which is never split: no shard has children.
@@ -392,7 +399,7 @@ pub(crate) fn get_shard_iterator(api: &Api, body: &Value) -> Result<Value, ApiEr
     }
     let state = api
         .store()
-        .stream_state(&table.name, stream.id)
+        .stream_state(&api.table_ref(&table.name), stream.id)
         .map_err(stream_error)?;
     let trimmed = |n: u64| {
         ApiError::new(
@@ -476,9 +483,12 @@ pub(crate) fn get_records(api: &Api, body: &Value) -> Result<Value, ApiError> {
             ),
         ));
     }
-    let meta = api.store().table_meta(&it.table).map_err(|_| {
-        ApiError::resource_not_found("Requested resource not found: Stream not found")
-    })?;
+    let meta = api
+        .store()
+        .table_meta(&api.table_ref(&it.table))
+        .map_err(|_| {
+            ApiError::resource_not_found("Requested resource not found: Stream not found")
+        })?;
     let stream = meta
         .streams
         .iter()
@@ -490,7 +500,7 @@ pub(crate) fn get_records(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let read = api
         .store()
         .read_stream(
-            &it.table,
+            &api.table_ref(&it.table),
             it.stream,
             it.after,
             limit as usize,

@@ -125,7 +125,9 @@ fn tags(body: &Value, member: &str) -> Result<BTreeMap<String, String>, ApiError
 
 /// CreateTable.
 pub(crate) fn create_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
-    let meta = api.store().create_table(table_spec(body)?)?;
+    let mut spec = table_spec(body)?;
+    spec.name = api.table_ref(&spec.name).into_owned();
+    let meta = api.store().create_table(spec)?;
     let info = TableInfo {
         meta,
         item_count: 0,
@@ -173,13 +175,17 @@ pub(crate) fn table_spec(body: &Value) -> Result<TableSpec, ApiError> {
 
 /// DeleteTable.
 pub(crate) fn delete_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
-    let info = api.store().delete_table(table_name(body)?)?;
+    let info = api
+        .store()
+        .delete_table(&api.table_ref(table_name(body)?))?;
     Ok(json!({"TableDescription": table_description(api, &info, TableStatus::Deleting)}))
 }
 
 /// DescribeTable.
 pub(crate) fn describe_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
-    let info = api.store().describe_table(table_name(body)?)?;
+    let info = api
+        .store()
+        .describe_table(&api.table_ref(table_name(body)?))?;
     Ok(json!({"Table": table_description(api, &info, TableStatus::Active)}))
 }
 
@@ -193,7 +199,9 @@ pub(crate) fn list_tables(api: &Api, body: &Value) -> Result<Value, ApiError> {
         )));
     }
     let start = optional_str(body, "ExclusiveStartTableName")?;
-    let (names, last) = api.store().list_tables(start, limit as usize);
+    let (names, last) = api
+        .store()
+        .list_tables_in(api.region(), start, limit as usize);
     let mut out = Map::new();
     out.insert("TableNames".into(), json!(names));
     if let Some(last) = last {
@@ -206,6 +214,7 @@ pub(crate) fn list_tables(api: &Api, body: &Value) -> Result<Value, ApiError> {
 /// stream, and global secondary indexes.
 pub(crate) fn update_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let name = table_name(body)?;
+    let table = api.table_ref(name);
     for unsupported in ["ReplicaUpdates"] {
         if body.get(unsupported).is_some_and(|v| !v.is_null()) {
             return Err(ApiError::validation(format!(
@@ -220,7 +229,7 @@ pub(crate) fn update_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
         table_class: optional_str(body, "TableClass")?.map(str::to_string),
         stream: streams::stream_specification(body)?,
     };
-    let index_updates = indexes::parse_updates(body, &api.store().table_meta(name)?)?;
+    let index_updates = indexes::parse_updates(body, &api.store().table_meta(&table)?)?;
     let table_level = update.billing_mode.is_some()
         || update.throughput.is_some()
         || update.deletion_protection.is_some()
@@ -232,7 +241,7 @@ pub(crate) fn update_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
         ));
     }
     if update.billing_mode == Some(BillingMode::Provisioned) && update.throughput.is_none() {
-        let current = api.store().table_meta(name)?;
+        let current = api.store().table_meta(&table)?;
         if current.throughput.is_none() {
             return Err(ApiError::validation(
                 "One or more parameter values were invalid: ProvisionedThroughput must be specified when BillingMode is PROVISIONED",
@@ -240,7 +249,7 @@ pub(crate) fn update_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
         }
     }
     if table_level {
-        api.store().update_table(name, update)?;
+        api.store().update_table(&table, update)?;
     }
     let status = if index_updates.is_empty() {
         TableStatus::Active
@@ -248,14 +257,23 @@ pub(crate) fn update_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
         TableStatus::Updating
     };
     let deleted = indexes::apply_updates(api, name, index_updates)?;
-    let info = api.store().describe_table(name)?;
+    let info = api.store().describe_table(&table)?;
     let mut d = table_description(api, &info, status);
     indexes::describe_deleted(api, &info.meta, &deleted, &mut d);
     Ok(json!({ "TableDescription": d }))
 }
 
-fn resource_table(body: &Value) -> Result<&str, ApiError> {
-    table_from_arn(required_str(body, "ResourceArn")?)
+/// The table a `ResourceArn` names, which must be in the request's region: a table of
+/// another region is not found here.
+fn resource_table<'a>(api: &Api, body: &'a Value) -> Result<&'a str, ApiError> {
+    let arn = required_str(body, "ResourceArn")?;
+    let name = table_from_arn(arn)?;
+    if arn.split(':').nth(3) != Some(api.region()) {
+        return Err(ApiError::resource_not_found(format!(
+            "Requested resource not found: ResourcArn: {arn} not found"
+        )));
+    }
+    Ok(name)
 }
 
 fn not_found_arn(api: &Api, name: &str, e: tarn_store::StoreError) -> ApiError {
@@ -270,17 +288,17 @@ fn not_found_arn(api: &Api, name: &str, e: tarn_store::StoreError) -> ApiError {
 
 /// TagResource.
 pub(crate) fn tag_resource(api: &Api, body: &Value) -> Result<Value, ApiError> {
-    let name = resource_table(body)?;
+    let name = resource_table(api, body)?;
     let tags = tags(body, "Tags")?;
     api.store()
-        .tag_table(name, tags)
+        .tag_table(&api.table_ref(name), tags)
         .map_err(|e| not_found_arn(api, name, e))?;
     Ok(json!({}))
 }
 
 /// UntagResource.
 pub(crate) fn untag_resource(api: &Api, body: &Value) -> Result<Value, ApiError> {
-    let name = resource_table(body)?;
+    let name = resource_table(api, body)?;
     let keys: Vec<String> = required_array(body, "TagKeys")?
         .iter()
         .map(|k| {
@@ -290,17 +308,17 @@ pub(crate) fn untag_resource(api: &Api, body: &Value) -> Result<Value, ApiError>
         })
         .collect::<Result<_, _>>()?;
     api.store()
-        .untag_table(name, &keys)
+        .untag_table(&api.table_ref(name), &keys)
         .map_err(|e| not_found_arn(api, name, e))?;
     Ok(json!({}))
 }
 
 /// ListTagsOfResource.
 pub(crate) fn list_tags_of_resource(api: &Api, body: &Value) -> Result<Value, ApiError> {
-    let name = resource_table(body)?;
+    let name = resource_table(api, body)?;
     let meta: TableMeta = api
         .store()
-        .table_meta(name)
+        .table_meta(&api.table_ref(name))
         .map_err(|e| not_found_arn(api, name, e))?;
     let tags: Vec<Value> = meta
         .tags

@@ -101,7 +101,7 @@ fn parse_action(api: &Api, action: &Value) -> Result<Planned, ApiError> {
     let kind = present[0].as_str();
     let body = &obj[kind];
     let table = table_name(body)?.to_string();
-    let meta = api.store().table_meta(&table)?;
+    let meta = api.store().table_meta(&api.table_ref(&table))?;
     let return_old = return_old_on_failure(body)?;
     let mut exprs = RequestExprs::new(body)?;
     let (key, op) = match kind {
@@ -173,12 +173,13 @@ pub(crate) fn transact_write_items(api: &Api, body: &Value) -> Result<Value, Api
         .map(|a| parse_action(api, a))
         .collect::<Result<_, _>>()?;
     let mut units: BTreeMap<String, f64> = BTreeMap::new();
+    let tables: Vec<String> = planned.iter().map(|p| p.table.clone()).collect();
     let actions: Vec<TransactAction> = planned
         .into_iter()
         .map(|p| {
             let key = p.key.clone();
             TransactAction {
-                table: p.table,
+                table: api.table_ref(&p.table).into_owned(),
                 key: p.key,
                 decide: Box::new(move |_, old| {
                     check_condition(p.condition.as_ref(), old).map_err(|e| match e {
@@ -204,7 +205,6 @@ pub(crate) fn transact_write_items(api: &Api, body: &Value) -> Result<Value, Api
             }
         })
         .collect();
-    let tables: Vec<String> = actions.iter().map(|a| a.table.clone()).collect();
     let outcomes = api.store().write_items(actions)?;
     for (table, o) in tables.iter().zip(&outcomes) {
         let bytes = o
@@ -250,7 +250,11 @@ pub(crate) fn transact_get_items(api: &Api, body: &Value) -> Result<Value, ApiEr
         }
         keys.push((table, key));
     }
-    let found = api.store().get_items(&keys)?;
+    let refs: Vec<(String, Item)> = keys
+        .iter()
+        .map(|(t, k)| (api.table_ref(t).into_owned(), k.clone()))
+        .collect();
+    let found = api.store().get_items(&refs)?;
     let mut units: BTreeMap<String, f64> = BTreeMap::new();
     let responses: Vec<Value> = found
         .into_iter()

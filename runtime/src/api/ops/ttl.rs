@@ -31,13 +31,14 @@ pub(crate) fn update_time_to_live(api: &Api, body: &Value) -> Result<Value, ApiE
     } else {
         TtlChange::Disable(attribute.to_string())
     };
-    api.store().update_time_to_live(name, change)?;
+    api.store()
+        .update_time_to_live(&api.table_ref(name), change)?;
     Ok(json!({"TimeToLiveSpecification": {"Enabled": enabled, "AttributeName": attribute}}))
 }
 
 /// DescribeTimeToLive: ENABLING, ENABLED or DISABLED, and the attribute.
 pub(crate) fn describe_time_to_live(api: &Api, body: &Value) -> Result<Value, ApiError> {
-    let meta = api.store().table_meta(table_name(body)?)?;
+    let meta = api.store().table_meta(&api.table_ref(table_name(body)?))?;
     Ok(match meta.ttl {
         Some(spec) => json!({"TimeToLiveDescription": {
             "TimeToLiveStatus": spec.status.as_str(),

@@ -3,9 +3,14 @@
 //! token in the `X-Tarn-Csrf` header and, if the browser sent one, an `Origin` naming this host.
 //! Errors are DynamoDB's shape, `{"__type": ..., "message": ...}`.
 //!
+//! Tables are regional: every endpoint takes `?region=R` (say, `tables?region=eu-west-1`, or
+//! `dynamodb/PutItem?region=eu-west-1`) and then sees that region's tables; without it, the
+//! server's region (`tarn serve --region`).
+//!
 //! | endpoint | answer |
 //! |---|---|
 //! | `GET session` | `{"csrf", "version", "region", "dynamodb_endpoint"}` |
+//! | `GET regions` | `{"regions", "default"}`: the regions that have tables, and the server's |
 //! | `POST logout` | ends the session |
 //! | `POST dynamodb/<Operation>` | [`crate::api::Api::call`] on the body: DynamoDB's own answer or error |
 //! | `GET tables` | every table with status, items, size, billing, PITR, TTL, stream ([`tables`]) |
@@ -73,6 +78,19 @@ pub async fn handle(
         }
     }
     let api = rt.host().api().clone();
+    // `?region=R` runs the request in region R (tables are regional); the server's region
+    // otherwise.
+    let api = match http::query_param(&query, "region") {
+        None => api,
+        Some(r) if tarn_store::schema::region::is_valid_region(&r) => api.in_region(&r),
+        Some(r) => {
+            return refuse(http::error(
+                400,
+                "ValidationException",
+                format!("{r:?} is not a region name"),
+            ))
+        }
+    };
     let segments: Vec<&str> = path.split('/').collect();
     match (method.as_str(), segments.as_slice()) {
         ("GET", ["session"]) => http::json(
@@ -84,6 +102,7 @@ pub async fn handle(
                 "dynamodb_endpoint": console.dynamodb_endpoint(),
             }),
         ),
+        ("GET", ["regions"]) => http::json(200, &regions(&api, rt.host().api().region())),
         ("POST", ["logout"]) => {
             console.auth().end_session(&cookie);
             http::finish(
@@ -121,6 +140,18 @@ pub async fn handle(
             format!("no console endpoint {method} /console/api/{path}"),
         ),
     }
+}
+
+/// The regions that have tables, and the server's own region (which is listed even without
+/// tables), in name order: `{"regions": [...], "default": "us-east-1"}`.
+fn regions(api: &crate::api::Api, default: &str) -> Value {
+    let (tables, _) = api.store().list_tables(None, usize::MAX);
+    let mut regions: std::collections::BTreeSet<String> = tables
+        .iter()
+        .map(|t| tarn_store::schema::split_table_ref(t).0.to_string())
+        .collect();
+    regions.insert(default.to_string());
+    json!({"regions": regions, "default": default})
 }
 
 /// Runs DynamoDB `operation` through the API, answering its response or its error as the

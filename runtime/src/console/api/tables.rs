@@ -117,7 +117,8 @@ pub async fn stream_records(api: &Api, table: &str, limit: usize) -> Response {
 
 fn latest_records(api: &Api, table: &str, limit: usize) -> Result<Value, crate::api::ApiError> {
     let store = api.store();
-    let meta = store.table_meta(table).map_err(|_| {
+    let table_ref = api.table_ref(table);
+    let meta = store.table_meta(&table_ref).map_err(|_| {
         crate::api::ApiError::resource_not_found(format!(
             "Requested resource not found: Table: {table} not found"
         ))
@@ -126,7 +127,9 @@ fn latest_records(api: &Api, table: &str, limit: usize) -> Result<Value, crate::
         return Ok(json!({"enabled": false, "records": []}));
     };
     let internal = |e: tarn_store::StoreError| crate::api::ApiError::internal(e.to_string());
-    let state = store.stream_state(table, stream.id).map_err(internal)?;
+    let state = store
+        .stream_state(&table_ref, stream.id)
+        .map_err(internal)?;
     let mut records = Vec::new();
     if let (Some(first), Some(last)) = (state.first_seq, state.last_seq) {
         // Sequence numbers are shared by every table's streams, so the newest `limit` records
@@ -136,7 +139,7 @@ fn latest_records(api: &Api, table: &str, limit: usize) -> Result<Value, crate::
         loop {
             let after = last.saturating_sub(span).max(floor);
             let read = store
-                .read_stream(table, stream.id, after, usize::MAX, 16 << 20)
+                .read_stream(&table_ref, stream.id, after, usize::MAX, 16 << 20)
                 .map_err(internal)?;
             records = read.records;
             if records.len() >= limit || after == floor || span > (1 << 40) {

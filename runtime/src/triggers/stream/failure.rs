@@ -35,7 +35,10 @@ pub(super) async fn write(
     record: &Value,
     failure: &Failure<'_>,
 ) -> Result<(), String> {
-    let meta = api.store().table_meta(table).map_err(|e| e.to_string())?;
+    let meta = api
+        .store()
+        .table_meta(&api.table_ref(table))
+        .map_err(|e| e.to_string())?;
     let item = failure_item(&meta, r, record, failure);
     api.call(
         "PutItem",

@@ -160,7 +160,7 @@ impl Mapping {
         let meta = self
             .api()
             .store()
-            .table_meta(&self.config.table)
+            .table_meta(&self.api().table_ref(&self.config.table))
             .map_err(|e| format!("table {}: {e}", self.config.table))?;
         meta.enabled_stream().cloned().ok_or_else(|| {
             format!(
@@ -188,7 +188,10 @@ impl Mapping {
             }
             None => {
                 let start = if self.config.from_trim_horizon {
-                    let (table, id) = (self.config.table.clone(), stream.id);
+                    let (table, id) = (
+                        self.api().table_ref(&self.config.table).into_owned(),
+                        stream.id,
+                    );
                     let state = blocking(&store, move |s| {
                         s.stream_state(&table, id).map_err(|e| e.to_string())
                     })
@@ -229,7 +232,11 @@ impl Mapping {
             let room = (lanes.len() * self.config.batch_size).saturating_sub(fresh);
             let mut more = false;
             if blocked < MAX_PENDING && room > 0 {
-                let (table, id, after) = (self.config.table.clone(), stream.id, read_to);
+                let (table, id, after) = (
+                    self.api().table_ref(&self.config.table).into_owned(),
+                    stream.id,
+                    read_to,
+                );
                 let read = blocking(&store, move |s| {
                     s.read_stream(&table, id, after, room, READ_BYTES)
                         .map_err(|e| e.to_string())
@@ -356,7 +363,10 @@ impl Mapping {
         let mut after = first - 1;
         let now = Instant::now();
         while after < c.read_to {
-            let (table, id) = (self.config.table.clone(), stream.id);
+            let (table, id) = (
+                self.api().table_ref(&self.config.table).into_owned(),
+                stream.id,
+            );
             let read = blocking(self.api().store(), move |s| {
                 s.read_stream(&table, id, after, 1000, READ_BYTES)
                     .map_err(|e| e.to_string())

@@ -1,8 +1,24 @@
 // Talking to tarn: the console's JSON API under /console/api/ (same origin, session cookie),
 // with the session's CSRF token on every request that changes something. DynamoDB operations go
-// through `ddb(operation, body)`, which tarn runs with the same handlers as its DynamoDB port.
+// through `ddb(operation, body)`, which tarn runs with the same handlers as its DynamoDB port,
+// in the region chosen with `setRegion` (see `regional`).
 
 let csrf = '';
+
+// The region the console works in: tables are regional, and every request carries `?region=`
+// once one is chosen (the server's own region until then). Kept per browser tab.
+let region = sessionStorage.getItem('tarn-region') || '';
+
+function regional(path) {
+  if (!region) return path;
+  return `${path}${path.includes('?') ? '&' : '?'}region=${encodeURIComponent(region)}`;
+}
+
+/** Switches the console to `r` (a region name) for this tab. */
+export function setRegion(r) {
+  region = r;
+  sessionStorage.setItem('tarn-region', r);
+}
 
 /** An error answered by tarn: DynamoDB's exception name and message, as DynamoDB words them. */
 export class ApiError extends Error {
@@ -36,13 +52,13 @@ async function answer(r) {
 
 /** GET a console API path (relative to /console/api/). */
 export async function get(path) {
-  const r = await fetch(`api/${path}`, { credentials: 'same-origin', headers: { accept: 'application/json' } });
+  const r = await fetch(`api/${regional(path)}`, { credentials: 'same-origin', headers: { accept: 'application/json' } });
   return answer(r);
 }
 
 /** POST a JSON body (`bodyText` already serialized, or an object) to a console API path. */
 export async function post(path, body) {
-  const r = await fetch(`api/${path}`, {
+  const r = await fetch(`api/${regional(path)}`, {
     method: 'POST',
     credentials: 'same-origin',
     headers: { 'content-type': 'application/json', 'x-tarn-csrf': csrf, accept: 'application/json' },

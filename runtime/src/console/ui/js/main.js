@@ -28,6 +28,30 @@ function Sidebar({ route, tables }) {
   </nav>`;
 }
 
+// The region switch: the regions that have tables and the server's (GET regions), and
+// "Other…" for a region with no tables yet. Switching reloads the console in that region.
+function RegionSwitch({ current }) {
+  const regions = useLoad(() => api.get('regions'), []);
+  const list = regions.data ? regions.data.regions : [current];
+  const names = list.includes(current) ? list : [...list, current].sort();
+  const choose = (value) => {
+    let r = value;
+    if (r === '') {
+      r = (window.prompt('Region name (such as eu-west-1)') || '').trim();
+      if (!/^[a-z0-9-]{1,64}$/.test(r)) return;
+    }
+    api.setRegion(r);
+    window.location.hash = '#/tables';
+    window.location.reload();
+  };
+  return html`<label class="region small" title="Tables are regional: each region has its own">Region
+    <select aria-label="Region" value=${current} onChange=${(e) => choose(e.target.value)}>
+      ${names.map((r) => html`<option key=${r} value=${r}>${r}</option>`)}
+      <option value="">Other…</option>
+    </select>
+  </label>`;
+}
+
 function Help({ onClose }) {
   const keys = [
     ['?', 'this help'], ['g t', 'go to tables'], ['g f', 'go to functions'], ['/', 'focus the search or query field'],
@@ -66,6 +90,7 @@ function App({ session }) {
     <header class="topbar">
       <div class="brand"><span class="brand-mark" aria-hidden="true"></span><a href="#/tables">tarn console</a></div>
       ${session.dynamodb_endpoint ? html`<span class="endpoint" title="Point the AWS CLI, boto3 or any SDK here">DynamoDB API: http://${session.dynamodb_endpoint} · ${session.region}</span>` : null}
+      <${RegionSwitch} current=${session.region} />
       <span class="spacer"></span>
       <button type="button" class="btn link small" onClick=${() => setHelp(true)} title="Keyboard shortcuts">Shortcuts <kbd>?</kbd></button>
       <span class="muted small">tarn ${session.version}</span>
