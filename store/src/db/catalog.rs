@@ -69,7 +69,7 @@ impl Db {
                 meta.name
             )));
         }
-        let table = Table::open(&self.fjall, meta.clone())?;
+        let table = Table::open(&self.fjall, &self.counts, meta.clone())?;
         self.save_meta(&meta)?;
         self.tables
             .write()
@@ -111,7 +111,7 @@ impl Db {
             let _writers = self.writers.write();
             self.tables.write().remove(name);
         }
-        table.drop_data(&self.fjall)?;
+        table.drop_data(&self.fjall, &self.counts)?;
         for log in table.stream_logs.values() {
             self.fjall.delete_keyspace(log.clone())?;
         }
@@ -226,7 +226,7 @@ impl Db {
     /// [`Store::replace_meta`] for a caller that holds the writers gate already.
     pub(crate) fn install_meta(&self, meta: TableMeta) -> Result<TableMeta> {
         self.save_meta(&meta)?;
-        let table = Table::open(&self.fjall, meta.clone())?;
+        let table = Table::open(&self.fjall, &self.counts, meta.clone())?;
         self.tables
             .write()
             .insert(meta.name.clone(), Arc::new(table));

@@ -10,7 +10,8 @@
 //!   batch: [`index_entries`] (secondary index entries), [`expiry`] (the TTL expiry index),
 //!   [`stream_log`] (stream records), [`changelog`] (the point-in-time recovery log), and the
 //!   [`sequencer`] that numbers the last two in commit order;
-//! - the means of a write: [`locks`] (item locks);
+//! - the means of a write: [`locks`] (item locks), [`counts`] (exact item and index entry
+//!   counts, committed with the writes that change them);
 //! - [`table`]: a table's open keyspaces; [`catalog`]: table definitions (create, update,
 //!   delete), tables being restored, deleted tables whose history is kept; [`state`]: tarn's
 //!   own durable records;
@@ -32,6 +33,7 @@
 
 pub(crate) mod catalog;
 pub(crate) mod changelog;
+pub(crate) mod counts;
 pub(crate) mod expiry;
 pub(crate) mod index_entries;
 pub(crate) mod locks;
@@ -59,6 +61,7 @@ use crate::error::{Result, StoreError};
 use crate::schema::TableMeta;
 use catalog::Restoring;
 use changelog::LogSizes;
+use counts::Counts;
 use locks::KeyLocks;
 use sequencer::Sequencer;
 use table::Table;
@@ -126,6 +129,8 @@ pub(crate) struct Db {
     pub(crate) codec: ItemCodec,
     /// Bytes of point-in-time change log written per table since its last base.
     pub(crate) log_sizes: LogSizes,
+    /// The exact item and index entry counts.
+    pub(crate) counts: Counts,
     options: StoreOptions,
     path: PathBuf,
 }
@@ -139,19 +144,23 @@ impl Db {
             .open()?;
         let catalog = fjall.keyspace(CATALOG, KeyspaceCreateOptions::default)?;
         let state = fjall.keyspace(STATE, KeyspaceCreateOptions::default)?;
+        let counts = Counts::open(&fjall)?;
         let mut tables = HashMap::new();
         for entry in catalog.iter() {
             let (_, value) = entry.into_inner()?;
             let meta: TableMeta = serde_json::from_slice(&value)
                 .map_err(|e| StoreError::Corrupt(format!("unreadable catalog entry: {e}")))?;
-            tables.insert(meta.name.clone(), Arc::new(Table::open(&fjall, meta)?));
+            tables.insert(
+                meta.name.clone(),
+                Arc::new(Table::open(&fjall, &counts, meta)?),
+            );
         }
         match &options.encryption_key {
             Some(key) => crypto::check_key(path, key, tables.is_empty())?,
             None => crypto::check_no_key(path)?,
         }
         let codec = ItemCodec::new(options.encryption_key.clone());
-        index_entries::drop_orphans(&fjall, tables.values().map(|t| &t.meta))?;
+        index_entries::drop_orphans(&fjall, &counts, tables.values().map(|t| &t.meta))?;
         let last_seq =
             stream_log::highest_seq(tables.values().flat_map(|t| t.stream_logs.values()))?.max(
                 changelog::highest_seq(tables.values().filter_map(|t| t.pitr_log.as_ref()))?,
@@ -171,6 +180,7 @@ impl Db {
             commit,
             codec,
             log_sizes: LogSizes::default(),
+            counts,
             options,
             path: path.to_path_buf(),
         })
