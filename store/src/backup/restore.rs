@@ -206,7 +206,8 @@ fn load_restore(
             r.in_progress = false;
         }
         if let Some(view) = view {
-            meta.streams = vec![StreamMeta::new(view, &[], db.sequencer.lock().last())];
+            meta.streams = vec![StreamMeta::new(view, &[], db.sequencer.lock().last())
+                .with_shards(db.stream_shards())];
         }
         {
             let _writers = db.writers.write();

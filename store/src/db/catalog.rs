@@ -80,7 +80,12 @@ impl Db {
 
     /// The definition of a new table made from `spec` (checked), with a fresh id.
     pub(crate) fn new_table_meta(&self, spec: TableSpec) -> Result<TableMeta> {
-        TableMeta::new(spec, self.sequencer.lock().last())
+        let mut meta = TableMeta::new(spec, self.sequencer.lock().last())?;
+        let shards = self.stream_shards();
+        for s in &mut meta.streams {
+            s.shards = Some(shards);
+        }
+        Ok(meta)
     }
 
     /// Deletes a table and all its items.
@@ -201,7 +206,8 @@ impl Db {
                         )))
                     }
                     (StreamChange::Enable(view), None) => {
-                        let stream = StreamMeta::new(view, &meta.streams, last_seq);
+                        let stream = StreamMeta::new(view, &meta.streams, last_seq)
+                            .with_shards(self.stream_shards());
                         tracing::info!(table = %name, stream = %stream.id, "stream enabled");
                         meta.streams.push(stream);
                     }

@@ -334,6 +334,7 @@ impl Db {
                 &self.codec,
                 &c.table.meta.id,
                 log,
+                stream_log::part_of(stream, &c.key),
                 stream.view_type,
                 &key_attributes(&[&c.table.meta.key_schema], item),
                 c.old.as_ref(),
