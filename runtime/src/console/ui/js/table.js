@@ -86,7 +86,7 @@ function Overview({ name, desc, reload }) {
   return html`<div>
     <div class="cards">
       <${Card} label="Status" value=${html`<${Badge} status=${desc.TableStatus} />`} sub=${desc.RestoreSummary?.RestoreInProgress ? 'restore in progress' : null} />
-      <${Card} label="Items" value=${fmtInt(desc.ItemCount)} sub="approximate, as DynamoDB's ItemCount" />
+      <${Card} label="Items" value=${fmtInt(desc.ItemCount)} sub="exact (DynamoDB's ItemCount is refreshed about every six hours)" />
       <${Card} label="Size" value=${fmtBytes(desc.TableSizeBytes)} />
       <${Card} label="Capacity mode" value=${billing === 'PAY_PER_REQUEST' ? 'On-demand' : 'Provisioned'}
         sub=${billing === 'PAY_PER_REQUEST' ? null : `${desc.ProvisionedThroughput.ReadCapacityUnits} RCU · ${desc.ProvisionedThroughput.WriteCapacityUnits} WCU`} />
