@@ -14,8 +14,9 @@
 //!
 //! Index entries are written in the same atomic batch as the item ([`stage`], called from the
 //! write path): the old item's entry is removed and the new one's inserted, so an index never
-//! shows an item state the table never had, even after a crash. Online builds of an index
-//! added to a table with data live in [`crate::index`].
+//! shows an item state the table never had, even after a crash. [`stage`] also says how each
+//! index's exact entry count changes ([`super::counts`]). Online builds of an index added to a
+//! table with data live in [`crate::index`].
 
 use std::borrow::Cow;
 use std::collections::HashSet;
