@@ -2,7 +2,8 @@
 //! acknowledged the server is killed with SIGKILL while writes are still in flight,
 //! restarted on the same data directory, and every acknowledged item must be there
 //! with its exact content. An item whose put was in flight when the process died may
-//! be present or absent, but never half-written.
+//! be present or absent, but never half-written; DescribeTable's exact ItemCount matches a
+//! full scan after the restart.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
@@ -253,4 +254,25 @@ async fn acknowledged_puts_survive_sigkill() {
         sorted_sets(get(&c, &table, 99, 0).await.unwrap()),
         sorted_sets(expected_item(99, 0))
     );
+
+    // The exact item count survived the kill with the items: it is what a full scan counts.
+    let mut scanned = 0i64;
+    let mut start = None;
+    loop {
+        let page = c
+            .scan()
+            .table_name(&table)
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap();
+        scanned += i64::from(page.count());
+        start = page.last_evaluated_key().cloned();
+        if start.is_none() {
+            break;
+        }
+    }
+    let t = c.describe_table().table_name(&table).send().await.unwrap();
+    assert_eq!(t.table.unwrap().item_count(), Some(scanned));
 }

@@ -34,30 +34,39 @@ fn streams_call(server: &TarnServer, op: &str, body: Value) -> Value {
     v
 }
 
-/// Every record of the table's latest stream, read from TRIM_HORIZON in pages of 100.
+/// Every record of the table's latest stream, read shard by shard from TRIM_HORIZON in pages
+/// of 100, in sequence-number order.
 fn read_stream(server: &TarnServer, stream_arn: &str) -> Vec<Value> {
     let d = streams_call(server, "DescribeStream", json!({"StreamArn": stream_arn}));
-    let shard = d["StreamDescription"]["Shards"][0]["ShardId"].clone();
-    let mut it = streams_call(
-        server,
-        "GetShardIterator",
-        json!({"StreamArn": stream_arn, "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON"}),
-    )["ShardIterator"]
-        .clone();
     let mut out = Vec::new();
-    loop {
-        let page = streams_call(
+    for shard in d["StreamDescription"]["Shards"].as_array().unwrap() {
+        let mut it = streams_call(
             server,
-            "GetRecords",
-            json!({"ShardIterator": it, "Limit": 100}),
-        );
-        let records = page["Records"].as_array().unwrap();
-        if records.is_empty() {
-            return out;
+            "GetShardIterator",
+            json!({"StreamArn": stream_arn, "ShardId": shard["ShardId"], "ShardIteratorType": "TRIM_HORIZON"}),
+        )["ShardIterator"]
+            .clone();
+        loop {
+            let page = streams_call(
+                server,
+                "GetRecords",
+                json!({"ShardIterator": it, "Limit": 100}),
+            );
+            let records = page["Records"].as_array().unwrap();
+            if records.is_empty() {
+                break;
+            }
+            out.extend(records.iter().cloned());
+            it = page["NextShardIterator"].clone();
         }
-        out.extend(records.iter().cloned());
-        it = page["NextShardIterator"].clone();
     }
+    // Sequence numbers are zero-padded: they sort as strings.
+    out.sort_by(|a, b| {
+        a["dynamodb"]["SequenceNumber"]
+            .as_str()
+            .cmp(&b["dynamodb"]["SequenceNumber"].as_str())
+    });
+    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

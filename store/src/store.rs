@@ -323,8 +323,9 @@ impl Store {
     }
 
     /// Reads up to `limit` records (and about `max_bytes` of them) with sequence numbers above
-    /// `after`. Fails with [`crate::StoreError::TrimmedDataAccess`] when records after `after`
-    /// have been trimmed away.
+    /// `after`, from every shard of the stream merged in sequence order. Fails with
+    /// [`crate::StoreError::TrimmedDataAccess`] when records after `after` have been trimmed
+    /// away.
     pub fn read_stream(
         &self,
         table: &str,
@@ -334,6 +335,20 @@ impl Store {
         max_bytes: usize,
     ) -> Result<StreamRead> {
         stream::read_stream(&self.db, table, stream, after, limit, max_bytes)
+    }
+
+    /// [`Store::read_stream`] of one shard (`0..`[`crate::stream::StreamMeta::shard_count`]); ResourceNotFound
+    /// for a shard the stream does not have.
+    pub fn read_stream_shard(
+        &self,
+        table: &str,
+        stream: Uuid,
+        shard: u16,
+        after: u64,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<StreamRead> {
+        stream::read_stream_shard(&self.db, table, stream, shard, after, limit, max_bytes)
     }
 
     /// Drops records older than `retention` from every stream, and the closed streams whose

@@ -8,7 +8,11 @@
 //! out while the writer holds the commit order (`db::sequencer`): a record with a higher number
 //! was committed later, and a reader that has seen number `n` has seen every record before it.
 //!
-//! Each stream is one shard. Disabling a stream closes it (it stays readable for the retention
+//! A stream's records are split into shards by partition-key hash ([`StreamMeta::shards`],
+//! [`crate::StoreOptions::stream_shards`] for new streams): one item's records are in one shard,
+//! in order. A shard can be read alone ([`read_stream_shard`], what DynamoDB Streams'
+//! GetRecords serves), or every shard merged back into commit order ([`read_stream`], what the
+//! store's own stream triggers read). Disabling a stream closes it (it stays readable for the retention
 //! period); enabling again starts a new stream with a new label. [`crate::Store::trim_streams`] drops records
 //! older than the retention period and remembers how far it trimmed, so a reader asking for
 //! trimmed records is told so rather than silently skipping them. The definitions live in
@@ -49,18 +53,19 @@ pub(crate) fn list_streams(db: &Db) -> Vec<(String, StreamMeta)> {
 pub(crate) fn stream_state(db: &Db, table: &str, stream: Uuid) -> Result<StreamState> {
     let (meta, log) = stream_log_of(db, table, stream)?;
     let view = db.read_view();
+    let parts = stream_log::parts(&meta);
     Ok(StreamState {
         table: table.to_string(),
-        first_seq: stream_log::first_seq(&view, &log)?,
-        last_seq: stream_log::last_seq(&view, &log)?,
+        first_seq: stream_log::first_seq(&view, &log, &parts)?,
+        last_seq: stream_log::last_seq(&view, &log, &parts)?,
         trimmed_through: stream_log::read_horizon(&view, &log)?,
         meta,
     })
 }
 
 /// Reads up to `limit` records (and about `max_bytes` of them) with sequence numbers above
-/// `after`. Fails with [`StoreError::TrimmedDataAccess`] when records after `after` have been
-/// trimmed away.
+/// `after`, from every shard, in sequence order. Fails with [`StoreError::TrimmedDataAccess`]
+/// when records after `after` have been trimmed away.
 pub(crate) fn read_stream(
     db: &Db,
     table: &str,
@@ -76,6 +81,38 @@ pub(crate) fn read_stream(
         &log,
         &db.codec,
         &table_id,
+        &stream_log::parts(&meta),
+        !meta.is_enabled(),
+        after,
+        limit,
+        max_bytes,
+    )
+}
+
+/// [`read_stream`] of shard `shard` alone (0 to the stream's shard count, exclusive). Fails with
+/// ResourceNotFound for a shard the stream does not have.
+pub(crate) fn read_stream_shard(
+    db: &Db,
+    table: &str,
+    stream: Uuid,
+    shard: u16,
+    after: u64,
+    limit: usize,
+    max_bytes: usize,
+) -> Result<StreamRead> {
+    let (meta, log) = stream_log_of(db, table, stream)?;
+    let part = stream_log::part(&meta, shard).ok_or_else(|| {
+        StoreError::ResourceNotFound(format!(
+            "Requested resource not found: Shard {shard} of the stream of table {table} not found"
+        ))
+    })?;
+    let table_id = db.table(table)?.meta.id;
+    stream_log::read(
+        &db.read_view(),
+        &log,
+        &db.codec,
+        &table_id,
+        &[part],
         !meta.is_enabled(),
         after,
         limit,
@@ -94,7 +131,14 @@ pub(crate) fn trim_streams(db: &Db, retention: Duration) -> Result<usize> {
             let Some(log) = table.stream_logs.get(&meta.id) else {
                 continue;
             };
-            dropped += stream_log::trim(&db.fjall, &db.codec, &table.meta.id, log, cutoff)?;
+            dropped += stream_log::trim(
+                &db.fjall,
+                &db.codec,
+                &table.meta.id,
+                log,
+                &stream_log::parts(meta),
+                cutoff,
+            )?;
         }
         let expired: Vec<Uuid> = table
             .meta
@@ -344,5 +388,166 @@ mod tests {
         let records = read_all(&store, id);
         assert_eq!(records.len(), 2);
         assert!(records[1].seq > last);
+    }
+
+    /// Every shard read alone, page by page with `limit` records a read.
+    fn read_shards(store: &Store, id: Uuid, shards: u16, limit: usize) -> Vec<Vec<StreamRecord>> {
+        (0..shards)
+            .map(|shard| {
+                let mut out = Vec::new();
+                let mut after = 0;
+                loop {
+                    let page = store
+                        .read_stream_shard("tbl", id, shard, after, limit, usize::MAX)
+                        .unwrap();
+                    let Some(last) = page.records.last() else {
+                        break;
+                    };
+                    after = last.seq;
+                    out.extend(page.records);
+                }
+                out
+            })
+            .collect()
+    }
+
+    #[test]
+    fn records_are_split_into_shards_by_key_and_merge_back_in_order() {
+        let (_dir, store) = open();
+        store
+            .create_table(with_stream(StreamViewType::NewImage))
+            .unwrap();
+        let meta = store.table_meta("tbl").unwrap().streams[0].clone();
+        assert_eq!(meta.shard_count(), crate::DEFAULT_STREAM_SHARDS);
+        for i in 0..200 {
+            let it = item(&[("pk", s(&format!("k{}", i % 23))), ("v", n(i))]);
+            store.put_item("tbl", it, |_| Ok(())).unwrap();
+        }
+        store
+            .write_items(vec![
+                delete_action("tbl", item(&[("pk", s("k1"))])),
+                put_action("tbl", item(&[("pk", s("new"))])),
+            ])
+            .unwrap();
+        let all = read_all(&store, meta.id);
+        assert_eq!(all.len(), 202);
+        assert!(all.windows(2).all(|w| w[0].seq < w[1].seq));
+        let shards = read_shards(&store, meta.id, meta.shard_count(), 7);
+        // Each key's records all in one shard, in the order it was written.
+        let mut home = std::collections::HashMap::new();
+        for (i, records) in shards.iter().enumerate() {
+            assert!(!records.is_empty(), "shard {i} has records");
+            assert!(records.windows(2).all(|w| w[0].seq < w[1].seq));
+            for r in records {
+                assert_eq!(*home.entry(r.keys.clone()).or_insert(i), i, "{:?}", r.keys);
+            }
+        }
+        // One key's records come in the order it was written.
+        let k5 = item(&[("pk", s("k5"))]);
+        let values: Vec<_> = shards[home[&k5]]
+            .iter()
+            .filter(|r| r.keys == k5)
+            .map(|r| r.new.as_ref().unwrap()["v"].clone())
+            .collect();
+        let written: Vec<_> = (0..200).filter(|i| i % 23 == 5).map(n).collect();
+        assert_eq!(values, written);
+        // The shards together hold the stream, and merge back into it.
+        let mut merged: Vec<StreamRecord> = shards.into_iter().flatten().collect();
+        merged.sort_by_key(|r| r.seq);
+        assert_eq!(merged, all);
+        // Reading the merged stream page by page gives the same records.
+        let mut paged = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = store
+                .read_stream("tbl", meta.id, after, 9, usize::MAX)
+                .unwrap();
+            let Some(last) = page.records.last() else {
+                break;
+            };
+            after = last.seq;
+            paged.extend(page.records);
+        }
+        assert_eq!(paged, all);
+        let state = store.stream_state("tbl", meta.id).unwrap();
+        assert_eq!(state.first_seq, Some(all[0].seq));
+        assert_eq!(state.last_seq, Some(all[201].seq));
+        assert!(matches!(
+            store.read_stream_shard("tbl", meta.id, meta.shard_count(), 0, 10, usize::MAX),
+            Err(StoreError::ResourceNotFound(_))
+        ));
+        // A closed stream's shards end.
+        store
+            .update_table(
+                "tbl",
+                TableUpdate {
+                    stream: Some(crate::StreamChange::Disable),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let end = store
+            .read_stream_shard("tbl", meta.id, 0, all[201].seq, 10, usize::MAX)
+            .unwrap();
+        assert!(end.records.is_empty() && end.end_of_shard);
+    }
+
+    #[test]
+    fn the_shard_count_is_a_store_option() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = crate::StoreOptions {
+            stream_shards: 7,
+            sync_writes: false,
+            ..Default::default()
+        };
+        let store = Store::open_with(dir.path(), options).unwrap();
+        store
+            .create_table(with_stream(StreamViewType::KeysOnly))
+            .unwrap();
+        assert_eq!(store.table_meta("tbl").unwrap().streams[0].shards, Some(7));
+    }
+
+    #[test]
+    fn a_stream_from_before_shards_stays_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        let id = {
+            let store = Store::open(dir.path()).unwrap();
+            store
+                .create_table(with_stream(StreamViewType::NewImage))
+                .unwrap();
+            // As the catalog of a store from before shards holds it: no `shards`, so records
+            // go where that store wrote them.
+            let mut meta = store.table_meta("tbl").unwrap();
+            meta.streams[0].shards = None;
+            let json = serde_json::to_string(&meta.streams[0]).unwrap();
+            assert!(!json.contains("shards"), "{json}");
+            let back: StreamMeta = serde_json::from_str(&json).unwrap();
+            assert_eq!(back.shards, None);
+            store.db.replace_meta(meta).unwrap();
+            for k in ["a", "b", "c"] {
+                store
+                    .put_item("tbl", item(&[("pk", s(k))]), |_| Ok(()))
+                    .unwrap();
+            }
+            store.table_meta("tbl").unwrap().streams[0].id
+        };
+        let store = Store::open(dir.path()).unwrap();
+        let meta = store.table_meta("tbl").unwrap().streams[0].clone();
+        assert_eq!((meta.shards, meta.shard_count()), (None, 1));
+        store
+            .put_item("tbl", item(&[("pk", s("d"))]), |_| Ok(()))
+            .unwrap();
+        let all = read_all(&store, id);
+        let keys: Vec<_> = all.iter().map(|r| r.keys["pk"].clone()).collect();
+        assert_eq!(keys, ["a", "b", "c", "d"].map(s));
+        assert_eq!(read_shards(&store, id, 1, 2), vec![all.clone()]);
+        assert!(store
+            .read_stream_shard("tbl", id, 1, 0, 10, usize::MAX)
+            .is_err());
+        let state = store.stream_state("tbl", id).unwrap();
+        assert_eq!(
+            (state.first_seq, state.last_seq),
+            (Some(all[0].seq), Some(all[3].seq))
+        );
     }
 }

@@ -261,6 +261,7 @@ mod tests {
             )
             .unwrap();
         assert_eq!(store.sweep_expired(NOW, 100).unwrap(), 1);
+        assert_eq!(store.describe_table("tbl").unwrap().item_count, 4);
         let left: Vec<bool> = rows
             .iter()
             .map(|(k, _)| {

@@ -229,6 +229,10 @@ def test_round_trip_of_every_attribute_type(ddb, make_table, cleanup, tmp_path):
     got = ddb.query(TableName=target, IndexName="byG", KeyConditionExpression="g = :g",
                     ExpressionAttributeValues={":g": {"S": "index-me"}})["Items"]
     assert sorted(i["pk"]["S"] for i in got) == ["binary key?", "nested"]
+    # The imported table's exact counts: every item, and the two that carry the index key.
+    t = ddb.describe_table(TableName=target)["Table"]
+    assert t["ItemCount"] == len(items)
+    assert t["GlobalSecondaryIndexes"][0]["ItemCount"] == 2
 
 
 def test_buckets_map_to_the_export_root(tmp_path):

@@ -1,6 +1,9 @@
 """DynamoDB Streams (issue 5): StreamSpecification on CreateTable/UpdateTable, the Streams API
 through boto3's own `dynamodbstreams` client, records in AWS's shape, paging, iterator types,
-closed shards, and trimmed or expired iterators."""
+closed shards, and trimmed or expired iterators.
+
+These tests read streams of one shard: their server runs with `--stream-shards 1`. Streams
+split into several shards are tested in test_streams_shards.py."""
 
 import base64
 import datetime
@@ -15,6 +18,18 @@ from conftest import AwsFactory, REGION, error_code, spawn_tarn
 pytestmark = pytest.mark.issue5
 
 NEW_AND_OLD = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+
+
+@pytest.fixture(scope="module")
+def tarn_server():
+    """A server of this module's own, whose new streams have one shard."""
+    with spawn_tarn("--stream-shards", "1") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def aws(tarn_server):
+    return AwsFactory(tarn_server.endpoint)
 
 
 @pytest.fixture
@@ -359,7 +374,8 @@ def test_stream_specification_is_validated(ddb_raw, make_table, table_name):
 @pytest.fixture(scope="module")
 def short_retention():
     """A server of its own that keeps stream records for 2 seconds."""
-    with spawn_tarn("--stream-retention", "2s", "--ttl-sweep-interval", "200ms") as server:
+    with spawn_tarn("--stream-retention", "2s", "--ttl-sweep-interval", "200ms",
+                    "--stream-shards", "1") as server:
         yield AwsFactory(server.endpoint)
 
 

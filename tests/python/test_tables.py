@@ -449,3 +449,55 @@ def test_describe_endpoints(ddb):
     for ep in eps:
         assert isinstance(ep["Address"], str) and ep["Address"]
         assert isinstance(ep["CachePeriodInMinutes"], int) and ep["CachePeriodInMinutes"] > 0
+
+
+def test_item_count_is_exact_after_overwrites_and_deletes(ddb, make_table):
+    """ItemCount counts items, not writes: overwrites add nothing, deletes of missing items
+    take nothing away, and a GSI counts only the items that carry its key."""
+    name = make_table(
+        ("pk", "S"),
+        None,
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "g", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by_g",
+                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ],
+    )
+    for i in range(5):
+        ddb.put_item(TableName=name, Item={"pk": {"S": f"k{i}"}, "g": {"S": "x"}})
+    # Overwrites, one of them leaving the index.
+    for i in range(3):
+        ddb.put_item(TableName=name, Item={"pk": {"S": f"k{i}"}, "v": {"N": str(i)}})
+    ddb.update_item(
+        TableName=name,
+        Key={"pk": {"S": "k3"}},
+        UpdateExpression="SET v = :v",
+        ExpressionAttributeValues={":v": {"N": "7"}},
+    )
+    ddb.delete_item(TableName=name, Key={"pk": {"S": "k4"}})
+    ddb.delete_item(TableName=name, Key={"pk": {"S": "missing"}})
+    ddb.batch_write_item(
+        RequestItems={
+            name: [
+                {"PutRequest": {"Item": {"pk": {"S": "k0"}}}},
+                {"PutRequest": {"Item": {"pk": {"S": "k9"}, "g": {"S": "y"}}}},
+                {"DeleteRequest": {"Key": {"pk": {"S": "k1"}}}},
+            ]
+        }
+    )
+    ddb.transact_write_items(
+        TransactItems=[
+            {"Put": {"TableName": name, "Item": {"pk": {"S": "k2"}}}},
+            {"Put": {"TableName": name, "Item": {"pk": {"S": "k8"}}}},
+        ]
+    )
+    # Left: k0, k2, k3 (g=x), k8, k9 (g=y).
+    t = ddb.describe_table(TableName=name)["Table"]
+    assert t["ItemCount"] == 5
+    assert t["GlobalSecondaryIndexes"][0]["ItemCount"] == 2

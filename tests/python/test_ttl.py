@@ -130,9 +130,11 @@ def test_a_ttl_deletion_emits_a_service_remove_record(ddb, aws, make_table):
     wait_until(lambda: not exists(ddb, table, "gone"), "expired item deleted")
     streams = aws.streams()
     arn = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
-    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
-    it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-    records = streams.get_records(ShardIterator=it)["Records"]
+    records = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        records.extend(streams.get_records(ShardIterator=it)["Records"])
     removes = [r for r in records if r["eventName"] == "REMOVE"]
     by_key = {r["dynamodb"]["Keys"]["pk"]["S"]: r for r in removes}
     ttl_remove = by_key["gone"]

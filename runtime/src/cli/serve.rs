@@ -121,6 +121,13 @@ pub struct ServeArgs {
     /// "1GiB", "500MB"; at least 16MiB). Reads go on; writes resume once space is freed.
     #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size, env = "TARN_MIN_FREE_SPACE")]
     pub min_free_space: u64,
+    /// Shards a new table stream's records are split into, by partition-key hash (1 to 1024;
+    /// 4, the default, is what DynamoDB gives a new small table). Streams made earlier keep
+    /// theirs.
+    #[arg(long, value_name = "N", default_value_t = tarn_store::DEFAULT_STREAM_SHARDS,
+          value_parser = clap::value_parser!(u16).range(1..=tarn_store::MAX_STREAM_SHARDS as i64),
+          env = "TARN_STREAM_SHARDS")]
+    pub stream_shards: u16,
 
     /// Most client connections open at once, per listener.
     #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
@@ -395,6 +402,7 @@ pub async fn start(args: ServeArgs) -> Result<Running, ServeError> {
         encryption_key,
         cache_bytes: args.cache_size,
         min_free_space: args.min_free_space,
+        stream_shards: args.stream_shards,
     };
     let store = tarn_store::Store::open_with(&data_dir, options).map_err(store_error)?;
     // Jobs still marked running were stopped with the previous process.
@@ -589,6 +597,11 @@ mod tests {
         );
         assert!(Cli::try_parse_from(["tarn", "serve", "--in-memory", "--data-dir", "x"]).is_err());
         assert_eq!(a.cache_size, tarn_store::DEFAULT_CACHE_BYTES);
+        assert_eq!(a.stream_shards, 4);
+        assert_eq!(serve_args(&["--stream-shards", "16"]).stream_shards, 16);
+        for bad in ["0", "1025", "x"] {
+            assert!(Cli::try_parse_from(["tarn", "serve", "--stream-shards", bad]).is_err());
+        }
         assert_eq!(
             serve_args(&["--cache-size", "1GiB"]).cache_size,
             1024 * 1024 * 1024

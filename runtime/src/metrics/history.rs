@@ -4,7 +4,8 @@
 //! Every [`STEP_SECONDS`] (on wall-clock multiples of ten seconds) the sampler
 //! ([`super::Metrics::sample`]) takes every counter and histogram, subtracts what it took the
 //! step before, and appends one point per table and per function: requests per operation and
-//! their p50/p99 latency, consumed capacity, errors, item count and size; invocations, errors,
+//! their p50/p99 latency, consumed capacity, errors, item count and size, TTL deletions;
+//! invocations, errors,
 //! duration and instantiation p50/p99. Percentiles come from the step's histogram buckets
 //! ([`super::histogram::Snapshot::quantile`]), as Prometheus' `histogram_quantile` computes them.
 //! [`STEPS`] points are kept per series (an hour); a table that no longer exists loses its
@@ -69,10 +70,12 @@ pub struct TablePoint {
     pub system_errors: u64,
     /// Writes whose condition failed.
     pub conditional_check_failed_requests: u64,
-    /// Approximate items in the table at the end of the step.
+    /// Items in the table at the end of the step.
     pub item_count: u64,
     /// Approximate bytes of the table on disk at the end of the step.
     pub size_bytes: u64,
+    /// Items the TTL sweeper deleted in the step (CloudWatch `TimeToLiveDeletedItemCount`).
+    pub ttl_deleted_items: u64,
 }
 
 /// The last hour of one table, oldest point first.
@@ -84,6 +87,8 @@ pub struct TableHistory {
     pub step_seconds: u64,
     /// One point per step since the table was first seen, at most [`STEPS`].
     pub points: Vec<TablePoint>,
+    /// Items the TTL sweeper deleted from the table since tarn started (as of the last step).
+    pub ttl_deleted_total: u64,
 }
 
 /// One step of one function. Counts are of the step alone.
@@ -135,6 +140,7 @@ struct TableStep {
     conditional_check_failed: u64,
     item_count: u64,
     size_bytes: u64,
+    ttl_deleted: u64,
 }
 
 impl TableStep {
@@ -159,6 +165,7 @@ impl TableStep {
             conditional_check_failed_requests: self.conditional_check_failed,
             item_count: self.item_count,
             size_bytes: self.size_bytes,
+            ttl_deleted_items: self.ttl_deleted,
         }
     }
 }
@@ -166,7 +173,7 @@ impl TableStep {
 /// A table's size at one moment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TableSize {
-    /// Approximate items.
+    /// Items.
     pub items: u64,
     /// Approximate bytes on disk.
     pub bytes: u64,
@@ -208,6 +215,11 @@ fn table_step(t: u64, before: &TableSnapshot, now: &TableSnapshot, size: TableSi
         conditional_check_failed: 0,
         item_count: size.items,
         size_bytes: size.bytes,
+        // A counter lower than before is a table made again: all of it is this step's.
+        ttl_deleted: match now.ttl_deleted.checked_sub(before.ttl_deleted) {
+            Some(n) => n,
+            None => now.ttl_deleted,
+        },
     };
     let mut operations = Vec::new();
     for (op, o) in &now.operations {
@@ -303,6 +315,7 @@ impl History {
                 .get(table)
                 .map(|ring| ring.iter().map(TableStep::point).collect())
                 .unwrap_or_default(),
+            ttl_deleted_total: state.last_tables.get(table).map_or(0, |s| s.ttl_deleted),
         }
     }
 
@@ -383,12 +396,14 @@ mod tests {
         r.record(get, &music, Duration::from_millis(3), ok());
         r.consumed("Music", None, CapacityKind::Read, 0.5);
         r.record(put, &music, Duration::ZERO, Outcome::ConditionalCheckFailed);
+        r.ttl_deleted("Music", 2);
         h.record(10, r.snapshot(), &sizes(&[("Music", 3)]), Vec::new());
 
         // The next step: one GetItem, one user error, an index read.
         r.record(get, &music, Duration::from_micros(200), ok());
         r.record(get, &music, Duration::ZERO, Outcome::UserError);
         r.consumed("Music", Some("byYear"), CapacityKind::Read, 1.0);
+        r.ttl_deleted("Music", 5);
         h.record(20, r.snapshot(), &sizes(&[("Music", 3)]), Vec::new());
         // A quiet step.
         h.record(30, r.snapshot(), &sizes(&[("Music", 4)]), Vec::new());
@@ -429,6 +444,9 @@ mod tests {
         assert!(p[2].latency_ms.is_empty());
         assert_eq!(p[2].item_count, 4);
         assert_eq!(p[2].size_bytes, 400);
+        let ttl: Vec<u64> = p.iter().map(|p| p.ttl_deleted_items).collect();
+        assert_eq!(ttl, [2, 5, 0]);
+        assert_eq!(history.ttl_deleted_total, 7);
 
         let v = serde_json::to_value(&history).unwrap();
         assert_eq!(v["step_seconds"], 10);

@@ -142,7 +142,7 @@ pub const CONSUMED_WRITE_CAPACITY: Family = counter(
 /// DescribeTable's `ItemCount`.
 pub const ITEM_COUNT: Family = gauge(
     "tarn_dynamodb_item_count",
-    "Approximate items in the table or index (DescribeTable ItemCount).",
+    "Items in the table or index (DescribeTable ItemCount), exact.",
     TABLE_INDEX,
 );
 /// DescribeTable's `TableSizeBytes`.

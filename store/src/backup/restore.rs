@@ -192,7 +192,7 @@ fn load_restore(
     mut meta: TableMeta,
     view: Option<StreamViewType>,
 ) -> Result<u64> {
-    let table = Arc::new(Table::open(&db.fjall, meta.clone())?);
+    let table = Arc::new(Table::open(&db.fjall, &db.counts, meta.clone())?);
     let loaded = load_items(db, runner, source, &table);
     let outcome = loaded.and_then(|n| {
         if runner.stopping() {
@@ -206,7 +206,8 @@ fn load_restore(
             r.in_progress = false;
         }
         if let Some(view) = view {
-            meta.streams = vec![StreamMeta::new(view, &[], db.sequencer.lock().last())];
+            meta.streams = vec![StreamMeta::new(view, &[], db.sequencer.lock().last())
+                .with_shards(db.stream_shards())];
         }
         {
             let _writers = db.writers.write();
@@ -218,7 +219,7 @@ fn load_restore(
     });
     if outcome.is_err() && !runner.stopping() {
         db.restoring.write().remove(&meta.table_ref());
-        table.drop_data(&db.fjall)?;
+        table.drop_data(&db.fjall, &db.counts)?;
         db.delete_state(&format!("{RESTORE_RECORD}{}", meta.id.simple()))?;
     }
     outcome
@@ -281,8 +282,8 @@ pub(crate) fn drop_interrupted(db: &Db) -> Result<()> {
     let records: Vec<(String, TableMeta)> = db.list_state_json(RESTORE_RECORD, "restore")?;
     for (key, meta) in records {
         tracing::warn!(table = %meta.name, "dropping a restore that did not finish");
-        let table = Table::open(&db.fjall, meta)?;
-        table.drop_data(&db.fjall)?;
+        let table = Table::open(&db.fjall, &db.counts, meta)?;
+        table.drop_data(&db.fjall, &db.counts)?;
         db.delete_state(&key)?;
     }
     Ok(())

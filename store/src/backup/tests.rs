@@ -167,6 +167,8 @@ fn a_backup_restores_items_indexes_ttl_and_stream_into_a_new_table() {
         })
         .unwrap();
     assert_eq!(page.items.len(), 150);
+    let info = store.describe_table("dst").unwrap();
+    assert_eq!((info.item_count, info.indexes[0].item_count), (300, 300));
     // The restore left no stream records of its own.
     let stream = meta.enabled_stream().unwrap().id;
     assert_eq!(store.stream_state("dst", stream).unwrap().last_seq, None);

@@ -69,7 +69,7 @@ impl Db {
                 meta.name
             )));
         }
-        let table = Table::open(&self.fjall, meta.clone())?;
+        let table = Table::open(&self.fjall, &self.counts, meta.clone())?;
         self.save_meta(&meta)?;
         self.tables
             .write()
@@ -80,7 +80,12 @@ impl Db {
 
     /// The definition of a new table made from `spec` (checked), with a fresh id.
     pub(crate) fn new_table_meta(&self, spec: TableSpec) -> Result<TableMeta> {
-        TableMeta::new(spec, self.sequencer.lock().last())
+        let mut meta = TableMeta::new(spec, self.sequencer.lock().last())?;
+        let shards = self.stream_shards();
+        for s in &mut meta.streams {
+            s.shards = Some(shards);
+        }
+        Ok(meta)
     }
 
     /// Deletes a table and all its items.
@@ -112,7 +117,7 @@ impl Db {
             let _writers = self.writers.write();
             self.tables.write().remove(name);
         }
-        table.drop_data(&self.fjall)?;
+        table.drop_data(&self.fjall, &self.counts)?;
         for log in table.stream_logs.values() {
             self.fjall.delete_keyspace(log.clone())?;
         }
@@ -229,7 +234,8 @@ impl Db {
                         )))
                     }
                     (StreamChange::Enable(view), None) => {
-                        let stream = StreamMeta::new(view, &meta.streams, last_seq);
+                        let stream = StreamMeta::new(view, &meta.streams, last_seq)
+                            .with_shards(self.stream_shards());
                         tracing::info!(table = %name, stream = %stream.id, "stream enabled");
                         meta.streams.push(stream);
                     }
@@ -254,7 +260,7 @@ impl Db {
     /// [`Store::replace_meta`] for a caller that holds the writers gate already.
     pub(crate) fn install_meta(&self, meta: TableMeta) -> Result<TableMeta> {
         self.save_meta(&meta)?;
-        let table = Table::open(&self.fjall, meta.clone())?;
+        let table = Table::open(&self.fjall, &self.counts, meta.clone())?;
         self.tables
             .write()
             .insert(meta.table_ref(), Arc::new(table));

@@ -14,20 +14,23 @@
 //!
 //! Index entries are written in the same atomic batch as the item ([`stage`], called from the
 //! write path): the old item's entry is removed and the new one's inserted, so an index never
-//! shows an item state the table never had, even after a crash. Online builds of an index
-//! added to a table with data live in [`crate::index`].
+//! shows an item state the table never had, even after a crash. [`stage`] also says how each
+//! index's exact entry count changes ([`super::counts`]). Online builds of an index added to a
+//! table with data live in [`crate::index`].
 
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, OwnedWriteBatch};
 use uuid::Uuid;
 
+use super::counts::{Counter, Counts, Deltas};
 use crate::encoding::ItemCodec;
 use crate::error::Result;
 use crate::key;
 use crate::schema::index::KEYSPACE_PREFIX;
-use crate::schema::{IndexInfo, IndexMeta, IndexProjection, KeySchema, TableMeta};
+use crate::schema::{IndexInfo, IndexMeta, IndexProjection, IndexStatus, KeySchema, TableMeta};
 use crate::value::{item_size, AttributeValue, Item};
 
 /// The storage key of an item's entry: the index key, then the table key.
@@ -102,38 +105,49 @@ pub fn index_writes<'a>(
 pub(crate) struct OpenIndex {
     pub(crate) meta: IndexMeta,
     pub(crate) keyspace: Keyspace,
+    /// The exact number of entries (see [`super::counts`]).
+    pub(crate) count: Arc<Counter>,
 }
 
 /// Opens (creating when missing) the keyspaces of a table's indexes.
-pub(crate) fn open_all(db: &Database, meta: &TableMeta) -> Result<Vec<OpenIndex>> {
+pub(crate) fn open_all(db: &Database, counts: &Counts, meta: &TableMeta) -> Result<Vec<OpenIndex>> {
     meta.indexes
         .iter()
         .map(|m| {
+            let keyspace = db.keyspace(&m.keyspace(), KeyspaceCreateOptions::default)?;
             Ok(OpenIndex {
                 meta: m.clone(),
-                keyspace: db.keyspace(&m.keyspace(), KeyspaceCreateOptions::default)?,
+                count: counts.counter(&m.keyspace(), &keyspace)?,
+                keyspace,
             })
         })
         .collect()
 }
 
 /// Adds to `batch` the index changes of one item write, `old` to `new`: the old entry
-/// removed, the new one inserted, nothing for indexes the write does not affect.
+/// removed, the new one inserted, nothing for indexes the write does not affect; and to
+/// `deltas` how each index's entry count changes. Call it holding the item's lock.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn stage(
     batch: &mut OwnedWriteBatch,
+    deltas: &mut Deltas,
     codec: &ItemCodec,
     table_id: &Uuid,
     table_keys: &KeySchema,
     indexes: &[OpenIndex],
     old: Option<&Item>,
     new: Option<&Item>,
-) {
+) -> Result<()> {
     for ix in indexes {
         let before = old.and_then(|o| entry(table_keys, &ix.meta, o));
         let after = new.and_then(|n| entry(table_keys, &ix.meta, n));
         if before == after {
             continue;
         }
+        deltas.add(
+            &ix.count,
+            count_change(ix, before.as_ref(), after.as_ref())?,
+        );
         if let Some((k, _)) = &before {
             if after.as_ref().is_none_or(|(nk, _)| nk != k) {
                 batch.remove(&ix.keyspace, k.as_slice());
@@ -144,12 +158,35 @@ pub(crate) fn stage(
             batch.insert(&ix.keyspace, k, value);
         }
     }
+    Ok(())
+}
+
+/// How an index's entry count changes when an item's entry goes from `before` to `after`.
+/// An index being built may lack the old entry, or hold the new one already (the build wrote
+/// it): its change is read from what the keyspace holds.
+fn count_change(
+    ix: &OpenIndex,
+    before: Option<&(Vec<u8>, Cow<'_, Item>)>,
+    after: Option<&(Vec<u8>, Cow<'_, Item>)>,
+) -> Result<i64> {
+    if ix.meta.status != IndexStatus::Creating {
+        return Ok(i64::from(after.is_some()) - i64::from(before.is_some()));
+    }
+    let present = |k: &[u8]| -> Result<i64> { Ok(i64::from(ix.keyspace.contains_key(k)?)) };
+    Ok(match (before, after) {
+        (None, None) => 0,
+        (Some((b, _)), None) => -present(b)?,
+        (None, Some((a, _))) => 1 - present(a)?,
+        (Some((b, _)), Some((a, _))) if a == b => 1 - present(a)?,
+        (Some((b, _)), Some((a, _))) => 1 - present(a)? - present(b)?,
+    })
 }
 
 /// Drops index keyspaces no catalog entry refers to (left by a crash between a catalog change
 /// and the keyspace's creation or deletion).
 pub(crate) fn drop_orphans<'a>(
     db: &Database,
+    counts: &Counts,
     tables: impl Iterator<Item = &'a TableMeta>,
 ) -> Result<()> {
     let live: HashSet<String> = tables
@@ -161,6 +198,7 @@ pub(crate) fn drop_orphans<'a>(
             tracing::info!(keyspace = name, "dropping the keyspace of a deleted index");
             let ks = db.keyspace(name, KeyspaceCreateOptions::default)?;
             db.delete_keyspace(ks)?;
+            counts.forget(name)?;
         }
     }
     Ok(())
@@ -172,7 +210,7 @@ pub(crate) fn infos(indexes: &[OpenIndex]) -> Vec<IndexInfo> {
         .iter()
         .map(|i| IndexInfo {
             name: i.meta.name.clone(),
-            item_count: i.keyspace.approximate_len() as u64,
+            item_count: i.count.get(),
             size_bytes: i.keyspace.disk_space(),
         })
         .collect()

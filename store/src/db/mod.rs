@@ -10,7 +10,8 @@
 //!   batch: [`index_entries`] (secondary index entries), [`expiry`] (the TTL expiry index),
 //!   [`stream_log`] (stream records), [`changelog`] (the point-in-time recovery log), and the
 //!   [`sequencer`] that numbers the last two in commit order;
-//! - the means of a write: [`locks`] (item locks);
+//! - the means of a write: [`locks`] (item locks), [`counts`] (exact item and index entry
+//!   counts, committed with the writes that change them);
 //! - [`table`]: a table's open keyspaces; [`catalog`]: table definitions (create, update,
 //!   delete), tables being restored, deleted tables whose history is kept; [`state`]: tarn's
 //!   own durable records;
@@ -32,6 +33,7 @@
 
 pub(crate) mod catalog;
 pub(crate) mod changelog;
+pub(crate) mod counts;
 pub(crate) mod expiry;
 pub(crate) mod index_entries;
 pub(crate) mod locks;
@@ -61,6 +63,7 @@ use crate::error::{Result, StoreError};
 use crate::schema::TableMeta;
 use catalog::Restoring;
 use changelog::LogSizes;
+use counts::Counts;
 use locks::KeyLocks;
 use sequencer::Sequencer;
 use table::Table;
@@ -84,7 +87,17 @@ pub struct StoreOptions {
     /// Writes are refused while the disk holding the store has fewer bytes free than this
     /// (at least [`crate::commit::MIN_FREE_SPACE_FLOOR`]); see [`crate::commit`].
     pub min_free_space: u64,
+    /// Shards a new stream's records are split into by partition-key hash (1 to
+    /// [`MAX_STREAM_SHARDS`]); streams made earlier keep theirs.
+    pub stream_shards: u16,
 }
+
+/// The default of [`StoreOptions::stream_shards`]: the shards DynamoDB gives a new small table's
+/// stream, one per partition. A new on-demand table sustains 4,000 writes and 12,000 reads a
+/// second, and one partition 1,000 and 3,000: four partitions.
+pub const DEFAULT_STREAM_SHARDS: u16 = 4;
+/// The most shards a stream can have.
+pub const MAX_STREAM_SHARDS: u16 = 1024;
 
 /// The block cache's default size ([`StoreOptions::cache_bytes`]).
 pub const DEFAULT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
@@ -96,6 +109,7 @@ impl Default for StoreOptions {
             encryption_key: None,
             cache_bytes: DEFAULT_CACHE_BYTES,
             min_free_space: crate::commit::DEFAULT_MIN_FREE_SPACE,
+            stream_shards: DEFAULT_STREAM_SHARDS,
         }
     }
 }
@@ -128,6 +142,8 @@ pub(crate) struct Db {
     pub(crate) codec: ItemCodec,
     /// Bytes of point-in-time change log written per table since its last base.
     pub(crate) log_sizes: LogSizes,
+    /// The exact item and index entry counts.
+    pub(crate) counts: Counts,
     options: StoreOptions,
     path: PathBuf,
 }
@@ -141,23 +157,32 @@ impl Db {
             .open()?;
         let catalog = fjall.keyspace(CATALOG, KeyspaceCreateOptions::default)?;
         let state = fjall.keyspace(STATE, KeyspaceCreateOptions::default)?;
+        let counts = Counts::open(&fjall)?;
         let mut tables = HashMap::new();
         for entry in catalog.iter() {
             let (_, value) = entry.into_inner()?;
             let meta: TableMeta = serde_json::from_slice(&value)
                 .map_err(|e| StoreError::Corrupt(format!("unreadable catalog entry: {e}")))?;
-            tables.insert(meta.table_ref(), Arc::new(Table::open(&fjall, meta)?));
+            tables.insert(
+                meta.table_ref(),
+                Arc::new(Table::open(&fjall, &counts, meta)?),
+            );
         }
         match &options.encryption_key {
             Some(key) => crypto::check_key(path, key, tables.is_empty())?,
             None => crypto::check_no_key(path)?,
         }
         let codec = ItemCodec::new(options.encryption_key.clone());
-        index_entries::drop_orphans(&fjall, tables.values().map(|t| &t.meta))?;
-        let last_seq =
-            stream_log::highest_seq(tables.values().flat_map(|t| t.stream_logs.values()))?.max(
-                changelog::highest_seq(tables.values().filter_map(|t| t.pitr_log.as_ref()))?,
-            );
+        index_entries::drop_orphans(&fjall, &counts, tables.values().map(|t| &t.meta))?;
+        let last_seq = stream_log::highest_seq(tables.values().flat_map(|t| {
+            t.meta
+                .streams
+                .iter()
+                .filter_map(|s| Some((s, t.stream_logs.get(&s.id)?)))
+        }))?
+        .max(changelog::highest_seq(
+            tables.values().filter_map(|t| t.pitr_log.as_ref()),
+        )?);
         let commit = Commit::start(&fjall, path, options.sync_writes, options.min_free_space)?;
         tracing::info!(path = %path.display(), tables = tables.len(), "store opened");
         Ok(Db {
@@ -173,6 +198,7 @@ impl Db {
             commit,
             codec,
             log_sizes: LogSizes::default(),
+            counts,
             options,
             path: path.to_path_buf(),
         })
@@ -181,6 +207,11 @@ impl Db {
     /// The directory the store lives in.
     pub(crate) fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Shards a new stream gets ([`StoreOptions::stream_shards`]).
+    pub(crate) fn stream_shards(&self) -> u16 {
+        self.options.stream_shards.clamp(1, MAX_STREAM_SHARDS)
     }
 
     /// Whether an item write waits for its journal sync before returning

@@ -6,10 +6,12 @@
 //! consistent definition and set of keyspaces from start to commit.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use fjall::{Database, Keyspace, KeyspaceCreateOptions};
 use uuid::Uuid;
 
+use super::counts::{Counter, Counts};
 use super::index_entries::{self, OpenIndex};
 use super::{changelog, stream_log};
 use crate::error::Result;
@@ -21,6 +23,8 @@ pub(crate) struct Table {
     pub(crate) meta: TableMeta,
     /// The items.
     pub(crate) items: Keyspace,
+    /// The exact number of items (see [`super::counts`]).
+    pub(crate) item_count: Arc<Counter>,
     /// The keyspaces of `meta.indexes`, in the same order.
     pub(crate) indexes: Vec<OpenIndex>,
     /// The expiry index (see [`super::expiry`]).
@@ -33,9 +37,10 @@ pub(crate) struct Table {
 
 impl Table {
     /// Opens (or creates) the keyspaces of a table.
-    pub(crate) fn open(db: &Database, meta: TableMeta) -> Result<Table> {
+    pub(crate) fn open(db: &Database, counts: &Counts, meta: TableMeta) -> Result<Table> {
         let items = db.keyspace(&meta.items_keyspace(), KeyspaceCreateOptions::default)?;
-        let indexes = index_entries::open_all(db, &meta)?;
+        let item_count = counts.counter(&meta.items_keyspace(), &items)?;
+        let indexes = index_entries::open_all(db, counts, &meta)?;
         let expiry = db.keyspace(&meta.expiry_keyspace(), KeyspaceCreateOptions::default)?;
         let stream_logs = meta
             .streams
@@ -49,6 +54,7 @@ impl Table {
         Ok(Table {
             meta,
             items,
+            item_count,
             indexes,
             expiry,
             stream_logs,
@@ -66,7 +72,7 @@ impl Table {
     pub(crate) fn info(&self) -> TableInfo {
         TableInfo {
             meta: self.meta.clone(),
-            item_count: self.items.approximate_len() as u64,
+            item_count: self.item_count.get(),
             size_bytes: self.items.disk_space(),
             indexes: index_entries::infos(&self.indexes),
         }
@@ -74,10 +80,12 @@ impl Table {
 
     /// Drops the keyspaces of items, index entries and expiry entries (a deleted table, or a
     /// restore that did not finish). Stream logs and the change log are the caller's.
-    pub(crate) fn drop_data(&self, db: &Database) -> Result<()> {
+    pub(crate) fn drop_data(&self, db: &Database, counts: &Counts) -> Result<()> {
         db.delete_keyspace(self.items.clone())?;
+        counts.forget(&self.meta.items_keyspace())?;
         for ix in &self.indexes {
             db.delete_keyspace(ix.keyspace.clone())?;
+            counts.forget(&ix.meta.keyspace())?;
         }
         db.delete_keyspace(self.expiry.clone())?;
         Ok(())

@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use parking_lot::RwLockReadGuard;
 
+use super::counts::Deltas;
 use super::read::key_attributes;
 use super::table::Table;
 use super::{changelog, expiry, index_entries, stream_log, Db};
@@ -240,7 +241,8 @@ impl Db {
     }
 
     /// Writes a set of item changes as one atomic batch, with every record derived from them:
-    /// index entries, expiry entries, stream records and point-in-time log records. Call it
+    /// index entries, expiry entries, stream records and point-in-time log records, and the new
+    /// item and index entry counts ([`super::counts`]). Call it
     /// with the items' locks and the writers gate held (so the tables' definitions cannot
     /// change meanwhile).
     ///
@@ -248,6 +250,7 @@ impl Db {
     /// committed holding the commit order: sequence numbers follow the commit order.
     pub(crate) fn commit(&self, changes: &[Change]) -> Result<()> {
         let mut batch = self.fjall.batch();
+        let mut deltas = Deltas::default();
         let mut recorded = Vec::new();
         let mut logged = Vec::new();
         // About what the batch adds to the journal, for the free-space watcher.
@@ -266,15 +269,20 @@ impl Db {
                 }
                 None => batch.remove(&table.items, c.key.as_slice()),
             }
+            deltas.add(
+                &table.item_count,
+                i64::from(c.new.is_some()) - i64::from(c.old.is_some()),
+            );
             index_entries::stage(
                 &mut batch,
+                &mut deltas,
                 &self.codec,
                 &table.meta.id,
                 &table.meta.key_schema,
                 &table.indexes,
                 c.old.as_ref(),
                 c.new.as_ref(),
-            );
+            )?;
             if let Some(spec) = &table.meta.ttl {
                 expiry::stage_entries(
                     &mut batch,
@@ -293,7 +301,9 @@ impl Db {
             }
         }
         if recorded.is_empty() && logged.is_empty() {
-            batch.commit().map_err(|e| self.commit.engine_error(e))?;
+            self.counts
+                .commit(batch, deltas)
+                .map_err(|e| self.commit.engine_error(e))?;
             self.commit.committed(bytes as u64);
             return Ok(());
         }
@@ -324,6 +334,7 @@ impl Db {
                 &self.codec,
                 &c.table.meta.id,
                 log,
+                stream_log::part_of(stream, &c.key),
                 stream.view_type,
                 &key_attributes(&[&c.table.meta.key_schema], item),
                 c.old.as_ref(),
@@ -332,7 +343,9 @@ impl Db {
                 time_ms,
             );
         }
-        batch.commit().map_err(|e| self.commit.engine_error(e))?;
+        self.counts
+            .commit(batch, deltas)
+            .map_err(|e| self.commit.engine_error(e))?;
         // Stream and log records carry the images again.
         self.commit.committed(2 * bytes as u64);
         Ok(())

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
+use crate::db::counts::Deltas;
 use crate::db::index_entries::{entry, OpenIndex};
 use crate::db::Db;
 use crate::error::Result;
@@ -109,16 +110,23 @@ fn build(db: &Db, runner: &Runner, table: &str, table_id: Uuid, index_id: Uuid) 
             .locks
             .lock(keys.iter().map(|k| (&table_id, k.as_slice())));
         let mut batch = db.fjall.batch();
+        let mut deltas = Deltas::default();
         for k in &keys {
             if let Some(v) = items.get(k)? {
                 let item = db.codec.decode(&table_id, k, &v)?;
                 if let Some((ek, projected)) = entry(&current.meta.key_schema, &index.meta, &item) {
                     let value = db.codec.encode(&table_id, &ek, &projected);
+                    // A write since the build started may have written the entry already.
+                    if !index.keyspace.contains_key(&ek)? {
+                        deltas.add(&index.count, 1);
+                    }
                     batch.insert(&index.keyspace, ek, value);
                 }
             }
         }
-        batch.commit().map_err(|e| db.commit.engine_error(e))?;
+        db.counts
+            .commit(batch, deltas)
+            .map_err(|e| db.commit.engine_error(e))?;
         visited += keys.len();
         after = Some(last);
     };

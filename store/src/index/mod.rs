@@ -121,6 +121,7 @@ pub(crate) fn update_global_index(
             db.replace_meta(meta.clone())?;
             if let Some(open) = t.indexes.iter().find(|i| i.meta.id == removed.id) {
                 db.fjall.delete_keyspace(open.keyspace.clone())?;
+                db.counts.forget(&open.meta.keyspace())?;
             }
             tracing::info!(table, index = %removed.name, "deleted a global secondary index");
             Ok((meta, Some(removed)))

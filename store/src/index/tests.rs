@@ -133,6 +133,17 @@ fn an_index_added_to_a_busy_table_ends_exact() {
     let got = scan_index_all(&store, "tbl", "by_g");
     assert!(got.len() > 1000, "{}", got.len());
     assert_eq!(got, expected_index(&store, "tbl", "by_g"));
+    // The exact counts of the table and of the index built under writes.
+    let info = store.describe_table("tbl").unwrap();
+    assert_eq!(info.indexes[0].item_count, got.len() as u64);
+    let mut items = 0;
+    store
+        .scan("tbl", None, &PageRequest::default(), |_| {
+            items += 1;
+            Ok(false)
+        })
+        .unwrap();
+    assert_eq!(info.item_count, items);
 }
 
 #[test]

@@ -185,7 +185,7 @@ pub(crate) fn keyspace_name(id: &Uuid) -> String {
 pub struct IndexInfo {
     /// Index name.
     pub name: String,
-    /// Approximate number of entries.
+    /// Number of entries, exact (kept by every write).
     pub item_count: u64,
     /// Approximate size in bytes.
     pub size_bytes: u64,

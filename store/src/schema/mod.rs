@@ -453,7 +453,7 @@ impl TableMeta {
 pub struct TableInfo {
     /// The definition.
     pub meta: TableMeta,
-    /// Approximate item count (DynamoDB's own is refreshed about every six hours).
+    /// Item count, exact (kept by every write; DynamoDB refreshes its own about every six hours).
     pub item_count: u64,
     /// Approximate size in bytes.
     pub size_bytes: u64,

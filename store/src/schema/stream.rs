@@ -79,6 +79,11 @@ pub struct StreamMeta {
     pub disabled_ms: Option<u64>,
     /// The last sequence number handed out before the stream was disabled.
     pub end_seq: Option<u64>,
+    /// The shards its records are split into by partition-key hash (records of one item all
+    /// go to one shard, in order). `None`: a stream made before streams had shards, whose one
+    /// shard keeps the records in its original layout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<u16>,
 }
 
 impl StreamMeta {
@@ -94,7 +99,19 @@ impl StreamMeta {
             start_seq: last_seq + 1,
             disabled_ms: None,
             end_seq: None,
+            shards: Some(1),
         }
+    }
+
+    /// The same stream with its records split into `shards` shards (at least one).
+    pub(crate) fn with_shards(mut self, shards: u16) -> Self {
+        self.shards = Some(shards.max(1));
+        self
+    }
+
+    /// How many shards the stream has.
+    pub fn shard_count(&self) -> u16 {
+        self.shards.unwrap_or(1)
     }
 
     /// Name of the fjall keyspace holding the stream's records.

@@ -6,6 +6,7 @@ tables list, a stream's latest records, the cost estimate, and that no secret re
 
 import re
 import subprocess
+import time
 
 import pytest
 import requests
@@ -160,8 +161,9 @@ def test_tables_list_stream_records_and_cost(server, signed_in, ddb):
     t = rows["Listed"]
     described = ddb.describe_table(TableName="Listed")["Table"]
     assert (t["status"], t["billing_mode"]) == ("ACTIVE", "PROVISIONED")
-    # ItemCount is DynamoDB's (approximate) figure, as DescribeTable reports it.
+    # ItemCount as DescribeTable reports it: exact (30 puts, one delete).
     assert (t["items"], t["size_bytes"]) == (described["ItemCount"], described["TableSizeBytes"])
+    assert t["items"] == 29
     assert (t["read_capacity"], t["write_capacity"]) == (7, 3)
     assert t["stream"] == "NEW_AND_OLD_IMAGES" and t["pitr"] == "DISABLED"
     assert t["ttl"]["TimeToLiveStatus"] in ("ENABLING", "ENABLED") and t["ttl"]["AttributeName"] == "exp"
@@ -183,6 +185,34 @@ def test_tables_list_stream_records_and_cost(server, signed_in, ddb):
     assert e["configured"]["reads"] == pytest.approx(7 * std["provisioned_rcu_hour"] * hours)
     assert e["configured"]["writes"] == pytest.approx(3 * std["provisioned_wcu_hour"] * hours)
     assert e["storage_gb"] == pytest.approx((u["storage_bytes"] + described["ItemCount"] * 100) / 2**30)
+
+
+def test_ttl_deletions_reach_the_metrics_history(server, signed_in, ddb):
+    """Items the sweeper deletes show in the table's history (the TTL tab's figures): per step
+    and since the start; the item count the history keeps is exact."""
+    s, _ = signed_in
+    ddb.create_table(TableName="Expiring", BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+    wait_active(ddb, "Expiring")
+    ddb.update_time_to_live(TableName="Expiring", TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})
+    expired = str(int(time.time()) - 60)
+    for i in range(6):
+        ddb.put_item(TableName="Expiring", Item={"pk": {"S": f"e{i}"}, "exp": {"N": expired}})
+    for i in range(2):
+        ddb.put_item(TableName="Expiring", Item={"pk": {"S": f"live{i}"}})
+        ddb.put_item(TableName="Expiring", Item={"pk": {"S": f"live{i}"}, "v": {"N": "1"}})
+    # The sweeper runs every second; a step of the history closes every 10 seconds.
+    deadline = time.monotonic() + 45
+    while True:
+        h = s.get(server.console + "api/tables/Expiring/metrics", timeout=10).json()
+        if h["ttl_deleted_total"] == 6 and h["points"] and h["points"][-1]["item_count"] == 2:
+            break
+        assert h["ttl_deleted_total"] in range(7), h
+        assert time.monotonic() < deadline, h
+        time.sleep(0.5)
+    assert sum(p["ttl_deleted_items"] for p in h["points"]) == 6
+    assert ddb.describe_table(TableName="Expiring")["Table"]["ItemCount"] == 2
 
 
 def test_no_secret_reaches_the_logs(server, signed_in):

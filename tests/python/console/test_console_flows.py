@@ -208,7 +208,7 @@ def test_paging_query_filter_and_the_keyboard(server, browser, ddb):
                       for r in d.find_elements(By.CSS_SELECTOR, rows)]
     open_items(server, browser, "Pages")
     wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, rows)) == 50, "a first page of 50")
-    assert "50 returned" in find(browser, ".panel-head h2").text and "about 1,000 in the table" in find(browser, ".panel-head h2").text
+    assert "50 returned" in find(browser, ".panel-head h2").text and "· 1,000 in the table" in find(browser, ".panel-head h2").text
     first = keys(browser)
     body = browser.find_element(By.TAG_NAME, "body")
     body.send_keys("]")

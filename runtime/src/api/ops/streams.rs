@@ -5,8 +5,10 @@
 //! functions receive).
 //!
 //! Names as AWS writes them: a stream's label is its creation time (`2026-11-21T22:50:01.123`),
-//! its ARN is the table's ARN followed by `/stream/<label>`, each stream has one shard
-//! (`shardId-<first sequence number>-<stream id prefix>`), and sequence numbers are decimal
+//! its ARN is the table's ARN followed by `/stream/<label>`, a stream's records are split by
+//! partition-key hash into shards (`shardId-<first sequence number>-<stream id prefix>-<shard
+//! number>`; a stream from before shards has one, without the number), which never split, so
+//! none has a parent or children; sequence numbers are decimal
 //! strings, zero-padded to 21 digits so that they also sort as strings. A shard iterator is an
 //! opaque token naming the stream and the position after which reading continues; it expires
 //! after 15 minutes, as AWS's do.
@@ -45,13 +47,23 @@ pub(crate) fn stream_arn(api: &Api, table: &str, stream: &StreamMeta) -> String 
     format!("{}/stream/{}", table_arn(api, table), stream_label(stream))
 }
 
-/// The id of a stream's (only) shard.
-pub(crate) fn shard_id(stream: &StreamMeta) -> String {
-    format!(
+/// The id of shard `shard` of a stream.
+pub(crate) fn shard_id(stream: &StreamMeta, shard: u16) -> String {
+    let base = format!(
         "shardId-{:020}-{}",
         stream.start_seq,
         &stream.id.simple().to_string()[..8]
-    )
+    );
+    match stream.shards {
+        // A stream from before shards keeps its one shard's id.
+        None => base,
+        Some(_) => format!("{base}-{shard:04}"),
+    }
+}
+
+/// The number of the shard of `stream` whose id is `id`, if it has one.
+fn shard_number(stream: &StreamMeta, id: &str) -> Option<u16> {
+    (0..stream.shard_count()).find(|&n| shard_id(stream, n) == id)
 }
 
 /// A sequence number as the wire carries it.
@@ -230,7 +242,9 @@ pub(crate) fn list_streams(api: &Api, body: &Value) -> Result<Value, ApiError> {
     Ok(Value::Object(out))
 }
 
-fn shard_json(state: &StreamState) -> Value {
+/// Shard `shard` of a stream as DescribeStream lists it. Every shard of a stream starts with
+/// the stream (sequence numbers are the store's, shared by the shards) and closes with it.
+fn shard_json(state: &StreamState, shard: u16) -> Value {
     let meta = &state.meta;
     let mut range = Map::new();
     range.insert(
@@ -243,7 +257,7 @@ fn shard_json(state: &StreamState) -> Value {
             json!(sequence_number(end.max(meta.start_seq))),
         );
     }
-    json!({"ShardId": shard_id(meta), "SequenceNumberRange": Value::Object(range)})
+    json!({"ShardId": shard_id(meta, shard), "SequenceNumberRange": Value::Object(range)})
 }
 
 /// Shortest and longest shard id DynamoDB Streams accepts.
@@ -299,17 +313,18 @@ fn child_shards_filter(body: &Value) -> Result<Option<String>, ApiError> {
     }
 }
 
-/// DescribeStream: the stream, its status and its shard (or, with a `CHILD_SHARDS`
-/// [`child_shards_filter`], the children of the shard it names: none, as a tarn stream's one
-/// shard never splits; a shard id of the right form that is not in the stream has none either).
+/// DescribeStream: the stream, its status and its shards, at most `Limit` (100 by default)
+/// after `ExclusiveStartShardId`, with `LastEvaluatedShardId` when more follow (or, with a
+/// `CHILD_SHARDS` [`child_shards_filter`], the children of the shard it names: none, as a tarn
+/// stream's shards never split; a shard id of the right form that is not in the stream has none
+/// either).
 pub(crate) fn describe_stream(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let arn = required_str(body, "StreamArn")?;
-    if let Some(limit) = optional_i64(body, "Limit")? {
-        if !(1..=100).contains(&limit) {
-            return Err(ApiError::validation(format!(
-                "1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: Member must have value between 1 and 100"
-            )));
-        }
+    let limit = optional_i64(body, "Limit")?.unwrap_or(100);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::validation(format!(
+            "1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: Member must have value between 1 and 100"
+        )));
     }
     let child_of = child_shards_filter(body)?;
     let (table, stream) = resolve(api, arn)?;
@@ -317,11 +332,21 @@ pub(crate) fn describe_stream(api: &Api, body: &Value) -> Result<Value, ApiError
         .store()
         .stream_state(&api.table_ref(&table.name), stream.id)
         .map_err(stream_error)?;
-    let shards = match (child_of, optional_str(body, "ExclusiveStartShardId")?) {
-        // A stream has one shard, which is never split: no shard has children.
-        (Some(_parent), _) => vec![],
-        (None, Some(id)) if id == shard_id(&stream) => vec![],
-        (None, _) => vec![shard_json(&state)],
+    let count = stream.shard_count();
+    let first = match optional_str(body, "ExclusiveStartShardId")? {
+        // A shard id not in the stream lists from the start, as one before its first shard.
+        Some(id) => shard_number(&stream, id).map_or(0, |n| n + 1),
+        None => 0,
+    };
+    let (shards, last_evaluated) = match child_of {
+        // Shards never split: no shard has children.
+        Some(_parent) => (vec![], None),
+        None => {
+            let end = count.min(first.saturating_add(limit as u16));
+            let page: Vec<Value> = (first..end).map(|n| shard_json(&state, n)).collect();
+            let more = (end < count).then(|| shard_id(&stream, end - 1));
+            (page, more)
+        }
     };
     let key_schema: Vec<Value> =
         std::iter::once(json!({"AttributeName": table.key_schema.hash.name, "KeyType": "HASH"}))
@@ -333,7 +358,7 @@ pub(crate) fn describe_stream(api: &Api, body: &Value) -> Result<Value, ApiError
                     .map(|r| json!({"AttributeName": r.name, "KeyType": "RANGE"})),
             )
             .collect();
-    Ok(json!({"StreamDescription": {
+    let mut out = json!({"StreamDescription": {
         "StreamArn": arn,
         "StreamLabel": stream_label(&stream),
         "StreamStatus": if stream.is_enabled() { "ENABLED" } else { "DISABLED" },
@@ -342,14 +367,20 @@ pub(crate) fn describe_stream(api: &Api, body: &Value) -> Result<Value, ApiError
         "TableName": table.name,
         "KeySchema": key_schema,
         "Shards": shards,
-    }}))
+    }});
+    if let Some(last) = last_evaluated {
+        out["StreamDescription"]["LastEvaluatedShardId"] = json!(last);
+    }
+    Ok(out)
 }
 
-/// Where a shard iterator points: the stream, and the sequence number after which to read.
+/// Where a shard iterator points: the stream, its shard, and the sequence number after which to
+/// read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct ShardIterator {
     table: String,
     stream: uuid::Uuid,
+    shard: u16,
     after: u64,
     issued_ms: u64,
 }
@@ -357,9 +388,10 @@ struct ShardIterator {
 impl ShardIterator {
     fn encode(&self) -> String {
         let raw = format!(
-            "tarn1|{}|{}|{}|{}",
+            "tarn2|{}|{}|{}|{}|{}",
             self.table,
             self.stream.simple(),
+            self.shard,
             self.after,
             self.issued_ms
         );
@@ -373,12 +405,16 @@ impl ShardIterator {
             .map_err(|_| invalid())?;
         let raw = String::from_utf8(raw).map_err(|_| invalid())?;
         let parts: Vec<&str> = raw.split('|').collect();
-        let ["tarn1", table, stream, after, issued] = parts[..] else {
-            return Err(invalid());
+        // `tarn1`: an iterator handed out before streams had shards (of shard 0).
+        let (table, stream, shard, after, issued) = match parts[..] {
+            ["tarn2", table, stream, shard, after, issued] => (table, stream, shard, after, issued),
+            ["tarn1", table, stream, after, issued] => (table, stream, "0", after, issued),
+            _ => return Err(invalid()),
         };
         Ok(ShardIterator {
             table: table.to_string(),
             stream: stream.parse().map_err(|_| invalid())?,
+            shard: shard.parse().map_err(|_| invalid())?,
             after: after.parse().map_err(|_| invalid())?,
             issued_ms: issued.parse().map_err(|_| invalid())?,
         })
@@ -392,11 +428,11 @@ pub(crate) fn get_shard_iterator(api: &Api, body: &Value) -> Result<Value, ApiEr
     let kind_name = required_str(body, "ShardIteratorType")?;
     let seq = optional_str(body, "SequenceNumber")?;
     let (table, stream) = resolve(api, arn)?;
-    if shard != shard_id(&stream) {
+    let Some(shard_no) = shard_number(&stream, shard) else {
         return Err(ApiError::resource_not_found(format!(
             "Requested resource not found: Shard does not exist: {shard}"
         )));
-    }
+    };
     let state = api
         .store()
         .stream_state(&api.table_ref(&table.name), stream.id)
@@ -425,7 +461,7 @@ pub(crate) fn get_shard_iterator(api: &Api, body: &Value) -> Result<Value, ApiEr
             Err(ApiError::validation(format!(
                 "Invalid SequenceNumber: {} is not in the range of shard {}",
                 sequence_number(n),
-                shard_id(&stream)
+                shard
             )))
         } else {
             Ok(n)
@@ -457,6 +493,7 @@ pub(crate) fn get_shard_iterator(api: &Api, body: &Value) -> Result<Value, ApiEr
     let it = ShardIterator {
         table: table.name,
         stream: stream.id,
+        shard: shard_no,
         after,
         issued_ms: now_millis(),
     };
@@ -499,9 +536,10 @@ pub(crate) fn get_records(api: &Api, body: &Value) -> Result<Value, ApiError> {
         })?;
     let read = api
         .store()
-        .read_stream(
+        .read_stream_shard(
             &api.table_ref(&it.table),
             it.stream,
+            it.shard,
             it.after,
             limit as usize,
             MAX_RESPONSE_BYTES,
@@ -534,10 +572,16 @@ mod tests {
         let it = ShardIterator {
             table: "orders.v2-x_y".into(),
             stream: uuid::Uuid::new_v4(),
+            shard: 3,
             after: 1_700_000_000_000_123,
             issued_ms: 42,
         };
         assert_eq!(ShardIterator::decode(&it.encode()).unwrap(), it);
+        // An iterator handed out before shards reads shard 0.
+        let old = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(format!("tarn1|t|{}|5|42", it.stream.simple()));
+        let old = ShardIterator::decode(&old).unwrap();
+        assert_eq!((old.shard, old.after, old.issued_ms), (0, 5, 42));
         for bad in ["", "not base64!", "dGFybjF8YQ", &it.encode()[1..]] {
             assert_eq!(
                 ShardIterator::decode(bad).unwrap_err().kind,
@@ -566,9 +610,29 @@ mod tests {
             start_seq: 1,
             disabled_ms: None,
             end_seq: None,
+            shards: None,
         };
         assert_eq!(stream_label(&s), "2015-05-11T21:21:33.291");
-        assert_eq!(shard_id(&s), "shardId-00000000000000000001-00000000");
+        // A stream from before shards keeps its one shard's id.
+        assert_eq!(shard_id(&s, 0), "shardId-00000000000000000001-00000000");
+        assert_eq!(
+            shard_number(&s, "shardId-00000000000000000001-00000000"),
+            Some(0)
+        );
+        let sharded = StreamMeta {
+            shards: Some(4),
+            ..s
+        };
+        assert_eq!(
+            shard_id(&sharded, 3),
+            "shardId-00000000000000000001-00000000-0003"
+        );
+        assert_eq!(shard_number(&sharded, &shard_id(&sharded, 2)), Some(2));
+        assert_eq!(
+            shard_number(&sharded, "shardId-00000000000000000001-00000000"),
+            None
+        );
+        assert!(SHARD_ID_LENGTH.contains(&shard_id(&sharded, 3).len()));
     }
 
     #[test]

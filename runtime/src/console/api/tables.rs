@@ -280,6 +280,7 @@ mod tests {
             conditional_check_failed_requests: 0,
             item_count: 0,
             size_bytes: 0,
+            ttl_deleted_items: 0,
         }
     }
 
@@ -296,6 +297,7 @@ mod tests {
                     point(20, 40.0, 0.5),
                     point(30, 0.0, 3.0),
                 ],
+                ttl_deleted_total: 0,
             },
         );
         assert_eq!(u.window_seconds, 30.0);
@@ -312,6 +314,7 @@ mod tests {
                 table: "t".into(),
                 step_seconds: 10,
                 points: vec![],
+                ttl_deleted_total: 0,
             },
         );
         assert_eq!(none, Usage::default());

@@ -363,7 +363,7 @@ export function ItemsTab({ name, desc, reload }) {
     </div>
     <div class="panel">
       <div class="panel-head">
-        <h2>Items <span class="muted small">${page ? `${fmtInt(items.length)} returned${page.scanned !== items.length ? ` · ${fmtInt(page.scanned)} read` : ''} · about ${fmtInt(desc.ItemCount)} in the table` : ''}</span></h2>
+        <h2>Items <span class="muted small">${page ? `${fmtInt(items.length)} returned${page.scanned !== items.length ? ` · ${fmtInt(page.scanned)} read` : ''} · ${fmtInt(desc.ItemCount)} in the table` : ''}</span></h2>
         <div class="row">
           ${selected.size ? html`<button type="button" class="btn danger" onClick=${() => setConfirmDelete(true)}>Delete ${selected.size} selected</button>` : null}
           <button type="button" class="btn" onClick=${rerun} title="Refresh (r)">Refresh</button>

@@ -86,7 +86,7 @@ function Overview({ name, desc, reload }) {
   return html`<div>
     <div class="cards">
       <${Card} label="Status" value=${html`<${Badge} status=${desc.TableStatus} />`} sub=${desc.RestoreSummary?.RestoreInProgress ? 'restore in progress' : null} />
-      <${Card} label="Items" value=${fmtInt(desc.ItemCount)} sub="approximate, as DynamoDB's ItemCount" />
+      <${Card} label="Items" value=${fmtInt(desc.ItemCount)} sub="exact (DynamoDB's ItemCount is refreshed about every six hours)" />
       <${Card} label="Size" value=${fmtBytes(desc.TableSizeBytes)} />
       <${Card} label="Capacity mode" value=${billing === 'PAY_PER_REQUEST' ? 'On-demand' : 'Provisioned'}
         sub=${billing === 'PAY_PER_REQUEST' ? null : `${desc.ProvisionedThroughput.ReadCapacityUnits} RCU · ${desc.ProvisionedThroughput.WriteCapacityUnits} WCU`} />
@@ -157,8 +157,19 @@ function TtlTab({ name }) {
         <button type="submit" class=${`btn ${enabled ? 'danger' : 'primary'}`} style=${{ alignSelf: 'flex-end' }} disabled=${changing(d)}
           title=${changing(d) ? 'DynamoDB takes no change while TTL is being turned on or off' : ''}>${enabled ? 'Disable TTL' : 'Enable TTL'}</button>
       </form>` : html`<${Spinner} />`}
-      <p class="muted small">Items deleted by TTL: see the Metrics tab.</p>
+      <${TtlDeleted} name=${name} />
     </div>
+  </div>`;
+}
+
+// Items the sweeper deleted, from the metrics history: the last hour and since tarn started.
+function TtlDeleted({ name }) {
+  const m = useLoad(() => api.get(`tables/${encodeURIComponent(name)}/metrics`), [name], 10000);
+  if (!m.data) return m.error ? html`<${ErrorBox} error=${m.error} />` : null;
+  const hour = m.data.points.reduce((a, p) => a + (p.ttl_deleted_items || 0), 0);
+  return html`<div class="cards" id="ttl-deleted">
+    <${Card} label="Deleted by TTL" value=${fmtInt(hour)} sub="items, last hour" />
+    <${Card} label="Deleted by TTL" value=${fmtInt(m.data.ttl_deleted_total)} sub="items, since tarn started" />
   </div>`;
 }
 
