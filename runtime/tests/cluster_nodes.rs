@@ -413,3 +413,80 @@ async fn three_nodes_over_an_embedded_tarn() {
 async fn three_nodes_over_dynamodb_local() {
     cluster_scenarios(Engine::dynamodb_local().await).await;
 }
+
+/// The proxy checks tarn's own signature first, then signs with the engine's keys: a client
+/// signing with a node key reaches an engine that knows only its own key, and a client signing
+/// with the engine's key is refused by the node, which does not know it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_proxy_checks_then_resigns() {
+    let engine = common::TarnServer::start_with(
+        &[],
+        &[
+            ("TARN_ACCESS_KEY_ID", "ENGINEKEY"),
+            ("TARN_SECRET_ACCESS_KEY", "engine-secret"),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let node_keys = dir.path().join("node-keys");
+    std::fs::write(&node_keys, "NODEKEY:node-secret\n").unwrap();
+    let engine_keys = dir.path().join("engine-credentials");
+    std::fs::write(
+        &engine_keys,
+        "[default]\naws_access_key_id = ENGINEKEY\naws_secret_access_key = engine-secret\n",
+    )
+    .unwrap();
+    let url = engine.endpoint();
+    let extra = [
+        "--engine",
+        url.as_str(),
+        "--engine-region",
+        "us-east-1",
+        "--engine-credentials-file",
+        engine_keys.to_str().unwrap(),
+        "--credentials-file",
+        node_keys.to_str().unwrap(),
+    ];
+    let node = Server::start_in(tempfile::tempdir().unwrap(), None, &extra).await;
+    let proxy = format!("http://{}", node.dynamodb);
+
+    let client = common::client_with_keys(&proxy, "NODEKEY", "node-secret");
+    client
+        .create_table()
+        .table_name("signed")
+        .attribute_definitions(
+            aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                .attribute_name("k")
+                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                .attribute_name("k")
+                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}\n{}", node.log()));
+    // The table is in the engine, seen with the engine's own key.
+    let direct = common::client_with_keys(&url, "ENGINEKEY", "engine-secret");
+    let tables = direct.list_tables().send().await.unwrap();
+    assert!(tables.table_names().contains(&"signed".to_string()));
+
+    // The engine's key means nothing to the node, nor a wrong secret.
+    for (key, secret) in [("ENGINEKEY", "engine-secret"), ("NODEKEY", "wrong")] {
+        let refused = common::client_with_keys(&proxy, key, secret)
+            .list_tables()
+            .send()
+            .await
+            .unwrap_err();
+        let code = common::err_code(&refused);
+        assert!(
+            code == "UnrecognizedClientException" || code == "InvalidSignatureException",
+            "{key}: {code}"
+        );
+    }
+}

@@ -455,13 +455,14 @@ pub async fn start(args: ServeArgs) -> Result<Running, ServeError> {
 /// `tarn serve`: start, announce, serve until SIGINT or SIGTERM.
 pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let in_memory = args.in_memory;
-    let functions_args = args.functions.clone();
+    let mut functions_args = args.functions.clone();
     if tarn_store::failpoints_from_env() {
         tracing::warn!("failpoints from $FAILPOINTS are active: this build injects faults");
     }
     let mut running = start(args).await?;
     tokio::spawn(exit_on_store_failure(running.api().store().health_handle()));
     let temp_dir = running.take_temp_dir();
+    functions_args.cluster = running.cluster().cloned();
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         address = %running.local_addr(),
@@ -487,7 +488,6 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         functions_args,
         running.authenticated(),
         running.limits(),
-        running.cluster().cloned(),
         Some(Arc::new(console)),
         stopped(stop_rx.clone()),
     );
