@@ -7,6 +7,9 @@
 //! items under the paths the triggers and deploy code use (`crate::host::Host`,
 //! `crate::host::log::LogSink`...).
 //!
+//! In cluster mode (`tarn serve --engine`) the calls go to the remote engine instead
+//! ([`crate::engine::RemoteEngine::call`]), after the same grants check.
+//!
 //! An invocation run inside [`sharing_syncs`] (a stream trigger's batch) writes without waiting
 //! for each write's journal sync: its caller waits for one sync after the invocation, covering
 //! every write the handler made and the trigger's checkpoint together. A read the handler makes
@@ -68,6 +71,16 @@ fn writes(op: TableOp) -> bool {
 
 impl TableAccess for Api {
     fn call(&self, op: TableOp, request: Value) -> TableFuture<'_> {
+        // Cluster mode: the call goes to the remote engine, whose exception names reach the
+        // guest as the engine gave them. The grants were checked before (`TablesCtx::call`).
+        if let Some(engine) = self.engine() {
+            return Box::pin(async move {
+                engine
+                    .call(op.name(), &request)
+                    .await
+                    .map_err(|e| TableError::new(e.kind(), e.message()))
+            });
+        }
         // Some(true): a write of this scope still waits for its sync.
         let scope = SHARED_SYNC
             .try_with(|s| {

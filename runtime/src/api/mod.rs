@@ -46,6 +46,8 @@ pub struct Api {
     idempotency: Arc<ops::transact::IdempotencyTokens>,
     transfers: Arc<crate::transfer::jobs::Transfers>,
     metrics: crate::metrics::Metrics,
+    /// Cluster mode: the remote engine every operation goes to instead of `store`.
+    engine: Option<Arc<crate::engine::RemoteEngine>>,
 }
 
 impl Api {
@@ -59,7 +61,31 @@ impl Api {
             region: DEFAULT_REGION.into(),
             account_id: DEFAULT_ACCOUNT_ID.into(),
             idempotency: Arc::default(),
+            engine: None,
         }
+    }
+
+    /// The same API running every operation on `engine` (cluster mode): [`Api::call`] and
+    /// its variants forward the request and answer what the engine answers.
+    pub fn with_engine(mut self, engine: Arc<crate::engine::RemoteEngine>) -> Self {
+        self.engine = Some(engine);
+        self
+    }
+
+    /// The remote engine, in cluster mode.
+    pub fn engine(&self) -> Option<&Arc<crate::engine::RemoteEngine>> {
+        self.engine.as_ref()
+    }
+
+    /// Runs `operation` on the remote engine, in cluster mode; None otherwise.
+    async fn on_engine(&self, operation: &str, body: &Value) -> Option<Result<Value, ApiError>> {
+        let engine = self.engine.as_ref()?;
+        Some(
+            engine
+                .call(operation, body)
+                .await
+                .map_err(|e| e.to_api_error()),
+        )
     }
 
     /// The same API in another region: the region of requests that name none (unsigned
@@ -157,6 +183,9 @@ impl Api {
     /// here, on the caller's task, until what the operation wrote (or read to decide, such as
     /// a condition that failed) is durable.
     pub async fn call(&self, operation: &str, body: Value) -> Result<Value, ApiError> {
+        if let Some(answer) = self.on_engine(operation, &body).await {
+            return answer;
+        }
         let handler = self.handler(operation, &body)?;
         let op = Operation::from_api_name(operation);
         let api = self.clone();
@@ -187,6 +216,9 @@ impl Api {
         operation: &str,
         body: Value,
     ) -> Result<Value, ApiError> {
+        if let Some(answer) = self.on_engine(operation, &body).await {
+            return answer;
+        }
         let handler = self.handler(operation, &body)?;
         let api = self.clone();
         tokio::task::spawn_blocking(move || api.store.deferring_syncs(|| handler(&api, &body)))
@@ -217,7 +249,7 @@ impl Api {
     /// to the pool as in [`Api::call`]. A single-item write commits here and its answer awaits
     /// the journal sync that covers it, holding no thread meanwhile.
     pub async fn call_inline(&self, operation: &str, body: Value) -> Result<Value, ApiError> {
-        if !runs_inline(operation) {
+        if !runs_inline(operation) || self.engine.is_some() {
             return self.call(operation, body).await;
         }
         let handler = self.handler(operation, &body)?;
@@ -240,7 +272,7 @@ impl Api {
         operation: &str,
         body: Value,
     ) -> Result<Vec<u8>, ApiError> {
-        if runs_inline(operation) {
+        if runs_inline(operation) && self.engine.is_none() {
             if let Some(handler) = ops::bytes_handler(operation) {
                 self.handler(operation, &body)?;
                 let started = std::time::Instant::now();

@@ -90,12 +90,16 @@ pub struct FunctionServeArgs {
         env = "TARN_METRICS"
     )]
     pub metrics: crate::metrics::endpoint::MetricsAccess,
+    /// Cluster mode: the cluster `tarn serve --engine` joined (not an option: set by `serve`).
+    #[arg(skip)]
+    pub cluster: Option<std::sync::Arc<crate::cluster::Cluster>>,
 }
 
 /// Runs the function server of `tarn serve` over `api` until `shutdown`: what `tarn serve`
 /// calls next to the DynamoDB API, with the same data directory, limits and shutdown signal.
 /// Without `any_address` (no credentials configured) both ports must be loopback addresses.
-/// `admin_pages` (the console) are served on the admin port beside the admin API.
+/// `admin_pages` (the console) are served on the admin port beside the admin API; with
+/// `args.cluster` it is a node of a cluster (`--engine`).
 pub async fn serve_functions(
     api: Api,
     data_dir: PathBuf,
@@ -120,6 +124,7 @@ pub async fn serve_functions(
     opts.max_concurrent = args.max_concurrent;
     opts.admin_pages = admin_pages;
     opts.metrics_access = args.metrics;
+    opts.cluster = args.cluster;
     deploy::serve_app(api, opts, shutdown).await?;
     Ok(())
 }

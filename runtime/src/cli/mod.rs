@@ -25,6 +25,9 @@ pub struct Cli {
 }
 
 /// The subcommands.
+// `Serve` carries every option of `tarn serve`: the enum is built once per process, so its
+// size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server: the DynamoDB API over an embedded store, and the function server.

@@ -5,7 +5,14 @@
 //!            [--credentials-file FILE] [--encrypt-key-file FILE]
 //!            [--ttl-sweep-interval 1s] [--stream-retention 24h] [--export-root DIR]
 //!            [--cache-size 256MiB] [--min-free-space 256MiB]
+//!            [--engine URL [--engine-region R] [--node-id NAME] [--engine-credentials-file F]]
 //! ```
+//!
+//! With `--engine` tarn is a node of a cluster ([`crate::cluster`]): the DynamoDB port forwards
+//! every DynamoDB and Streams request to the engine (after its own signature check), the
+//! functions' `tables` calls go there too, and deployments and schedule claims live there. The
+//! node's own store is a scratch one in a temporary directory, holding nothing that matters;
+//! `--data-dir` keeps only the admin token and the compiled-code cache.
 //!
 //! `--cache-size` is the store's block cache (see [`tarn_store::StoreOptions::cache_bytes`]):
 //! reads of a table larger than it find the blocks it does not hold on disk, or in the OS's
@@ -140,6 +147,10 @@ pub struct ServeArgs {
     /// The function server (routes and admin API).
     #[command(flatten)]
     pub functions: crate::cli::functions::FunctionServeArgs,
+
+    /// Cluster mode: the remote engine and what nodes share in it.
+    #[command(flatten)]
+    pub cluster: crate::cluster::ClusterArgs,
 }
 
 /// Why `tarn serve` could not start or stopped with an error. The underlying error is the
@@ -193,6 +204,9 @@ pub enum ServeError {
     /// The console could not be set up.
     #[error(transparent)]
     Console(#[from] crate::console::ConsoleError),
+    /// Cluster mode: the engine could not be reached or set up.
+    #[error("cluster")]
+    Cluster(#[from] crate::cluster::ClusterError),
 }
 
 /// Parses `--listen`: a socket address (`127.0.0.1:8000`, `[::1]:8000`) or `localhost:PORT`.
@@ -243,6 +257,8 @@ pub struct Running {
     upkeep: Upkeep,
     /// Removed after the store is dropped (`--in-memory`); see [`Running::take_temp_dir`].
     temp_dir: Option<tempfile::TempDir>,
+    /// Cluster mode: the engine and what the nodes share.
+    cluster: Option<Arc<crate::cluster::Cluster>>,
 }
 
 impl Running {
@@ -259,6 +275,11 @@ impl Running {
     /// The API the server answers with.
     pub fn api(&self) -> &Api {
         &self.api
+    }
+
+    /// The cluster this server is a node of (`--engine`).
+    pub fn cluster(&self) -> Option<&Arc<crate::cluster::Cluster>> {
+        self.cluster.as_ref()
     }
 
     /// What each listener allows a client.
@@ -282,6 +303,7 @@ impl Running {
             limits,
             temp_dir,
             upkeep,
+            cluster,
             ..
         } = self;
         let store = api.store().clone();
@@ -289,6 +311,9 @@ impl Running {
         let mut service = DynamoDbService::new(api);
         if let Some(v) = verifier {
             service = service.with_verifier(v);
+        }
+        if let Some(c) = &cluster {
+            service = service.with_engine(c.engine().clone());
         }
         let service = Arc::new(service);
         // Upkeep (TTL sweeps, stream trimming) runs as long as the server does.
@@ -378,8 +403,23 @@ pub async fn start(args: ServeArgs) -> Result<Running, ServeError> {
         })?;
         (args.data_dir.clone(), None)
     };
+    let cluster = crate::cluster::Cluster::join(&args.cluster).await?;
+    // A cluster node's own store is scratch: its tables are the engine's.
+    let (store_dir, temp_dir) = match (&cluster, temp_dir) {
+        (Some(_), None) => {
+            let dir = tempfile::Builder::new()
+                .prefix("tarn-scratch-")
+                .tempdir()
+                .map_err(|source| ServeError::DataDir {
+                    path: std::env::temp_dir(),
+                    source,
+                })?;
+            (dir.path().to_path_buf(), Some(dir))
+        }
+        (_, temp_dir) => (data_dir.clone(), temp_dir),
+    };
     let store_error = |source| ServeError::Store {
-        path: data_dir.clone(),
+        path: store_dir.clone(),
         source,
     };
     let encryption_key = args
@@ -398,18 +438,21 @@ pub async fn start(args: ServeArgs) -> Result<Running, ServeError> {
         );
     }
     let options = tarn_store::StoreOptions {
-        sync_writes: !args.in_memory,
+        sync_writes: !args.in_memory && cluster.is_none(),
         encryption_key,
         cache_bytes: args.cache_size,
         min_free_space: args.min_free_space,
         stream_shards: args.stream_shards,
     };
-    let store = tarn_store::Store::open_with(&data_dir, options).map_err(store_error)?;
+    let store = tarn_store::Store::open_with(&store_dir, options).map_err(store_error)?;
     // Jobs still marked running were stopped with the previous process.
     if let Err(e) = crate::transfer::jobs::fail_interrupted(&store) {
         tracing::warn!(error = %e, "cannot mark interrupted export and import jobs as failed");
     }
     let mut api = Api::new(Arc::new(store)).with_region(&args.region);
+    if let Some(c) = &cluster {
+        api = api.with_engine(c.engine().clone());
+    }
     if let Some(root) = &args.export_root {
         let root = std::path::absolute(root).map_err(|source| ServeError::DataDir {
             path: root.clone(),
@@ -429,19 +472,21 @@ pub async fn start(args: ServeArgs) -> Result<Running, ServeError> {
             stream_retention: args.stream_retention,
         },
         temp_dir,
+        cluster,
     })
 }
 
 /// `tarn serve`: start, announce, serve until SIGINT or SIGTERM.
 pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let in_memory = args.in_memory;
-    let functions_args = args.functions.clone();
+    let mut functions_args = args.functions.clone();
     if tarn_store::failpoints_from_env() {
         tracing::warn!("failpoints from $FAILPOINTS are active: this build injects faults");
     }
     let mut running = start(args).await?;
     tokio::spawn(exit_on_store_failure(running.api().store().health_handle()));
     let temp_dir = running.take_temp_dir();
+    functions_args.cluster = running.cluster().cloned();
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         address = %running.local_addr(),

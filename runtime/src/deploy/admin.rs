@@ -171,10 +171,10 @@ pub async fn handle(
                 Err(e) => deploy_error(e),
             }
         }
-        ("GET", "/_tarn/versions") => match rt.versions().list() {
-            Ok(list) => respond(
+        ("GET", "/_tarn/versions") => match rt.version_list().await {
+            Ok((current, list)) => respond(
                 200,
-                json!({"current": rt.versions().current(), "active": rt.current().version, "versions": list}),
+                json!({"current": current, "active": rt.current().version, "versions": list}),
             ),
             Err(e) => deploy_error(e),
         },

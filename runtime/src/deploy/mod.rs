@@ -3,6 +3,9 @@
 //! point `tarn serve` calls. Deploy sits above the triggers: it hands each trigger the active
 //! version's functions, routes and definitions, and the triggers know nothing of it.
 //!
+//! In cluster mode (`tarn serve --engine`) the versions live in the engine and every node
+//! follows the active one (`shared`).
+//!
 //! Loading a version compiles (or takes from the cache) every function, creates the manifest's
 //! missing tables and builds the route table; only when all of that succeeded does the new
 //! [`App`] replace the old one, atomically. Requests in flight keep the `Arc<App>` they started
@@ -12,6 +15,7 @@ pub mod admin;
 pub mod build;
 pub mod manifest;
 pub mod ports;
+mod shared;
 pub mod versions;
 
 use std::collections::BTreeMap;
@@ -84,6 +88,8 @@ pub struct Runtime {
     status: Arc<TriggerStatus>,
     /// Who may read `GET /metrics` on the admin port.
     metrics_access: MetricsAccess,
+    /// Cluster mode: versions and schedule claims in the engine.
+    cluster: Option<Arc<crate::cluster::Cluster>>,
 }
 
 /// Options of [`serve_app`].
@@ -109,6 +115,8 @@ pub struct ServeOptions {
     pub admin_pages: Option<Arc<dyn ports::AdminPages>>,
     /// Who may read `GET /metrics` on the admin port (`--metrics`).
     pub metrics_access: MetricsAccess,
+    /// Cluster mode (`--engine`): versions and schedule claims in the engine.
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
 }
 
 impl ServeOptions {
@@ -125,6 +133,7 @@ impl ServeOptions {
             max_concurrent: 256,
             admin_pages: None,
             metrics_access: MetricsAccess::default(),
+            cluster: None,
         }
     }
 }
@@ -185,7 +194,20 @@ impl Runtime {
             triggers: parking_lot::Mutex::new(Vec::new()),
             status,
             metrics_access: MetricsAccess::default(),
+            cluster: None,
         })
+    }
+
+    /// The same runtime as a node of `cluster`: versions are the engine's, schedule ticks are
+    /// claimed there.
+    pub fn with_cluster(mut self, cluster: Option<Arc<crate::cluster::Cluster>>) -> Self {
+        self.cluster = cluster;
+        self
+    }
+
+    /// The cluster this runtime is a node of, in cluster mode.
+    pub fn cluster(&self) -> Option<&Arc<crate::cluster::Cluster>> {
+        self.cluster.as_ref()
     }
 
     /// The same runtime serving `GET /metrics` to `access`.
@@ -365,18 +387,33 @@ impl Runtime {
                 .map(|s| crate::triggers::schedule::name(&s.cron, &s.function))
                 .collect::<Vec<_>>(),
         );
+        let claims = self
+            .cluster
+            .clone()
+            .map(|c| Arc::new(ClusterClaims(c)) as Arc<dyn crate::triggers::schedule::TickClaims>);
         triggers.extend(crate::triggers::schedule::start(
             &self.host,
             &m.schedules,
             &app.functions,
             &self.status,
+            claims,
         ));
-        triggers.extend(crate::triggers::stream::start(
-            &self.host,
-            &m.streams,
-            &app.functions,
-            &self.status,
-        ));
+        if self.cluster.is_some() {
+            if !m.streams.is_empty() {
+                // Reading the engine's Streams API with shard leases is not built yet.
+                tracing::warn!(
+                    mappings = m.streams.len(),
+                    "stream mappings do not run in cluster mode yet"
+                );
+            }
+        } else {
+            triggers.extend(crate::triggers::stream::start(
+                &self.host,
+                &m.streams,
+                &app.functions,
+                &self.status,
+            ));
+        }
         tracing::info!(version, "app version active");
     }
 
@@ -389,6 +426,9 @@ impl Runtime {
         dedupe: bool,
     ) -> Result<u64, DeployError> {
         let _guard = self.deploy_lock.lock().await;
+        if let Some(cluster) = self.cluster.clone() {
+            return self.deploy_shared(&cluster, bundle, origin, dedupe).await;
+        }
         if dedupe {
             if let Some(cur) = self.versions.current() {
                 if self
@@ -416,6 +456,9 @@ impl Runtime {
     /// the active one.
     pub async fn activate(&self, version: Option<u64>) -> Result<u64, DeployError> {
         let _guard = self.deploy_lock.lock().await;
+        if let Some(cluster) = self.cluster.clone() {
+            return self.activate_shared(&cluster, version).await;
+        }
         let current = self.versions.current().unwrap_or(0);
         let target = match version {
             Some(v) => v,
@@ -440,12 +483,29 @@ impl Runtime {
 
     /// Loads the version marked current on disk, if any (start-up without `--app`).
     pub async fn restore(&self) -> Result<(), DeployError> {
+        if let Some(cluster) = self.cluster.clone() {
+            self.follow_once(&cluster).await?;
+            return Ok(());
+        }
         if let Some(v) = self.versions.current() {
             let bundle = self.versions.read(v)?;
             let app = self.load(v, &bundle).await?;
             self.swap(app);
         }
         Ok(())
+    }
+}
+
+/// A cluster's claims table as the schedule trigger's [`crate::triggers::schedule::TickClaims`].
+struct ClusterClaims(Arc<crate::cluster::Cluster>);
+
+impl crate::triggers::schedule::TickClaims for ClusterClaims {
+    fn claim<'a>(
+        &'a self,
+        schedule: &'a str,
+        tick: &'a str,
+    ) -> crate::triggers::schedule::ClaimFuture<'a> {
+        crate::triggers::schedule::TickClaims::claim(self.0.claims(), schedule, tick)
     }
 }
 
@@ -482,7 +542,8 @@ pub async fn serve_app(
     let token = resolve_token(&opts)?;
     let rt = Arc::new(
         Runtime::new(api, &opts.data_dir, token, opts.max_concurrent)?
-            .with_metrics_access(opts.metrics_access),
+            .with_metrics_access(opts.metrics_access)
+            .with_cluster(opts.cluster.clone()),
     );
     match &opts.app {
         Some(path) => {
@@ -558,6 +619,10 @@ pub async fn serve_app(
         stop_rx.clone(),
         grace,
     ));
+    let follower = opts
+        .cluster
+        .clone()
+        .map(|cluster| tokio::spawn(shared::follow_active(rt.clone(), cluster, stop_rx.clone())));
     let watcher = match (&opts.app, opts.watch) {
         (Some(path), true) => Some(tokio::spawn(watch_app(rt.clone(), path.clone(), stop_rx))),
         _ => None,
@@ -572,6 +637,9 @@ pub async fn serve_app(
     let _ = tokio::join!(server, admin);
     if let Some(w) = watcher {
         let _ = w.await;
+    }
+    if let Some(f) = follower {
+        let _ = f.await;
     }
     Ok(())
 }

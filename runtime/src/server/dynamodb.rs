@@ -23,6 +23,10 @@
 //! [`Api::call_inline`]: GetItem and single-item writes, which await their sync without holding
 //! a thread, run on the connection's task, most other operations on tokio's blocking pool).
 //!
+//! In cluster mode ([`DynamoDbService::with_engine`]) the endpoint is a proxy: a request's
+//! signature is checked as below, then its body goes unchanged to the remote engine, re-signed
+//! with the engine's credentials, and the engine's status and body are the answer.
+//!
 //! With a [`Verifier`] ([`DynamoDbService::with_verifier`]) every POST, DynamoDB and Streams
 //! operations alike, must be signed with SigV4 by a configured key (see [`super::sigv4`]); the
 //! headers are checked before the body is read, the signature over the body before it is parsed.
@@ -50,6 +54,7 @@ use tracing::Instrument;
 use super::encoding::Coding;
 use super::sigv4::{credential_region, Verifier};
 use crate::api::{Api, ApiError};
+use crate::engine::RemoteEngine;
 
 /// Largest request body DynamoDB accepts (16 MB).
 pub const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
@@ -99,6 +104,7 @@ pub struct DynamoDbService {
     api: Api,
     verifier: Option<Arc<Verifier>>,
     body_timeout: Duration,
+    engine: Option<Arc<RemoteEngine>>,
 }
 
 impl DynamoDbService {
@@ -108,7 +114,17 @@ impl DynamoDbService {
             api,
             verifier: None,
             body_timeout: BODY_READ_TIMEOUT,
+            engine: None,
         }
+    }
+
+    /// The same endpoint as a proxy in front of `engine` (cluster mode): each DynamoDB and
+    /// Streams request, once its signature is checked (with a verifier), goes to the engine
+    /// with its body unchanged, signed with the engine's credentials; the engine's answer,
+    /// errors included, is the answer.
+    pub fn with_engine(mut self, engine: Arc<RemoteEngine>) -> Self {
+        self.engine = Some(engine);
+        self
     }
 
     /// The same endpoint giving clients `timeout` (instead of [`BODY_READ_TIMEOUT`]) to send a
@@ -235,6 +251,9 @@ impl DynamoDbService {
                 return error_answer(&e.into_api_error(too_large));
             }
         };
+        if let Some(engine) = &self.engine {
+            return forward(engine, target.as_deref(), bytes).await;
+        }
         let body: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
             Value::Object(Default::default())
         } else {
@@ -299,6 +318,25 @@ impl super::Handler for DynamoDbService {
 
     async fn handle(&self, req: Request<Incoming>, _peer: SocketAddr) -> Response<Full<Bytes>> {
         self.respond(req).await
+    }
+}
+
+/// Cluster mode: sends the request to the engine (a known target only) and answers what it
+/// answered.
+async fn forward(engine: &RemoteEngine, target: Option<&str>, body: Bytes) -> (StatusCode, Bytes) {
+    let Some((target, operation)) = target.and_then(|t| operation_for_target(t).map(|op| (t, op)))
+    else {
+        return error_answer(&ApiError::unknown_operation(
+            target.unwrap_or("the request has no X-Amz-Target header"),
+        ));
+    };
+    tracing::Span::current().record("op", operation.as_str());
+    match engine.forward(target, body).await {
+        Ok(answer) => answer,
+        Err(e) => {
+            tracing::warn!(error = %e, engine = engine.url(), "the engine did not answer");
+            error_answer(&e.to_api_error())
+        }
     }
 }
 

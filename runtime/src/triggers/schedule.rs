@@ -6,8 +6,13 @@
 //! stopped, or while a long run kept the schedule busy, are not replayed: the next run is always
 //! the next tick after now. A failing tick is logged and counted; the schedule goes on.
 //!
+//! In a cluster every node runs the timers, and a tick runs on the one node that claims it
+//! ([`TickClaims`], the cluster's claims table): the others skip it.
+//!
 //! [`ScheduleDef`] is the `[[schedule]]` entry as the manifest parses it.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -32,18 +37,30 @@ pub struct ScheduleDef {
     pub overlap: bool,
 }
 
+/// The future [`TickClaims::claim`] returns: whether this node won the tick, or why it could
+/// not tell.
+pub type ClaimFuture<'a> = Pin<Box<dyn Future<Output = Result<bool, String>> + Send + 'a>>;
+
+/// Who runs a tick when several nodes run the same schedules: a tick runs where `claim`
+/// answers true. (A single server has none: every tick runs.)
+pub trait TickClaims: Send + Sync {
+    /// Claims `tick` (RFC 3339) of `schedule` (its [`name`]) for this node.
+    fn claim<'a>(&'a self, schedule: &'a str, tick: &'a str) -> ClaimFuture<'a>;
+}
+
 /// Parses a cron expression.
 pub fn parse(expr: &str) -> Result<cron::Schedule, String> {
     cron::Schedule::from_str(expr).map_err(|e| format!("bad cron expression `{expr}`: {e}"))
 }
 
-/// Starts one task per schedule of `defs`, running the handlers among `functions`. Abort the
-/// handles to stop them.
+/// Starts one task per schedule of `defs`, running the handlers among `functions`; with
+/// `claims`, only the ticks this node claims. Abort the handles to stop them.
 pub fn start(
     host: &Host,
     defs: &[ScheduleDef],
     functions: &Functions,
     status: &Arc<TriggerStatus>,
+    claims: Option<Arc<dyn TickClaims>>,
 ) -> Vec<JoinHandle<()>> {
     let mut tasks = Vec::new();
     for def in defs {
@@ -62,6 +79,8 @@ pub fn start(
         status.lock().cron = def.cron.clone();
         let overlap = def.overlap;
         let running = Arc::new(AtomicBool::new(false));
+        let claims = claims.clone();
+        let schedule_name = name(&def.cron, &def.function);
         tasks.push(tokio::spawn(async move {
             loop {
                 // Always the next tick after now: missed ticks are not replayed.
@@ -72,6 +91,20 @@ pub fn start(
                 let wait = (tick - Utc::now()).to_std().unwrap_or_default();
                 tokio::time::sleep(wait).await;
                 let time = tick.to_rfc3339_opts(SecondsFormat::Secs, true);
+                if let Some(claims) = &claims {
+                    match claims.claim(&schedule_name, &time).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            tracing::debug!(function = %f.spec.name, %time, "tick claimed by another node");
+                            continue;
+                        }
+                        Err(e) => {
+                            tracing::warn!(function = %f.spec.name, %time, error = %e, "tick not run: cannot claim it");
+                            status.lock().skipped += 1;
+                            continue;
+                        }
+                    }
+                }
                 if running.swap(true, Ordering::AcqRel) && !overlap {
                     tracing::warn!(function = %f.spec.name, %time, "tick skipped: the previous run is still going");
                     status.lock().skipped += 1;

@@ -14,7 +14,7 @@ use crate::deploy::{DeployError, Runtime};
 /// "schedules", "mappings"}`; `mappings` and `schedules` carry the manifest's definitions,
 /// `status` what the triggers report; a function with invocations in the metrics history has
 /// `recent`, the duration and instantiation p50/p99 of its newest step with invocations.
-pub fn overview(rt: &Runtime) -> Response {
+pub async fn overview(rt: &Runtime) -> Response {
     let mut out = crate::deploy::admin::functions(rt);
     // Each function's duration and instantiation percentiles: those of the newest step of the
     // metrics history that had invocations (percentiles of separate steps do not add up).
@@ -32,13 +32,14 @@ pub fn overview(rt: &Runtime) -> Response {
             }
         }
     }
-    let versions = match rt.versions().list() {
+    // In cluster mode the versions are the engine's.
+    let (current, versions) = match rt.version_list().await {
         Ok(v) => v,
         Err(e) => return http::error(500, "InternalServerError", e),
     };
     let app = rt.current();
     let manifest = &app.manifest;
-    out["current"] = json!(rt.versions().current());
+    out["current"] = json!(current);
     out["versions"] = json!(versions);
     out["status"] = rt.trigger_status().to_json();
     out["mappings"] = manifest

@@ -127,7 +127,7 @@ pub async fn handle(
         }
         ("GET", ["tables", name, "cost"]) => tables::cost(console, &api, name).await,
         ("GET", ["tables", name, "metrics"]) => tables::metrics(&api, name),
-        ("GET", ["functions"]) => functions::overview(&rt),
+        ("GET", ["functions"]) => functions::overview(&rt).await,
         ("GET", ["functions", name, "metrics"]) => functions::metrics(&api, name),
         ("POST", ["functions", "rollback"]) => match http::read_json(req, MAX_BODY).await {
             Ok(body) => functions::rollback(&rt, &body).await,
