@@ -193,8 +193,11 @@ pub(crate) fn consumed_write(
 /// single write's.
 #[derive(Default)]
 pub(crate) struct WriteTally {
-    tables: std::collections::BTreeMap<String, (f64, Vec<(String, bool, f64)>)>,
+    tables: std::collections::BTreeMap<String, (f64, Vec<IndexUnits>)>,
 }
+
+/// An index's name, whether it is global, and the units written to it.
+type IndexUnits = (String, bool, f64);
 
 impl WriteTally {
     /// Counts `units` on `table` itself.
