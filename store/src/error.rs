@@ -31,6 +31,10 @@ pub enum StoreError {
     /// A transaction was cancelled (TransactionCanceledException): one reason per action.
     #[error("Transaction cancelled, please refer cancellation reasons for specific reasons [{}]", .0.iter().map(|r| r.code.as_str()).collect::<Vec<_>>().join(", "))]
     TransactionCanceled(Vec<CancellationReason>),
+    /// The item is part of a transaction still in progress (TransactionConflictException): a
+    /// single-item write to it is refused rather than queued.
+    #[error("Transaction is ongoing for the item")]
+    TransactionConflict,
     /// The same idempotency token was used with a different request (IdempotentParameterMismatchException).
     #[error("{0}")]
     IdempotentParameterMismatch(String),

@@ -78,7 +78,9 @@ pub use value::{AttributeValue, Item, Number, ValueType};
 /// - `tarn_store::commit::before_sync`: before each journal sync (`pause` holds syncs open);
 /// - `tarn_store::commit::fsync`: `return` makes the sync fail with EIO (`return(28)` with
 ///   the OS error 28, ENOSPC);
-/// - `tarn_store::space::free_bytes`: `return(N)` makes the disk look as if N bytes were free.
+/// - `tarn_store::space::free_bytes`: `return(N)` makes the disk look as if N bytes were free;
+/// - `tarn_store::transact::ongoing`: in a write transaction, once its items are marked ongoing
+///   and before it locks them (`sleep(ms)` holds it open, so conflicts can be provoked).
 pub fn failpoints_from_env() -> bool {
     #[cfg(feature = "failpoints")]
     {

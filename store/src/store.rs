@@ -236,6 +236,15 @@ impl Store {
         self.db.write_items(actions)
     }
 
+    /// [`Store::write_items`] as a transaction (TransactWriteItems), with DynamoDB's conflict
+    /// rules: while it runs its items are marked ongoing, so a single-item write to one of them
+    /// fails with [`crate::StoreError::TransactionConflict`], and a transaction that finds one
+    /// of its items marked by another is cancelled ([`crate::StoreError::TransactionCanceled`]
+    /// with a `TransactionConflict` reason for that item) without waiting.
+    pub fn transact_items(&self, actions: Vec<TransactAction<'_>>) -> Result<Vec<WriteOutcome>> {
+        self.db.transact_items(actions)
+    }
+
     /// Reads one page of a partition in sort-key order (or reverse), optionally restricted by a
     /// sort-key condition. `filter` decides which read items are returned.
     pub fn query(

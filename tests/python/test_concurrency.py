@@ -119,3 +119,53 @@ def test_concurrent_conditional_transactions(aws, ddb, make_table):
     assert b == sum(acked)
     assert a + b == 1000
     assert sum(acked) == workers * target
+
+
+def _conflict(e):
+    """Whether a ClientError is a transaction conflict, which callers retry (DynamoDB's
+    TransactionConflictException, or a cancellation with a TransactionConflict reason)."""
+    err = e.response["Error"]
+    if err["Code"] == "TransactionConflictException":
+        return True
+    reasons = e.response.get("CancellationReasons", [])
+    return err["Code"] == "TransactionCanceledException" and any(
+        r.get("Code") == "TransactionConflict" for r in reasons
+    )
+
+
+def test_concurrent_transactions_and_single_writes_on_one_item(aws, ddb, table):
+    """Transactions and plain UpdateItems increment one counter at once. As in DynamoDB, a
+    transaction that meets another on the counter is cancelled with TransactionConflict, and
+    an UpdateItem on it while a transaction runs gets TransactionConflictException; callers
+    retry those, and the counter ends at exactly the number of acknowledged increments."""
+    workers, per_worker = 6, 15
+    acked = [0] * workers
+    conflicts = [0] * workers
+    unexpected = []
+    clients = [aws.client() for _ in range(workers)]
+    add = {"UpdateExpression": "ADD n :one", "ExpressionAttributeValues": {":one": {"N": "1"}}}
+
+    def work(w):
+        c = clients[w]
+        for _ in range(2000):
+            if acked[w] >= per_worker:
+                return
+            try:
+                if w % 2 == 0:
+                    c.transact_write_items(TransactItems=[
+                        {"Update": {"TableName": table, "Key": K, **add}},
+                        {"Put": {"TableName": table, "Item": {"pk": {"S": f"w{w}"}, "i": {"N": str(acked[w])}}}},
+                    ])
+                else:
+                    c.update_item(TableName=table, Key=K, **add)
+                acked[w] += 1
+            except ClientError as e:
+                if _conflict(e):
+                    conflicts[w] += 1
+                else:
+                    unexpected.append(e.response["Error"])
+
+    _run([threading.Thread(target=work, args=(w,)) for w in range(workers)])
+    assert unexpected == []
+    assert sum(acked) == workers * per_worker
+    assert _value(ddb, table) == sum(acked)

@@ -39,6 +39,7 @@ impl From<tarn_store::StoreError> for ApiError {
                     })
                     .collect(),
             ),
+            e @ E::TransactionConflict => ApiError::transaction_conflict(e.to_string()),
             E::IdempotentParameterMismatch(m) => {
                 ApiError::new(kind::IDEMPOTENT_PARAMETER_MISMATCH, m)
             }

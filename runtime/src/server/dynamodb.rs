@@ -12,11 +12,11 @@
 //! the body [`ApiError::to_body`] renders, with the status [`ApiError::status`] gives:
 //! unparsable JSON or a non-object body is a bare `SerializationException`, a missing or foreign
 //! target an `UnknownOperationException` that names it, a body over 16 MB (DynamoDB's request limit) a
-//! `ValidationException`. `GET` on any path answers `200 healthy: tarn` for health checks
-//! (DynamoDB's own endpoint answers `GET /` with a `healthy:` line too), or `503` with a line
-//! saying why while the store refuses writes (`degraded: tarn: ...` while the disk is below
-//! the free-space reserve, `unhealthy: tarn: ...` once the store failed; see
-//! [`tarn_store::Health`]).
+//! `ValidationException` with status 413 (Payload Too Large), as DynamoDB answers it. `GET /`
+//! answers health checks as DynamoDB's endpoint does, `200 healthy: <the Host header>`, or
+//! `503` with a line saying why while the store refuses writes (`degraded: tarn: ...` while the
+//! disk is below the free-space reserve, `unhealthy: tarn: ...` once the store failed; see
+//! [`tarn_store::Health`]); a `GET` of any other path is a 400 error.
 //!
 //! Each request runs in a `tracing` span `dynamodb` with its request id and operation; a panicking
 //! handler answers `InternalServerError` instead of dropping the connection (see
@@ -83,10 +83,11 @@ pub fn operation_for_target(target: &str) -> Option<String> {
     }
 }
 
-/// The answer to a health check (`GET /`) for a store in `health`.
-pub fn health_answer(health: &tarn_store::Health) -> (StatusCode, Bytes) {
+/// The answer to a health check (`GET /` with Host header `host`) for a store in `health`:
+/// `healthy: <host>` as DynamoDB answers it.
+pub fn health_answer(health: &tarn_store::Health, host: &str) -> (StatusCode, Bytes) {
     match health {
-        tarn_store::Health::Healthy => (StatusCode::OK, Bytes::from_static(b"healthy: tarn")),
+        tarn_store::Health::Healthy => (StatusCode::OK, Bytes::from(format!("healthy: {host}"))),
         tarn_store::Health::DiskFull { .. } => (
             StatusCode::SERVICE_UNAVAILABLE,
             Bytes::from(format!("degraded: tarn: {health}")),
@@ -154,8 +155,16 @@ impl DynamoDbService {
             op = tracing::field::Empty,
             key = tracing::field::Empty
         );
-        if req.method() == Method::GET || req.method() == Method::HEAD {
-            let (status, body) = health_answer(&self.api.store().health());
+        if (req.method() == Method::GET || req.method() == Method::HEAD) && req.uri().path() == "/"
+        {
+            let host = req
+                .headers()
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_owned)
+                .or_else(|| req.uri().authority().map(|a| a.to_string()))
+                .unwrap_or_default();
+            let (status, body) = health_answer(&self.api.store().health(), &host);
             let mut resp = response(status, body, &request_id);
             resp.headers_mut()
                 .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
@@ -192,7 +201,7 @@ impl DynamoDbService {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         if declared_len.is_some_and(|n| n > MAX_REQUEST_BYTES as u64) {
-            return error_answer(&too_large());
+            return (StatusCode::PAYLOAD_TOO_LARGE, error_answer(&too_large()).1);
         }
         let target = req
             .headers()
@@ -219,7 +228,7 @@ impl DynamoDbService {
         let bytes = match tokio::time::timeout(self.body_timeout, collect).await {
             Ok(Ok(collected)) => collected.to_bytes(),
             Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => {
-                return error_answer(&too_large())
+                return (StatusCode::PAYLOAD_TOO_LARGE, error_answer(&too_large()).1);
             }
             Ok(Err(e)) => {
                 tracing::debug!(error = %e, "could not read the request body");

@@ -4,6 +4,14 @@
 //! such writers on one item must not interleave, or one update is lost. Items map by hash onto a
 //! fixed set of striped mutexes. A transaction takes all of its stripes in ascending order, so two
 //! transactions can never wait on each other in a cycle. Plain reads take no lock.
+//!
+//! Beside the locks, [`Ongoing`] marks the items of the write transactions in progress, as
+//! DynamoDB tracks them: a second transaction on a marked item is cancelled
+//! (`TransactionConflict`) and a single-item write to one is refused
+//! (TransactionConflictException), rather than either waiting for the first to finish.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::{Mutex, MutexGuard};
 
@@ -53,5 +61,75 @@ impl KeyLocks {
         Held {
             _guards: idx.into_iter().map(|i| self.stripes[i].lock()).collect(),
         }
+    }
+}
+
+/// The items of the write transactions in progress, by table id and storage key.
+#[derive(Default)]
+pub(crate) struct Ongoing {
+    items: Mutex<HashMap<uuid::Uuid, HashSet<Vec<u8>>>>,
+    /// How many items are marked: lets single writes skip the map while no transaction runs.
+    marked: AtomicUsize,
+}
+
+/// The marks of one transaction; removed on drop.
+pub(crate) struct Claim<'a> {
+    ongoing: &'a Ongoing,
+    keys: Vec<(uuid::Uuid, Vec<u8>)>,
+}
+
+impl Ongoing {
+    /// Whether the item at `key` of table `table_id` belongs to a transaction in progress.
+    pub(crate) fn contains(&self, table_id: &uuid::Uuid, key: &[u8]) -> bool {
+        if self.marked.load(Ordering::Acquire) == 0 {
+            return false;
+        }
+        self.items
+            .lock()
+            .get(table_id)
+            .is_some_and(|keys| keys.contains(key))
+    }
+
+    /// Marks every item of a transaction, or none: when some already belong to another
+    /// transaction, answers their positions in `keys` instead.
+    pub(crate) fn claim(
+        &self,
+        keys: Vec<(uuid::Uuid, Vec<u8>)>,
+    ) -> std::result::Result<Claim<'_>, Vec<usize>> {
+        let mut items = self.items.lock();
+        let taken: Vec<usize> = keys
+            .iter()
+            .enumerate()
+            .filter(|(_, (t, k))| items.get(t).is_some_and(|set| set.contains(k)))
+            .map(|(i, _)| i)
+            .collect();
+        if !taken.is_empty() {
+            return Err(taken);
+        }
+        for (t, k) in &keys {
+            items.entry(*t).or_default().insert(k.clone());
+        }
+        self.marked.fetch_add(keys.len(), Ordering::AcqRel);
+        Ok(Claim {
+            ongoing: self,
+            keys,
+        })
+    }
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        let mut items = self.ongoing.items.lock();
+        for (t, k) in &self.keys {
+            if let Some(set) = items.get_mut(t) {
+                set.remove(k);
+                if set.is_empty() {
+                    items.remove(t);
+                }
+            }
+        }
+        self.ongoing
+            .marked
+            .fetch_sub(self.keys.len(), Ordering::AcqRel);
     }
 }

@@ -64,7 +64,7 @@ use crate::schema::TableMeta;
 use catalog::Restoring;
 use changelog::LogSizes;
 use counts::Counts;
-use locks::KeyLocks;
+use locks::{KeyLocks, Ongoing};
 use sequencer::Sequencer;
 use table::Table;
 
@@ -134,6 +134,8 @@ pub(crate) struct Db {
     pub(crate) restoring: RwLock<HashMap<String, Arc<Restoring>>>,
     /// Item locks for read-modify-write.
     pub(crate) locks: KeyLocks,
+    /// The items of the write transactions in progress (see [`locks::Ongoing`]).
+    pub(crate) ongoing: Ongoing,
     /// The commit order of writes that leave numbered records, and the numbers that follow it.
     pub(crate) sequencer: Sequencer,
     /// Group commit, the durable view, the free-space reserve, the store's health.
@@ -194,6 +196,7 @@ impl Db {
             writers: RwLock::default(),
             restoring: RwLock::default(),
             locks: KeyLocks::default(),
+            ongoing: Ongoing::default(),
             sequencer: Sequencer::new(last_seq),
             commit,
             codec,

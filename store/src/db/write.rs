@@ -15,6 +15,12 @@
 //! A single write reports its own error (the condition that failed, the item that is not
 //! valid, the storage error). Only a multi-item write cancels as a whole, with one
 //! [`CancellationReason`] per action.
+//!
+//! A transaction ([`Db::transact_items`]) also marks its items as ongoing from before it takes
+//! their locks until it has committed (or cancelled): as in DynamoDB, another transaction on one
+//! of them is cancelled with a `TransactionConflict` reason, and a single write to one is
+//! refused with [`StoreError::TransactionConflict`], instead of waiting. Whatever passes the
+//! marks still serializes on the item locks, so no update is lost either way.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -133,6 +139,9 @@ impl Db {
         key: Vec<u8>,
         decide: impl FnOnce(&TableMeta, Option<&Item>) -> Result<Mutation>,
     ) -> Result<WriteOutcome> {
+        if self.ongoing.contains(&table.meta.id, &key) {
+            return Err(StoreError::TransactionConflict);
+        }
         let held = self.locks.lock_one(&table.meta.id, &key);
         let old = self.read_item(&table, &key)?;
         let new = match decide(&table.meta, old.as_ref()) {
@@ -170,6 +179,26 @@ impl Db {
         &self,
         actions: Vec<TransactAction<'_>>,
     ) -> Result<Vec<WriteOutcome>> {
+        self.write_many(actions, false)
+    }
+
+    /// [`Db::write_items`] as a transaction: its items are marked ongoing until it is done. When
+    /// one of them already belongs to another transaction in progress, nothing is written and
+    /// the error is [`StoreError::TransactionCanceled`] with `TransactionConflict` for those
+    /// items (`None` for the others).
+    pub(crate) fn transact_items(
+        &self,
+        actions: Vec<TransactAction<'_>>,
+    ) -> Result<Vec<WriteOutcome>> {
+        self.write_many(actions, true)
+    }
+
+    /// The all-or-nothing write of several items; `transaction` marks them ongoing meanwhile.
+    fn write_many(
+        &self,
+        actions: Vec<TransactAction<'_>>,
+        transaction: bool,
+    ) -> Result<Vec<WriteOutcome>> {
         self.admit()?;
         let writers = self.writers.read();
         // Resolve tables and keys first: these are request errors, not cancellations.
@@ -184,6 +213,22 @@ impl Db {
                 ));
             }
             resolved.push((table, k, action.decide));
+        }
+        let _claim = if transaction {
+            let keys = resolved
+                .iter()
+                .map(|(t, k, _)| (t.meta.id, k.clone()))
+                .collect();
+            match self.ongoing.claim(keys) {
+                Ok(claim) => Some(claim),
+                Err(taken) => return Err(conflict(resolved.len(), &taken)),
+            }
+        } else {
+            None
+        };
+        if transaction {
+            // `pause` or `sleep` holds a transaction open with its items marked (conflict tests).
+            fail::fail_point!("tarn_store::transact::ongoing");
         }
         let held = self
             .locks
@@ -368,6 +413,30 @@ fn check_mutation(meta: &TableMeta, m: Mutation) -> Result<Mutation> {
         check_new_item(meta, item)?;
     }
     Ok(m)
+}
+
+/// The cancellation of a transaction whose items at positions `taken` (of `count`) belong to
+/// another transaction in progress.
+fn conflict(count: usize, taken: &[usize]) -> StoreError {
+    StoreError::TransactionCanceled(
+        (0..count)
+            .map(|i| {
+                if taken.contains(&i) {
+                    CancellationReason {
+                        code: "TransactionConflict".into(),
+                        message: Some(StoreError::TransactionConflict.to_string()),
+                        item: None,
+                    }
+                } else {
+                    CancellationReason {
+                        code: "None".into(),
+                        message: None,
+                        item: None,
+                    }
+                }
+            })
+            .collect(),
+    )
 }
 
 /// A failed action's reason, as TransactionCanceledException reports it.

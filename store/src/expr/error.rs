@@ -196,6 +196,17 @@ pub enum ExprError {
     /// An update combines values of the wrong types (`+` on a string, ADD to a list...).
     #[error("An operand in the update expression has an incorrect data type")]
     IncorrectOperandType,
+    /// ADD or DELETE with a value whose type does not go with the attribute's (a number set
+    /// added to a string set, a set deleted from a number...).
+    #[error("Type mismatch for {action}; operator type: {operand}, existing type: {existing}")]
+    TypeMismatch {
+        /// `ADD` or `DELETE`.
+        action: &'static str,
+        /// The type of the value in the update (`NS`...).
+        operand: &'static str,
+        /// The type of the attribute in the item (`SS`...).
+        existing: &'static str,
+    },
     /// An update writes below something that is missing or is not a map/list.
     #[error("The document path provided in the update expression is invalid for update")]
     InvalidDocumentPath,

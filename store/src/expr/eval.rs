@@ -38,6 +38,9 @@ pub fn begins_with(v: &AttributeValue, prefix: &AttributeValue) -> bool {
 pub fn contains(haystack: &AttributeValue, needle: &AttributeValue) -> bool {
     match (haystack, needle) {
         (AttributeValue::S(x), AttributeValue::S(y)) => x.contains(y.as_str()),
+        (AttributeValue::B(x), AttributeValue::B(y)) => {
+            y.is_empty() || x.windows(y.len()).any(|w| w == &y[..])
+        }
         (AttributeValue::Ss(set), AttributeValue::S(y)) => set.contains(y),
         (AttributeValue::Ns(set), AttributeValue::N(y)) => set.contains(y),
         (AttributeValue::Bs(set), AttributeValue::B(y)) => set.contains(y),

@@ -7,7 +7,9 @@
 //!
 //! Errors are DynamoDB's: reading a path the item lacks is "The provided expression refers to an
 //! attribute that does not exist in the item"; `+`, `-`, `list_append`, ADD and DELETE on values
-//! of the wrong type are "An operand in the update expression has an incorrect data type";
+//! of the wrong type are "An operand in the update expression has an incorrect data type"
+//! (an ADD or DELETE whose value's type does not go with the attribute's is DynamoDB's "Type
+//! mismatch for ADD; operator type: NS, existing type: SS");
 //! writing below something missing is an invalid document path; sums outside DynamoDB's number
 //! range are the number errors.
 
@@ -71,8 +73,24 @@ fn add(current: Option<&AttributeValue>, v: &AttributeValue) -> Result<Attribute
         (AttributeValue::Ss(x), AttributeValue::Ss(y)) => union(x, y, AttributeValue::Ss),
         (AttributeValue::Ns(x), AttributeValue::Ns(y)) => union(x, y, AttributeValue::Ns),
         (AttributeValue::Bs(x), AttributeValue::Bs(y)) => union(x, y, AttributeValue::Bs),
+        (
+            _,
+            AttributeValue::N(_)
+            | AttributeValue::Ss(_)
+            | AttributeValue::Ns(_)
+            | AttributeValue::Bs(_),
+        ) => return Err(mismatch("ADD", v, current)),
         _ => return Err(ExprError::IncorrectOperandType),
     })
+}
+
+/// An ADD or DELETE of `v` on `current`, whose types do not go together.
+fn mismatch(action: &'static str, v: &AttributeValue, current: &AttributeValue) -> ExprError {
+    ExprError::TypeMismatch {
+        action,
+        operand: v.value_type().as_str(),
+        existing: current.value_type().as_str(),
+    }
 }
 
 fn union<T: Ord + Clone>(x: &[T], y: &[T], wrap: fn(Vec<T>) -> AttributeValue) -> AttributeValue {
@@ -103,6 +121,9 @@ fn delete(
         (AttributeValue::Ss(x), AttributeValue::Ss(y)) => Ok(difference(x, y, AttributeValue::Ss)),
         (AttributeValue::Ns(x), AttributeValue::Ns(y)) => Ok(difference(x, y, AttributeValue::Ns)),
         (AttributeValue::Bs(x), AttributeValue::Bs(y)) => Ok(difference(x, y, AttributeValue::Bs)),
+        (_, AttributeValue::Ss(_) | AttributeValue::Ns(_) | AttributeValue::Bs(_)) => {
+            Err(mismatch("DELETE", v, current))
+        }
         _ => Err(ExprError::IncorrectOperandType),
     }
 }
@@ -145,6 +166,14 @@ impl UpdateExpr {
         }
         *item = work;
         Ok(())
+    }
+
+    /// Whether the update only takes away (REMOVE, DELETE from a set): on an item that does not
+    /// exist, such an update leaves it absent rather than creating it, as in DynamoDB.
+    pub fn only_removes(&self) -> bool {
+        self.set.is_empty()
+            && self.add.is_empty()
+            && !(self.remove.is_empty() && self.delete.is_empty())
     }
 
     /// The top-level attributes the update writes (for `UPDATED_OLD`/`UPDATED_NEW` and for

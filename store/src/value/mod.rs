@@ -20,7 +20,7 @@ pub type Item = BTreeMap<String, AttributeValue>;
 /// Largest item, counted by DynamoDB's size rules (names plus values).
 pub const MAX_ITEM_BYTES: usize = 400 * 1024;
 /// Longest attribute name, in bytes.
-pub const MAX_ATTRIBUTE_NAME_BYTES: usize = 64 * 1024;
+pub const MAX_ATTRIBUTE_NAME_BYTES: usize = 64 * 1024 - 1;
 /// Deepest nesting of maps and lists.
 pub const MAX_NESTING: usize = 32;
 
@@ -133,10 +133,10 @@ pub enum ValueError {
     )]
     DuplicateInSet(String),
     /// An attribute with an empty name.
-    #[error("One or more parameter values were invalid: An AttributeName must not be empty")]
+    #[error("One or more parameter values were invalid: Empty attribute name")]
     EmptyAttributeName,
-    /// An attribute name longer than 64 KB.
-    #[error("One or more parameter values were invalid: An AttributeName must not be longer than 65536 bytes")]
+    /// An attribute name of 64 KB or more (65,535 bytes is the longest DynamoDB takes).
+    #[error("One or more parameter values were invalid: Attribute name is too large, must be less than 65536 bytes")]
     AttributeNameTooLong,
     /// Maps and lists nested deeper than 32 levels.
     #[error("Nesting Levels have exceeded supported limits: The document path has exceeded the maximum allowed nesting depth of 32")]

@@ -134,14 +134,20 @@ pub(crate) fn batch_write_item(api: &Api, body: &Value) -> Result<Value, ApiErro
             "1 validation error detected: Value '{}' at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1",
         ));
     }
-    if total > MAX_WRITES {
+    if total > MAX_WRITES
+        || request_items
+            .values()
+            .any(|t| t.as_array().is_some_and(Vec::is_empty))
+    {
         return Err(ApiError::validation(
             "1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]",
         ));
     }
     let mut actions = Vec::with_capacity(total);
     let mut seen = HashSet::new();
-    let mut units = BTreeMap::new();
+    let mut tally = capacity::WriteTally::default();
+    // Each action's table as the request names it (capacity is reported by that name).
+    let mut tables: Vec<String> = Vec::with_capacity(total);
     for (table, requests) in request_items {
         let meta = api.store().table_meta(&api.table_ref(table))?;
         let requests = requests
@@ -157,8 +163,7 @@ pub(crate) fn batch_write_item(api: &Api, body: &Value) -> Result<Value, ApiErro
                         let key = meta.key_schema.key_of_item(&item)?;
                         validate_item(&item)?;
                         tarn_store::index::check_item(&meta, &item)?;
-                        *units.entry(table.clone()).or_insert(0.0) +=
-                            capacity::write_units(item_size(&item));
+                        tally.add_table(table, capacity::write_units(item_size(&item)));
                         (key, Mutation::Put(item))
                     }
                     (None, Some(del)) => {
@@ -166,7 +171,7 @@ pub(crate) fn batch_write_item(api: &Api, body: &Value) -> Result<Value, ApiErro
                             ApiError::validation("DeleteRequest must contain Key")
                         })?)?;
                         meta.key_schema.validate_key(&key)?;
-                        *units.entry(table.clone()).or_insert(0.0) += capacity::write_units(0);
+                        tally.add_table(table, capacity::write_units(0));
                         (key, Mutation::Delete)
                     }
                     _ => return Err(ApiError::validation(
@@ -176,6 +181,7 @@ pub(crate) fn batch_write_item(api: &Api, body: &Value) -> Result<Value, ApiErro
             if !seen.insert((table.clone(), key.clone())) {
                 return Err(duplicates());
             }
+            tables.push(table.clone());
             actions.push(TransactAction {
                 table: api.table_ref(table).into_owned(),
                 key,
@@ -183,9 +189,12 @@ pub(crate) fn batch_write_item(api: &Api, body: &Value) -> Result<Value, ApiErro
             });
         }
     }
-    api.store().write_items(actions)?;
+    let outcomes = api.store().write_items(actions)?;
+    for (table, o) in tables.iter().zip(&outcomes) {
+        tally.add_index_writes(api, table, o.old.as_ref(), o.new.as_ref(), 1.0);
+    }
     let mut out = json!({"UnprocessedItems": {}});
-    if let Some(c) = capacity_list(api, report, units, Kind::Write) {
+    if let Some(c) = tally.consumed(api, report) {
         out["ConsumedCapacity"] = c;
     }
     Ok(out)

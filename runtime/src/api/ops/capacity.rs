@@ -188,6 +188,63 @@ pub(crate) fn consumed_write(
     Some(out)
 }
 
+/// The write capacity of several item changes (BatchWriteItem, TransactWriteItems), per
+/// table: the table's units and what each index write cost, as [`consumed_write`] counts a
+/// single write's.
+#[derive(Default)]
+pub(crate) struct WriteTally {
+    tables: std::collections::BTreeMap<String, (f64, Vec<IndexUnits>)>,
+}
+
+/// An index's name, whether it is global, and the units written to it.
+type IndexUnits = (String, bool, f64);
+
+impl WriteTally {
+    /// Counts `units` on `table` itself.
+    pub(crate) fn add_table(&mut self, table: &str, units: f64) {
+        self.tables.entry(table.to_string()).or_default().0 += units;
+    }
+
+    /// Counts what the change from `old` to `new` cost `table`'s indexes (`table` as the
+    /// request names it), times `factor` (2 in a transaction).
+    pub(crate) fn add_index_writes(
+        &mut self,
+        api: &Api,
+        table: &str,
+        old: Option<&tarn_store::Item>,
+        new: Option<&tarn_store::Item>,
+        factor: f64,
+    ) {
+        let writes = api
+            .store()
+            .with_table_meta(&api.table_ref(table), |meta| {
+                if meta.indexes.is_empty() {
+                    Vec::new()
+                } else {
+                    index_write_units(meta, old, new)
+                }
+            })
+            .unwrap_or_default();
+        let entry = &mut self.tables.entry(table.to_string()).or_default().1;
+        for (name, global, units) in writes {
+            match entry.iter_mut().find(|(n, _, _)| *n == name) {
+                Some(e) => e.2 += units * factor,
+                None => entry.push((name, global, units * factor)),
+            }
+        }
+    }
+
+    /// Records every table's units in the metrics; the ConsumedCapacity list when asked for.
+    pub(crate) fn consumed(self, api: &Api, report: Report) -> Option<Value> {
+        let entries: Vec<Value> = self
+            .tables
+            .into_iter()
+            .filter_map(|(t, (units, indexes))| consumed_write(api, report, &t, units, &indexes))
+            .collect();
+        (report != Report::None).then_some(Value::Array(entries))
+    }
+}
+
 /// Adds `ConsumedCapacity` (a single entry) to a response object, when asked for.
 pub(crate) fn attach(response: &mut Value, entry: Option<Value>) {
     if let (Some(entry), Some(obj)) = (entry, response.as_object_mut()) {

@@ -135,6 +135,21 @@ impl<'a> RequestExprs<'a> {
         if let Some(e) = expression {
             return Ok(Some(self.ctx.parse_condition(e)?));
         }
+        let has_operator = self
+            .body
+            .get("ConditionalOperator")
+            .is_some_and(|v| !v.is_null());
+        let no_expected = self
+            .body
+            .get("Expected")
+            .is_none_or(|v| v.is_null() || v.as_object().is_some_and(|m| m.is_empty()));
+        if has_operator && no_expected {
+            // As in DynamoDB: an empty Expected is no condition, but it cannot carry a
+            // ConditionalOperator.
+            return Err(ApiError::validation(
+                "ConditionalOperator cannot be used without Expected or with an empty Expected",
+            ));
+        }
         if legacy {
             let op = self.conditional_operator()?;
             return Ok(expr::expected(

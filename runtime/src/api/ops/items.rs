@@ -231,6 +231,10 @@ pub(crate) fn update_item(api: &Api, body: &Value) -> Result<Value, ApiError> {
                 }
             }
             check_condition(condition.as_ref(), old)?;
+            if old.is_none() && update.as_ref().is_some_and(|u| u.only_removes()) {
+                // Removing attributes from an item that does not exist creates nothing.
+                return Ok(Mutation::Keep);
+            }
             let mut new = old.cloned().unwrap_or_else(|| key.clone());
             if let Some(u) = &update {
                 u.apply(&mut new)

@@ -48,50 +48,91 @@ pub(crate) fn bytes_handler(operation: &str) -> Option<BytesHandler> {
 
 /// The handler for a DynamoDB operation name, if tarn implements it.
 pub(crate) fn handler(operation: &str) -> Option<Handler> {
-    Some(match operation {
-        "CreateTable" => tables::create_table,
-        "DeleteTable" => tables::delete_table,
-        "DescribeTable" => tables::describe_table,
-        "ListTables" => tables::list_tables,
-        "UpdateTable" => tables::update_table,
-        "TagResource" => tables::tag_resource,
-        "UntagResource" => tables::untag_resource,
-        "ListTagsOfResource" => tables::list_tags_of_resource,
-        "DescribeLimits" => tables::describe_limits,
-        "DescribeEndpoints" => tables::describe_endpoints,
-        "PutItem" => items::put_item,
-        "GetItem" => items::get_item,
-        "DeleteItem" => items::delete_item,
-        "UpdateItem" => items::update_item,
-        "Query" => read::query,
-        "Scan" => read::scan,
-        "BatchGetItem" => batch::batch_get_item,
-        "BatchWriteItem" => batch::batch_write_item,
-        "TransactWriteItems" => transact::transact_write_items,
-        "TransactGetItems" => transact::transact_get_items,
-        "ExecuteStatement" => partiql::execute_statement,
-        "BatchExecuteStatement" => partiql::batch_execute_statement,
-        "ExecuteTransaction" => partiql::execute_transaction,
-        "UpdateTimeToLive" => ttl::update_time_to_live,
-        "DescribeTimeToLive" => ttl::describe_time_to_live,
-        "CreateBackup" => backups::create_backup,
-        "DescribeBackup" => backups::describe_backup,
-        "ListBackups" => backups::list_backups,
-        "DeleteBackup" => backups::delete_backup,
-        "RestoreTableFromBackup" => backups::restore_table_from_backup,
-        "UpdateContinuousBackups" => backups::update_continuous_backups,
-        "DescribeContinuousBackups" => backups::describe_continuous_backups,
-        "RestoreTableToPointInTime" => backups::restore_table_to_point_in_time,
-        "ExportTableToPointInTime" => exports::export_table_to_point_in_time,
-        "DescribeExport" => jobs::describe::<exports::Exports>,
-        "ListExports" => exports::list_exports,
-        "ImportTable" => imports::import_table,
-        "DescribeImport" => jobs::describe::<imports::Imports>,
-        "ListImports" => imports::list_imports,
-        "Streams.ListStreams" => streams::list_streams,
-        "Streams.DescribeStream" => streams::describe_stream,
-        "Streams.GetShardIterator" => streams::get_shard_iterator,
-        "Streams.GetRecords" => streams::get_records,
-        _ => return None,
-    })
+    dispatch(operation)
+}
+
+/// Declares the operations tarn serves, once: `dispatch` (operation name to handler) and
+/// [`OPERATIONS`] (every name, for the compatibility page's test) come from one table.
+macro_rules! operations {
+    ($($name:literal => $handler:expr,)*) => {
+        /// Every operation name tarn serves, as `X-Amz-Target` names it (the Streams API's
+        /// with their `Streams.` prefix).
+        #[cfg(test)]
+        pub(crate) const OPERATIONS: &[&str] = &[$($name),*];
+
+        fn dispatch(operation: &str) -> Option<Handler> {
+            Some(match operation {
+                $($name => $handler,)*
+                _ => return None,
+            })
+        }
+    };
+}
+
+operations! {
+    "CreateTable" => tables::create_table,
+    "DeleteTable" => tables::delete_table,
+    "DescribeTable" => tables::describe_table,
+    "ListTables" => tables::list_tables,
+    "UpdateTable" => tables::update_table,
+    "TagResource" => tables::tag_resource,
+    "UntagResource" => tables::untag_resource,
+    "ListTagsOfResource" => tables::list_tags_of_resource,
+    "DescribeLimits" => tables::describe_limits,
+    "DescribeEndpoints" => tables::describe_endpoints,
+    "PutItem" => items::put_item,
+    "GetItem" => items::get_item,
+    "DeleteItem" => items::delete_item,
+    "UpdateItem" => items::update_item,
+    "Query" => read::query,
+    "Scan" => read::scan,
+    "BatchGetItem" => batch::batch_get_item,
+    "BatchWriteItem" => batch::batch_write_item,
+    "TransactWriteItems" => transact::transact_write_items,
+    "TransactGetItems" => transact::transact_get_items,
+    "ExecuteStatement" => partiql::execute_statement,
+    "BatchExecuteStatement" => partiql::batch_execute_statement,
+    "ExecuteTransaction" => partiql::execute_transaction,
+    "UpdateTimeToLive" => ttl::update_time_to_live,
+    "DescribeTimeToLive" => ttl::describe_time_to_live,
+    "CreateBackup" => backups::create_backup,
+    "DescribeBackup" => backups::describe_backup,
+    "ListBackups" => backups::list_backups,
+    "DeleteBackup" => backups::delete_backup,
+    "RestoreTableFromBackup" => backups::restore_table_from_backup,
+    "UpdateContinuousBackups" => backups::update_continuous_backups,
+    "DescribeContinuousBackups" => backups::describe_continuous_backups,
+    "RestoreTableToPointInTime" => backups::restore_table_to_point_in_time,
+    "ExportTableToPointInTime" => exports::export_table_to_point_in_time,
+    "DescribeExport" => jobs::describe::<exports::Exports>,
+    "ListExports" => exports::list_exports,
+    "ImportTable" => imports::import_table,
+    "DescribeImport" => jobs::describe::<imports::Imports>,
+    "ListImports" => imports::list_imports,
+    "Streams.ListStreams" => streams::list_streams,
+    "Streams.DescribeStream" => streams::describe_stream,
+    "Streams.GetShardIterator" => streams::get_shard_iterator,
+    "Streams.GetRecords" => streams::get_records,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{handler, OPERATIONS};
+
+    /// docs/compatibility.md lists every operation tarn serves: adding one to the table above
+    /// without its line there fails here.
+    #[test]
+    fn the_compatibility_page_lists_every_operation() {
+        let page = include_str!("../../../../docs/compatibility.md");
+        for op in OPERATIONS {
+            assert!(handler(op).is_some(), "{op}");
+            let name = op.trim_start_matches("Streams.");
+            assert!(
+                page.lines()
+                    .any(|l| l.starts_with('|') && l.contains(&format!("`{name}`"))),
+                "docs/compatibility.md has no table row for {op}"
+            );
+        }
+        assert!(handler("NoSuchOperation").is_none());
+    }
 }

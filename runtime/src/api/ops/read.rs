@@ -32,17 +32,27 @@ fn select(
     projection: Option<&Projection>,
     on_index: bool,
 ) -> Result<Select, ApiError> {
+    // The member that carried the projection, named in the errors as DynamoDB names it.
+    let member = if body
+        .get("ProjectionExpression")
+        .is_some_and(|v| !v.is_null())
+    {
+        "ProjectionExpression"
+    } else {
+        "AttributesToGet"
+    };
+    let refuse = |what: &str| {
+        ApiError::validation(format!(
+            "Cannot specify the {member} when choosing to get {what}"
+        ))
+    };
     match optional_str(body, "Select")? {
         None if projection.is_some() => Ok(Select::Specific),
         None if on_index => Ok(Select::AllProjected),
         None => Ok(Select::All),
-        Some("ALL_ATTRIBUTES") if projection.is_some() => Err(ApiError::validation(
-            "Cannot specify the AttributesToGet when choosing to get ALL_ATTRIBUTES",
-        )),
+        Some("ALL_ATTRIBUTES") if projection.is_some() => Err(refuse("ALL_ATTRIBUTES")),
         Some("ALL_ATTRIBUTES") => Ok(Select::All),
-        Some("COUNT") if projection.is_some() => Err(ApiError::validation(
-            "Cannot specify the AttributesToGet when choosing to get only the COUNT",
-        )),
+        Some("COUNT") if projection.is_some() => Err(refuse("only the COUNT")),
         Some("COUNT") => Ok(Select::Count),
         Some("SPECIFIC_ATTRIBUTES") if projection.is_none() => Err(ApiError::validation(
             "Must specify the AttributesToGet or ProjectionExpression when choosing to get SPECIFIC_ATTRIBUTES",
@@ -51,9 +61,9 @@ fn select(
         Some("ALL_PROJECTED_ATTRIBUTES") if !on_index => Err(ApiError::validation(
             "ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName",
         )),
-        Some("ALL_PROJECTED_ATTRIBUTES") if projection.is_some() => Err(ApiError::validation(
-            "Cannot specify the AttributesToGet when choosing to get ALL_PROJECTED_ATTRIBUTES",
-        )),
+        Some("ALL_PROJECTED_ATTRIBUTES") if projection.is_some() => {
+            Err(refuse("ALL_PROJECTED_ATTRIBUTES"))
+        }
         Some("ALL_PROJECTED_ATTRIBUTES") => Ok(Select::AllProjected),
         Some(other) => Err(ApiError::validation(format!(
             "1 validation error detected: Value '{other}' at 'select' failed to satisfy constraint: Member must satisfy enum value set: [SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]"

@@ -6,6 +6,9 @@ use serde_json::{json, Value};
 use tarn_store::schema::{KeyAttribute, KeySchema, ScalarType, Throughput};
 use tarn_wire::{optional_i64, optional_object, required_str, ApiError, ValidationErrors};
 
+/// Longest name of a key attribute (of a table or an index), in bytes.
+const MAX_KEY_ATTRIBUTE_NAME_BYTES: usize = 255;
+
 /// Reads an AttributeDefinitions list. An unknown type is recorded in `errors` (and read as
 /// `S`), so it is reported with the request's other constraint failures.
 pub(crate) fn attribute_definitions(
@@ -15,6 +18,17 @@ pub(crate) fn attribute_definitions(
     let mut definitions = Vec::with_capacity(list.len());
     for (i, def) in list.iter().enumerate() {
         let name = required_str(def, "AttributeName")?;
+        if name.is_empty() || name.len() > MAX_KEY_ATTRIBUTE_NAME_BYTES {
+            errors.push(
+                &format!("attributeDefinitions.{}.member.attributeName", i + 1),
+                Some(name),
+                if name.is_empty() {
+                    "Member must have length greater than or equal to 1"
+                } else {
+                    "Member must have length less than or equal to 255"
+                },
+            );
+        }
         let ty = required_str(def, "AttributeType")?;
         let attr_type = scalar_type(
             ty,

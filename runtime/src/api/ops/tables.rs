@@ -108,19 +108,61 @@ fn billing_mode(body: &Value) -> Result<Option<BillingMode>, ApiError> {
     }
 }
 
+/// Tags a table may carry at most.
+const MAX_TAGS: usize = 50;
+
+/// A `Tags` member (CreateTable's, TagResource's) checked as DynamoDB checks tags: keys of 1 to
+/// 128 characters and values of at most 256, made of letters, digits, white space and
+/// `+ - = . _ : /`, keys not starting with the reserved `aws:`, at most 50 of them.
 fn tags(body: &Value, member: &str) -> Result<BTreeMap<String, String>, ApiError> {
     let mut out = BTreeMap::new();
     for t in optional_array(body, member)?.into_iter().flatten() {
         let key = required_str(t, "Key")?;
         let value = required_str(t, "Value")?;
-        if key.is_empty() || key.len() > 128 || value.len() > 256 {
-            return Err(ApiError::validation(
-                "One or more parameter values were invalid: tag keys must be 1 to 128 characters and values at most 256",
-            ));
-        }
+        check_tag(key, value)?;
         out.insert(key.to_string(), value.to_string());
     }
+    if out.len() > MAX_TAGS {
+        return Err(too_many_tags());
+    }
     Ok(out)
+}
+
+fn too_many_tags() -> ApiError {
+    ApiError::validation(format!(
+        "One or more parameter values were invalid: The number of tags on the resource exceeds the limit of {MAX_TAGS}"
+    ))
+}
+
+/// One tag's key and value, against DynamoDB's rules.
+fn check_tag(key: &str, value: &str) -> Result<(), ApiError> {
+    let allowed = |s: &str| {
+        s.chars()
+            .all(|c| c.is_alphanumeric() || c.is_whitespace() || "+-=._:/".contains(c))
+    };
+    let key_chars = key.chars().count();
+    if !(1..=128).contains(&key_chars) {
+        return Err(ApiError::validation(format!(
+            "1 validation error detected: Value '{key}' at 'tags.1.member.key' failed to satisfy constraint: Member must have length {}",
+            if key_chars == 0 { "greater than or equal to 1" } else { "less than or equal to 128" }
+        )));
+    }
+    if value.chars().count() > 256 {
+        return Err(ApiError::validation(format!(
+            "1 validation error detected: Value '{value}' at 'tags.1.member.value' failed to satisfy constraint: Member must have length less than or equal to 256"
+        )));
+    }
+    if !allowed(key) || !allowed(value) {
+        return Err(ApiError::validation(
+            "One or more parameter values were invalid: A tag key or value contains characters that are not allowed: use letters, numbers, white space and + - = . _ : /",
+        ));
+    }
+    if key.len() >= 4 && key[..4].eq_ignore_ascii_case("aws:") {
+        return Err(ApiError::validation(format!(
+            "One or more parameter values were invalid: The tag key '{key}' is reserved: keys starting with 'aws:' are reserved for AWS use"
+        )));
+    }
+    Ok(())
 }
 
 /// CreateTable.
@@ -289,10 +331,16 @@ fn not_found_arn(api: &Api, name: &str, e: tarn_store::StoreError) -> ApiError {
 /// TagResource.
 pub(crate) fn tag_resource(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let name = resource_table(api, body)?;
+    if required_array(body, "Tags")?.is_empty() {
+        return Err(ApiError::validation(
+            "1 validation error detected: Value '[]' at 'tags' failed to satisfy constraint: Member must have length greater than or equal to 1",
+        ));
+    }
     let tags = tags(body, "Tags")?;
-    api.store()
-        .tag_table(&api.table_ref(name), tags)
-        .map_err(|e| not_found_arn(api, name, e))?;
+    api.store().tag_table(&api.table_ref(name), tags).map_err(|e| match e {
+        tarn_store::StoreError::LimitExceeded(_) => too_many_tags(),
+        e => not_found_arn(api, name, e),
+    })?;
     Ok(json!({}))
 }
 

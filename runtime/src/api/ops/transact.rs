@@ -172,7 +172,7 @@ pub(crate) fn transact_write_items(api: &Api, body: &Value) -> Result<Value, Api
         .iter()
         .map(|a| parse_action(api, a))
         .collect::<Result<_, _>>()?;
-    let mut units: BTreeMap<String, f64> = BTreeMap::new();
+    let mut tally = capacity::WriteTally::default();
     let tables: Vec<String> = planned.iter().map(|p| p.table.clone()).collect();
     let actions: Vec<TransactAction> = planned
         .into_iter()
@@ -192,6 +192,13 @@ pub(crate) fn transact_write_items(api: &Api, body: &Value) -> Result<Value, Api
                         Op::Check => Mutation::Keep,
                         Op::Put(item) => Mutation::Put(item),
                         Op::Delete => Mutation::Delete,
+                        Op::Update(update)
+                            if old.is_none()
+                                && update.as_ref().is_some_and(|u| u.only_removes()) =>
+                        {
+                            // Removing attributes from an item that does not exist creates nothing.
+                            Mutation::Keep
+                        }
                         Op::Update(update) => {
                             let mut new = old.cloned().unwrap_or(key);
                             if let Some(u) = update {
@@ -205,25 +212,22 @@ pub(crate) fn transact_write_items(api: &Api, body: &Value) -> Result<Value, Api
             }
         })
         .collect();
-    let outcomes = api.store().write_items(actions)?;
+    let outcomes = api.store().transact_items(actions)?;
     for (table, o) in tables.iter().zip(&outcomes) {
         let bytes = o
             .old
             .as_ref()
             .map_or(0, item_size)
             .max(o.new.as_ref().map_or(0, item_size));
-        *units.entry(table.clone()).or_insert(0.0) += 2.0 * capacity::write_units(bytes);
+        tally.add_table(table, 2.0 * capacity::write_units(bytes));
+        tally.add_index_writes(api, table, o.old.as_ref(), o.new.as_ref(), 2.0);
     }
     if let Some(t) = token {
         api.idempotency().remember(t, request_digest);
     }
     let mut out = json!({});
-    let entries: Vec<Value> = units
-        .into_iter()
-        .filter_map(|(t, u)| capacity::consumed(api, report, &t, u, Kind::Write))
-        .collect();
-    if report != Report::None {
-        out["ConsumedCapacity"] = Value::Array(entries);
+    if let Some(c) = tally.consumed(api, report) {
+        out["ConsumedCapacity"] = c;
     }
     Ok(out)
 }

@@ -36,13 +36,18 @@ pub(crate) fn update_time_to_live(api: &Api, body: &Value) -> Result<Value, ApiE
     Ok(json!({"TimeToLiveSpecification": {"Enabled": enabled, "AttributeName": attribute}}))
 }
 
-/// DescribeTimeToLive: ENABLING, ENABLED or DISABLED, and the attribute.
+/// DescribeTimeToLive: the attribute and ENABLED, or DISABLED, in DynamoDB's order. As
+/// DynamoDB does, a table reports ENABLED from the moment TTL is enabled, also while the store
+/// still indexes its existing items (its own ENABLING state, which the console shows).
 pub(crate) fn describe_time_to_live(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let meta = api.store().table_meta(&api.table_ref(table_name(body)?))?;
     Ok(match meta.ttl {
         Some(spec) => json!({"TimeToLiveDescription": {
-            "TimeToLiveStatus": spec.status.as_str(),
             "AttributeName": spec.attribute,
+            "TimeToLiveStatus": match spec.status {
+                tarn_store::schema::TtlStatus::Enabling => "ENABLED",
+                other => other.as_str(),
+            },
         }}),
         None => json!({"TimeToLiveDescription": {"TimeToLiveStatus": "DISABLED"}}),
     })

@@ -3,10 +3,10 @@
 //! semantic checks on operands.
 
 use super::{Class, PResult, Parser, Raw, MAX_IN_OPERANDS};
-use crate::expr::ast::{CmpOp, Condition, Operand, Path};
+use crate::expr::ast::{CmpOp, Condition, Operand, Path, ValueRef};
 use crate::expr::error::Reason;
 use crate::expr::lexer::Tok;
-use crate::value::{AttributeValue, ValueType};
+use crate::value::{AttributeValue, Number, ValueType};
 
 impl Parser<'_> {
     /// Parses a whole condition (ConditionExpression, FilterExpression, KeyConditionExpression).
@@ -107,6 +107,9 @@ impl Parser<'_> {
             let second = self.raw()?;
             let a = self.operand(first);
             let b = self.operand(second);
+            if !matches!(op, CmpOp::Eq | CmpOp::Ne) {
+                self.check_orderable(op.as_str(), &[&a, &b]);
+            }
             self.check_distinct(op.as_str(), &a, &b);
             return Ok(Condition::Compare(op, a, b));
         }
@@ -119,6 +122,7 @@ impl Parser<'_> {
             let v = self.operand(first);
             let low = self.operand(low);
             let high = self.operand(high);
+            self.check_orderable("BETWEEN", &[&v, &low, &high]);
             self.check_between(&low, &high);
             return Ok(Condition::Between(v, low, high));
         }
@@ -152,6 +156,27 @@ impl Parser<'_> {
                         path: x.bracketed(),
                     },
                 );
+            }
+        }
+    }
+
+    /// An ordering comparison (`<`, `<=`, `>`, `>=`, `BETWEEN`) with a `:value` that cannot be
+    /// ordered (a list, map, set, boolean or null) is an error in the request, as in DynamoDB;
+    /// the same types read from the item only make the condition false.
+    fn check_orderable(&mut self, operator: &str, operands: &[&Operand]) {
+        for o in operands {
+            if let Operand::Value(v) = o {
+                let ty = v.value.value_type();
+                if !matches!(ty, ValueType::S | ValueType::N | ValueType::B) {
+                    self.note(
+                        Class::Operand,
+                        Reason::OperandType {
+                            function: operator.to_string(),
+                            ty: ty.as_str().to_string(),
+                        },
+                    );
+                    return;
+                }
             }
         }
     }
@@ -232,17 +257,26 @@ impl Parser<'_> {
                     return Operand::Path(Path::attr(""));
                 }
                 let arg = args.into_iter().next().unwrap_or(Raw::Path(Path::attr("")));
-                if let Raw::Value(v) = &arg {
-                    let ty = v.value.value_type();
-                    if matches!(ty, ValueType::N | ValueType::Bool | ValueType::Null) {
-                        self.note(
-                            Class::Operand,
-                            Reason::OperandType {
-                                function: name.clone(),
-                                ty: ty.as_str().to_string(),
-                            },
-                        );
-                    }
+                if let Raw::Value(v) = arg {
+                    // `size(:v)` is the size of the value itself, as in DynamoDB.
+                    return match crate::expr::eval::size(&v.value) {
+                        Some(n) => Operand::Value(ValueRef {
+                            name: v.name,
+                            value: AttributeValue::N(Number::from_i64(
+                                i64::try_from(n).unwrap_or(i64::MAX),
+                            )),
+                        }),
+                        None => {
+                            self.note(
+                                Class::Operand,
+                                Reason::OperandType {
+                                    function: name.clone(),
+                                    ty: v.value.value_type().as_str().to_string(),
+                                },
+                            );
+                            Operand::Path(Path::attr(""))
+                        }
+                    };
                 }
                 Operand::Size(self.require_path(&name, arg))
             }

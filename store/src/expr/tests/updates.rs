@@ -138,18 +138,26 @@ fn add_and_delete() {
     // emptying a set removes the attribute
     let out = apply("DELETE tags :ab", &v, &it).unwrap();
     assert!(!out.contains_key("tags"));
-    // type mismatches
+    // type mismatches, in DynamoDB's words
+    let mismatch = |action, operand, existing| {
+        Err(ExprError::TypeMismatch {
+            action,
+            operand,
+            existing,
+        })
+    };
     assert_eq!(
         apply("ADD tags :nums", &v, &it),
-        Err(ExprError::IncorrectOperandType)
+        mismatch("ADD", "NS", "SS")
     );
-    assert_eq!(
-        apply("ADD s :two", &v, &it),
-        Err(ExprError::IncorrectOperandType)
-    );
+    assert_eq!(apply("ADD s :two", &v, &it), mismatch("ADD", "N", "S"));
     assert_eq!(
         apply("DELETE nums :a", &v, &it),
-        Err(ExprError::IncorrectOperandType)
+        mismatch("DELETE", "SS", "NS")
+    );
+    assert_eq!(
+        apply("ADD tags :nums", &v, &it).unwrap_err().to_string(),
+        "Type mismatch for ADD; operator type: NS, existing type: SS"
     );
     assert_eq!(
         apply("ADD m.x :two", &v, &it),
