@@ -48,6 +48,8 @@ fn spec() -> TableSpec {
         key_schema: KeySchema {
             hash: attr("pk"),
             range: None,
+            hash_rest: Vec::new(),
+            range_rest: Vec::new(),
         },
         billing_mode: BillingMode::PayPerRequest,
         throughput: None,
@@ -61,6 +63,8 @@ fn spec() -> TableSpec {
             key_schema: KeySchema {
                 hash: attr("g"),
                 range: None,
+                hash_rest: Vec::new(),
+                range_rest: Vec::new(),
             },
             projection: IndexProjection::All,
             throughput: None,

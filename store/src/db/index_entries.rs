@@ -26,18 +26,18 @@ use uuid::Uuid;
 use crate::encoding::ItemCodec;
 use crate::error::Result;
 use crate::key;
-use crate::schema::index::KEYSPACE_PREFIX;
+use crate::schema::index::{IndexKeyValues, KEYSPACE_PREFIX};
 use crate::schema::{IndexInfo, IndexMeta, IndexProjection, KeySchema, TableMeta};
-use crate::value::{item_size, AttributeValue, Item};
+use crate::value::{item_size, Item};
 
-/// The storage key of an item's entry: the index key, then the table key.
+/// The storage key of an item's entry: the index key (every attribute of each part, in key
+/// order), then the table key.
 pub(crate) fn entry_key(
     table_keys: &KeySchema,
-    hash: &AttributeValue,
-    range: Option<&AttributeValue>,
+    index_key: &IndexKeyValues<'_>,
     table_key: &Item,
 ) -> Option<Vec<u8>> {
-    let mut out = key::item_key(hash, range)?;
+    let mut out = index_key.storage_key()?;
     for attr in table_keys.attributes() {
         if !key::encode_key_value(table_key.get(&attr.name)?, &mut out) {
             return None;
@@ -66,8 +66,8 @@ pub(crate) fn entry<'a>(
     index: &IndexMeta,
     item: &'a Item,
 ) -> Option<(Vec<u8>, Cow<'a, Item>)> {
-    let (hash, range) = index.key_values(item).ok()??;
-    let key = entry_key(table_keys, hash, range, item)?;
+    let index_key = index.key_values(item).ok()??;
+    let key = entry_key(table_keys, &index_key, item)?;
     Some((key, project(table_keys, index, item)))
 }
 

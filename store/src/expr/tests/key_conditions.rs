@@ -11,13 +11,7 @@ fn key_condition_expressions() {
         (":p", s("pre")),
     ];
     let kc = |e: &str| ctx(&[], &v).parse_key_condition(e, "pk", Some("sk"));
-    assert_eq!(
-        kc("pk = :h").unwrap(),
-        KeyCondition {
-            hash_value: s("u1"),
-            range: None
-        }
-    );
+    assert_eq!(kc("pk = :h").unwrap(), KeyCondition::single(s("u1"), None));
     assert_eq!(
         kc("pk = :h AND sk < :a").unwrap().range,
         Some(RangeCondition::Lt(n("1")))
