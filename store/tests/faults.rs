@@ -128,10 +128,7 @@ fn sightings(store: &Store, stream: uuid::Uuid, pk: &str) -> [bool; 7] {
                 name: "by-g",
                 fetch_table_items: false,
             },
-            &KeyCondition {
-                hash_value: AttributeValue::S("group".into()),
-                range: None,
-            },
+            &KeyCondition::single(AttributeValue::S("group".into()), None),
             true,
             &all,
             |_| Ok(true),
