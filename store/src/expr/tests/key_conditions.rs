@@ -151,8 +151,8 @@ fn multi_attribute_key_conditions() {
         "Invalid KeyConditionExpression: only the last conditioned sort key attribute may have a range condition: r1 has one and r2 follows it"
     );
     assert_eq!(
-        err("h1 = :a AND h2 = :b AND other = :x"),
-        "Invalid KeyConditionExpression: other is not a key attribute of the index"
+        err("h1 = :a AND h2 = :b AND extra = :x"),
+        "Invalid KeyConditionExpression: extra is not a key attribute of the index"
     );
     assert_eq!(
         err("h1 = :a AND h2 = :b AND h2 = :a"),
