@@ -5,6 +5,10 @@
 //! `BETWEEN`, `begins_with`), each comparing a top-level key attribute with a value. Anything
 //! else gets DynamoDB's key-condition errors. The result is a [`KeyCondition`] the engine turns
 //! into a range scan.
+//!
+//! A global secondary index with a multi-attribute key ([`from_condition_keys`]) needs an
+//! equality on each partition attribute, and on its sort attributes equalities on a leading
+//! run of them, then at most one condition of the forms above on the next one.
 
 use std::cmp::Ordering;
 
