@@ -5,8 +5,9 @@
 //! index key encoded like an item key (2-byte hash of the index partition key, the partition
 //! key, the index sort key if any: see [`crate::key`]; a multi-attribute key encodes each of
 //! its partition attributes, then each of its sort attributes, in key order, the same bytes
-//! as before for one attribute per part) followed by the encoded primary key of the table item (partition key, then sort key), which makes entries unique and orders items
-//! with equal index keys by their table key. Its value is the projected item (KEYS_ONLY,
+//! as before for one attribute per part) followed by the encoded primary key of the table
+//! item (partition key, then sort key), which makes entries unique and orders items with equal
+//! index keys by their table key. Its value is the projected item (KEYS_ONLY,
 //! INCLUDE or ALL), encoded like a table item, so Query and Scan on an index read the index
 //! keyspace alone (a local secondary index fetches the table item only when the request asks
 //! for attributes the index does not project). A local secondary index uses the table's
