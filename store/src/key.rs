@@ -118,6 +118,44 @@ pub fn item_key(
     Some(out)
 }
 
+/// The prefix shared by every entry of one partition of a multi-attribute index key: the hash
+/// of the encoded partition key attributes (concatenated, in key order), then those encodings.
+/// With one attribute it is [`partition_prefix`] exactly, so single-attribute indexes keep
+/// their layout.
+///
+/// Returns `None` when a value cannot be a key value.
+pub fn composite_partition_prefix(partition_key: &[&AttributeValue]) -> Option<Vec<u8>> {
+    let mut enc = Vec::with_capacity(32 * partition_key.len());
+    for v in partition_key {
+        if !encode_key_value(v, &mut enc) {
+            return None;
+        }
+    }
+    let mut out = Vec::with_capacity(enc.len() + 2);
+    out.extend_from_slice(&partition_hash(&enc));
+    out.extend_from_slice(&enc);
+    Some(out)
+}
+
+/// The key of a multi-attribute index entry's index part: [`composite_partition_prefix`], then
+/// each sort key attribute encoded in order (so entries sort by the first sort attribute, then
+/// the second, and so on). Equal to [`item_key`] for one partition and at most one sort
+/// attribute.
+///
+/// Returns `None` when a value cannot be a key value.
+pub fn composite_key(
+    partition_key: &[&AttributeValue],
+    sort_key: &[&AttributeValue],
+) -> Option<Vec<u8>> {
+    let mut out = composite_partition_prefix(partition_key)?;
+    for v in sort_key {
+        if !encode_key_value(v, &mut out) {
+            return None;
+        }
+    }
+    Some(out)
+}
+
 /// The storage-key range `[start, end)` of parallel-scan segment `segment` of `total`: the
 /// partition-hash space split into `total` contiguous, disjoint pieces that cover it all.
 pub fn segment_bounds(segment: u32, total: u32) -> (Vec<u8>, Option<Vec<u8>>) {
@@ -191,6 +229,24 @@ mod tests {
         // a partition key that extends another one never falls inside its prefix range
         let ab = item_key(&AttributeValue::S("a\0".into()), None).unwrap();
         assert!(!ab.starts_with(&p) || ab.len() == p.len());
+    }
+
+    #[test]
+    fn composite_keys_match_single_keys_and_sort_part_by_part() {
+        let (a, b) = (AttributeValue::S("a".into()), AttributeValue::S("b".into()));
+        assert_eq!(composite_key(&[&a], &[&b]), item_key(&a, Some(&b)));
+        assert_eq!(composite_key(&[&a], &[]), item_key(&a, None));
+        assert_eq!(composite_partition_prefix(&[&a]), partition_prefix(&a));
+        // ("a", "b") and ("ab", "") never share a partition prefix
+        let ab = AttributeValue::S("ab".into());
+        let p1 = composite_partition_prefix(&[&a, &b]).unwrap();
+        let p2 = composite_partition_prefix(&[&ab, &AttributeValue::S(String::new())]).unwrap();
+        assert_ne!(p1, p2);
+        // sort: first attribute, then second
+        let (n1, n2) = (num("2"), num("10"));
+        let k = |x: &AttributeValue, y: &AttributeValue| composite_key(&[&a], &[x, y]).unwrap();
+        assert!(k(&n1, &n2) < k(&n2, &n1));
+        assert!(k(&n1, &n1) < k(&n1, &n2));
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub(crate) fn spec(name: &str, range: Option<ScalarType>) -> TableSpec {
     TableSpec {
         name: name.into(),
         attribute_definitions: std::iter::once(hash.clone()).chain(range.clone()).collect(),
-        key_schema: KeySchema { hash, range },
+        key_schema: KeySchema::new(hash, range),
         billing_mode: BillingMode::PayPerRequest,
         throughput: None,
         tags: BTreeMap::new(),
@@ -65,7 +65,7 @@ pub(crate) fn attr(name: &str, t: ScalarType) -> KeyAttribute {
 
 /// A key schema.
 pub(crate) fn keys(hash: KeyAttribute, range: Option<KeyAttribute>) -> KeySchema {
-    KeySchema { hash, range }
+    KeySchema::new(hash, range)
 }
 
 /// A global index `name` keyed by `hash` (S) and, if given, `range` (N).
@@ -226,10 +226,7 @@ pub(crate) fn query_index(
     range: Option<RangeCondition>,
     forward: bool,
 ) -> Vec<Item> {
-    let cond = KeyCondition {
-        hash_value: hash,
-        range,
-    };
+    let cond = KeyCondition::single(hash, range);
     let read = IndexRead {
         name: index,
         fetch_table_items: false,

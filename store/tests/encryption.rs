@@ -20,7 +20,7 @@ fn spec(name: &str) -> TableSpec {
     TableSpec {
         name: name.into(),
         attribute_definitions: vec![hash.clone()],
-        key_schema: KeySchema { hash, range: None },
+        key_schema: KeySchema::new(hash, None),
         billing_mode: BillingMode::PayPerRequest,
         throughput: None,
         tags: BTreeMap::new(),

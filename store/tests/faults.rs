@@ -48,6 +48,8 @@ fn spec() -> TableSpec {
         key_schema: KeySchema {
             hash: attr("pk"),
             range: None,
+            hash_rest: Vec::new(),
+            range_rest: Vec::new(),
         },
         billing_mode: BillingMode::PayPerRequest,
         throughput: None,
@@ -61,6 +63,8 @@ fn spec() -> TableSpec {
             key_schema: KeySchema {
                 hash: attr("g"),
                 range: None,
+                hash_rest: Vec::new(),
+                range_rest: Vec::new(),
             },
             projection: IndexProjection::All,
             throughput: None,
@@ -124,10 +128,7 @@ fn sightings(store: &Store, stream: uuid::Uuid, pk: &str) -> [bool; 7] {
                 name: "by-g",
                 fetch_table_items: false,
             },
-            &KeyCondition {
-                hash_value: AttributeValue::S("group".into()),
-                range: None,
-            },
+            &KeyCondition::single(AttributeValue::S("group".into()), None),
             true,
             &all,
             |_| Ok(true),

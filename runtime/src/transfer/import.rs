@@ -658,6 +658,8 @@ mod tests {
                 attr_type,
             },
             range: None,
+            hash_rest: Vec::new(),
+            range_rest: Vec::new(),
         };
         let spec = TableSpec {
             name: "Tbl".into(),

@@ -17,6 +17,8 @@ pub fn table_spec(name: &str) -> TableSpec {
         key_schema: KeySchema {
             hash: pk.clone(),
             range: None,
+            hash_rest: Vec::new(),
+            range_rest: Vec::new(),
         },
         attribute_definitions: vec![pk],
         billing_mode: BillingMode::PayPerRequest,

@@ -114,6 +114,8 @@ fn a_backup_restores_items_indexes_ttl_and_stream_into_a_new_table() {
                 attr_type: ScalarType::S,
             },
             range: None,
+            hash_rest: Vec::new(),
+            range_rest: Vec::new(),
         },
         projection: IndexProjection::All,
         throughput: None,

@@ -3,14 +3,16 @@
 //! Every index has its own fjall keyspace, `x-<index uuid>` (a new uuid per index, so an index
 //! dropped and created again under the same name never sees old entries). An entry's key is the
 //! index key encoded like an item key (2-byte hash of the index partition key, the partition
-//! key, the index sort key if any: see [`crate::key`]) followed by the encoded primary key of
-//! the table item (partition key, then sort key), which makes entries unique and orders items
-//! with equal index keys by their table key. Its value is the projected item (KEYS_ONLY,
+//! key, the index sort key if any: see [`crate::key`]; a multi-attribute key encodes each of
+//! its partition attributes, then each of its sort attributes, in key order, the same bytes
+//! as before for one attribute per part) followed by the encoded primary key of the table
+//! item (partition key, then sort key), which makes entries unique and orders items with equal
+//! index keys by their table key. Its value is the projected item (KEYS_ONLY,
 //! INCLUDE or ALL), encoded like a table item, so Query and Scan on an index read the index
 //! keyspace alone (a local secondary index fetches the table item only when the request asks
 //! for attributes the index does not project). A local secondary index uses the table's
-//! partition key as its own. Items lacking an index key attribute have no entry (sparse
-//! indexes).
+//! partition key as its own. Items lacking an index key attribute (any one of them) have no
+//! entry (sparse indexes).
 //!
 //! Index entries are written in the same atomic batch as the item ([`stage`], called from the
 //! write path): the old item's entry is removed and the new one's inserted, so an index never
@@ -29,18 +31,18 @@ use super::counts::{Counter, Counts, Deltas};
 use crate::encoding::ItemCodec;
 use crate::error::Result;
 use crate::key;
-use crate::schema::index::KEYSPACE_PREFIX;
+use crate::schema::index::{IndexKeyValues, KEYSPACE_PREFIX};
 use crate::schema::{IndexInfo, IndexMeta, IndexProjection, IndexStatus, KeySchema, TableMeta};
 use crate::value::{item_size, AttributeValue, Item};
 
-/// The storage key of an item's entry: the index key, then the table key.
+/// The storage key of an item's entry: the index key (every attribute of each part, in key
+/// order), then the table key.
 pub(crate) fn entry_key(
     table_keys: &KeySchema,
-    hash: &AttributeValue,
-    range: Option<&AttributeValue>,
+    index_key: &IndexKeyValues<'_>,
     table_key: &Item,
 ) -> Option<Vec<u8>> {
-    let mut out = key::item_key(hash, range)?;
+    let mut out = index_key.storage_key()?;
     for attr in table_keys.attributes() {
         if !key::encode_key_value(table_key.get(&attr.name)?, &mut out) {
             return None;
@@ -69,8 +71,8 @@ pub(crate) fn entry<'a>(
     index: &IndexMeta,
     item: &'a Item,
 ) -> Option<(Vec<u8>, Cow<'a, Item>)> {
-    let (hash, range) = index.key_values(item).ok()??;
-    let key = entry_key(table_keys, hash, range, item)?;
+    let index_key = index.key_values(item).ok()??;
+    let key = entry_key(table_keys, &index_key, item)?;
     Some((key, project(table_keys, index, item)))
 }
 

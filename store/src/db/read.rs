@@ -290,8 +290,8 @@ impl Db {
                     .collect(),
             )
             .map_err(|_| bad())?;
-        let (hash, range) = index.key_values(esk).map_err(|_| bad())?.ok_or_else(bad)?;
-        index_entries::entry_key(table_keys, hash, range, esk)
+        let index_key = index.key_values(esk).map_err(|_| bad())?.ok_or_else(bad)?;
+        index_entries::entry_key(table_keys, &index_key, esk)
             .map(Some)
             .ok_or_else(bad)
     }
@@ -331,14 +331,10 @@ impl Db {
     ) -> Result<Page> {
         let (t, ix) = self.read_target(table, index.name)?;
         let keys = &ix.meta.key_schema;
-        if condition.hash_value.value_type() != keys.hash.attr_type.value_type() {
-            return Err(StoreError::Validation(
-                "One or more parameter values were invalid: Condition parameter type does not match schema type".into(),
-            ));
-        }
-        let prefix = key::partition_prefix(&condition.hash_value)
-            .ok_or_else(|| StoreError::Validation("Query key condition not supported".into()))?;
-        let (mut lo, mut hi) = sort_bounds(&prefix, condition.range.as_ref(), keys.range.as_ref())?;
+        let (prefix, sorted) = index_prefix(keys, condition)?;
+        let (mut lo, mut hi) = sort_bounds(&sorted, condition.range.as_ref(), {
+            keys.range_attributes().nth(condition.range_prefix.len())
+        })?;
         if let Some(start) = Self::index_start_after(
             &t.meta.key_schema,
             &ix.meta,
@@ -419,6 +415,44 @@ pub(crate) fn key_attributes(keys: &[&KeySchema], item: &Item) -> Item {
         .flat_map(|k| k.attributes())
         .filter_map(|a| item.get(&a.name).map(|v| (a.name.clone(), v.clone())))
         .collect()
+}
+
+/// The prefixes of an index Query's entries: the partition's (every partition key attribute,
+/// in order), and that followed by the sort key values the condition fixes by equality.
+fn index_prefix(keys: &KeySchema, condition: &KeyCondition) -> Result<(Vec<u8>, Vec<u8>)> {
+    let mismatch = || {
+        StoreError::Validation(
+            "One or more parameter values were invalid: Condition parameter type does not match schema type".into(),
+        )
+    };
+    let hash: Vec<&AttributeValue> = condition.hash_values().collect();
+    if hash.len() != keys.hash_attributes().count()
+        || condition.range_prefix.len() > keys.range_attributes().count()
+    {
+        return Err(StoreError::Validation(
+            "Query key condition not supported".into(),
+        ));
+    }
+    let typed = |v: &AttributeValue, a: &KeyAttribute| v.value_type() == a.attr_type.value_type();
+    if !hash
+        .iter()
+        .zip(keys.hash_attributes())
+        .all(|(v, a)| typed(v, a))
+        || !condition
+            .range_prefix
+            .iter()
+            .zip(keys.range_attributes())
+            .all(|(v, a)| typed(v, a))
+    {
+        return Err(mismatch());
+    }
+    let partition = key::composite_partition_prefix(&hash)
+        .ok_or_else(|| StoreError::Validation("Query key condition not supported".into()))?;
+    let mut sorted = partition.clone();
+    for v in &condition.range_prefix {
+        key::encode_key_value(v, &mut sorted);
+    }
+    Ok((partition, sorted))
 }
 
 /// The key range of a Query: the partition `prefix`, narrowed by the sort-key condition on

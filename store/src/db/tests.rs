@@ -345,10 +345,7 @@ fn index_reads_page_with_index_and_table_keys() {
             )
             .unwrap();
     }
-    let cond = KeyCondition {
-        hash_value: s("same"),
-        range: Some(RangeCondition::Ge(n(1))),
-    };
+    let cond = KeyCondition::single(s("same"), Some(RangeCondition::Ge(n(1))));
     let read = IndexRead {
         name: "by_g",
         fetch_table_items: false,
@@ -439,10 +436,7 @@ fn a_local_index_can_return_table_items() {
         name: "by_l",
         fetch_table_items: true,
     };
-    let cond = KeyCondition {
-        hash_value: s("a"),
-        range: None,
-    };
+    let cond = KeyCondition::single(s("a"), None);
     let page = store
         .query_index("tbl", read, &cond, true, &PageRequest::default(), |_| {
             Ok(true)

@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::ast::{Condition, Projection, UpdateExpr};
 use super::error::{ExprError, ExprKind};
-use super::key_condition::{from_condition, KeyCondition};
+use super::key_condition::{from_condition, from_condition_keys, KeyCondition};
 use super::parser::{Maps, Parser};
 use crate::value::AttributeValue;
 
@@ -90,6 +90,19 @@ impl ExprContext {
     ) -> Result<KeyCondition, ExprError> {
         let cond = self.parse(expr, ExprKind::KeyCondition, |p| p.condition())?;
         from_condition(&cond, hash_key, range_key)
+    }
+
+    /// Parses a KeyConditionExpression for a key of any number of partition attributes
+    /// (`hash_keys`) and sort attributes (`range_keys`): a global secondary index with a
+    /// multi-attribute key, or (one and at most one) any other key.
+    pub fn parse_key_condition_keys(
+        &mut self,
+        expr: &str,
+        hash_keys: &[&str],
+        range_keys: &[&str],
+    ) -> Result<KeyCondition, ExprError> {
+        let cond = self.parse(expr, ExprKind::KeyCondition, |p| p.condition())?;
+        from_condition_keys(&cond, hash_keys, range_keys)
     }
 
     /// Ends the request's parsing: fails if some name or value placeholder was never used

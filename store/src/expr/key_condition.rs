@@ -5,6 +5,10 @@
 //! `BETWEEN`, `begins_with`), each comparing a top-level key attribute with a value. Anything
 //! else gets DynamoDB's key-condition errors. The result is a [`KeyCondition`] the engine turns
 //! into a range scan.
+//!
+//! A global secondary index with a multi-attribute key ([`from_condition_keys`]) needs an
+//! equality on each partition attribute, and on its sort attributes equalities on a leading
+//! run of them, then at most one condition of the forms above on the next one.
 
 use std::cmp::Ordering;
 
@@ -14,12 +18,37 @@ use super::eval::{begins_with, compare_values};
 use crate::value::AttributeValue;
 
 /// A Query's key condition: the partition key value and an optional sort-key condition.
+///
+/// On a multi-attribute index key, every partition key attribute is equal to a value
+/// (`hash_value`, then `hash_rest`), the leading sort key attributes are equal to
+/// `range_prefix`, and `range`, if any, is the condition on the next sort key attribute.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyCondition {
-    /// The partition key must equal this.
+    /// The partition key (its first attribute) must equal this.
     pub hash_value: AttributeValue,
-    /// The sort key condition, if any.
+    /// The sort key condition, if any (on the sort key attribute after `range_prefix`).
     pub range: Option<RangeCondition>,
+    /// The values of the further partition key attributes of a multi-attribute key.
+    pub hash_rest: Vec<AttributeValue>,
+    /// The values the leading sort key attributes of a multi-attribute key are equal to.
+    pub range_prefix: Vec<AttributeValue>,
+}
+
+impl KeyCondition {
+    /// A condition on a key of one partition attribute and at most one sort attribute.
+    pub fn single(hash_value: AttributeValue, range: Option<RangeCondition>) -> KeyCondition {
+        KeyCondition {
+            hash_value,
+            range,
+            hash_rest: Vec::new(),
+            range_prefix: Vec::new(),
+        }
+    }
+
+    /// The partition key values, in key order.
+    pub fn hash_values(&self) -> impl Iterator<Item = &AttributeValue> {
+        std::iter::once(&self.hash_value).chain(self.hash_rest.iter())
+    }
 }
 
 /// A condition on the sort key.
@@ -215,5 +244,93 @@ pub(crate) fn from_condition(
     let Some(hash_value) = hash_value else {
         return Err(ExprError::MissedKeyElement(hash_key.to_string()));
     };
-    Ok(KeyCondition { hash_value, range })
+    Ok(KeyCondition::single(hash_value, range))
+}
+
+/// Checks a parsed condition's shape against a key of several partition attributes
+/// (`hash_keys`) and sort attributes (`range_keys`), the key of a global secondary index with
+/// a multi-attribute key: equality on every partition attribute; on the sort attributes,
+/// equality on a leading run of them and at most one other condition, on the attribute right
+/// after that run. A key of one attribute per part gets [`from_condition`]'s rules.
+pub(crate) fn from_condition_keys(
+    c: &Condition,
+    hash_keys: &[&str],
+    range_keys: &[&str],
+) -> Result<KeyCondition, ExprError> {
+    let (Some(first), true) = (
+        hash_keys.first(),
+        hash_keys.len() > 1 || range_keys.len() > 1,
+    ) else {
+        let hash = hash_keys.first().copied().unwrap_or_default();
+        return from_condition(c, hash, range_keys.first().copied());
+    };
+    let mut parts = Vec::new();
+    flatten(c, &mut parts);
+    let mut leaves: Vec<Leaf> = Vec::new();
+    for part in parts {
+        let l = leaf(part)?;
+        if leaves.iter().any(|x| x.attr == l.attr) {
+            return Err(ExprError::KeyConditionTwice);
+        }
+        leaves.push(l);
+    }
+    let mut take = |name: &str| {
+        leaves
+            .iter()
+            .position(|l| l.attr == name)
+            .map(|i| leaves.remove(i).cond)
+    };
+    let mut hash_values = Vec::new();
+    for name in hash_keys {
+        match take(name) {
+            Some(RangeCondition::Eq(v)) => hash_values.push(v),
+            Some(_) => {
+                return Err(ExprError::invalid(
+                    ExprKind::KeyCondition,
+                    Reason::KeyConditionNotSupported,
+                ))
+            }
+            None => return Err(ExprError::MissedKeyElement((*name).to_string())),
+        }
+    }
+    let sorted: Vec<(&str, Option<RangeCondition>)> =
+        range_keys.iter().map(|name| (*name, take(name))).collect();
+    if let Some(other) = leaves.first() {
+        return Err(ExprError::KeyConditionOrder(format!(
+            "{} is not a key attribute of the index",
+            other.attr
+        )));
+    }
+    let mut range_prefix = Vec::new();
+    let mut range = None;
+    let mut last: Option<&str> = None;
+    for (i, (name, cond)) in sorted.iter().enumerate() {
+        let Some(cond) = cond else { continue };
+        if i > 0 && sorted[i - 1].1.is_none() {
+            return Err(ExprError::KeyConditionOrder(format!(
+                "the sort key attributes must be conditioned from the first in order: {name} has a condition but {} does not",
+                sorted[i - 1].0
+            )));
+        }
+        if let Some(prev) = last {
+            let Some(RangeCondition::Eq(v)) = range.take() else {
+                return Err(ExprError::KeyConditionOrder(format!(
+                    "only the last conditioned sort key attribute may have a range condition: {prev} has one and {name} follows it"
+                )));
+            };
+            range_prefix.push(v);
+        }
+        range = Some(cond.clone());
+        last = Some(name);
+    }
+    let mut hash_values = hash_values.into_iter();
+    let hash_value = hash_values
+        .next()
+        .ok_or_else(|| ExprError::MissedKeyElement((*first).to_string()))?;
+    Ok(KeyCondition {
+        hash_value,
+        range,
+        hash_rest: hash_values.collect(),
+        range_prefix,
+    })
 }

@@ -14,7 +14,7 @@ use super::ast::{
 };
 use super::error::ExprError;
 use super::eval::compare_values;
-use super::key_condition::{from_condition, KeyCondition};
+use super::key_condition::{from_condition_keys, KeyCondition};
 use crate::value::{AttributeValue, ValueType};
 
 /// A legacy `ComparisonOperator`.
@@ -321,6 +321,21 @@ pub fn key_conditions(
     hash_key: &str,
     range_key: Option<&str>,
 ) -> Result<KeyCondition, ExprError> {
+    let range: Vec<&str> = range_key.into_iter().collect();
+    key_conditions_keys(entries, &[hash_key], &range)
+}
+
+/// Converts `KeyConditions` for a key of any number of partition attributes (`hash_keys`)
+/// and sort attributes (`range_keys`), as [`ExprContext::parse_key_condition_keys`] reads a
+/// KeyConditionExpression.
+///
+/// [`ExprContext::parse_key_condition_keys`]: super::ExprContext::parse_key_condition_keys
+pub fn key_conditions_keys(
+    entries: &BTreeMap<String, ExpectedAttribute>,
+    hash_keys: &[&str],
+    range_keys: &[&str],
+) -> Result<KeyCondition, ExprError> {
+    let hash_key = hash_keys.first().copied().unwrap_or_default();
     use ComparisonOperator as C;
     for e in entries.values() {
         match e.comparison_operator {
@@ -335,7 +350,7 @@ pub fn key_conditions(
     let Some(cond) = filter(entries, ConditionalOperator::And)? else {
         return Err(ExprError::MissedKeyElement(hash_key.to_string()));
     };
-    from_condition(&cond, hash_key, range_key)
+    from_condition_keys(&cond, hash_keys, range_keys)
 }
 
 /// Converts `AttributeUpdates` to an update.

@@ -51,8 +51,8 @@ pub use error::{ExprError, ExprKind, Reason};
 pub use eval::{begins_with, compare_values, contains, size};
 pub use key_condition::{KeyCondition, RangeCondition};
 pub use legacy::{
-    attribute_updates, attributes_to_get, expected, filter, key_conditions, AttributeAction,
-    AttributeUpdate, ComparisonOperator, ConditionalOperator, ExpectedAttribute,
+    attribute_updates, attributes_to_get, expected, filter, key_conditions, key_conditions_keys,
+    AttributeAction, AttributeUpdate, ComparisonOperator, ConditionalOperator, ExpectedAttribute,
 };
 pub use parser::{MAX_EXPRESSION_BYTES, MAX_IN_OPERANDS};
 pub use path::resolve;

@@ -13,6 +13,8 @@
 
 mod build;
 #[cfg(test)]
+mod multi_key_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::BTreeSet;

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::{
     BillingMode, KeyAttribute, KeySchema, TableMeta, TableSpec, Throughput,
-    MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES,
+    MAX_KEY_PART_ATTRIBUTES, MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES,
 };
 use crate::error::{Result, StoreError};
 use crate::value::{AttributeValue, Item};
@@ -149,26 +149,42 @@ impl IndexMeta {
     }
 
     /// The index key values of `item`: `Ok(None)` when an index key attribute is missing (the
-    /// item is not in the index), an error when one has the wrong type or an invalid value.
-    pub(crate) fn key_values<'a>(
-        &self,
-        item: &'a Item,
-    ) -> Result<Option<(&'a AttributeValue, Option<&'a AttributeValue>)>> {
-        let hash = item.get(&self.key_schema.hash.name);
-        if let Some(v) = hash {
-            check_index_key_value(self, &self.key_schema.hash, true, v)?;
-        }
-        let range = match &self.key_schema.range {
-            None => None,
-            Some(attr) => match item.get(&attr.name) {
-                None => return Ok(None),
-                Some(v) => {
-                    check_index_key_value(self, attr, false, v)?;
-                    Some(v)
+    /// item is not in the index: with a multi-attribute key, missing any one of them is
+    /// enough), an error when one present has the wrong type or an invalid value.
+    pub(crate) fn key_values<'a>(&self, item: &'a Item) -> Result<Option<IndexKeyValues<'a>>> {
+        let mut complete = true;
+        let mut part = |attrs: &mut dyn Iterator<Item = &KeyAttribute>, is_hash: bool| {
+            let mut values = Vec::new();
+            for attr in attrs {
+                match item.get(&attr.name) {
+                    None => complete = false,
+                    Some(v) => {
+                        check_index_key_value(self, attr, is_hash, v)?;
+                        values.push(v);
+                    }
                 }
-            },
+            }
+            Ok::<_, StoreError>(values)
         };
-        Ok(hash.map(|h| (h, range)))
+        let hash = part(&mut self.key_schema.hash_attributes(), true)?;
+        let range = part(&mut self.key_schema.range_attributes(), false)?;
+        Ok(complete.then_some(IndexKeyValues { hash, range }))
+    }
+}
+
+/// The index key values of one item, each part in key order.
+#[derive(Debug)]
+pub(crate) struct IndexKeyValues<'a> {
+    /// The partition key attributes' values.
+    pub(crate) hash: Vec<&'a AttributeValue>,
+    /// The sort key attributes' values (empty when the index has no sort key).
+    pub(crate) range: Vec<&'a AttributeValue>,
+}
+
+impl IndexKeyValues<'_> {
+    /// The index part of the entry's storage key (see [`crate::key::composite_key`]).
+    pub(crate) fn storage_key(&self) -> Option<Vec<u8>> {
+        crate::key::composite_key(&self.hash, &self.range)
     }
 }
 
@@ -258,6 +274,7 @@ pub(crate) fn check_index_keys(spec: &IndexSpec, definitions: &[KeyAttribute]) -
             Some(_) => {}
         }
     }
+    check_multi_attribute_key(spec)?;
     if spec
         .key_schema
         .range
@@ -268,6 +285,42 @@ pub(crate) fn check_index_keys(spec: &IndexSpec, definitions: &[KeyAttribute]) -
             "Both the Hash Key and the Range Key element in the KeySchema have the same name"
                 .into(),
         ));
+    }
+    Ok(())
+}
+
+/// Checks the parts of a multi-attribute index key: only a global index has one, each part has
+/// at most [`MAX_KEY_PART_ATTRIBUTES`] attributes, and no attribute appears twice.
+fn check_multi_attribute_key(spec: &IndexSpec) -> Result<()> {
+    let ks = &spec.key_schema;
+    if !ks.is_multi_attribute() {
+        return Ok(());
+    }
+    if spec.kind == IndexKind::Local {
+        return invalid(format!(
+            "Multi-attribute keys are supported only for global secondary indexes. IndexName: {}",
+            spec.name
+        ));
+    }
+    for (count, which) in [
+        (ks.hash_attributes().count(), "partition key (HASH)"),
+        (ks.range_attributes().count(), "sort key (RANGE)"),
+    ] {
+        if count > MAX_KEY_PART_ATTRIBUTES {
+            return invalid(format!(
+                "The {which} of global secondary index {} has {count} attributes; a multi-attribute key part may have at most {MAX_KEY_PART_ATTRIBUTES}",
+                spec.name
+            ));
+        }
+    }
+    let mut seen = HashSet::new();
+    for a in ks.attributes() {
+        if !seen.insert(a.name.as_str()) {
+            return invalid(format!(
+                "Duplicate attribute in the KeySchema of global secondary index {}: {}",
+                spec.name, a.name
+            ));
+        }
     }
     Ok(())
 }

@@ -111,13 +111,30 @@ impl KeyAttribute {
 }
 
 /// A primary key (or index key): a partition (HASH) key and an optional sort (RANGE) key.
+///
+/// A global secondary index may have a multi-attribute key: up to
+/// [`MAX_KEY_PART_ATTRIBUTES`] partition key attributes (`hash`, then `hash_rest`) and as many
+/// sort key attributes (`range`, then `range_rest`), in KeySchema order. Tables and local
+/// indexes keep both lists empty, and then the catalog record is the same as before
+/// multi-attribute keys existed (the lists are left out when empty, and read as empty when
+/// absent).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeySchema {
-    /// The partition key.
+    /// The partition key (the first partition key attribute of a multi-attribute key).
     pub hash: KeyAttribute,
-    /// The sort key, if the table has one.
+    /// The sort key, if the table has one (the first sort key attribute of a multi-attribute
+    /// key).
     pub range: Option<KeyAttribute>,
+    /// The further partition key attributes of a multi-attribute key, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hash_rest: Vec<KeyAttribute>,
+    /// The further sort key attributes of a multi-attribute key, in order (only with `range`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub range_rest: Vec<KeyAttribute>,
 }
+
+/// Most attributes in each part (partition key, sort key) of a multi-attribute GSI key.
+pub const MAX_KEY_PART_ATTRIBUTES: usize = 4;
 
 /// Largest partition key value, in bytes.
 pub const MAX_PARTITION_KEY_BYTES: usize = 2048;
@@ -125,9 +142,34 @@ pub const MAX_PARTITION_KEY_BYTES: usize = 2048;
 pub const MAX_SORT_KEY_BYTES: usize = 1024;
 
 impl KeySchema {
-    /// The key attributes, partition key first.
+    /// A key of one partition key attribute and an optional sort key attribute.
+    pub fn new(hash: KeyAttribute, range: Option<KeyAttribute>) -> KeySchema {
+        KeySchema {
+            hash,
+            range,
+            hash_rest: Vec::new(),
+            range_rest: Vec::new(),
+        }
+    }
+
+    /// The key attributes, partition key attributes first, each part in KeySchema order.
     pub fn attributes(&self) -> impl Iterator<Item = &KeyAttribute> {
-        std::iter::once(&self.hash).chain(self.range.iter())
+        self.hash_attributes().chain(self.range_attributes())
+    }
+
+    /// The partition key attributes, in order (one unless this is a multi-attribute key).
+    pub fn hash_attributes(&self) -> impl Iterator<Item = &KeyAttribute> {
+        std::iter::once(&self.hash).chain(self.hash_rest.iter())
+    }
+
+    /// The sort key attributes, in order (none, one, or up to four of a multi-attribute key).
+    pub fn range_attributes(&self) -> impl Iterator<Item = &KeyAttribute> {
+        self.range.iter().chain(self.range_rest.iter())
+    }
+
+    /// Whether either part of the key has more than one attribute.
+    pub fn is_multi_attribute(&self) -> bool {
+        !self.hash_rest.is_empty() || !self.range_rest.is_empty()
     }
 
     /// Whether `name` is one of the key attributes.

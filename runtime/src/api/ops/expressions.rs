@@ -243,20 +243,22 @@ impl<'a> RequestExprs<'a> {
         Ok(None)
     }
 
-    /// KeyConditionExpression, or KeyConditions, for a key schema.
+    /// KeyConditionExpression, or KeyConditions, for a key schema whose partition key
+    /// attributes are `hash` and sort key attributes `range` (one and at most one, except for
+    /// a global secondary index with a multi-attribute key).
     pub(crate) fn key_condition(
         &mut self,
-        hash: &str,
-        range: Option<&str>,
+        hash: &[&str],
+        range: &[&str],
     ) -> Result<KeyCondition, ApiError> {
         let expression = self.expression("KeyConditionExpression")?;
         let legacy = self.legacy("KeyConditions");
         self.check_mix()?;
         if let Some(e) = expression {
-            return Ok(self.ctx.parse_key_condition(e, hash, range)?);
+            return Ok(self.ctx.parse_key_condition_keys(e, hash, range)?);
         }
         if legacy {
-            return Ok(expr::key_conditions(
+            return Ok(expr::key_conditions_keys(
                 &legacy_conditions(self.body, "KeyConditions")?,
                 hash,
                 range,

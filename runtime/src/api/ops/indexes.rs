@@ -14,7 +14,9 @@ use tarn_store::index::{
 use tarn_store::schema::{BillingMode, KeyAttribute, TableMeta, TableStatus};
 
 use super::arn::table_arn;
-use super::schema::{attribute_definitions, key_schema_json, parse_key_schema, throughput};
+use super::schema::{
+    attribute_definitions, key_schema_json, parse_global_key_schema, parse_key_schema, throughput,
+};
 use crate::api::Api;
 use tarn_wire::ApiError;
 use tarn_wire::{optional_array, optional_object, optional_str, ValidationErrors};
@@ -41,11 +43,11 @@ impl ParsedIndexes<'_> {
 
 impl ParsedIndex<'_> {
     fn resolve(self, definitions: &[KeyAttribute]) -> Result<IndexSpec, ApiError> {
-        let key_schema = parse_key_schema(
-            self.key_elems,
-            definitions,
-            &format!("{}.keySchema", self.path),
-        )?;
+        let path = format!("{}.keySchema", self.path);
+        let key_schema = match self.kind {
+            IndexKind::Global => parse_global_key_schema(self.key_elems, definitions, &path)?,
+            IndexKind::Local => parse_key_schema(self.key_elems, definitions, &path)?,
+        };
         Ok(IndexSpec {
             name: self.name,
             kind: self.kind,
@@ -77,7 +79,9 @@ fn parse_index<'a>(
     };
     let key_elems: &[Value] = match optional_array(v, "KeySchema")? {
         Some(k) => {
-            if k.is_empty() || k.len() > 2 {
+            // A global index may have a multi-attribute key (up to 4 + 4 elements, checked
+            // with the index's other rules).
+            if k.is_empty() || (k.len() > 2 && kind == IndexKind::Local) {
                 errors.push(
                     &format!("{path}.keySchema"),
                     None,
@@ -372,7 +376,7 @@ pub(crate) fn parse_updates(body: &Value, meta: &TableMeta) -> Result<Vec<IndexU
                     .filter(|d| !definitions.iter().any(|x| x.name == d.name))
                     .cloned(),
             );
-            let key_schema = parse_key_schema(&keys, &known, "globalSecondaryIndexUpdates.create.keySchema")
+            let key_schema = parse_global_key_schema(&keys, &known, "globalSecondaryIndexUpdates.create.keySchema")
                 .map_err(|e| {
                     if e.message.contains("are not defined") {
                         ApiError::validation(format!(

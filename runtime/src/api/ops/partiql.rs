@@ -90,9 +90,19 @@ fn plan_member(api: &Api, parsed: &Parsed<'_>, mode: Mode) -> Result<Plan, ApiEr
                 ))
             })?,
     };
-    let keys = Keys {
-        hash: &key_schema.hash.name,
-        range: key_schema.range.as_ref().map(|r| r.name.as_str()),
+    // The planner knows keys of one partition and one sort attribute. A multi-attribute index
+    // key is planned as a Scan of the index with the whole WHERE clause as its filter (no
+    // attribute is the planner's key), which returns the same items.
+    let keys = if key_schema.is_multi_attribute() {
+        Keys {
+            hash: "",
+            range: None,
+        }
+    } else {
+        Keys {
+            hash: &key_schema.hash.name,
+            range: key_schema.range.as_ref().map(|r| r.name.as_str()),
+        }
     };
     plan::plan(&parsed.statement, &parsed.params, keys, mode).map_err(validation)
 }

@@ -215,10 +215,9 @@ pub(crate) fn query(api: &Api, body: &Value) -> Result<Value, ApiError> {
             })?,
     };
     let mut exprs = RequestExprs::new(body)?;
-    let key_condition = exprs.key_condition(
-        &keys.hash.name,
-        keys.range.as_ref().map(|r| r.name.as_str()),
-    )?;
+    let hash_names: Vec<&str> = keys.hash_attributes().map(|a| a.name.as_str()).collect();
+    let range_names: Vec<&str> = keys.range_attributes().map(|a| a.name.as_str()).collect();
+    let key_condition = exprs.key_condition(&hash_names, &range_names)?;
     let filter = exprs.filter("QueryFilter")?;
     let projection = exprs.projection()?;
     exprs.finish()?;

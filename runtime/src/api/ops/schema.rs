@@ -138,14 +138,81 @@ pub(crate) fn parse_key_schema(
     let hash = hash.ok_or_else(|| {
         ApiError::validation("Invalid KeySchema: The first KeySchemaElement is not a HASH key type")
     })?;
-    Ok(KeySchema { hash, range })
+    Ok(KeySchema::new(hash, range))
 }
 
-/// A KeySchema as DynamoDB describes it: the HASH element, then the RANGE one if any.
-pub(crate) fn key_schema_json(ks: &KeySchema) -> Value {
-    let mut out = vec![json!({"AttributeName": ks.hash.name, "KeyType": "HASH"})];
-    if let Some(r) = &ks.range {
-        out.push(json!({"AttributeName": r.name, "KeyType": "RANGE"}));
+/// Reads the KeySchema of a global secondary index, which may be a multi-attribute key: one to
+/// four HASH elements, then up to four RANGE elements, in the order that makes the key (the
+/// counts and repeated names are checked by the store, with the rest of the index's rules).
+/// Attribute types come from `definitions`.
+pub(crate) fn parse_global_key_schema(
+    key_elems: &[Value],
+    definitions: &[KeyAttribute],
+    path: &str,
+) -> Result<KeySchema, ApiError> {
+    if key_elems.len() <= 2 {
+        return parse_key_schema(key_elems, definitions, path);
     }
-    Value::Array(out)
+    let mut hash: Vec<KeyAttribute> = Vec::new();
+    let mut range: Vec<KeyAttribute> = Vec::new();
+    for (i, elem) in key_elems.iter().enumerate() {
+        let attr_name = required_str(elem, "AttributeName")?;
+        let key_type = required_str(elem, "KeyType")?;
+        if !matches!(key_type, "HASH" | "RANGE") {
+            return Err(ApiError::validation(format!(
+                "1 validation error detected: Value '{key_type}' at '{path}.{}.member.keyType' failed to satisfy constraint: Member must satisfy enum value set: [HASH, RANGE]",
+                i + 1
+            )));
+        }
+        let attr_type = definitions
+            .iter()
+            .find(|d| d.name == attr_name)
+            .map(|d| d.attr_type)
+            .ok_or_else(|| {
+                ApiError::validation(format!(
+                    "One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [{}], AttributeDefinitions: [{}]",
+                    key_elems.iter().filter_map(|e| e.get("AttributeName").and_then(Value::as_str)).collect::<Vec<_>>().join(", "),
+                    definitions.iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join(", ")
+                ))
+            })?;
+        let attr = KeyAttribute {
+            name: attr_name.to_string(),
+            attr_type,
+        };
+        match key_type {
+            "HASH" if i == 0 || range.is_empty() => hash.push(attr),
+            "HASH" => return Err(ApiError::validation(
+                "Invalid KeySchema: every HASH KeySchemaElement must come before the RANGE ones",
+            )),
+            _ if i == 0 => {
+                return Err(ApiError::validation(
+                    "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",
+                ))
+            }
+            _ => range.push(attr),
+        }
+    }
+    let mut hash = hash.into_iter();
+    let mut range = range.into_iter();
+    let first = hash.next().ok_or_else(|| {
+        ApiError::validation("Invalid KeySchema: The first KeySchemaElement is not a HASH key type")
+    })?;
+    Ok(KeySchema {
+        hash: first,
+        range: range.next(),
+        hash_rest: hash.collect(),
+        range_rest: range.collect(),
+    })
+}
+
+/// A KeySchema as DynamoDB describes it: the HASH element(s), then the RANGE one(s), in key
+/// order.
+pub(crate) fn key_schema_json(ks: &KeySchema) -> Value {
+    let hash = ks
+        .hash_attributes()
+        .map(|a| json!({"AttributeName": a.name, "KeyType": "HASH"}));
+    let range = ks
+        .range_attributes()
+        .map(|a| json!({"AttributeName": a.name, "KeyType": "RANGE"}));
+    Value::Array(hash.chain(range).collect())
 }

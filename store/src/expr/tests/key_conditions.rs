@@ -11,13 +11,7 @@ fn key_condition_expressions() {
         (":p", s("pre")),
     ];
     let kc = |e: &str| ctx(&[], &v).parse_key_condition(e, "pk", Some("sk"));
-    assert_eq!(
-        kc("pk = :h").unwrap(),
-        KeyCondition {
-            hash_value: s("u1"),
-            range: None
-        }
-    );
+    assert_eq!(kc("pk = :h").unwrap(), KeyCondition::single(s("u1"), None));
     assert_eq!(
         kc("pk = :h AND sk < :a").unwrap().range,
         Some(RangeCondition::Lt(n("1")))
@@ -110,4 +104,69 @@ fn range_conditions_match() {
     assert!(RangeCondition::Le(s("b")).matches(&s("b")));
     assert!(RangeCondition::Gt(V::B(vec![1])).matches(&V::B(vec![2])));
     assert!(!RangeCondition::Ge(V::B(vec![1])).matches(&V::B(vec![0])));
+}
+
+#[test]
+fn multi_attribute_key_conditions() {
+    let v = [
+        (":a", s("a")),
+        (":b", s("b")),
+        (":x", n("1")),
+        (":y", n("2")),
+        (":z", n("3")),
+    ];
+    let hash = ["h1", "h2"];
+    let range = ["r1", "r2", "r3"];
+    let kc = |e: &str| ctx(&[], &v).parse_key_condition_keys(e, &hash, &range);
+    let c = kc("h2 = :b AND h1 = :a").unwrap();
+    assert_eq!((c.hash_value, c.hash_rest), (s("a"), vec![s("b")]));
+    assert!(c.range_prefix.is_empty() && c.range.is_none());
+    let c = kc("h1 = :a AND h2 = :b AND r1 = :x AND r2 = :y AND r3 BETWEEN :y AND :z").unwrap();
+    assert_eq!(c.range_prefix, vec![n("1"), n("2")]);
+    assert_eq!(c.range, Some(RangeCondition::Between(n("2"), n("3"))));
+    let c = kc("r2 = :y AND h1 = :a AND r1 = :x AND h2 = :b").unwrap();
+    assert_eq!(c.range_prefix, vec![n("1")]);
+    assert_eq!(c.range, Some(RangeCondition::Eq(n("2"))));
+    let c = kc("h1 = :a AND h2 = :b AND r1 > :x").unwrap();
+    assert_eq!(
+        (c.range_prefix.len(), c.range),
+        (0, Some(RangeCondition::Gt(n("1"))))
+    );
+
+    let err = |e: &str| kc(e).unwrap_err().to_string();
+    assert_eq!(
+        err("h1 = :a AND r1 = :x"),
+        "Query condition missed key schema element: h2"
+    );
+    assert_eq!(
+        err("h1 = :a AND h2 > :b"),
+        "Invalid KeyConditionExpression: Query key condition not supported"
+    );
+    assert_eq!(
+        err("h1 = :a AND h2 = :b AND r2 = :x"),
+        "Invalid KeyConditionExpression: the sort key attributes must be conditioned from the first in order: r2 has a condition but r1 does not"
+    );
+    assert_eq!(
+        err("h1 = :a AND h2 = :b AND r1 < :x AND r2 = :y"),
+        "Invalid KeyConditionExpression: only the last conditioned sort key attribute may have a range condition: r1 has one and r2 follows it"
+    );
+    assert_eq!(
+        err("h1 = :a AND h2 = :b AND extra = :x"),
+        "Invalid KeyConditionExpression: extra is not a key attribute of the index"
+    );
+    assert_eq!(
+        err("h1 = :a AND h2 = :b AND h2 = :a"),
+        "KeyConditionExpressions must only contain one condition per key"
+    );
+    assert_eq!(
+        err("h1 = :a OR h2 = :b"),
+        "Invalid operator used in KeyConditionExpression: OR"
+    );
+    // One attribute per part: the single-key rules and messages.
+    let single =
+        ctx(&[], &v).parse_key_condition_keys("h1 = :a AND r1 = :x AND r2 = :y", &["h1"], &["r1"]);
+    assert_eq!(
+        single.unwrap_err().to_string(),
+        "Conditions can be of length 1 or 2 only"
+    );
 }

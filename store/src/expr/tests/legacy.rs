@@ -105,10 +105,7 @@ fn legacy_key_conditions_updates_and_attributes_to_get() {
     let kc = key_conditions(&k, "pk", Some("sk")).unwrap();
     assert_eq!(
         kc,
-        KeyCondition {
-            hash_value: s("u"),
-            range: Some(RangeCondition::BeginsWith(s("a")))
-        }
+        KeyCondition::single(s("u"), Some(RangeCondition::BeginsWith(s("a"))))
     );
     k.insert("sk".to_string(), exp("NE", vec![s("a")]));
     assert_eq!(
