@@ -21,7 +21,9 @@
 //! Environment: `TARN_BENCH_GUESTS` (a directory with hello.wasm and get_one.wasm; default:
 //! build them with scripts/build-guests.sh, which builds the Python and JS hellos too), `WASMTIME`
 //! (the wasmtime binary; default: target/wasmtime-cli/bin/wasmtime if present, else `wasmtime` on
-//! PATH; the row is skipped without it), `TARN_BENCH_GET_PATH` (default `/get/bench-1`).
+//! PATH; the row is skipped without it), `TARN_BENCH_GET_PATH` (default `/get/bench-1`),
+//! `TARN_BENCH_BASELINE` (another tarn binary, say the previous commit's: its hello rows are
+//! measured in the same run, for before/after ratios).
 //! Every server is a separate process; the load generator (keep-alive HTTP/1.1 connections, each
 //! sending its next request when the previous answer arrived) runs in this one.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
@@ -331,35 +333,18 @@ async fn run(args: Args) {
     }
     manifest.push_str("[[route]]\npath = \"/*\"\nfunction = \"hello\"\n");
     std::fs::write(work.path().join("tarn.toml"), manifest).unwrap();
-    let tarn_port = free_port();
-    let tarn_addr: SocketAddr = format!("127.0.0.1:{tarn_port}").parse().unwrap();
-    let admin_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let _tarn = Proc(
-        Command::new(env!("CARGO_BIN_EXE_tarn"))
-            .current_dir(work.path())
-            .args([
-                "serve",
-                "--app",
-                "tarn.toml",
-                "--data-dir",
-                "data",
-                "--admin-token",
-                "bench",
-            ])
-            .args(["--functions-listen", &tarn_addr.to_string()])
-            .args(["--admin-listen", &admin_addr.to_string()])
-            .args(["--listen", &format!("127.0.0.1:{}", free_port())])
-            .env("RUST_LOG", "warn")
-            .env_remove("RUST_BACKTRACE")
-            .env_remove("RUST_LIB_BACKTRACE")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("starting tarn"),
-    );
-    assert!(
-        wait_up(tarn_addr, "/_tarn/health").await,
-        "tarn did not start"
-    );
+    let (_tarn, tarn_addr, admin_addr) =
+        start_tarn(Path::new(env!("CARGO_BIN_EXE_tarn")), work.path()).await;
+    // A baseline build of tarn (say, the previous commit's), measured in the same run.
+    let baseline = match std::env::var_os("TARN_BENCH_BASELINE") {
+        Some(bin) => {
+            let dir = work.path().join("baseline");
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::copy(work.path().join("tarn.toml"), dir.join("tarn.toml")).unwrap();
+            Some(start_tarn(Path::new(&bin), &dir).await)
+        }
+        None => None,
+    };
     let (_, hello_body) = get(tarn_addr, "/").await.expect("hello answers");
     let body_file = work.path().join("body");
     std::fs::write(&body_file, &hello_body).unwrap();
@@ -406,6 +391,23 @@ async fn run(args: Args) {
         ));
     }
     rows.push(Row::new("tarn: one GetItem", tarn_addr, &get_path, ok_get));
+    if let Some((_, base_addr, _)) = &baseline {
+        rows.push(Row::new("baseline tarn: hello", *base_addr, "/", ok200));
+        rows.push(Row::new(
+            &format!("baseline tarn: hello, reuse = {REUSE}"),
+            *base_addr,
+            "/hello-reuse/",
+            ok200,
+        ));
+        for (name, _) in variants.iter().skip(1) {
+            rows.push(Row::new(
+                &format!("baseline tarn: {name}"),
+                *base_addr,
+                &format!("/{name}/"),
+                ok200,
+            ));
+        }
+    }
     let peer_name = "wasmtime serve: hello";
     if let Some((addr, _)) = &peer {
         rows.push(Row::new(peer_name, *addr, "/", ok200));
@@ -427,27 +429,11 @@ async fn run(args: Args) {
     drop(peer);
 
     // Instantiation time, from tarn's counters.
-    let auth = "Bearer bench";
-    let stream = tokio::net::TcpStream::connect(admin_addr).await.unwrap();
-    let (mut tx, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    let req = hyper::Request::get("/_tarn/functions")
-        .header("host", "bench")
-        .header("authorization", auth)
-        .body(Empty::<Bytes>::new())
-        .unwrap();
-    let body = tx
-        .send_request(req)
-        .await
-        .unwrap()
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes();
-    let funcs: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let funcs = function_metrics(admin_addr).await;
+    let base_funcs = match &baseline {
+        Some((_, _, admin)) => Some(function_metrics(*admin).await),
+        None => None,
+    };
 
     println!(
         "\nfunctions benchmark: {} connections, {} s per row in {} rounds, {} cores\n",
@@ -507,6 +493,17 @@ async fn run(args: Args) {
             10.0,
         ));
     }
+    if baseline.is_some() {
+        for name in ["hello", "hello-python", "hello-js"] {
+            goals.push((
+                format!("tarn {name}, fresh / baseline tarn {name}, fresh"),
+                rps(&format!("tarn: {name}"))
+                    .zip(rps(&format!("baseline tarn: {name}")))
+                    .map(|(a, b)| a / b),
+                1.0,
+            ));
+        }
+    }
     for (goal, ratio, target) in goals {
         match ratio {
             Some(r) => println!(
@@ -517,15 +514,81 @@ async fn run(args: Args) {
         }
     }
     println!();
-    for f in funcs["functions"].as_array().into_iter().flatten() {
-        println!(
-            "instantiation, {}: mean {:.1} µs over {} invocations (mean invocation {:.1} µs)",
-            f["name"].as_str().unwrap_or(""),
-            f["metrics"]["mean_instantiate_us"].as_f64().unwrap_or(0.0),
-            f["metrics"]["invocations"],
-            f["metrics"]["mean_duration_us"].as_f64().unwrap_or(0.0),
-        );
+    let listed = [("", Some(&funcs)), ("baseline ", base_funcs.as_ref())];
+    for (prefix, funcs) in listed {
+        for f in funcs
+            .and_then(|f| f["functions"].as_array())
+            .into_iter()
+            .flatten()
+        {
+            println!(
+                "{prefix}instantiation, {}: mean {:.1} µs over {} invocations (mean invocation {:.1} µs)",
+                f["name"].as_str().unwrap_or(""),
+                f["metrics"]["mean_instantiate_us"].as_f64().unwrap_or(0.0),
+                f["metrics"]["invocations"],
+                f["metrics"]["mean_duration_us"].as_f64().unwrap_or(0.0),
+            );
+        }
     }
+}
+
+/// Starts `tarn serve` (binary `bin`) on the app in `dir`/tarn.toml; returns the process and
+/// the function and admin addresses once it answers.
+async fn start_tarn(bin: &Path, dir: &Path) -> (Proc, SocketAddr, SocketAddr) {
+    let tarn_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let admin_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let proc = Proc(
+        Command::new(bin)
+            .current_dir(dir)
+            .args([
+                "serve",
+                "--app",
+                "tarn.toml",
+                "--data-dir",
+                "data",
+                "--admin-token",
+                "bench",
+            ])
+            .args(["--functions-listen", &tarn_addr.to_string()])
+            .args(["--admin-listen", &admin_addr.to_string()])
+            .args(["--listen", &format!("127.0.0.1:{}", free_port())])
+            .env("RUST_LOG", "warn")
+            // Both servers run as a service usually does: without RUST_BACKTRACE.
+            .env_remove("RUST_BACKTRACE")
+            .env_remove("RUST_LIB_BACKTRACE")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("starting tarn"),
+    );
+    assert!(
+        wait_up(tarn_addr, "/_tarn/health").await,
+        "tarn did not start"
+    );
+    (proc, tarn_addr, admin_addr)
+}
+
+/// `GET /_tarn/functions` of the admin API at `admin`.
+async fn function_metrics(admin: SocketAddr) -> serde_json::Value {
+    let stream = tokio::net::TcpStream::connect(admin).await.unwrap();
+    let (mut tx, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let req = hyper::Request::get("/_tarn/functions")
+        .header("host", "bench")
+        .header("authorization", "Bearer bench")
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    let body = tx
+        .send_request(req)
+        .await
+        .unwrap()
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes();
+    serde_json::from_slice(&body).unwrap()
 }
 
 /// One row of the table: a server and path under load, and what it measured.
