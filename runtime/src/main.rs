@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    quiet_library_backtraces();
     let cli = tarn::cli::Cli::parse();
     tarn::logging::init();
     match run(cli) {
@@ -26,4 +27,15 @@ fn run(cli: tarn::cli::Cli) -> anyhow::Result<()> {
         .context("cannot start the tokio runtime")?;
     runtime.block_on(tarn::cli::run(cli))?;
     Ok(())
+}
+
+/// `RUST_BACKTRACE=1` also makes every error a library creates capture a backtrace, and
+/// wasmtime creates one in the normal course of dropping each invocation's store (it ends the
+/// store's idle worker fiber with an error): a stack walk per request. Panics keep their
+/// backtraces (they follow `RUST_BACKTRACE`); library errors capture one only when
+/// `RUST_LIB_BACKTRACE` asks for it. Called first thing, before any thread starts.
+fn quiet_library_backtraces() {
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        std::env::set_var("RUST_LIB_BACKTRACE", "0");
+    }
 }
