@@ -4,7 +4,7 @@
 //! tarn serve [--data-dir ./tarn-data] [--listen 127.0.0.1:8000] [--in-memory]
 //!            [--credentials-file FILE] [--encrypt-key-file FILE]
 //!            [--ttl-sweep-interval 1s] [--stream-retention 24h] [--export-root DIR]
-//!            [--cache-size 256MiB] [--min-free-space 256MiB]
+//!            [--cache-size 256MiB] [--min-free-space 256MiB] [--no-request-metrics]
 //! ```
 //!
 //! `--cache-size` is the store's block cache (see [`tarn_store::StoreOptions::cache_bytes`]):
@@ -115,6 +115,11 @@ pub struct ServeArgs {
     /// "1GiB", "500MB"; at least 16MiB). Reads go on; writes resume once space is freed.
     #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size, env = "TARN_MIN_FREE_SPACE")]
     pub min_free_space: u64,
+
+    /// Do not record DynamoDB requests in the metrics (request counts, latencies, consumed
+    /// capacity on /metrics and the console stay empty): for measuring what recording costs.
+    #[arg(long)]
+    pub no_request_metrics: bool,
 
     /// Most client connections open at once, per listener.
     #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
@@ -386,6 +391,8 @@ pub async fn start(args: ServeArgs) -> Result<Running, ServeError> {
         tracing::warn!(error = %e, "cannot mark interrupted export and import jobs as failed");
     }
     let mut api = Api::new(Arc::new(store));
+    api.metrics()
+        .set_request_recording(!args.no_request_metrics);
     if let Some(root) = &args.export_root {
         let root = std::path::absolute(root).map_err(|source| ServeError::DataDir {
             path: root.clone(),
@@ -547,6 +554,8 @@ mod tests {
         assert_eq!(a.listen, "127.0.0.1:8000".parse().unwrap());
         assert_eq!(a.data_dir, PathBuf::from("./tarn-data"));
         assert!(!a.in_memory);
+        assert!(!a.no_request_metrics);
+        assert!(serve_args(&["--no-request-metrics"]).no_request_metrics);
         assert_eq!(a.ttl_sweep_interval, Duration::from_secs(1));
         assert_eq!(a.stream_retention, Duration::from_secs(86_400));
         assert_eq!(a.min_free_space, 256 << 20);
