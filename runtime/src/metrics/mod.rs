@@ -90,6 +90,7 @@ pub mod triggers;
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -121,6 +122,9 @@ struct Inner {
     history: History,
     /// Tables with figures that the last sample did not find in the store.
     gone: Mutex<HashSet<String>>,
+    /// Whether DynamoDB requests and their consumed capacity are recorded (see
+    /// [`Metrics::set_request_recording`]).
+    recording: AtomicBool,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -140,6 +144,7 @@ impl Metrics {
                 triggers: RwLock::new(None),
                 history: History::default(),
                 gone: Mutex::new(HashSet::new()),
+                recording: AtomicBool::new(true),
             }),
         }
     }
@@ -153,8 +158,24 @@ impl Metrics {
         elapsed: Duration,
         result: &Result<Value, ApiError>,
     ) {
+        if !self.records_requests() {
+            return;
+        }
         let outcome = requests::Outcome::of(op, result);
         self.inner.requests.record(op, body, elapsed, outcome);
+    }
+
+    /// Turns the recording of DynamoDB requests and their consumed capacity on or off (on
+    /// from the start; `tarn serve --no-request-metrics` turns it off). Off, a request costs
+    /// one relaxed load instead of the table lookup and the adds: what the benchmarks compare
+    /// to measure the recording's cost. Functions, triggers and the store are still counted.
+    pub fn set_request_recording(&self, on: bool) {
+        self.inner.recording.store(on, Ordering::Relaxed);
+    }
+
+    /// Whether DynamoDB requests are recorded.
+    pub fn records_requests(&self) -> bool {
+        self.inner.recording.load(Ordering::Relaxed)
     }
 
     /// Runs `handler` and records it as one request of `op` on the table(s) `body` names.
@@ -173,6 +194,9 @@ impl Metrics {
     /// Records `units` of capacity of `kind` consumed on `table` (on its index `index`, if
     /// given).
     pub fn consumed(&self, table: &str, index: Option<&str>, kind: CapacityKind, units: f64) {
+        if !self.records_requests() {
+            return;
+        }
         self.inner.requests.consumed(table, index, kind, units);
     }
 
@@ -425,6 +449,30 @@ mod tests {
         assert_eq!(p.write_capacity_units, 6.0, "table and index");
         assert_eq!(p.read_capacity_units, 1.5);
         assert_eq!(p.item_count, 3);
+    }
+
+    #[tokio::test]
+    async fn request_recording_can_be_turned_off() {
+        let (_dir, api) = api();
+        create_indexed_table(&api, "quiet").await;
+        let put =
+            |pk: &str| json!({"TableName": "quiet", "Item": {"pk": {"S": pk}, "year": {"N": "1"}}});
+        api.metrics().set_request_recording(false);
+        assert!(!api.metrics().records_requests());
+        api.call("PutItem", put("a")).await.unwrap();
+        api.call_inline("PutItem", put("b")).await.unwrap();
+
+        // Only the put made after recording is on again is counted.
+        api.metrics().set_request_recording(true);
+        api.call_inline("PutItem", put("c")).await.unwrap();
+        let text = api.metrics().render();
+        assert!(
+            text.contains(r#"tarn_dynamodb_requests_total{operation="PutItem",table="quiet"} 1"#),
+            "{text}"
+        );
+        assert!(text.contains(
+            r#"tarn_dynamodb_consumed_write_capacity_units_total{table="quiet",index=""} 1"#
+        ));
     }
 
     #[tokio::test]

@@ -32,6 +32,7 @@ pub struct SupervisorInner {
     /// Tracks journal size and garbage collects sealed journals when possible
     pub(crate) journal_manager: Arc<RwLock<JournalManager>>,
 
+    #[allow(dead_code, reason = "not taken by any write path in this release")]
     pub(crate) backpressure_lock: Mutex<()>,
 }
 

@@ -7,6 +7,7 @@
 /// Based on `RocksDB`'s WAL Recovery Modes: <https://github.com/facebook/rocksdb/wiki/WAL-Recovery-Modes>
 #[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
 #[non_exhaustive]
+#[allow(dead_code, reason = "kept for the journal recovery mode option, not wired yet")]
 pub enum RecoveryMode {
     /// The last batch in the journal may be corrupt on crash,
     /// and will be discarded without error.

@@ -21,6 +21,14 @@ pub const PRE_ALLOCATED_BYTES: u64 = 64 * 1_024 * 1_024;
 
 pub const JOURNAL_BUFFER_BYTES: usize = 8 * 1_024;
 
+/// How much of the journal file is filled with written zeros at a time, ahead
+/// of the write position (see [`Writer::flush_for_sync`])
+const ZERO_FILL_BYTES: usize = 1_024 * 1_024;
+
+/// The write position's distance to the end of the zeroed part of the file
+/// below which the next part is zeroed
+const ZERO_FILL_LOW_WATER: u64 = 256 * 1_024;
+
 pub struct Writer {
     pub(crate) path: PathBuf,
     file: BufWriter<File>,
@@ -28,6 +36,10 @@ pub struct Writer {
     /// A second handle of the same open file, so the file can be synced
     /// without holding the writer (see [`Writer::flush_for_sync`])
     sync_handle: Arc<File>,
+
+    /// The end of the part of the file filled with written zeros (or data), or
+    /// `None` when the file is appended to (zeros ahead would be appended)
+    zeroed_to: Option<u64>,
     buf: Vec<u8>,
     is_buffer_dirty: bool,
 
@@ -147,6 +159,7 @@ impl Writer {
         Ok(Self {
             path,
             sync_handle: Arc::new(file.try_clone()?),
+            zeroed_to: Some(0),
             file: BufWriter::new(file),
             buf: Vec::new(),
             is_buffer_dirty: false,
@@ -181,6 +194,7 @@ impl Writer {
             return Ok(Self {
                 path: path.into(),
                 sync_handle: Arc::new(file.try_clone()?),
+                zeroed_to: Some(0),
                 file: BufWriter::with_capacity(JOURNAL_BUFFER_BYTES, file),
                 buf: Vec::new(),
                 is_buffer_dirty: false,
@@ -199,6 +213,7 @@ impl Writer {
         Ok(Self {
             path: path.into(),
             sync_handle: Arc::new(file.try_clone()?),
+            zeroed_to: None,
             file: BufWriter::with_capacity(JOURNAL_BUFFER_BYTES, file),
             buf: Vec::new(),
             is_buffer_dirty: false,
@@ -214,10 +229,52 @@ impl Writer {
     /// to the file before the sync starts, so writers may go on appending while
     /// the disk syncs. If the journal is rotated meanwhile, the sealed file was
     /// synced by the rotation itself (see [`Writer::rotate`]).
+    ///
+    /// The journal file is preallocated sparse (`set_len`): a write into a hole
+    /// allocates blocks, and then `fdatasync` must commit the file system's
+    /// metadata too (on ext4 a journal commit, which waits for other files'
+    /// data), not only this file's data. So that syncs find allocated blocks,
+    /// the part of the file just ahead of the write position is filled with
+    /// written zeros here, [`ZERO_FILL_BYTES`] at a time (the same bytes a hole
+    /// reads as, so recovery reads the file as before); the sync that follows
+    /// commits that allocation once for the many syncs that overwrite it.
     pub(crate) fn flush_for_sync(&mut self) -> std::io::Result<Arc<File>> {
         self.persist(PersistMode::Buffer)?;
+        self.zero_fill_ahead();
         Ok(self.sync_handle.clone())
     }
+
+    /// Fills the next part of the file with zeros when the write position
+    /// nears the end of the zeroed part (see [`Writer::flush_for_sync`]). A
+    /// failure (a full disk) is not an error: the journal's own writes then
+    /// find the space or fail as they would have.
+    #[cfg(unix)]
+    fn zero_fill_ahead(&mut self) {
+        use std::os::unix::fs::FileExt;
+
+        let Some(zeroed_to) = self.zeroed_to else {
+            return;
+        };
+        // The buffer was just flushed: the file position is the end of the data.
+        let Ok(pos) = self.file.get_mut().stream_position() else {
+            return;
+        };
+        if pos + ZERO_FILL_LOW_WATER <= zeroed_to {
+            return;
+        }
+        let from = pos.max(zeroed_to);
+        let zeros = vec![0; ZERO_FILL_BYTES];
+        match self.sync_handle.write_all_at(&zeros, from) {
+            Ok(()) => self.zeroed_to = Some(from + zeros.len() as u64),
+            Err(e) => log::debug!(
+                "Could not zero journal file {} ahead of its writes: {e:?}",
+                self.path.display(),
+            ),
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn zero_fill_ahead(&mut self) {}
 
     /// Persists the journal file.
     pub(crate) fn persist(&mut self, mode: PersistMode) -> std::io::Result<()> {

@@ -84,6 +84,7 @@ pub struct KeyspaceInner {
     pub(crate) supervisor: Supervisor,
 
     /// Database-level stats
+    #[allow(dead_code, reason = "held for the keyspace's lifetime; not read in this release")]
     pub(crate) stats: Arc<Stats>,
 
     pub(crate) worker_messager: flume::Sender<WorkerMessage>,
