@@ -33,7 +33,7 @@ use crate::error::Result;
 use crate::key;
 use crate::schema::index::{IndexKeyValues, KEYSPACE_PREFIX};
 use crate::schema::{IndexInfo, IndexMeta, IndexProjection, IndexStatus, KeySchema, TableMeta};
-use crate::value::{item_size, AttributeValue, Item};
+use crate::value::{item_size, Item};
 
 /// The storage key of an item's entry: the index key (every attribute of each part, in key
 /// order), then the table key.
