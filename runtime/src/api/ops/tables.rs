@@ -337,10 +337,12 @@ pub(crate) fn tag_resource(api: &Api, body: &Value) -> Result<Value, ApiError> {
         ));
     }
     let tags = tags(body, "Tags")?;
-    api.store().tag_table(&api.table_ref(name), tags).map_err(|e| match e {
-        tarn_store::StoreError::LimitExceeded(_) => too_many_tags(),
-        e => not_found_arn(api, name, e),
-    })?;
+    api.store()
+        .tag_table(&api.table_ref(name), tags)
+        .map_err(|e| match e {
+            tarn_store::StoreError::LimitExceeded(_) => too_many_tags(),
+            e => not_found_arn(api, name, e),
+        })?;
     Ok(json!({}))
 }
 
