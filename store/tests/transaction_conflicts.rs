@@ -30,10 +30,7 @@ fn spec() -> TableSpec {
     TableSpec {
         name: "tbl".into(),
         attribute_definitions: vec![pk.clone()],
-        key_schema: KeySchema {
-            hash: pk,
-            range: None,
-        },
+        key_schema: KeySchema::new(pk, None),
         billing_mode: BillingMode::PayPerRequest,
         throughput: None,
         tags: BTreeMap::new(),
