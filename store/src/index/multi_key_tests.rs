@@ -348,8 +348,14 @@ fn single_attribute_catalog_records_read_and_write_unchanged() {
     assert!(!meta.key_schema.is_multi_attribute());
     assert!(!meta.indexes[0].key_schema.is_multi_attribute());
     assert_eq!(meta.indexes[0].key_schema.hash.name, "g");
-    // written back byte for byte: an older tarn reads what this one writes
-    assert_eq!(serde_json::to_string(&meta).unwrap(), OLD_RECORD);
+    // written back byte for byte but for the table's region (which older tarns ignore): an
+    // older tarn reads what this one writes
+    assert_eq!(meta.region, "us-east-1");
+    let written = serde_json::to_string(&meta).unwrap();
+    assert_eq!(
+        written.replacen(r#""region":"us-east-1","#, "", 1),
+        OLD_RECORD
+    );
     // and a multi-attribute key writes its further attributes
     let spec = matches_index();
     let json = serde_json::to_value(&spec.key_schema).unwrap();
