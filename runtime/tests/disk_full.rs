@@ -25,12 +25,9 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::primitives::Blob;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
-use common::{err_code, wait_active, TarnServer};
+use common::{create_hash_table, err_code, TarnServer};
 
 /// The size of the tmpfs the data lives on.
 const DISK: &str = "64m";
@@ -212,27 +209,7 @@ async fn a_full_disk_refuses_writes_keeps_reads_and_loses_nothing() {
     let data = disk.path().join("data");
     let mut server = start(&data, "tarn-1.log");
     let c = server.client();
-    c.create_table()
-        .table_name(TABLE)
-        .billing_mode(BillingMode::PayPerRequest)
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    wait_active(&c, TABLE).await;
+    create_hash_table(&c, TABLE).await;
     assert_eq!(health(server.addr).0, 200);
 
     // Leave ~32 MiB free (the reserve is 16 MiB), then let tarn's own writes fill it.

@@ -10,11 +10,8 @@ mod common;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
-use common::{wait_active, TarnServer};
+use aws_sdk_dynamodb::types::AttributeValue;
+use common::{create_hash_table, TarnServer};
 
 const TABLE: &str = "eio";
 /// The sync that fails: the first ones succeed (creating the table, the first puts).
@@ -37,27 +34,7 @@ async fn a_failed_fsync_makes_tarn_exit_and_a_restart_loses_nothing_acknowledged
     let mut server =
         TarnServer::start_on_with(&data, "tarn-1.log", &[], &[("FAILPOINTS", FAILPOINTS)]);
     let c = server.client();
-    c.create_table()
-        .table_name(TABLE)
-        .billing_mode(BillingMode::PayPerRequest)
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    wait_active(&c, TABLE).await;
+    create_hash_table(&c, TABLE).await;
 
     // Put one after another until a put fails: its sync was the one that failed.
     let mut acked = Vec::new();

@@ -12,12 +12,9 @@ use std::time::Duration;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, Put,
-    ScalarAttributeType, TransactWriteItem,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
-use common::{err_code, unique_name, wait_active, TarnServer};
+use common::{create_hash_table, err_code, unique_name, TarnServer};
 
 fn client_in(endpoint: &str, region: &str) -> Client {
     client_signing(endpoint, region, ("test", "test"))
@@ -39,30 +36,6 @@ fn client_signing(endpoint: &str, region: &str, (key, secret): (&str, &str)) -> 
     Client::from_conf(config)
 }
 
-async fn create(c: &Client, name: &str) {
-    c.create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    wait_active(c, name).await;
-}
-
 fn s(v: &str) -> AttributeValue {
     AttributeValue::S(v.to_string())
 }
@@ -73,7 +46,7 @@ async fn each_region_has_its_own_tables() {
     let us = client_in(&server.endpoint(), "us-east-1");
     let eu = client_in(&server.endpoint(), "eu-west-1");
     let name = unique_name("regions");
-    create(&us, &name).await;
+    create_hash_table(&us, &name).await;
 
     // Not seen from eu-west-1 until made there too.
     let listed = eu.list_tables().send().await.unwrap();
@@ -85,7 +58,7 @@ async fn each_region_has_its_own_tables() {
         .await
         .unwrap_err();
     assert_eq!(err_code(&e), "ResourceNotFoundException");
-    create(&eu, &name).await;
+    create_hash_table(&eu, &name).await;
 
     for (c, value) in [(&us, "virginia"), (&eu, "ireland")] {
         c.put_item()
@@ -117,7 +90,7 @@ async fn each_region_has_its_own_tables() {
 
     // A transaction made in eu-west-1 cannot name a us-east-1-only table: it is not there.
     let only_us = unique_name("only-us");
-    create(&us, &only_us).await;
+    create_hash_table(&us, &only_us).await;
     let put = |table: &str| {
         TransactWriteItem::builder()
             .put(
@@ -161,7 +134,7 @@ async fn a_verified_signature_names_the_region() {
     let eu = client_signing(&server.endpoint(), "eu-west-1", key);
     let us = client_signing(&server.endpoint(), "us-east-1", key);
     let name = unique_name("signed");
-    create(&eu, &name).await;
+    create_hash_table(&eu, &name).await;
     let t = eu.describe_table().table_name(&name).send().await.unwrap();
     assert!(t
         .table()

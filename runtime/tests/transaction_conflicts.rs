@@ -17,11 +17,8 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, Put,
-    ScalarAttributeType, TransactWriteItem,
-};
-use common::{err_code, wait_active, TarnServer};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use common::{create_hash_table, err_code, TarnServer};
 
 const TABLE: &str = "conflicts";
 /// The first write transaction sleeps 5 s with its items marked ongoing.
@@ -62,27 +59,7 @@ async fn value(c: &aws_sdk_dynamodb::Client, pk: &str) -> String {
 async fn writes_to_an_item_in_an_ongoing_transaction_conflict() {
     let server = TarnServer::start_with(&[], &[("FAILPOINTS", FAILPOINTS)]);
     let c = server.client();
-    c.create_table()
-        .table_name(TABLE)
-        .billing_mode(BillingMode::PayPerRequest)
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    wait_active(&c, TABLE).await;
+    create_hash_table(&c, TABLE).await;
     for pk in ["a", "b", "c"] {
         c.put_item()
             .table_name(TABLE)

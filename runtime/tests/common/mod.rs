@@ -264,6 +264,35 @@ pub fn unique_name(hint: &str) -> String {
     format!("{hint}-{}", &id[..10])
 }
 
+/// Creates an on-demand table `name` keyed by a string partition key `pk` alone, and waits
+/// until it is ACTIVE.
+pub async fn create_hash_table(c: &aws_sdk_dynamodb::Client, name: &str) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    c.create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    wait_active(c, name).await;
+}
+
 /// Polls DescribeTable until the table is ACTIVE (at most 20 s) and returns its description.
 pub async fn wait_active(
     c: &aws_sdk_dynamodb::Client,
