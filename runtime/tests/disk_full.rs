@@ -5,7 +5,8 @@
 //!   runs out of space and stops); reads work throughout, and the health check on `GET /`
 //!   answers 503 `degraded` while the disk is below the reserve;
 //! - tarn is killed (SIGKILL) while the disk is full and restarted: every acknowledged write
-//!   is there, reads work, writes are still refused;
+//!   is there, reads work, and writes are refused again once the disk is back below the
+//!   reserve (opening the store may free a little space, so the test fills it again);
 //! - space comes back (a ballast file is deleted): writes resume without a restart, and the
 //!   health check says healthy again;
 //! - killed and restarted once more, nothing acknowledged is lost.
@@ -164,9 +165,9 @@ fn start(data: &Path, log: &str) -> TarnServer {
     TarnServer::start_on_with(data, log, &["--min-free-space", RESERVE], &[])
 }
 
-/// Fills the tmpfs with a ballast file until `left` bytes are free.
-fn ballast(dir: &Path, left: u64) -> PathBuf {
-    let path = dir.join("ballast");
+/// Fills the tmpfs with a ballast file `name` until `left` bytes are free.
+fn ballast(dir: &Path, name: &str, left: u64) -> PathBuf {
+    let path = dir.join(name);
     let free = fs_free(dir);
     let size = free.saturating_sub(left);
     let mut f = std::fs::File::create(&path).unwrap();
@@ -213,7 +214,7 @@ async fn a_full_disk_refuses_writes_keeps_reads_and_loses_nothing() {
     assert_eq!(health(server.addr).0, 200);
 
     // Leave ~32 MiB free (the reserve is 16 MiB), then let tarn's own writes fill it.
-    let ballast = ballast(disk.path(), 32 << 20);
+    let filler = ballast(disk.path(), "ballast", 32 << 20);
     let mut acked = Vec::new();
     let mut n = 0u64;
     let refusal = loop {
@@ -260,11 +261,31 @@ async fn a_full_disk_refuses_writes_keeps_reads_and_loses_nothing() {
     let mut server = start(&data, "tarn-2.log");
     let c = server.client();
     check_acked(&c, &acked).await;
-    let e = put(&c, 200_000).await.unwrap_err();
-    assert!(e.starts_with("DiskFullException"), "{e}");
+    // Opening the store may free some space (a replayed journal is flushed and dropped): fill
+    // the disk back to below the reserve, and writes are refused again. A write acknowledged
+    // before the refusal counts as acknowledged.
+    let topup = ballast(disk.path(), "ballast-2", 8 << 20);
+    let mut n = 200_000;
+    eventually(
+        "writes refused again after the restart",
+        async || match put(&c, n).await {
+            Ok(()) => {
+                acked.push(n);
+                n += 1;
+                false
+            }
+            Err(e) => {
+                assert!(e.starts_with("DiskFullException"), "{e}");
+                true
+            }
+        },
+    )
+    .await;
+    check_acked(&c, &acked).await;
 
     // Space comes back: writes resume by themselves, the health check turns healthy.
-    std::fs::remove_file(&ballast).unwrap();
+    std::fs::remove_file(&filler).unwrap();
+    std::fs::remove_file(&topup).unwrap();
     eventually("writes resume once space is freed", async || {
         put(&c, 300_000).await.is_ok()
     })
