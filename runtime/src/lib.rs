@@ -10,5 +10,6 @@ pub mod logging;
 pub mod maintenance;
 pub mod metrics;
 pub mod server;
+pub mod signing;
 pub mod transfer;
 pub mod triggers;

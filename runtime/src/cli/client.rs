@@ -3,10 +3,6 @@
 //! with SigV4 when credentials are in the environment (`AWS_ACCESS_KEY_ID`,
 //! `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`), as a server with `--credentials-file` requires.
 
-use std::time::SystemTime;
-
-use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
-use aws_sigv4::sign::v4;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
@@ -115,32 +111,7 @@ fn sign_request(
     let region = std::env::var("AWS_REGION")
         .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
         .unwrap_or_else(|_| "us-east-1".into());
-    let identity = aws_credential_types::Credentials::new(akid, secret, None, None, "env").into();
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(&region)
-        .name("dynamodb")
-        .time(SystemTime::now())
-        .settings(SigningSettings::default())
-        .build()
-        .map_err(|e| ClientError::Transport(format!("signing: {e}")))?
-        .into();
-    let headers: Vec<(String, String)> = req
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
-        .collect();
+    let credentials = aws_credential_types::Credentials::new(akid, secret, None, None, "env");
     let url = format!("{}/", endpoint.trim_end_matches('/'));
-    let signable = SignableRequest::new(
-        "POST",
-        &url,
-        headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        SignableBody::Bytes(body),
-    )
-    .map_err(|e| ClientError::Transport(format!("signing: {e}")))?;
-    let (instructions, _) = sign(signable, &params)
-        .map_err(|e| ClientError::Transport(format!("signing: {e}")))?
-        .into_parts();
-    instructions.apply_to_request_http1x(req);
-    Ok(())
+    crate::signing::sign_post(req, &url, body, credentials, &region).map_err(ClientError::Transport)
 }

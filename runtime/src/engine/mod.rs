@@ -27,8 +27,6 @@ use aws_config::meta::region::RegionProviderChain;
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
-use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
-use aws_sigv4::sign::v4;
 use bytes::Bytes;
 use http::StatusCode;
 use http_body_util::{BodyExt, Full};
@@ -414,33 +412,9 @@ impl RemoteEngine {
         url: &str,
         body: &[u8],
     ) -> Result<(), EngineError> {
-        let identity = self.identity().await?.into();
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name("dynamodb")
-            .time(SystemTime::now())
-            .settings(SigningSettings::default())
-            .build()
-            .map_err(|e| EngineError::Credentials(format!("signing: {e}")))?
-            .into();
-        let headers: Vec<(String, String)> = req
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
-            .collect();
-        let signable = SignableRequest::new(
-            "POST",
-            url,
-            headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            SignableBody::Bytes(body),
-        )
-        .map_err(|e| EngineError::Credentials(format!("signing: {e}")))?;
-        let (instructions, _) = sign(signable, &params)
-            .map_err(|e| EngineError::Credentials(format!("signing: {e}")))?
-            .into_parts();
-        instructions.apply_to_request_http1x(req);
-        Ok(())
+        let credentials = self.identity().await?;
+        crate::signing::sign_post(req, url, body, credentials, &self.region)
+            .map_err(EngineError::Credentials)
     }
 }
 
