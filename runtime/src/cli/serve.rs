@@ -459,6 +459,7 @@ pub async fn start(args: ServeArgs) -> Result<Running, ServeError> {
         .set_request_recording(!args.no_request_metrics);
     if let Some(c) = &cluster {
         api = api.with_engine(c.engine().clone());
+        api.metrics().set_engine(c.engine().clone());
     }
     if let Some(root) = &args.export_root {
         let root = std::path::absolute(root).map_err(|source| ServeError::DataDir {

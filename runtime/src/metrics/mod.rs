@@ -125,6 +125,10 @@ struct Inner {
     /// Whether DynamoDB requests and their consumed capacity are recorded (see
     /// [`Metrics::set_request_recording`]).
     recording: AtomicBool,
+    /// Engine mode: the engine whose tables' sizes are reported, and their last sizes
+    /// (see [`Metrics::set_engine`]).
+    engine: RwLock<Option<Arc<crate::engine::RemoteEngine>>>,
+    engine_sizes: RwLock<Vec<(String, String, u64, u64)>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -145,6 +149,8 @@ impl Metrics {
                 history: History::default(),
                 gone: Mutex::new(HashSet::new()),
                 recording: AtomicBool::new(true),
+                engine: RwLock::new(None),
+                engine_sizes: RwLock::new(Vec::new()),
             }),
         }
     }
@@ -232,26 +238,30 @@ impl Metrics {
         &self.inner.history
     }
 
-    /// Every table and index that exists, with its size: (table, index or `""`, items, bytes).
-    fn sizes(&self) -> Vec<(String, String, u64, u64)> {
-        let store = &self.inner.store;
-        let (names, _) = store.list_tables(None, usize::MAX);
-        let mut out = Vec::new();
-        for name in names {
-            let Ok(info) = store.describe_table(&name) else {
-                continue; // deleted meanwhile
-            };
-            out.push((
-                name.clone(),
-                String::new(),
-                info.item_count,
-                info.size_bytes,
-            ));
-            for ix in &info.indexes {
-                out.push((name.clone(), ix.name.clone(), ix.item_count, ix.size_bytes));
-            }
+    /// Engine mode (`tarn serve --engine`): table sizes and item counts are the engine's
+    /// (its `DescribeTable`, read by [`Metrics::refresh_engine_sizes`]), not the node's
+    /// scratch store's.
+    pub fn set_engine(&self, engine: Arc<crate::engine::RemoteEngine>) {
+        *self.inner.engine.write() = Some(engine);
+    }
+
+    /// Engine mode: reads every table's size from the engine, for the next sample or scrape
+    /// (the sampler and `GET /metrics` call it first). Nothing without an engine.
+    pub async fn refresh_engine_sizes(&self) {
+        let engine = self.inner.engine.read().clone();
+        if let Some(engine) = engine {
+            let sizes = engine.table_sizes().await;
+            *self.inner.engine_sizes.write() = sizes;
         }
-        out
+    }
+
+    /// Every table and index that exists, with its size: (table, index or `""`, items, bytes):
+    /// the store's, or in engine mode the engine's as last read.
+    fn sizes(&self) -> Vec<(String, String, u64, u64)> {
+        if self.inner.engine.read().is_some() {
+            return self.inner.engine_sizes.read().clone();
+        }
+        store_sizes(&self.inner.store)
     }
 
     /// Closes the history step ending at `t` (seconds since the Unix epoch; see [`step_end`]):
@@ -313,6 +323,27 @@ impl Metrics {
     }
 }
 
+/// Every table and index of the store with its size.
+pub fn store_sizes(store: &tarn_store::Store) -> Vec<(String, String, u64, u64)> {
+    let (names, _) = store.list_tables(None, usize::MAX);
+    let mut out = Vec::new();
+    for name in names {
+        let Ok(info) = store.describe_table(&name) else {
+            continue; // deleted meanwhile
+        };
+        out.push((
+            name.clone(),
+            String::new(),
+            info.item_count,
+            info.size_bytes,
+        ));
+        for ix in &info.indexes {
+            out.push((name.clone(), ix.name.clone(), ix.item_count, ix.size_bytes));
+        }
+    }
+    out
+}
+
 /// Closes a history step every [`STEP_SECONDS`], on wall-clock multiples of it, until
 /// `shutdown` completes (`tarn serve` runs it beside the DynamoDB server).
 pub async fn run_sampler(metrics: Metrics, shutdown: impl Future<Output = ()>) {
@@ -327,6 +358,7 @@ pub async fn run_sampler(metrics: Metrics, shutdown: impl Future<Output = ()>) {
             () = &mut shutdown => return,
             () = tokio::time::sleep(wait) => {}
         }
+        metrics.refresh_engine_sizes().await;
         let m = metrics.clone();
         if let Err(e) = tokio::task::spawn_blocking(move || m.sample(t)).await {
             tracing::error!(error = %e, "metrics sampler panicked");
