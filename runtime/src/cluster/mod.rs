@@ -62,6 +62,10 @@ pub struct ClusterArgs {
     /// The engine table holding app versions (created if missing).
     #[arg(long, value_name = "TABLE", default_value = DEFAULT_VERSIONS_TABLE, env = "TARN_VERSIONS_TABLE")]
     pub versions_table: String,
+    /// Seconds after which a version claim whose node made no version (it died meanwhile)
+    /// is taken over by another node (default 30).
+    #[arg(long, value_name = "SECS", requires = "engine", env = "TARN_VERSION_CLAIM_TIMEOUT", value_parser = clap::value_parser!(u64).range(1..))]
+    pub version_claim_timeout: Option<u64>,
     /// The engine table holding schedule-tick claims (created if missing, with TTL on
     /// `expires`).
     #[arg(long, value_name = "TABLE", default_value = DEFAULT_CLAIMS_TABLE, env = "TARN_CLAIMS_TABLE")]
@@ -145,7 +149,11 @@ impl Cluster {
         })
         .await?;
         let node_id = args.node_id.clone().unwrap_or_else(default_node_id);
-        let versions = versions::EngineVersions::new(engine.clone(), &args.versions_table);
+        let versions = versions::EngineVersions::new(engine.clone(), &args.versions_table)
+            .with_takeover(
+                args.version_claim_timeout
+                    .map_or(versions::DEFAULT_CLAIM_TAKEOVER, Duration::from_secs),
+            );
         versions.ensure_table().await?;
         let claims = claims::Claims::new(engine.clone(), &args.claims_table, &node_id);
         claims.ensure_table().await?;
