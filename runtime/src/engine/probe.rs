@@ -25,6 +25,10 @@ impl RemoteEngine {
         let call = self.call("ListTables", &probe);
         let answer = match tokio::time::timeout(HEALTH_TIMEOUT, call).await {
             Ok(Ok(_)) => Ok(()),
+            Ok(Err(super::EngineError::Transport(why))) => Err(format!(
+                "the engine at {} does not answer: {why}",
+                self.url()
+            )),
             Ok(Err(e)) => Err(format!("the engine at {} answered: {e}", self.url())),
             Err(_) => Err(format!(
                 "the engine at {} did not answer within {} s",
