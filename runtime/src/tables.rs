@@ -134,7 +134,7 @@ impl Tables {
                     .await
                     .unwrap_or_default()
             }
-            Tables::Remote { engine, .. } => engine.table_sizes().await,
+            Tables::Remote { engine, .. } => engine.table_sizes().await.unwrap_or_default(),
         }
     }
 

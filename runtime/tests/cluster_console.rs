@@ -315,7 +315,7 @@ async fn node_over(mut engine: Engine) {
         "{line} missing:\n{}",
         metrics.body
     );
-    // The console's write went through the API: counted too. Item counts are the engine's.
+    // The console's write went through the API: counted too.
     assert!(
         metrics.body.contains(
             r#"tarn_dynamodb_requests_total{operation="PutItem",table="made-in-engine"} 1"#
@@ -323,16 +323,24 @@ async fn node_over(mut engine: Engine) {
         "{}",
         metrics.body
     );
-    assert!(
-        metrics
-            .body
-            .lines()
-            .any(|l| l.starts_with("tarn_dynamodb_item_count{")
+    // Item counts are the engine's (read again at most every five seconds).
+    let engine_count = |body: &str| {
+        body.lines().any(|l| {
+            l.starts_with("tarn_dynamodb_item_count{")
                 && l.contains(r#"table="made-in-engine""#)
-                && l.ends_with(" 3")),
-        "the engine's item count is not on /metrics:\n{}",
-        metrics.body
-    );
+                && l.ends_with(" 3")
+        })
+    };
+    let mut last = metrics.body;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !engine_count(&last) {
+        assert!(
+            Instant::now() < deadline,
+            "the engine's item count is not on /metrics:\n{last}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        last = node.admin("GET", "/metrics", None).await.body;
+    }
 
     // `tarn logs` says which node it reads.
     let logs = node.cli(&["logs", "--tail", "1"]);

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::RemoteEngine;
+use super::{EngineError, RemoteEngine};
 
 /// How long an answer about the engine's reachability is reused.
 pub const HEALTH_TTL: Duration = Duration::from_secs(2);
@@ -25,7 +25,7 @@ impl RemoteEngine {
         let call = self.call("ListTables", &probe);
         let answer = match tokio::time::timeout(HEALTH_TIMEOUT, call).await {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(super::EngineError::Transport(why))) => Err(format!(
+            Ok(Err(EngineError::Transport(why))) => Err(format!(
                 "the engine at {} does not answer: {why}",
                 self.url()
             )),
@@ -40,9 +40,10 @@ impl RemoteEngine {
         answer
     }
 
-    /// Every table and index in the engine with its size, from each table's `DescribeTable`
-    /// (empty when the engine does not answer).
-    pub async fn table_sizes(&self) -> Vec<(String, String, u64, u64)> {
+    /// Every table and index in the engine with its size, from each table's `DescribeTable`:
+    /// (table, index or `""`, items, bytes). Err when the engine does not list its tables (a
+    /// table deleted between the listing and its description is left out).
+    pub async fn table_sizes(&self) -> Result<Vec<(String, String, u64, u64)>, EngineError> {
         let mut names = Vec::new();
         let mut start: Option<String> = None;
         loop {
@@ -50,9 +51,7 @@ impl RemoteEngine {
             if let Some(s) = &start {
                 req["ExclusiveStartTableName"] = json!(s);
             }
-            let Ok(page) = self.call("ListTables", &req).await else {
-                return Vec::new();
-            };
+            let page = self.call("ListTables", &req).await?;
             names.extend(
                 page["TableNames"]
                     .as_array()
@@ -70,11 +69,11 @@ impl RemoteEngine {
                 self.call("DescribeTable", &json!({"TableName": n})).await
             }))
             .await;
-        described
+        Ok(described
             .into_iter()
             .filter_map(Result::ok)
             .flat_map(|d| described_sizes(&d["Table"]))
-            .collect()
+            .collect())
     }
 }
 
@@ -123,5 +122,37 @@ mod tests {
             ]
         );
         assert!(described_sizes(&json!({})).is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_engine_that_does_not_listen_is_unreachable_and_the_answer_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = dir.path().join("credentials");
+        std::fs::write(
+            &keys,
+            "[default]\naws_access_key_id = k\naws_secret_access_key = s\n",
+        )
+        .unwrap();
+        // A port nothing listens on: bound, then closed.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let engine = RemoteEngine::connect(&super::super::EngineConfig {
+            endpoint: super::super::Endpoint::Url(format!("http://127.0.0.1:{port}")),
+            region: Some("us-east-1".into()),
+            credentials_file: Some(keys),
+        })
+        .await
+        .unwrap();
+        let why = engine.reachable().await.unwrap_err();
+        assert!(why.contains("does not answer"), "{why}");
+        assert!(why.contains(&port.to_string()), "{why}");
+        // Within the TTL the same answer comes back without asking again.
+        let at = engine.reachability.lock().as_ref().unwrap().0;
+        assert_eq!(engine.reachable().await.unwrap_err(), why);
+        assert_eq!(engine.reachability.lock().as_ref().unwrap().0, at);
+        assert!(engine.table_sizes().await.is_err());
     }
 }

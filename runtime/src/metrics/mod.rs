@@ -129,7 +129,13 @@ struct Inner {
     /// (see [`Metrics::set_engine`]).
     engine: RwLock<Option<Arc<crate::engine::RemoteEngine>>>,
     engine_sizes: RwLock<Vec<(String, String, u64, u64)>>,
+    /// When `engine_sizes` was last read.
+    engine_sizes_at: Mutex<Option<Instant>>,
 }
+
+/// How long the engine's table sizes are reused by scrapes and samples (each read is a
+/// `DescribeTable` per table).
+pub const ENGINE_SIZES_MAX_AGE: Duration = Duration::from_secs(5);
 
 impl std::fmt::Debug for Metrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -151,6 +157,7 @@ impl Metrics {
                 recording: AtomicBool::new(true),
                 engine: RwLock::new(None),
                 engine_sizes: RwLock::new(Vec::new()),
+                engine_sizes_at: Mutex::new(None),
             }),
         }
     }
@@ -246,12 +253,27 @@ impl Metrics {
     }
 
     /// Engine mode: reads every table's size from the engine, for the next sample or scrape
-    /// (the sampler and `GET /metrics` call it first). Nothing without an engine.
+    /// (the sampler and `GET /metrics` call it first), at most every
+    /// [`ENGINE_SIZES_MAX_AGE`]. While the engine does not answer the last sizes read stay
+    /// (so that the request figures of its tables are not forgotten as if the tables were
+    /// gone). Nothing without an engine.
     pub async fn refresh_engine_sizes(&self) {
         let engine = self.inner.engine.read().clone();
-        if let Some(engine) = engine {
-            let sizes = engine.table_sizes().await;
-            *self.inner.engine_sizes.write() = sizes;
+        let Some(engine) = engine else { return };
+        let fresh = self
+            .inner
+            .engine_sizes_at
+            .lock()
+            .is_some_and(|at| at.elapsed() < ENGINE_SIZES_MAX_AGE);
+        if fresh {
+            return;
+        }
+        match engine.table_sizes().await {
+            Ok(sizes) => {
+                *self.inner.engine_sizes.write() = sizes;
+                *self.inner.engine_sizes_at.lock() = Some(Instant::now());
+            }
+            Err(e) => tracing::debug!(error = %e, "could not read the engine's table sizes"),
         }
     }
 
