@@ -10,7 +10,7 @@ use super::{EngineError, RemoteEngine};
 /// How long an answer about the engine's reachability is reused.
 pub const HEALTH_TTL: Duration = Duration::from_secs(2);
 /// How long the reachability call may take before the engine counts as not answering.
-const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
+pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
 
 impl RemoteEngine {
     /// Whether the engine answers: a `ListTables` of one name within [`HEALTH_TIMEOUT`],

@@ -67,6 +67,12 @@
 //!   scrape, through [`TriggerSource`].
 //! - The store and the process: read at each scrape ([`tarn_store::Store::stats`],
 //!   [`process`]).
+//! - On a cluster node (`tarn serve --engine`): the requests this node forwards to the engine
+//!   (its DynamoDB port's proxy, and `Api::call`'s forwarding for functions and the console)
+//!   are recorded the same way, their table named by the request body and their outcome by
+//!   the engine's answer; table sizes and item counts are the engine's `DescribeTable`
+//!   ([`Metrics::set_engine`]). Consumed capacity is not counted there (the engine reports it
+//!   only to requests that ask for it).
 //!
 //! Names, types and labels are in [`names`] (and README's table); [`registry`] encodes a
 //! scrape; [`endpoint`] answers `GET /metrics`; [`history`] keeps the charts' points.

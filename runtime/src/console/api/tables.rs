@@ -78,7 +78,7 @@ pub async fn overview(api: &Tables) -> Response {
 }
 
 /// `GET tables/<name>/stream?limit=N`: the stream's settings and its newest `limit` records
-/// (at most [`MAX_STREAM_RECORDS`]), newest last, in the shape GetRecords answers.
+/// (at most 100), newest last, in the shape GetRecords answers.
 pub async fn stream_records(api: &Tables, table: &str, limit: usize) -> Response {
     let limit = limit.clamp(1, MAX_STREAM_RECORDS);
     match api.latest_stream_records(table, limit).await {
