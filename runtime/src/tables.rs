@@ -139,23 +139,22 @@ impl Tables {
     }
 
     /// The regions that have tables, and `default` (listed even without tables), in name
-    /// order. The engine's tables are all in the region the node signs for.
+    /// order; on the engine, only its region (the one the node signs for), whose tables are
+    /// all the node sees.
     pub fn regions(&self, default: &str) -> Vec<String> {
-        let mut regions = std::collections::BTreeSet::from([default.to_string()]);
         match self {
             Tables::Embedded(api) => {
+                let mut regions = std::collections::BTreeSet::from([default.to_string()]);
                 let (tables, _) = api.store().list_tables(None, usize::MAX);
                 regions.extend(
                     tables
                         .iter()
                         .map(|t| tarn_store::schema::split_table_ref(t).0.to_string()),
                 );
+                regions.into_iter().collect()
             }
-            Tables::Remote { engine, .. } => {
-                regions.insert(engine.region().to_string());
-            }
+            Tables::Remote { engine, .. } => vec![engine.region().to_string()],
         }
-        regions.into_iter().collect()
     }
 
     /// The stream of `table`: `{"enabled", "view_type", "stream_arn", "records"}` with its

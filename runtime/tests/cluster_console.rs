@@ -228,6 +228,28 @@ async fn node_over(mut engine: Engine) {
     let session = console(&node, &cookie, "GET", "session", None).await;
     assert_eq!(session["node"], "node-x", "{session}");
     assert_eq!(session["engine"], engine.url(), "{session}");
+    // Its region is the engine's, the only one.
+    assert_eq!(session["region"], "us-east-1", "{session}");
+    let regions = console(&node, &cookie, "GET", "regions", None).await;
+    assert_eq!(
+        regions,
+        json!({"regions": ["us-east-1"], "default": "us-east-1"})
+    );
+    let elsewhere = functions_common::request(
+        node.admin_addr,
+        "GET",
+        "/console/api/tables?region=eu-west-1",
+        None,
+        &[("cookie", cookie.as_str())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(elsewhere.status, 400, "{}", elsewhere.body);
+    assert!(
+        elsewhere.body.contains("the engine's, in us-east-1"),
+        "{}",
+        elsewhere.body
+    );
     let tables = console(&node, &cookie, "GET", "tables", None).await;
     let row = tables["tables"]
         .as_array()

@@ -83,10 +83,21 @@ pub async fn handle(
     let api = rt.host().api().clone();
     // `?region=R` runs the request in region R (tables are regional); the server's region
     // otherwise.
-    let api = match http::query_param(&query, "region") {
-        None => api,
-        Some(r) if tarn_store::schema::region::is_valid_region(&r) => api.in_region(&r),
-        Some(r) => {
+    // On a cluster node the tables are the engine's, all in the region the node signs for:
+    // that is the console's region, and the only one.
+    let engine_region = api.engine().map(|e| e.region().to_string());
+    let api = match (http::query_param(&query, "region"), &engine_region) {
+        (None, None) => api,
+        (None, Some(e)) => api.in_region(e),
+        (Some(r), Some(e)) if r != *e => {
+            return refuse(http::error(
+                400,
+                "ValidationException",
+                format!("this cluster node's tables are the engine's, in {e}; not in {r}"),
+            ))
+        }
+        (Some(r), _) if tarn_store::schema::region::is_valid_region(&r) => api.in_region(&r),
+        (Some(r), _) => {
             return refuse(http::error(
                 400,
                 "ValidationException",
@@ -110,7 +121,7 @@ pub async fn handle(
             }),
         ),
         ("GET", ["regions"]) => {
-            let default = rt.host().api().region();
+            let default = engine_region.as_deref().unwrap_or(rt.host().api().region());
             http::json(
                 200,
                 &json!({"regions": seam.regions(default), "default": default}),
