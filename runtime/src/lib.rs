@@ -11,5 +11,6 @@ pub mod maintenance;
 pub mod metrics;
 pub mod server;
 pub mod signing;
+pub mod tables;
 pub mod transfer;
 pub mod triggers;

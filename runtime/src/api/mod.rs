@@ -77,15 +77,22 @@ impl Api {
         self.engine.as_ref()
     }
 
-    /// Runs `operation` on the remote engine, in cluster mode; None otherwise.
+    /// Runs `operation` on the remote engine, in cluster mode (counted in the metrics as the
+    /// store's requests are); None otherwise.
     async fn on_engine(&self, operation: &str, body: &Value) -> Option<Result<Value, ApiError>> {
         let engine = self.engine.as_ref()?;
-        Some(
-            engine
-                .call(operation, body)
-                .await
-                .map_err(|e| e.to_api_error()),
-        )
+        let started = std::time::Instant::now();
+        let result = engine
+            .call(operation, body)
+            .await
+            .map_err(|e| e.to_api_error());
+        self.metrics.record_request(
+            Operation::from_api_name(operation),
+            body,
+            started.elapsed(),
+            &result,
+        );
+        Some(result)
     }
 
     /// The same API in another region: the region of requests that name none (unsigned

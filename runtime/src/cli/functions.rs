@@ -464,6 +464,14 @@ pub async fn run(cmd: FunctionsCommand) -> Result<()> {
             if let Some(f) = &function {
                 path.push_str(&format!("&function={f}"));
             }
+            // Logs are per node: on a cluster node, say which one these are (on stderr, so
+            // that the lines themselves stay pipeable).
+            if let Ok((200, health)) = call(&server, "GET", "/_tarn/health", None, None).await {
+                let v: Value = serde_json::from_slice(&health).unwrap_or(Value::Null);
+                if let Some(node) = v["node"].as_str() {
+                    note!("tarn logs: node {node} ({})", server.server);
+                }
+            }
             let mut pending = Vec::new();
             let mut print = |chunk: &[u8]| {
                 pending.extend_from_slice(chunk);

@@ -13,6 +13,8 @@
 //! functions' `tables` calls go there too, and deployments and schedule claims live there. The
 //! node's own store is a scratch one in a temporary directory, holding nothing that matters;
 //! `--data-dir` keeps only the admin token and the compiled-code cache.
+//! The health checks report the engine's reachability, the console shows the engine's tables,
+//! and `/metrics` counts the requests the node forwards (see [`crate::tables`]).
 //!
 //! `--cache-size` is the store's block cache (see [`tarn_store::StoreOptions::cache_bytes`]):
 //! reads of a table larger than it find the blocks it does not hold on disk, or in the OS's
@@ -459,6 +461,7 @@ pub async fn start(args: ServeArgs) -> Result<Running, ServeError> {
         .set_request_recording(!args.no_request_metrics);
     if let Some(c) = &cluster {
         api = api.with_engine(c.engine().clone());
+        api.metrics().set_engine(c.engine().clone());
     }
     if let Some(root) = &args.export_root {
         let root = std::path::absolute(root).map_err(|source| ServeError::DataDir {

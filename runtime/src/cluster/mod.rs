@@ -55,17 +55,32 @@ pub struct ClusterArgs {
         env = "TARN_ENGINE_CREDENTIALS_FILE"
     )]
     pub engine_credentials_file: Option<PathBuf>,
-    /// This node's name in logs, claims and the console (default: node- and 8 random hex
-    /// digits).
+    /// This node's name in logs, claims, leases and the console (default: the host name).
+    /// Nodes sharing a host need distinct names.
     #[arg(long, value_name = "NAME", requires = "engine", env = "TARN_NODE_ID")]
     pub node_id: Option<String>,
     /// The engine table holding app versions (created if missing).
     #[arg(long, value_name = "TABLE", default_value = DEFAULT_VERSIONS_TABLE, env = "TARN_VERSIONS_TABLE")]
     pub versions_table: String,
+    /// Seconds after which a version claim whose node made no version (it died meanwhile)
+    /// is taken over by another node (default 30).
+    #[arg(long, value_name = "SECS", requires = "engine", env = "TARN_VERSION_CLAIM_TIMEOUT", value_parser = clap::value_parser!(u64).range(1..))]
+    pub version_claim_timeout: Option<u64>,
     /// The engine table holding schedule-tick claims (created if missing, with TTL on
     /// `expires`).
     #[arg(long, value_name = "TABLE", default_value = DEFAULT_CLAIMS_TABLE, env = "TARN_CLAIMS_TABLE")]
     pub claims_table: String,
+}
+
+/// The default node name: the host name (the kernel's, else `$HOSTNAME`), or `node-` and 8
+/// random hex digits when neither is known.
+pub fn default_node_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| format!("node-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]))
 }
 
 fn parse_endpoint(s: &str) -> Result<Endpoint, String> {
@@ -133,11 +148,12 @@ impl Cluster {
             credentials_file: args.engine_credentials_file.clone(),
         })
         .await?;
-        let node_id = args
-            .node_id
-            .clone()
-            .unwrap_or_else(|| format!("node-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]));
-        let versions = versions::EngineVersions::new(engine.clone(), &args.versions_table);
+        let node_id = args.node_id.clone().unwrap_or_else(default_node_id);
+        let versions = versions::EngineVersions::new(engine.clone(), &args.versions_table)
+            .with_takeover(
+                args.version_claim_timeout
+                    .map_or(versions::DEFAULT_CLAIM_TAKEOVER, Duration::from_secs),
+            );
         versions.ensure_table().await?;
         let claims = claims::Claims::new(engine.clone(), &args.claims_table, &node_id);
         claims.ensure_table().await?;

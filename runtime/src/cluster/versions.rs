@@ -8,12 +8,14 @@
 //! | `chunks#<n>` | `<file>#<i, 6 digits>` | `data`: bytes `i` of a file of version `n`, [`CHUNK_BYTES`] at most (under DynamoDB's 400 KB item limit) |
 //! | `counter` | `-` | `last`: the last version number handed out (an atomic `ADD`) |
 //! | `active` | `-` | the active version and its hash: what every node polls |
-//! | `claims` | `<hash>@<active>` | which node makes the version of an app first seen over an active version |
+//! | `claims` | `<hash>@<active>` | which node makes the version of an app first seen over an active version (`node`, `token`, `claimed_ms`; `version` once made) |
 //!
 //! A version is written whole (its chunks, then its record) before anything names it active, so
 //! a node that sees an active version can read all of it. `tarn serve --app` on N nodes at once
 //! makes one version: each node claims `(content hash, active version)` with a conditional
-//! write; the winner uploads and activates, the others wait for the version it made.
+//! write; the winner uploads and activates, the others wait for the version it made. If the
+//! winner dies before it writes the version, a waiter takes the claim over after a timeout
+//! (see [`EngineVersions::claim`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -26,8 +28,24 @@ use super::{ClusterError, RemoteEngine};
 
 /// The largest chunk of a file stored in one item.
 pub const CHUNK_BYTES: usize = 256 * 1024;
-/// How long a node waits for the version another node claimed to make.
+/// How long a node waits for the version another node claimed to make, once no takeover is
+/// possible (beyond the takeover timeout).
 const CLAIM_WAIT: Duration = Duration::from_secs(120);
+/// The default takeover timeout (`--version-claim-timeout`): a claim that has made no
+/// version for this long is taken over. Between a claim and its version a node only uploads
+/// the app's files (it compiles them after), so a live node is done well within it.
+pub const DEFAULT_CLAIM_TAKEOVER: Duration = Duration::from_secs(30);
+
+/// Test hook: the failpoint `tarn::cluster::versions::after_claim`, reached once this node
+/// holds a version claim and before it writes anything else. `return` ends the process on
+/// the spot (exit status 137, as after a `kill -9`), so that a test can leave a claim without
+/// its version behind. Compiled in with the `fail` crate's `failpoints` feature only (the
+/// test builds).
+fn after_claim() {
+    fail::fail_point!("tarn::cluster::versions::after_claim", |_| {
+        std::process::exit(137)
+    });
+}
 
 /// An app as the engine stores it: the manifest's text and its files' bytes.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -69,6 +87,8 @@ pub struct Active {
 pub struct EngineVersions {
     engine: Arc<RemoteEngine>,
     table: String,
+    /// How long a claim without its version stands before another node takes it over.
+    takeover: Duration,
 }
 
 type Item = HashMap<String, AttributeValue>;
@@ -103,7 +123,14 @@ impl EngineVersions {
         EngineVersions {
             engine,
             table: table.to_string(),
+            takeover: DEFAULT_CLAIM_TAKEOVER,
         }
+    }
+
+    /// The same table, taking over claims left without a version for `timeout`.
+    pub fn with_takeover(mut self, timeout: Duration) -> Self {
+        self.takeover = timeout;
+        self
     }
 
     /// Creates the table when missing.
@@ -354,6 +381,12 @@ impl EngineVersions {
     /// Claims the making of the version of the app with content hash `hash` over active
     /// version `after` (0: none). Ok(None): this node won and makes it; Ok(Some(v)): another
     /// node did and made version `v` (waited for, up to two minutes).
+    ///
+    /// A claim whose node died before making its version is taken over: a waiter that has
+    /// seen the same claim (its `token`, fresh at each claim) without a version for the
+    /// takeover timeout (`--version-claim-timeout`, measured on its own clock, so the nodes'
+    /// clocks need not agree) replaces it with its own by a conditional write on that token,
+    /// and makes the version itself. Of several waiters one wins; the others wait again.
     pub async fn claim(
         &self,
         hash: &str,
@@ -361,40 +394,96 @@ impl EngineVersions {
         node: &str,
     ) -> Result<Option<u64>, ClusterError> {
         let sk = format!("{hash}@{after}");
-        let put = self
-            .engine
-            .client()
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", s("claims"))
-            .item("sk", s(sk.as_str()))
-            .item("node", s(node))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match put {
-            Ok(_) => return Ok(None),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) => {}
-            Err(e) => return Err(ClusterError::sdk("claiming a version", e)),
+        if self.put_claim(&sk, node, None).await? {
+            after_claim();
+            return Ok(None);
         }
-        let deadline = tokio::time::Instant::now() + CLAIM_WAIT;
+        let mut deadline = tokio::time::Instant::now() + self.takeover + CLAIM_WAIT;
+        // The claim as first seen (its token, or None for a claim without one) and when.
+        let mut seen: Option<(Option<String>, tokio::time::Instant)> = None;
         loop {
-            if let Some(v) = self
-                .get("claims", &sk)
-                .await?
-                .and_then(|item| get_n(&item, "version"))
-            {
+            let item = self.get("claims", &sk).await?;
+            if let Some(v) = item.as_ref().and_then(|item| get_n(item, "version")) {
                 return Ok(Some(v as u64));
             }
-            if tokio::time::Instant::now() > deadline {
+            let token = item.as_ref().and_then(|i| get_s(i, "token"));
+            let now = tokio::time::Instant::now();
+            match &seen {
+                Some((t, since)) if *t == token => {
+                    if now.duration_since(*since) >= self.takeover {
+                        let owner = item
+                            .as_ref()
+                            .and_then(|i| get_s(i, "node"))
+                            .unwrap_or_default();
+                        if self.put_claim(&sk, node, Some(token.as_deref())).await? {
+                            tracing::warn!(
+                                app = hash,
+                                owner = %owner,
+                                waited_s = self.takeover.as_secs_f64(),
+                                "took over the claim of a node that made no version"
+                            );
+                            after_claim();
+                            return Ok(None);
+                        }
+                        // Another waiter took it over first: wait for that one.
+                        seen = None;
+                        deadline = now + self.takeover + CLAIM_WAIT;
+                    }
+                }
+                _ => seen = Some((token, now)),
+            }
+            if now > deadline {
                 return Err(unexpected(format!(
                     "another node claimed app {hash} but made no version within {} s",
                     CLAIM_WAIT.as_secs()
                 )));
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Writes this node's claim on `sk` with a fresh token: a new claim where there is none
+    /// (`replacing` None), or one replacing the claim whose token is `replacing` (`Some(None)`:
+    /// a claim without a token) that has no version yet. Whether this node now holds it.
+    async fn put_claim(
+        &self,
+        sk: &str,
+        node: &str,
+        replacing: Option<Option<&str>>,
+    ) -> Result<bool, ClusterError> {
+        let mut put = self
+            .engine
+            .client()
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s("claims"))
+            .item("sk", s(sk))
+            .item("node", s(node))
+            .item("token", s(uuid::Uuid::new_v4().to_string()))
+            .item("claimed_ms", n(chrono::Utc::now().timestamp_millis()));
+        put = match replacing {
+            None => put.condition_expression("attribute_not_exists(pk)"),
+            Some(Some(token)) => put
+                .condition_expression("#token = :token AND attribute_not_exists(#version)")
+                .expression_attribute_names("#token", "token")
+                .expression_attribute_names("#version", "version")
+                .expression_attribute_values(":token", s(token)),
+            Some(None) => put
+                .condition_expression(
+                    "attribute_exists(pk) AND attribute_not_exists(#token) AND attribute_not_exists(#version)",
+                )
+                .expression_attribute_names("#token", "token")
+                .expression_attribute_names("#version", "version"),
+        };
+        match put.send().await {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(ClusterError::sdk("claiming a version", e)),
         }
     }
 

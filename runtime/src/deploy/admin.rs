@@ -108,22 +108,25 @@ pub async fn metrics(
 /// `"disk_full"` (below the free-space reserve; reads work, writes resume when space returns)
 /// or `"failed"` (tarn exits to be restarted). The reason itself is in the log and on the
 /// DynamoDB port's `GET /`, not here: this probe may face the internet.
-pub fn health(rt: &Runtime) -> hyper::Response<ResponseBody> {
+///
+/// On a cluster node the tables are the engine's: `"store"` is `"engine_unreachable"` (503)
+/// while the engine does not answer (checked at most every two seconds), and `"node"` names
+/// the node.
+pub async fn health(rt: &Runtime) -> hyper::Response<ResponseBody> {
+    use crate::tables::{Health, Tables};
     let version = rt.current().version;
-    match rt.host.api().store().health() {
-        tarn_store::Health::Healthy => respond(
-            200,
-            json!({"ok": true, "version": version, "store": "healthy"}),
-        ),
-        tarn_store::Health::DiskFull { .. } => respond(
-            503,
-            json!({"ok": false, "version": version, "store": "disk_full"}),
-        ),
-        tarn_store::Health::Failed { .. } => respond(
-            503,
-            json!({"ok": false, "version": version, "store": "failed"}),
-        ),
+    let node = rt.cluster().map(|c| c.node_id().to_string());
+    let (status, store) = match Tables::of(rt.host.api()).health().await {
+        Health::Healthy => (200, "healthy"),
+        Health::DiskFull(_) => (503, "disk_full"),
+        Health::Failed(_) => (503, "failed"),
+        Health::EngineUnreachable(_) => (503, "engine_unreachable"),
+    };
+    let mut body = json!({"ok": status == 200, "version": version, "store": store});
+    if let Some(node) = node {
+        body["node"] = json!(node);
     }
+    respond(status, body)
 }
 
 /// Handles one `/_tarn/...` request.
@@ -135,7 +138,7 @@ pub async fn handle(
     let query = req.uri().query().unwrap_or("").to_string();
     let method = req.method().clone();
     if path == "/_tarn/health" {
-        return health(&rt);
+        return health(&rt).await;
     }
     if !authorized(&rt, &req) {
         return error(

@@ -76,7 +76,7 @@ pub async fn handle_port(
             Some(p) => p.handle(rt, req).await,
             None => no_route(path),
         },
-        Port::Functions if path == "/_tarn/health" => super::admin::health(&rt),
+        Port::Functions if path == "/_tarn/health" => super::admin::health(&rt).await,
         Port::Functions if reserved => no_route(path),
         Port::Functions => {
             // The version this request started on serves it to the end.

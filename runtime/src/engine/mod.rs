@@ -18,6 +18,10 @@
 //!   not model).
 //!
 //! The engine's answers, errors included, come back as the engine gave them.
+//!
+//! [`probe`] asks it the node's own cheap questions (does it answer, how big are its tables).
+
+pub mod probe;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -199,6 +203,8 @@ pub struct RemoteEngine {
     cached: parking_lot::Mutex<Option<aws_credential_types::Credentials>>,
     http: HttpClient,
     client: aws_sdk_dynamodb::Client,
+    /// The last reachability check and when it was made ([`RemoteEngine::reachable`]).
+    reachability: parking_lot::Mutex<Option<(std::time::Instant, Result<(), String>)>>,
 }
 
 impl std::fmt::Debug for RemoteEngine {
@@ -275,6 +281,7 @@ impl RemoteEngine {
             cached: parking_lot::Mutex::new(None),
             http,
             client,
+            reachability: parking_lot::Mutex::new(None),
         };
         engine.identity().await?;
         Ok(Arc::new(engine))

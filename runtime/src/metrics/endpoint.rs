@@ -59,6 +59,7 @@ pub async fn answer(
     }
     // Rendering reads the store's figures (table sizes): off the executor.
     let m = metrics.clone();
+    m.refresh_engine_sizes().await;
     let text = match tokio::task::spawn_blocking(move || m.render()).await {
         Ok(t) => t,
         Err(e) => {

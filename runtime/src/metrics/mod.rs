@@ -67,6 +67,12 @@
 //!   scrape, through [`TriggerSource`].
 //! - The store and the process: read at each scrape ([`tarn_store::Store::stats`],
 //!   [`process`]).
+//! - On a cluster node (`tarn serve --engine`): the requests this node forwards to the engine
+//!   (its DynamoDB port's proxy, and `Api::call`'s forwarding for functions and the console)
+//!   are recorded the same way, their table named by the request body and their outcome by
+//!   the engine's answer; table sizes and item counts are the engine's `DescribeTable`
+//!   ([`Metrics::set_engine`]). Consumed capacity is not counted there (the engine reports it
+//!   only to requests that ask for it).
 //!
 //! Names, types and labels are in [`names`] (and README's table); [`registry`] encodes a
 //! scrape; [`endpoint`] answers `GET /metrics`; [`history`] keeps the charts' points.
@@ -125,7 +131,17 @@ struct Inner {
     /// Whether DynamoDB requests and their consumed capacity are recorded (see
     /// [`Metrics::set_request_recording`]).
     recording: AtomicBool,
+    /// Engine mode: the engine whose tables' sizes are reported, and their last sizes
+    /// (see [`Metrics::set_engine`]).
+    engine: RwLock<Option<Arc<crate::engine::RemoteEngine>>>,
+    engine_sizes: RwLock<Vec<(String, String, u64, u64)>>,
+    /// When `engine_sizes` was last read.
+    engine_sizes_at: Mutex<Option<Instant>>,
 }
+
+/// How long the engine's table sizes are reused by scrapes and samples (each read is a
+/// `DescribeTable` per table).
+pub const ENGINE_SIZES_MAX_AGE: Duration = Duration::from_secs(5);
 
 impl std::fmt::Debug for Metrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -145,6 +161,9 @@ impl Metrics {
                 history: History::default(),
                 gone: Mutex::new(HashSet::new()),
                 recording: AtomicBool::new(true),
+                engine: RwLock::new(None),
+                engine_sizes: RwLock::new(Vec::new()),
+                engine_sizes_at: Mutex::new(None),
             }),
         }
     }
@@ -232,26 +251,45 @@ impl Metrics {
         &self.inner.history
     }
 
-    /// Every table and index that exists, with its size: (table, index or `""`, items, bytes).
-    fn sizes(&self) -> Vec<(String, String, u64, u64)> {
-        let store = &self.inner.store;
-        let (names, _) = store.list_tables(None, usize::MAX);
-        let mut out = Vec::new();
-        for name in names {
-            let Ok(info) = store.describe_table(&name) else {
-                continue; // deleted meanwhile
-            };
-            out.push((
-                name.clone(),
-                String::new(),
-                info.item_count,
-                info.size_bytes,
-            ));
-            for ix in &info.indexes {
-                out.push((name.clone(), ix.name.clone(), ix.item_count, ix.size_bytes));
-            }
+    /// Engine mode (`tarn serve --engine`): table sizes and item counts are the engine's
+    /// (its `DescribeTable`, read by [`Metrics::refresh_engine_sizes`]), not the node's
+    /// scratch store's.
+    pub fn set_engine(&self, engine: Arc<crate::engine::RemoteEngine>) {
+        *self.inner.engine.write() = Some(engine);
+    }
+
+    /// Engine mode: reads every table's size from the engine, for the next sample or scrape
+    /// (the sampler and `GET /metrics` call it first), at most every
+    /// [`ENGINE_SIZES_MAX_AGE`]. While the engine does not answer the last sizes read stay
+    /// (so that the request figures of its tables are not forgotten as if the tables were
+    /// gone). Nothing without an engine.
+    pub async fn refresh_engine_sizes(&self) {
+        let engine = self.inner.engine.read().clone();
+        let Some(engine) = engine else { return };
+        let fresh = self
+            .inner
+            .engine_sizes_at
+            .lock()
+            .is_some_and(|at| at.elapsed() < ENGINE_SIZES_MAX_AGE);
+        if fresh {
+            return;
         }
-        out
+        match engine.table_sizes().await {
+            Ok(sizes) => {
+                *self.inner.engine_sizes.write() = sizes;
+                *self.inner.engine_sizes_at.lock() = Some(Instant::now());
+            }
+            Err(e) => tracing::debug!(error = %e, "could not read the engine's table sizes"),
+        }
+    }
+
+    /// Every table and index that exists, with its size: (table, index or `""`, items, bytes):
+    /// the store's, or in engine mode the engine's as last read.
+    fn sizes(&self) -> Vec<(String, String, u64, u64)> {
+        if self.inner.engine.read().is_some() {
+            return self.inner.engine_sizes.read().clone();
+        }
+        store_sizes(&self.inner.store)
     }
 
     /// Closes the history step ending at `t` (seconds since the Unix epoch; see [`step_end`]):
@@ -313,6 +351,27 @@ impl Metrics {
     }
 }
 
+/// Every table and index of the store with its size.
+pub fn store_sizes(store: &tarn_store::Store) -> Vec<(String, String, u64, u64)> {
+    let (names, _) = store.list_tables(None, usize::MAX);
+    let mut out = Vec::new();
+    for name in names {
+        let Ok(info) = store.describe_table(&name) else {
+            continue; // deleted meanwhile
+        };
+        out.push((
+            name.clone(),
+            String::new(),
+            info.item_count,
+            info.size_bytes,
+        ));
+        for ix in &info.indexes {
+            out.push((name.clone(), ix.name.clone(), ix.item_count, ix.size_bytes));
+        }
+    }
+    out
+}
+
 /// Closes a history step every [`STEP_SECONDS`], on wall-clock multiples of it, until
 /// `shutdown` completes (`tarn serve` runs it beside the DynamoDB server).
 pub async fn run_sampler(metrics: Metrics, shutdown: impl Future<Output = ()>) {
@@ -327,6 +386,7 @@ pub async fn run_sampler(metrics: Metrics, shutdown: impl Future<Output = ()>) {
             () = &mut shutdown => return,
             () = tokio::time::sleep(wait) => {}
         }
+        metrics.refresh_engine_sizes().await;
         let m = metrics.clone();
         if let Err(e) = tokio::task::spawn_blocking(move || m.sample(t)).await {
             tracing::error!(error = %e, "metrics sampler panicked");

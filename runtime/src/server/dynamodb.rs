@@ -83,18 +83,25 @@ pub fn operation_for_target(target: &str) -> Option<String> {
     }
 }
 
-/// The answer to a health check (`GET /` with Host header `host`) for a store in `health`:
-/// `healthy: <host>` as DynamoDB answers it.
-pub fn health_answer(health: &tarn_store::Health, host: &str) -> (StatusCode, Bytes) {
+/// The answer to a health check (`GET /` with Host header `host`) for tables in `health`:
+/// `healthy: <host>` as DynamoDB answers it; 503 with a line saying why otherwise (`degraded:
+/// tarn: ...` while the disk is below the reserve or, on a cluster node, while the engine does
+/// not answer; `unhealthy: tarn: ...` once the store failed).
+pub fn health_answer(health: &crate::tables::Health, host: &str) -> (StatusCode, Bytes) {
+    use crate::tables::Health;
     match health {
-        tarn_store::Health::Healthy => (StatusCode::OK, Bytes::from(format!("healthy: {host}"))),
-        tarn_store::Health::DiskFull { .. } => (
+        Health::Healthy => (StatusCode::OK, Bytes::from(format!("healthy: {host}"))),
+        Health::DiskFull(why) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Bytes::from(format!("degraded: tarn: {health}")),
+            Bytes::from(format!("degraded: tarn: {why}")),
         ),
-        tarn_store::Health::Failed { .. } => (
+        Health::EngineUnreachable(why) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Bytes::from(format!("unhealthy: tarn: {health}")),
+            Bytes::from(format!("degraded: tarn: {why}")),
+        ),
+        Health::Failed(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Bytes::from(format!("unhealthy: tarn: {why}")),
         ),
     }
 }
@@ -164,7 +171,8 @@ impl DynamoDbService {
                 .map(str::to_owned)
                 .or_else(|| req.uri().authority().map(|a| a.to_string()))
                 .unwrap_or_default();
-            let (status, body) = health_answer(&self.api.store().health(), &host);
+            let health = crate::tables::Tables::of(&self.api).health().await;
+            let (status, body) = health_answer(&health, &host);
             let mut resp = response(status, body, &request_id);
             resp.headers_mut()
                 .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
@@ -261,7 +269,7 @@ impl DynamoDbService {
             }
         };
         if let Some(engine) = &self.engine {
-            return forward(engine, target.as_deref(), bytes).await;
+            return forward(engine, self.api.metrics(), target.as_deref(), bytes).await;
         }
         let body: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
             Value::Object(Default::default())
@@ -331,8 +339,14 @@ impl super::Handler for DynamoDbService {
 }
 
 /// Cluster mode: sends the request to the engine (a known target only) and answers what it
-/// answered.
-async fn forward(engine: &RemoteEngine, target: Option<&str>, body: Bytes) -> (StatusCode, Bytes) {
+/// answered, recording it in `metrics` as the embedded path records its requests (the table
+/// from the request body, the outcome from the engine's status and error).
+async fn forward(
+    engine: &RemoteEngine,
+    metrics: &crate::metrics::Metrics,
+    target: Option<&str>,
+    body: Bytes,
+) -> (StatusCode, Bytes) {
     let Some((target, operation)) = target.and_then(|t| operation_for_target(t).map(|op| (t, op)))
     else {
         return error_answer(&ApiError::unknown_operation(
@@ -340,13 +354,52 @@ async fn forward(engine: &RemoteEngine, target: Option<&str>, body: Bytes) -> (S
         ));
     };
     tracing::Span::current().record("op", operation.as_str());
-    match engine.forward(target, body).await {
+    // The body is parsed only to name its table(s) in the metrics; it goes on unchanged.
+    let request: Option<Value> = metrics
+        .records_requests()
+        .then(|| serde_json::from_slice(&body).ok())
+        .flatten();
+    let started = Instant::now();
+    let answer = match engine.forward(target, body).await {
         Ok(answer) => answer,
         Err(e) => {
             tracing::warn!(error = %e, engine = engine.url(), "the engine did not answer");
             error_answer(&e.to_api_error())
         }
+    };
+    if let Some(request) = request {
+        let op = crate::metrics::Operation::from_api_name(&operation);
+        let result = engine_outcome(answer.0, &answer.1);
+        metrics.record_request(op, &request, started.elapsed(), &result);
     }
+    answer
+}
+
+/// An engine's answer as the metrics count it: its JSON on success (`Count` matters), its
+/// error as tarn names errors otherwise.
+fn engine_outcome(status: StatusCode, body: &[u8]) -> Result<Value, ApiError> {
+    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    if status.is_success() {
+        return Ok(v);
+    }
+    let kind = v
+        .get("__type")
+        .and_then(Value::as_str)
+        .map(|t| t.rsplit('#').next().unwrap_or(t).to_string())
+        .unwrap_or_else(|| {
+            if status.is_server_error() {
+                "InternalServerError".into()
+            } else {
+                "ValidationException".into()
+            }
+        });
+    let message = v
+        .get("message")
+        .or_else(|| v.get("Message"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    Err(crate::engine::EngineError::Service { kind, message }.to_api_error())
 }
 
 fn too_large() -> ApiError {

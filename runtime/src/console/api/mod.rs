@@ -7,9 +7,12 @@
 //! `dynamodb/PutItem?region=eu-west-1`) and then sees that region's tables; without it, the
 //! server's region (`tarn serve --region`).
 //!
+//! The table endpoints go through [`crate::tables::Tables`]: on a cluster node
+//! (`tarn serve --engine`) they list, describe, scan and edit the engine's tables.
+//!
 //! | endpoint | answer |
 //! |---|---|
-//! | `GET session` | `{"csrf", "version", "region", "dynamodb_endpoint"}` |
+//! | `GET session` | `{"csrf", "version", "region", "dynamodb_endpoint", "node", "engine"}` (`node`, `engine`: on a cluster node) |
 //! | `GET regions` | `{"regions", "default"}`: the regions that have tables, and the server's |
 //! | `POST logout` | ends the session |
 //! | `POST dynamodb/<Operation>` | [`crate::api::Api::call`] on the body: DynamoDB's own answer or error |
@@ -80,10 +83,21 @@ pub async fn handle(
     let api = rt.host().api().clone();
     // `?region=R` runs the request in region R (tables are regional); the server's region
     // otherwise.
-    let api = match http::query_param(&query, "region") {
-        None => api,
-        Some(r) if tarn_store::schema::region::is_valid_region(&r) => api.in_region(&r),
-        Some(r) => {
+    // On a cluster node the tables are the engine's, all in the region the node signs for:
+    // that is the console's region, and the only one.
+    let engine_region = api.engine().map(|e| e.region().to_string());
+    let api = match (http::query_param(&query, "region"), &engine_region) {
+        (None, None) => api,
+        (None, Some(e)) => api.in_region(e),
+        (Some(r), Some(e)) if r != *e => {
+            return refuse(http::error(
+                400,
+                "ValidationException",
+                format!("this cluster node's tables are the engine's, in {e}; not in {r}"),
+            ))
+        }
+        (Some(r), _) if tarn_store::schema::region::is_valid_region(&r) => api.in_region(&r),
+        (Some(r), _) => {
             return refuse(http::error(
                 400,
                 "ValidationException",
@@ -91,6 +105,8 @@ pub async fn handle(
             ))
         }
     };
+    // The tables, wherever they live (the engine's, on a cluster node).
+    let seam = crate::tables::Tables::of(&api);
     let segments: Vec<&str> = path.split('/').collect();
     match (method.as_str(), segments.as_slice()) {
         ("GET", ["session"]) => http::json(
@@ -100,9 +116,17 @@ pub async fn handle(
                 "version": env!("CARGO_PKG_VERSION"),
                 "region": api.region(),
                 "dynamodb_endpoint": console.dynamodb_endpoint(),
+                "node": rt.cluster().map(|c| c.node_id()),
+                "engine": seam.engine().map(|e| e.url()),
             }),
         ),
-        ("GET", ["regions"]) => http::json(200, &regions(&api, rt.host().api().region())),
+        ("GET", ["regions"]) => {
+            let default = engine_region.as_deref().unwrap_or(rt.host().api().region());
+            http::json(
+                200,
+                &json!({"regions": seam.regions(default), "default": default}),
+            )
+        }
         ("POST", ["logout"]) => {
             console.auth().end_session(&cookie);
             http::finish(
@@ -114,18 +138,18 @@ pub async fn handle(
         ("POST", ["dynamodb", operation]) => {
             let operation = operation.to_string();
             match http::read_json(req, MAX_BODY).await {
-                Ok(body) => dynamodb(&api, &operation, body).await,
+                Ok(body) => dynamodb(&seam, &operation, body).await,
                 Err(e) => body_error(e),
             }
         }
-        ("GET", ["tables"]) => tables::overview(&api).await,
+        ("GET", ["tables"]) => tables::overview(&seam).await,
         ("GET", ["tables", name, "stream"]) => {
             let limit = http::query_param(&query, "limit")
                 .and_then(|l| l.parse().ok())
                 .unwrap_or(25);
-            tables::stream_records(&api, name, limit).await
+            tables::stream_records(&seam, name, limit).await
         }
-        ("GET", ["tables", name, "cost"]) => tables::cost(console, &api, name).await,
+        ("GET", ["tables", name, "cost"]) => tables::cost(console, &seam, name).await,
         ("GET", ["tables", name, "metrics"]) => tables::metrics(&api, name),
         ("GET", ["functions"]) => functions::overview(&rt).await,
         ("GET", ["functions", name, "metrics"]) => functions::metrics(&api, name),
@@ -142,29 +166,17 @@ pub async fn handle(
     }
 }
 
-/// The regions that have tables, and the server's own region (which is listed even without
-/// tables), in name order: `{"regions": [...], "default": "us-east-1"}`.
-fn regions(api: &crate::api::Api, default: &str) -> Value {
-    let (tables, _) = api.store().list_tables(None, usize::MAX);
-    let mut regions: std::collections::BTreeSet<String> = tables
-        .iter()
-        .map(|t| tarn_store::schema::split_table_ref(t).0.to_string())
-        .collect();
-    regions.insert(default.to_string());
-    json!({"regions": regions, "default": default})
-}
-
 /// Runs DynamoDB `operation` through the API, answering its response or its error as the
 /// DynamoDB port would (status, `__type`, message).
-async fn dynamodb(api: &crate::api::Api, operation: &str, body: Value) -> Response {
-    if !api.supports(operation) {
+async fn dynamodb(tables: &crate::tables::Tables, operation: &str, body: Value) -> Response {
+    if !tables.api().supports(operation) {
         return http::error(
             400,
             "UnknownOperationException",
             format!("tarn does not implement {operation}"),
         );
     }
-    match api.call(operation, body).await {
+    match tables.call(operation, body).await {
         Ok(v) => http::json(200, &v),
         Err(e) => http::json(e.status(), &e.to_body()),
     }

@@ -1,17 +1,17 @@
 //! The console's table endpoints that no single DynamoDB operation answers: the tables list
 //! with each table's settings in one answer, a stream's latest records (DynamoDB Streams reads
 //! forward from an iterator; the console wants the newest), and the Cost page's estimate.
-//! Everything goes through [`Api::call`] but the stream read, which needs the store's view of
-//! where the log ends.
+//! Everything goes through the tables' seam ([`Tables`]): the store's or the engine's tables
+//! alike.
 
 use futures_util::future::join_all;
 use serde_json::{json, Value};
 
 use super::Response;
-use crate::api::Api;
 use crate::console::cost::{self, Usage};
 use crate::console::{http, Console};
 use crate::metrics::TableHistory;
+use crate::tables::Tables;
 
 /// Most stream records one answer carries.
 const MAX_STREAM_RECORDS: usize = 100;
@@ -20,32 +20,8 @@ fn api_error(e: crate::api::ApiError) -> Response {
     http::json(e.status(), &e.to_body())
 }
 
-/// Every table name (ListTables, page by page).
-async fn table_names(api: &Api) -> Result<Vec<String>, crate::api::ApiError> {
-    let mut names = Vec::new();
-    let mut start: Option<String> = None;
-    loop {
-        let mut req = json!({"Limit": 100});
-        if let Some(s) = &start {
-            req["ExclusiveStartTableName"] = json!(s);
-        }
-        let page = api.call("ListTables", req).await?;
-        names.extend(
-            page["TableNames"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|n| n.as_str().map(str::to_owned)),
-        );
-        match page["LastEvaluatedTableName"].as_str() {
-            Some(s) => start = Some(s.to_string()),
-            None => return Ok(names),
-        }
-    }
-}
-
 /// One row of the tables list, or None if the table went away meanwhile.
-async fn row(api: &Api, name: String) -> Option<Value> {
+async fn row(api: &Tables, name: String) -> Option<Value> {
     let req = json!({"TableName": name});
     let (table, pitr, ttl) = tokio::join!(
         api.call("DescribeTable", req.clone()),
@@ -88,8 +64,8 @@ async fn row(api: &Api, name: String) -> Option<Value> {
 }
 
 /// `GET tables`: `{"tables": [row...]}`, in name order.
-pub async fn overview(api: &Api) -> Response {
-    let names = match table_names(api).await {
+pub async fn overview(api: &Tables) -> Response {
+    let names = match api.table_names().await {
         Ok(n) => n,
         Err(e) => return api_error(e),
     };
@@ -102,67 +78,17 @@ pub async fn overview(api: &Api) -> Response {
 }
 
 /// `GET tables/<name>/stream?limit=N`: the stream's settings and its newest `limit` records
-/// (at most [`MAX_STREAM_RECORDS`]), newest last, in the shape GetRecords answers.
-pub async fn stream_records(api: &Api, table: &str, limit: usize) -> Response {
+/// (at most 100), newest last, in the shape GetRecords answers.
+pub async fn stream_records(api: &Tables, table: &str, limit: usize) -> Response {
     let limit = limit.clamp(1, MAX_STREAM_RECORDS);
-    let api2 = api.clone();
-    let table = table.to_string();
-    let read = tokio::task::spawn_blocking(move || latest_records(&api2, &table, limit)).await;
-    match read {
-        Ok(Ok(v)) => http::json(200, &v),
-        Ok(Err(e)) => api_error(e),
-        Err(_) => http::error(500, "InternalServerError", "reading the stream failed"),
+    match api.latest_stream_records(table, limit).await {
+        Ok(v) => http::json(200, &v),
+        Err(e) => api_error(e),
     }
-}
-
-fn latest_records(api: &Api, table: &str, limit: usize) -> Result<Value, crate::api::ApiError> {
-    let store = api.store();
-    let table_ref = api.table_ref(table);
-    let meta = store.table_meta(&table_ref).map_err(|_| {
-        crate::api::ApiError::resource_not_found(format!(
-            "Requested resource not found: Table: {table} not found"
-        ))
-    })?;
-    let Some(stream) = meta.latest_stream().cloned() else {
-        return Ok(json!({"enabled": false, "records": []}));
-    };
-    let internal = |e: tarn_store::StoreError| crate::api::ApiError::internal(e.to_string());
-    let state = store
-        .stream_state(&table_ref, stream.id)
-        .map_err(internal)?;
-    let mut records = Vec::new();
-    if let (Some(first), Some(last)) = (state.first_seq, state.last_seq) {
-        // Sequence numbers are shared by every table's streams, so the newest `limit` records
-        // of this one lie somewhere below `last`: look back in growing windows.
-        let floor = first.saturating_sub(1).max(state.trimmed_through);
-        let mut span = (limit as u64) * 4;
-        loop {
-            let after = last.saturating_sub(span).max(floor);
-            let read = store
-                .read_stream(&table_ref, stream.id, after, usize::MAX, 16 << 20)
-                .map_err(internal)?;
-            records = read.records;
-            if records.len() >= limit || after == floor || span > (1 << 40) {
-                break;
-            }
-            span *= 8;
-        }
-    }
-    let skip = records.len().saturating_sub(limit);
-    let shown: Vec<Value> = records[skip..]
-        .iter()
-        .map(|r| api.stream_record_json(&stream, r))
-        .collect();
-    Ok(json!({
-        "enabled": stream.is_enabled(),
-        "view_type": stream.view_type.as_str(),
-        "stream_arn": api.stream_arn(table, &stream),
-        "records": shown,
-    }))
 }
 
 /// `GET tables/<name>/cost`: what the table would cost a month on DynamoDB.
-pub async fn cost(console: &Console, api: &Api, table: &str) -> Response {
+pub async fn cost(console: &Console, api: &Tables, table: &str) -> Response {
     let req = json!({"TableName": table});
     let described = match api.call("DescribeTable", req.clone()).await {
         Ok(v) => v,
@@ -191,7 +117,7 @@ pub async fn cost(console: &Console, api: &Api, table: &str) -> Response {
         })
         .unwrap_or(0);
     let mut usage = usage_of(t, pitr, backups);
-    add_traffic(&mut usage, &api.metrics().history().table(table));
+    add_traffic(&mut usage, &api.api().metrics().history().table(table));
     let estimate = cost::estimate(console.prices(), &usage);
     http::json(
         200,
@@ -207,7 +133,7 @@ pub async fn cost(console: &Console, api: &Api, table: &str) -> Response {
 /// `GET tables/<name>/metrics`: the table's last hour from the metrics history, as
 /// [`TableHistory`] serializes (`{"table", "step_seconds", "points": [{"t", "requests",
 /// "latency_ms", "read_capacity_units", ...}]}`); no points for a table without traffic yet.
-pub fn metrics(api: &Api, table: &str) -> Response {
+pub fn metrics(api: &crate::api::Api, table: &str) -> Response {
     http::json(200, &json!(api.metrics().history().table(table)))
 }
 

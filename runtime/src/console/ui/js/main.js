@@ -91,6 +91,7 @@ function App({ session }) {
       <div class="brand"><span class="brand-mark" aria-hidden="true"></span><a href="#/tables">tarn console</a></div>
       ${session.dynamodb_endpoint ? html`<span class="endpoint" title="Point the AWS CLI, boto3 or any SDK here">DynamoDB API: http://${session.dynamodb_endpoint} · ${session.region}</span>` : null}
       <${RegionSwitch} current=${session.region} />
+      ${session.node ? html`<span class="node" data-node=${session.node} title=${'This cluster node serves the console; its tables are the engine\'s (' + session.engine + '). Function logs are this node\'s.'}>node ${session.node}</span>` : null}
       <span class="spacer"></span>
       <button type="button" class="btn link small" onClick=${() => setHelp(true)} title="Keyboard shortcuts">Shortcuts <kbd>?</kbd></button>
       <span class="muted small">tarn ${session.version}</span>
