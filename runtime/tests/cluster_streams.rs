@@ -4,12 +4,13 @@
 //! engine's stream through leases (`--lease-duration-ms 2000`). Run against each engine: an
 //! embedded tarn with four shards per stream, and DynamoDB Local.
 //!
-//! - streams: 3,000 writes made directly to the engine (1,500 orders, then 1,500 changes
-//!   that also move orders between customers) end in exact totals; with several shards, the
-//!   leases end up spread over more than one node;
+//! - streams: 3,000 writes made directly to the engine (1,000 orders, then two rounds of
+//!   changes that also move orders between customers) end in exact totals; a second mapping
+//!   (the `stream-order` test guest) sees every record at least once and each key's versions
+//!   in order; with several shards, the leases end up spread over more than one node;
 //! - failover: a node holding leases is killed (SIGKILL) while the records are handled; the
 //!   others hold its shards within twice the lease duration (read in the lease table), and
-//!   the totals still come out exact.
+//!   the totals still come out exact, and per-key order is kept.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod cluster_common;
@@ -27,8 +28,9 @@ use functions_common::{guest, Server};
 const LEASE_MS: u64 = 2000;
 /// The mapping's name, the lease table's partition key.
 const MAPPING: &str = "orders -> order-totals";
-/// Orders written, each written twice (an insert, then a change).
-const ORDERS: usize = 1500;
+/// Orders written, each written [`PHASES`] times (an insert, then changes).
+const ORDERS: usize = 1000;
+const PHASES: usize = 3;
 const CUSTOMERS: usize = 10;
 
 fn manifest() -> String {
@@ -40,11 +42,27 @@ source = "{totals}"
 timeout_ms = 10000
 tables = {{ order-totals = "read-write" }}
 
+[[function]]
+name = "stream-order"
+source = "{order}"
+timeout_ms = 10000
+tables = {{ stream-order = "read-write" }}
+
 [[stream]]
 table = "orders"
 function = "order-totals"
 batch_size = 100
 batching_window_ms = 20
+
+[[stream]]
+table = "orders"
+function = "stream-order"
+batch_size = 100
+batching_window_ms = 20
+
+[[table]]
+name = "stream-order"
+hash_key = "key:S"
 
 [[table]]
 name = "orders"
@@ -56,10 +74,11 @@ name = "order-totals"
 hash_key = "customer:S"
 "#,
         totals = guest("order-totals").display(),
+        order = guest("stream-order").display(),
     )
 }
 
-/// Order `i` as written in `phase` (0: the insert, 1: the change): its customer and amount.
+/// Order `i` as written in `phase` (0: the insert, then changes): its customer and amount.
 fn order(i: usize, phase: usize) -> (String, String) {
     let customer = format!("c{}", (i + 3 * phase) % CUSTOMERS);
     let amount = format!(
@@ -80,7 +99,7 @@ fn cents(amount: &str) -> i64 {
 fn expected_totals() -> BTreeMap<String, (i64, i64)> {
     let mut out: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     for i in 0..ORDERS {
-        let (c, a) = order(i, 1);
+        let (c, a) = order(i, PHASES - 1);
         let e = out.entry(c).or_default();
         e.0 += cents(&a);
         e.1 += 1;
@@ -89,8 +108,7 @@ fn expected_totals() -> BTreeMap<String, (i64, i64)> {
 }
 
 /// Writes `phase` of every order directly to the engine, 25 at a time.
-async fn write_orders(engine: &Engine, phase: usize) {
-    let client = engine.client();
+async fn write_orders(client: &aws_sdk_dynamodb::Client, phase: usize) {
     for chunk in (0..ORDERS).collect::<Vec<_>>().chunks(25) {
         let mut requests: Vec<WriteRequest> = chunk
             .iter()
@@ -102,6 +120,7 @@ async fn write_orders(engine: &Engine, phase: usize) {
                             .item("order_id", AttributeValue::S(format!("o{i:04}")))
                             .item("customer", AttributeValue::S(customer))
                             .item("amount", AttributeValue::N(amount))
+                            .item("v", AttributeValue::N((phase + 1).to_string()))
                             .build()
                             .unwrap(),
                     )
@@ -161,6 +180,66 @@ async fn totals(engine: &Engine) -> BTreeMap<String, (i64, i64)> {
             _ => return out,
         }
     }
+}
+
+/// What the `stream-order` handler saw: (records handled, order violations, keys whose last
+/// version handled is the final one).
+async fn order_checks(engine: &Engine) -> (i64, i64, usize) {
+    let client = engine.client();
+    let (mut handled, mut violations, mut complete) = (0, 0, 0);
+    let mut start = None;
+    loop {
+        let r = client
+            .scan()
+            .table_name("stream-order")
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap();
+        for item in r.items() {
+            let n = |k: &str| {
+                item.get(k)
+                    .and_then(|v| v.as_n().ok())
+                    .map_or(0, |n| n.parse::<i64>().unwrap())
+            };
+            match item["key"].as_s().unwrap().as_str() {
+                "handled" => handled = n("count"),
+                "violations" => violations = n("count"),
+                _ => complete += usize::from(n("last") == PHASES as i64),
+            }
+        }
+        match r.last_evaluated_key() {
+            Some(k) if !k.is_empty() => start = Some(k.clone()),
+            _ => return (handled, violations, complete),
+        }
+    }
+}
+
+/// Waits until every record was handled in order per key: every key's last version is the
+/// final one, every record was handled at least once, and no key saw a version before the
+/// one preceding it.
+async fn expect_order_kept(engine: &Engine, nodes: &[Server]) {
+    let done = within(Duration::from_secs(60), || async {
+        order_checks(engine).await.2 == ORDERS
+    })
+    .await;
+    let (handled, violations, complete) = order_checks(engine).await;
+    assert!(
+        done.is_some(),
+        "{complete} of {ORDERS} keys saw their last version ({handled} records handled)\n{}",
+        logs(nodes)
+    );
+    assert_eq!(violations, 0, "per-key order violations\n{}", logs(nodes));
+    assert!(
+        handled >= (ORDERS * PHASES) as i64,
+        "only {handled} records handled"
+    );
+    eprintln!(
+        "stream-order: {handled} records handled for {} written ({} redelivered), no order violation",
+        ORDERS * PHASES,
+        handled - (ORDERS * PHASES) as i64
+    );
 }
 
 /// The mapping's leases: shard -> (owner, checkpoint).
@@ -232,9 +311,11 @@ async fn expect_exact_totals(engine: &Engine, nodes: &[Server]) {
 async fn streams_scenario(engine: Engine, shards: usize) {
     let app_dir = tempfile::tempdir().unwrap();
     let nodes = start(&engine, &app_dir).await;
-    write_orders(&engine, 0).await;
-    write_orders(&engine, 1).await;
+    for phase in 0..PHASES {
+        write_orders(&engine.client(), phase).await;
+    }
     expect_exact_totals(&engine, &nodes).await;
+    expect_order_kept(&engine, &nodes).await;
     let owners = active_owners(&engine).await;
     assert!(owners.len() >= shards, "{owners:?}");
     if shards > 1 {
@@ -270,8 +351,20 @@ async fn failover_scenario(engine: Engine, shards: usize) {
         active_owners(&engine).await,
         logs(&nodes)
     );
-    write_orders(&engine, 0).await;
-    // Kill a node holding a lease while the records are being handled.
+    // The writes go on in the background; a node holding a lease is killed once the
+    // handlers are busy with them.
+    let client = engine.client();
+    let writer = tokio::spawn(async move {
+        for phase in 0..PHASES {
+            write_orders(&client, phase).await;
+        }
+    });
+    let busy = within(Duration::from_secs(60), || async {
+        order_checks(&engine).await.0 >= 300
+    })
+    .await;
+    assert!(busy.is_some(), "no records handled\n{}", logs(&nodes));
+    let handled_at_kill = order_checks(&engine).await.0;
     let owners = active_owners(&engine).await;
     let victim_name = owners.values().flatten().next().unwrap().clone();
     let victim = (b'a'..=b'c')
@@ -298,16 +391,19 @@ async fn failover_scenario(engine: Engine, shards: usize) {
     })
     .await;
     let took = taken.unwrap_or_else(|| killed_at.elapsed());
-    eprintln!("the shards of {victim_name} ({orphaned:?}) were taken over in {took:?}");
+    eprintln!(
+        "{victim_name} killed after {handled_at_kill} of {} records; its shards {orphaned:?} were taken over in {took:?}",
+        ORDERS * PHASES
+    );
     assert!(
-        taken.is_some() && took <= Duration::from_millis(2 * LEASE_MS) + Duration::from_millis(500),
+        taken.is_some() && took <= Duration::from_millis(2 * LEASE_MS),
         "the dead node's shards {orphaned:?} were not taken over within 2 x {LEASE_MS} ms (took {took:?}, held by {:?})\n{}",
         active_owners(&engine).await,
         logs(&nodes)
     );
-    // More writes after the takeover, then exact totals.
-    write_orders(&engine, 1).await;
+    writer.await.unwrap();
     expect_exact_totals(&engine, &nodes).await;
+    expect_order_kept(&engine, &nodes).await;
     drop(dead);
 }
 
