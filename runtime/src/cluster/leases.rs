@@ -405,7 +405,7 @@ async fn coordinate(table: LeaseTable, reader: Arc<dyn ShardReader>, mapping: Sh
             &reader,
             &mapping,
             &name,
-            passes % SYNC_EVERY == 0,
+            passes.is_multiple_of(SYNC_EVERY),
             &mut held,
             &mut seen,
             &mut workers,
@@ -505,6 +505,11 @@ async fn take_pass(
             stream_arn: lease.stream.clone(),
             shard: lease.shard.clone(),
             checkpoint: lease.checkpoint.clone(),
+            // A shard split from one the mapping read starts at its first record.
+            from_start: lease
+                .parents
+                .iter()
+                .any(|p| leases.iter().any(|l| l.shard == *p)),
         };
         let (m, r, shard) = (mapping.clone(), reader.clone(), lease.shard.clone());
         let worker = workers.spawn(async move {

@@ -50,10 +50,7 @@ impl ShardReader for EngineShards {
                 .table_name(table)
                 .send()
                 .await
-                .map_err(|e| {
-                    let e = crate::cluster::ClusterError::sdk("DescribeTable", e);
-                    e.to_string()
-                })?;
+                .map_err(|e| sdk_error("DescribeTable", e))?;
             let Some(t) = d.table() else {
                 return Ok(None);
             };

@@ -105,6 +105,9 @@ pub struct ShardAssignment {
     pub shard: String,
     /// The lease's checkpoint: start after it (None: at the mapping's starting position).
     pub checkpoint: Option<String>,
+    /// Without a checkpoint, start at the shard's first record whatever the mapping's
+    /// starting position (a shard split from one the mapping read: its records follow).
+    pub from_start: bool,
 }
 
 /// A `[[stream]]` mapping as engine mode runs it, one shard at a time
@@ -172,13 +175,14 @@ impl Worker {
         let config = &m.config;
         let mut lanes: Vec<Lane> = (0..m.lanes()).map(|_| Lane::default()).collect();
         let arn = self.shard.stream_arn.clone();
+        let trim_horizon = config.from_trim_horizon || self.shard.from_start;
         let mut iterator = Some(
             self.reader
                 .iterator(
                     &arn,
                     &self.shard.shard,
                     self.shard.checkpoint.as_deref(),
-                    config.from_trim_horizon,
+                    trim_horizon,
                 )
                 .await?,
         );
@@ -201,7 +205,7 @@ impl Worker {
                                         &arn,
                                         &self.shard.shard,
                                         last_read.as_deref(),
-                                        config.from_trim_horizon,
+                                        trim_horizon,
                                     )
                                     .await?,
                             );
