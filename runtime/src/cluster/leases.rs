@@ -6,8 +6,8 @@
 //! `counter` (raised by every take and renewal), `checkpoint` (the sequence number through
 //! which every record is done, or `SHARD_END`), `parents` and `stream`.
 //!
-//! Each node runs, per mapping, one coordinator that every third of the lease duration:
-//! - **renews** the leases it holds: `counter + 1` on condition that the owner is this node
+//! Each node runs, per mapping, one coordinator that every sixth of the lease duration:
+//! - **renews** the leases it holds (every other pass: every third of the duration): `counter + 1` on condition that the owner is this node
 //!   and the counter is the one it last saw; a failed condition means the lease was taken,
 //!   and the shard's worker is stopped before it checkpoints again (a checkpoint is itself
 //!   conditional on the owner);
@@ -19,7 +19,8 @@
 //!   `ceil(active shards / live nodes)` (live: owners of unexpired leases, and itself), only
 //!   shards whose parents are finished, and, when none is free or expired, steals one lease
 //!   per pass from the most loaded node if that node holds more than the target. A lease is
-//!   taken with `counter + 1` on condition of the counter seen, from its checkpoint.
+//!   taken with `counter + 1` on condition of the counter seen, from its checkpoint. Each node
+//!   tries free leases in its own order, and when another node won a lease it tries the next.
 //!
 //! [`plan`] is the taking decision, pure and unit-tested.
 
@@ -40,7 +41,7 @@ pub const DEFAULT_LEASE_TABLE: &str = "tarn-leases";
 /// The default lease duration, in milliseconds.
 pub const DEFAULT_LEASE_DURATION_MS: u64 = 10_000;
 /// Shards are synced every this many coordinator passes (and on the first).
-const SYNC_EVERY: u32 = 3;
+const SYNC_EVERY: u32 = 6;
 
 /// One lease as read from the table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -274,6 +275,25 @@ pub struct Seen {
     pub since: Instant,
 }
 
+/// What to take in one pass: up to `want` of `candidates`, tried in their order (a take that
+/// another node won is followed by the next candidate).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// Leases to try, in this node's order.
+    pub candidates: Vec<Lease>,
+    /// How many to take.
+    pub want: usize,
+}
+
+/// The order this node tries free leases in: its own (a hash of node and shard), so that nodes
+/// taking at once do not all race for the same lease.
+fn preference(me: &str, shard: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (me, shard).hash(&mut h);
+    h.finish()
+}
+
 /// Which leases to take in this pass (at most one of them stolen from a live node).
 pub fn plan(
     leases: &[Lease],
@@ -281,7 +301,7 @@ pub fn plan(
     seen: &HashMap<String, Seen>,
     now: Instant,
     duration: Duration,
-) -> Vec<Lease> {
+) -> Plan {
     let finished: HashSet<&str> = leases
         .iter()
         .filter(|l| l.finished())
@@ -312,16 +332,19 @@ pub fn plan(
     let mine = load[me];
     let target = active.len().div_ceil(load.len());
     if mine >= target {
-        return Vec::new();
+        return Plan::default();
     }
-    let free: Vec<Lease> = active
+    let mut free: Vec<Lease> = active
         .iter()
         .filter(|l| expired(l) && ready(l))
-        .take(target - mine)
         .map(|l| (*l).clone())
         .collect();
     if !free.is_empty() {
-        return free;
+        free.sort_by_key(|l| preference(me, &l.shard));
+        return Plan {
+            candidates: free,
+            want: target - mine,
+        };
     }
     // Steal one from the most loaded node, if it holds more than its share.
     let Some((&most, &count)) = load
@@ -329,16 +352,20 @@ pub fn plan(
         .filter(|(o, _)| **o != me)
         .max_by_key(|(o, c)| (**c, std::cmp::Reverse(**o)))
     else {
-        return Vec::new();
+        return Plan::default();
     };
     if count > target || (count == target && mine + 1 < target) {
-        return active
+        if let Some(l) = active
             .iter()
             .find(|l| l.owner.as_deref() == Some(most) && ready(l))
-            .map(|l| vec![(*l).clone()])
-            .unwrap_or_default();
+        {
+            return Plan {
+                candidates: vec![(*l).clone()],
+                want: 1,
+            };
+        }
     }
-    Vec::new()
+    Plan::default()
 }
 
 /// Starts one lease coordinator per mapping. Abort the handles to stop them (their shard
@@ -360,13 +387,17 @@ struct Held {
 
 async fn coordinate(table: LeaseTable, reader: Arc<dyn ShardReader>, mapping: ShardMapping) {
     let name = mapping.name();
-    let pass = (table.duration / 3).max(Duration::from_millis(50));
+    // Renewals every third of the duration; looking for leases to take twice as often, so a
+    // dead node's shards move soon after they expire.
+    let mut ticks = tokio::time::interval((table.duration / 6).max(Duration::from_millis(20)));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut held: HashMap<String, Held> = HashMap::new();
     let mut seen: HashMap<String, Seen> = HashMap::new();
     let mut workers: JoinSet<(String, Result<(), String>)> = JoinSet::new();
     let mut passes: u32 = 0;
     tracing::info!(mapping = %name, node = %table.node_id, "stream mapping started (shard leases)");
     loop {
+        ticks.tick().await;
         // Workers that ended: a finished shard lets its lease go; a failed one is restarted
         // from its checkpoint on the next pass.
         while let Some(done) = workers.try_join_next() {
@@ -378,7 +409,8 @@ async fn coordinate(table: LeaseTable, reader: Arc<dyn ShardReader>, mapping: Sh
         }
         // Renew.
         let now = Instant::now();
-        for (shard, h) in held.iter_mut() {
+        let renew = passes.is_multiple_of(2);
+        for (shard, h) in held.iter_mut().filter(|_| renew) {
             match table.bump(&name, shard, h.counter, true).await {
                 Ok(Some(c)) => {
                     h.counter = c;
@@ -415,7 +447,6 @@ async fn coordinate(table: LeaseTable, reader: Arc<dyn ShardReader>, mapping: Sh
             mapping.set_error(e);
         }
         passes = passes.wrapping_add(1);
-        tokio::time::sleep(pass).await;
     }
 }
 
@@ -487,7 +518,12 @@ async fn take_pass(
             }
         }
     }
-    for lease in plan(&leases, &table.node_id, seen, now, table.duration) {
+    let Plan { candidates, want } = plan(&leases, &table.node_id, seen, now, table.duration);
+    let mut taken = 0;
+    for lease in candidates {
+        if taken == want {
+            break;
+        }
         let Some(counter) = table
             .bump(name, &lease.shard, lease.counter, false)
             .await
@@ -495,6 +531,7 @@ async fn take_pass(
         else {
             continue; // another node was quicker
         };
+        taken += 1;
         tracing::info!(mapping = %name, shard = %lease.shard, from = ?lease.owner, "lease taken");
         let held_lease = Arc::new(HeldLease {
             table: table.clone(),
@@ -560,11 +597,17 @@ mod tests {
 
     const D: Duration = Duration::from_secs(2);
 
+    /// The leases a plan takes when every take succeeds.
+    fn takes(leases: &[Lease], me: &str, seen: &HashMap<String, Seen>, now: Instant) -> Vec<Lease> {
+        let p = plan(leases, me, seen, now, D);
+        p.candidates.into_iter().take(p.want).collect()
+    }
+
     #[test]
     fn a_lone_node_takes_every_free_lease() {
         let leases: Vec<Lease> = (0..4).map(|i| lease(&format!("s{i}"), None, 0)).collect();
         let now = Instant::now();
-        let take = plan(&leases, "a", &seen_now(&leases, now), now, D);
+        let take = takes(&leases, "a", &seen_now(&leases, now), now);
         assert_eq!(take.len(), 4);
     }
 
@@ -575,17 +618,17 @@ mod tests {
             .collect();
         let now = Instant::now();
         let seen = seen_now(&leases, now);
-        let take = plan(&leases, "b", &seen, now, D);
+        let take = takes(&leases, "b", &seen, now);
         assert_eq!(take.len(), 1, "one steal per pass");
         assert_eq!(take[0].owner.as_deref(), Some("a"));
         // Balanced at 2 and 2: nothing more to take.
         let mut balanced = leases.clone();
         balanced[0].owner = Some("b".into());
         balanced[1].owner = Some("b".into());
-        assert!(plan(&balanced, "b", &seen, now, D).is_empty());
-        assert!(plan(&balanced, "a", &seen, now, D).is_empty());
+        assert!(takes(&balanced, "b", &seen, now).is_empty());
+        assert!(takes(&balanced, "a", &seen, now).is_empty());
         // Three nodes, 2/2/0: the third steals one (target 2, it has none).
-        assert_eq!(plan(&balanced, "c", &seen, now, D).len(), 1);
+        assert_eq!(takes(&balanced, "c", &seen, now).len(), 1);
     }
 
     #[test]
@@ -598,8 +641,8 @@ mod tests {
         let t0 = Instant::now();
         let seen = seen_now(&leases, t0);
         // Within the duration the dead node still counts as live: a has its share.
-        assert!(plan(&leases, "a", &seen, t0 + D / 2, D).is_empty());
-        let take = plan(&leases, "a", &seen, t0 + D, D);
+        assert!(takes(&leases, "a", &seen, t0 + D / 2).is_empty());
+        let take = takes(&leases, "a", &seen, t0 + D);
         assert_eq!(
             take.iter().map(|l| l.shard.as_str()).collect::<Vec<_>>(),
             ["s1"]
@@ -613,20 +656,20 @@ mod tests {
         child.parents = vec!["p".into()];
         let now = Instant::now();
         let leases = vec![parent.clone(), child.clone()];
-        let take = plan(&leases, "b", &seen_now(&leases, now), now, D);
+        let take = takes(&leases, "b", &seen_now(&leases, now), now);
         assert!(
             take.iter().all(|l| l.shard != "c"),
             "the child waits: {take:?}"
         );
         parent.checkpoint = Some(SHARD_END.into());
         let leases = vec![parent, child];
-        let take = plan(&leases, "b", &seen_now(&leases, now), now, D);
+        let take = takes(&leases, "b", &seen_now(&leases, now), now);
         assert_eq!(take.len(), 1);
         assert_eq!(take[0].shard, "c");
         // A parent no longer in the stream (trimmed) does not hold its child back.
         let mut orphan = lease("o", None, 0);
         orphan.parents = vec!["gone".into()];
-        let take = plan(&[orphan.clone()], "b", &HashMap::new(), now, D);
+        let take = takes(&[orphan.clone()], "b", &HashMap::new(), now);
         assert_eq!(take, vec![orphan]);
     }
 }
