@@ -220,14 +220,15 @@ async fn order_checks(engine: &Engine) -> (i64, i64, usize) {
 /// final one, every record was handled at least once, and no key saw a version before the
 /// one preceding it.
 async fn expect_order_kept(engine: &Engine, nodes: &[Server]) {
-    let done = within(Duration::from_secs(60), || async {
+    let done = within(Duration::from_secs(120), || async {
         order_checks(engine).await.2 == ORDERS
     })
     .await;
     let (handled, violations, complete) = order_checks(engine).await;
     assert!(
         done.is_some(),
-        "{complete} of {ORDERS} keys saw their last version ({handled} records handled)\n{}",
+        "{complete} of {ORDERS} keys saw their last version ({handled} records handled); leases {:?}\n{}",
+        mapping_leases(engine, "orders -> stream-order").await,
         logs(nodes)
     );
     assert_eq!(violations, 0, "per-key order violations\n{}", logs(nodes));
@@ -244,12 +245,20 @@ async fn expect_order_kept(engine: &Engine, nodes: &[Server]) {
 
 /// The mapping's leases: shard -> (owner, checkpoint).
 async fn leases(engine: &Engine) -> BTreeMap<String, (Option<String>, Option<String>)> {
+    mapping_leases(engine, MAPPING).await
+}
+
+/// The leases of `mapping`: shard -> (owner, checkpoint).
+async fn mapping_leases(
+    engine: &Engine,
+    mapping: &str,
+) -> BTreeMap<String, (Option<String>, Option<String>)> {
     let r = engine
         .client()
         .query()
         .table_name("tarn-leases")
         .key_condition_expression("pk = :pk")
-        .expression_attribute_values(":pk", AttributeValue::S(MAPPING.into()))
+        .expression_attribute_values(":pk", AttributeValue::S(mapping.into()))
         .consistent_read(true)
         .send()
         .await
