@@ -400,12 +400,18 @@ async fn coordinate(table: LeaseTable, reader: Arc<dyn ShardReader>, mapping: Sh
         ticks.tick().await;
         // Workers that ended: a finished shard lets its lease go; a failed one is restarted
         // from its checkpoint on the next pass.
-        while let Some(done) = workers.try_join_next() {
-            let Ok((shard, result)) = done else { continue };
+        // (A worker stopped earlier may end after its shard was taken again: only the current
+        // worker's end lets the shard go.)
+        while let Some(done) = workers.try_join_next_with_id() {
+            let Ok((id, (shard, result))) = done else {
+                continue;
+            };
             if let Err(e) = result {
                 mapping.set_error(format!("shard {shard}: {e}"));
             }
-            held.remove(&shard);
+            if held.get(&shard).is_some_and(|h| h.worker.id() == id) {
+                held.remove(&shard);
+            }
         }
         // Renew.
         let now = Instant::now();
