@@ -11,20 +11,16 @@
 //!   on B likewise by A and C.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
+mod cluster_common;
 mod common;
 mod functions_common;
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use functions_common::{guest, repo, Server};
-
-/// The keys the nodes sign with, and the test's own client (DynamoDB Local keeps tables per
-/// access key, so both use the same).
-const KEY: &str = "test";
+use cluster_common::{start_nodes, within, Engine, KEY};
+use functions_common::{guest, Server};
 
 /// The app; `version` names the route `hello` answers on (`/v1`, `/v2`), so which version a
 /// node serves shows from outside.
@@ -81,118 +77,6 @@ hash_key = "at:S"
     )
 }
 
-/// The engine under the cluster.
-enum Engine {
-    Tarn(common::TarnServer),
-    DynamoDbLocal { child: Child, addr: SocketAddr },
-}
-
-impl Engine {
-    fn tarn() -> Engine {
-        Engine::Tarn(common::TarnServer::start())
-    }
-
-    /// DynamoDB Local in memory on a free port, installed and run by scripts/dynamodb-local.sh.
-    async fn dynamodb_local() -> Engine {
-        let port = common::free_port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let log = std::env::temp_dir().join(format!("tarn-ddb-local-{port}.log"));
-        let log = std::fs::File::create(log).unwrap();
-        let child = Command::new("bash")
-            .arg(repo().join("scripts/dynamodb-local.sh"))
-            .args(["run", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("starting DynamoDB Local");
-        let engine = Engine::DynamoDbLocal { child, addr };
-        // Installing (once) and starting the JVM take a while.
-        let deadline = Instant::now() + Duration::from_secs(300);
-        loop {
-            if engine.client().list_tables().send().await.is_ok() {
-                return engine;
-            }
-            assert!(Instant::now() < deadline, "DynamoDB Local did not start");
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
-    }
-
-    fn url(&self) -> String {
-        match self {
-            Engine::Tarn(s) => s.endpoint(),
-            Engine::DynamoDbLocal { addr, .. } => format!("http://{addr}"),
-        }
-    }
-
-    fn client(&self) -> aws_sdk_dynamodb::Client {
-        common::client_with_keys(&self.url(), KEY, KEY)
-    }
-}
-
-impl Drop for Engine {
-    fn drop(&mut self) {
-        if let Engine::DynamoDbLocal { child, .. } = self {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// Starts `count` nodes over `engine`, all with the app in `app_dir`, at once.
-async fn start_nodes(engine: &Engine, app_dir: &std::path::Path, count: usize) -> Vec<Server> {
-    let credentials = app_dir.join("engine-credentials");
-    std::fs::write(
-        &credentials,
-        format!("[default]\naws_access_key_id = {KEY}\naws_secret_access_key = {KEY}\n"),
-    )
-    .unwrap();
-    let app = app_dir.join("tarn.toml");
-    let url = engine.url();
-    let starts = (0..count).map(|i| {
-        let (app, credentials, url) = (app.clone(), credentials.clone(), url.clone());
-        async move {
-            let dir = tempfile::tempdir().unwrap();
-            let node = format!("node-{}", (b'a' + i as u8) as char);
-            let app = app.to_str().unwrap().to_string();
-            let credentials = credentials.to_str().unwrap().to_string();
-            let extra = [
-                "--engine",
-                url.as_str(),
-                "--engine-region",
-                "us-east-1",
-                "--engine-credentials-file",
-                credentials.as_str(),
-                "--node-id",
-                node.as_str(),
-                "--app",
-                app.as_str(),
-            ];
-            let addr = format!("127.0.0.1:{}", functions_common::free_port())
-                .parse()
-                .unwrap();
-            Server::start_within(dir, None, &extra, addr, Duration::from_secs(300)).await
-        }
-    });
-    futures_util::future::join_all(starts).await
-}
-
-/// Polls `f` until it is true or `within` has passed; answers how long it took.
-async fn within<F, Fut>(within: Duration, mut f: F) -> Option<Duration>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = Instant::now();
-    while started.elapsed() < within {
-        if f().await {
-            return Some(started.elapsed());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    None
-}
-
 /// Whether `node` serves app version `version` (`v1`, `v2`): its route answers, the other's
 /// does not.
 async fn serves(node: &Server, version: &str) -> bool {
@@ -225,7 +109,7 @@ async fn report_ticks(node: &Server) -> Vec<String> {
 async fn cluster_scenarios(engine: Engine) {
     let app_dir = tempfile::tempdir().unwrap();
     std::fs::write(app_dir.path().join("tarn.toml"), manifest("v1")).unwrap();
-    let nodes = start_nodes(&engine, app_dir.path(), 3).await;
+    let nodes = start_nodes(&engine, app_dir.path(), 3, &[]).await;
     let logs = || {
         nodes
             .iter()

@@ -14,6 +14,7 @@
 //! engine up and creates the shared tables that are missing.
 
 pub mod claims;
+pub mod leases;
 pub mod versions;
 
 use std::path::PathBuf;
@@ -70,6 +71,13 @@ pub struct ClusterArgs {
     /// `expires`).
     #[arg(long, value_name = "TABLE", default_value = DEFAULT_CLAIMS_TABLE, env = "TARN_CLAIMS_TABLE")]
     pub claims_table: String,
+    /// The engine table holding stream-shard leases (created if missing).
+    #[arg(long, value_name = "TABLE", default_value = leases::DEFAULT_LEASE_TABLE, env = "TARN_LEASE_TABLE")]
+    pub lease_table: String,
+    /// How long a shard lease lasts without renewal (renewed every third of it); a dead
+    /// node's shards are taken over after about this long.
+    #[arg(long, value_name = "MS", default_value_t = leases::DEFAULT_LEASE_DURATION_MS, env = "TARN_LEASE_DURATION_MS")]
+    pub lease_duration_ms: u64,
 }
 
 /// The default node name: the host name (the kernel's, else `$HOSTNAME`), or `node-` and 8
@@ -133,6 +141,7 @@ pub struct Cluster {
     node_id: String,
     versions: versions::EngineVersions,
     claims: claims::Claims,
+    leases: leases::LeaseTable,
 }
 
 impl Cluster {
@@ -157,6 +166,13 @@ impl Cluster {
         versions.ensure_table().await?;
         let claims = claims::Claims::new(engine.clone(), &args.claims_table, &node_id);
         claims.ensure_table().await?;
+        let leases = leases::LeaseTable::new(
+            engine.clone(),
+            &args.lease_table,
+            &node_id,
+            std::time::Duration::from_millis(args.lease_duration_ms.max(100)),
+        );
+        leases.ensure_table().await?;
         tracing::info!(
             engine = engine.url(),
             region = engine.region(),
@@ -168,6 +184,7 @@ impl Cluster {
             node_id,
             versions,
             claims,
+            leases,
         })))
     }
 
@@ -189,6 +206,11 @@ impl Cluster {
     /// The schedule-tick claims.
     pub fn claims(&self) -> &claims::Claims {
         &self.claims
+    }
+
+    /// The stream-shard leases.
+    pub fn leases(&self) -> &leases::LeaseTable {
+        &self.leases
     }
 }
 

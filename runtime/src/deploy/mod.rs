@@ -398,14 +398,17 @@ impl Runtime {
             &self.status,
             claims,
         ));
-        if self.cluster.is_some() {
-            if !m.streams.is_empty() {
-                // Reading the engine's Streams API with shard leases is not built yet.
-                tracing::warn!(
-                    mappings = m.streams.len(),
-                    "stream mappings do not run in cluster mode yet"
-                );
-            }
+        if let Some(cluster) = &self.cluster {
+            // The engine's streams, shard by shard, under leases shared with the other nodes.
+            triggers.extend(crate::cluster::leases::start(
+                cluster.leases().clone(),
+                crate::triggers::stream::shard_mappings(
+                    &self.host,
+                    &m.streams,
+                    &app.functions,
+                    &self.status,
+                ),
+            ));
         } else {
             triggers.extend(crate::triggers::stream::start(
                 &self.host,

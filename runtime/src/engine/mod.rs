@@ -7,8 +7,10 @@
 //! - **credentials**: the standard AWS chain (environment, profile, SSO, container, instance
 //!   metadata: `aws-config`), or an AWS shared-credentials file (`--engine-credentials-file`,
 //!   `[default]` profile), read through the same SDK;
-//! - **the typed client** ([`RemoteEngine::client`], `aws-sdk-dynamodb`): what tarn writes on its
-//!   own behalf (deployments, schedule claims: see [`crate::cluster`]);
+//! - **the typed clients** ([`RemoteEngine::client`], `aws-sdk-dynamodb`): what tarn writes on
+//!   its own behalf (deployments, schedule claims, shard leases: see [`crate::cluster`]);
+//!   [`RemoteEngine::streams`] (`aws-sdk-dynamodbstreams`): the stream mappings' reads, from
+//!   the same SDK config;
 //! - **the wire path** ([`RemoteEngine::forward`], [`RemoteEngine::call`]): one DynamoDB or
 //!   DynamoDB Streams operation, its JSON body sent unchanged, signed (SigV4, `aws-sigv4`) with
 //!   the engine's credentials. The DynamoDB port forwards clients' requests through it, and the
@@ -205,6 +207,7 @@ pub struct RemoteEngine {
     client: aws_sdk_dynamodb::Client,
     /// The last reachability check and when it was made ([`RemoteEngine::reachable`]).
     reachability: parking_lot::Mutex<Option<(std::time::Instant, Result<(), String>)>>,
+    streams: aws_sdk_dynamodbstreams::Client,
 }
 
 impl std::fmt::Debug for RemoteEngine {
@@ -264,6 +267,9 @@ impl RemoteEngine {
             EngineError::Credentials("the AWS SDK found no credentials provider".into())
         })?;
         let client = aws_sdk_dynamodb::Client::new(&sdk);
+        // Same config; for `aws` the Streams client resolves its own endpoint
+        // (streams.dynamodb.<region>.amazonaws.com).
+        let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
         let tls = hyper_rustls::HttpsConnectorBuilder::new()
             .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
             .map_err(|e| EngineError::Config(format!("TLS roots: {e}")))?
@@ -282,6 +288,7 @@ impl RemoteEngine {
             http,
             client,
             reachability: parking_lot::Mutex::new(None),
+            streams,
         };
         engine.identity().await?;
         Ok(Arc::new(engine))
@@ -290,6 +297,12 @@ impl RemoteEngine {
     /// The typed client (`aws-sdk-dynamodb`) for tarn's own records in the engine.
     pub fn client(&self) -> &aws_sdk_dynamodb::Client {
         &self.client
+    }
+
+    /// The typed DynamoDB Streams client (`aws-sdk-dynamodbstreams`): how stream mappings
+    /// read the engine's streams.
+    pub fn streams(&self) -> &aws_sdk_dynamodbstreams::Client {
+        &self.streams
     }
 
     /// The engine's DynamoDB URL.

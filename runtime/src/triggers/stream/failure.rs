@@ -51,31 +51,100 @@ pub(super) async fn write(
 
 /// The failure record of `r` as an item of the table `meta` describes.
 fn failure_item(meta: &TableMeta, r: &StreamRecord, record: &Value, f: &Failure<'_>) -> Item {
+    let mut keys = vec![(
+        meta.key_schema.hash.name.clone(),
+        meta.key_schema.hash.attr_type,
+    )];
+    if let Some(range) = &meta.key_schema.range {
+        keys.push((range.name.clone(), range.attr_type));
+    }
     let seq = crate::api::sequence_number(r.seq);
+    keyed_failure_item(&keys, &seq, r.kind.as_str(), record, f)
+}
+
+/// Writes the failure record of the engine's stream record `record` (sequence number `seq`)
+/// into `table`, in engine mode: the table's key schema comes from the engine's DescribeTable.
+pub(super) async fn write_engine(
+    api: &Api,
+    table: &str,
+    seq: &str,
+    record: &Value,
+    failure: &Failure<'_>,
+) -> Result<(), String> {
+    let d = api
+        .call("DescribeTable", json!({"TableName": table}))
+        .await
+        .map_err(|e| e.to_string())?;
+    let t = &d["Table"];
+    let type_of = |name: &str| {
+        t["AttributeDefinitions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|a| a["AttributeName"] == name)
+            .map_or(ScalarType::S, |a| match a["AttributeType"].as_str() {
+                Some("N") => ScalarType::N,
+                Some("B") => ScalarType::B,
+                _ => ScalarType::S,
+            })
+    };
+    let mut keys = Vec::new();
+    for kind in ["HASH", "RANGE"] {
+        for k in t["KeySchema"].as_array().into_iter().flatten() {
+            if k["KeyType"] == kind {
+                let name = k["AttributeName"].as_str().unwrap_or_default();
+                keys.push((name.to_string(), type_of(name)));
+            }
+        }
+    }
+    if keys.is_empty() {
+        return Err(format!("the engine describes {table} without a key schema"));
+    }
+    let event_name = record["eventName"].as_str().unwrap_or_default();
+    let item = keyed_failure_item(&keys, seq, event_name, record, failure);
+    api.call(
+        "PutItem",
+        json!({"TableName": table, "Item": codec::encode_item(&item)}),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// The failure record of the record with sequence number `seq` as an item of a table whose
+/// key attributes are `keys` (hash, then range).
+fn keyed_failure_item(
+    keys: &[(String, ScalarType)],
+    seq: &str,
+    event_name: &str,
+    record: &Value,
+    f: &Failure<'_>,
+) -> Item {
     let key_value = |ty: ScalarType, s: String| match ty {
-        // A u64 always parses as a number (at most 20 digits).
-        ScalarType::N => Number::parse(&r.seq.to_string())
+        ScalarType::N => Number::parse(seq.trim_start_matches('0'))
+            .or_else(|_| Number::parse(seq))
             .map_or_else(|_| AttributeValue::S(s), AttributeValue::N),
         ScalarType::B => AttributeValue::B(s.into_bytes()),
         ScalarType::S => AttributeValue::S(s),
     };
     let mut item = Item::new();
-    let hash = &meta.key_schema.hash;
-    item.insert(
-        hash.name.clone(),
-        key_value(hash.attr_type, format!("{}#{seq}", f.source_table)),
-    );
-    if let Some(range) = &meta.key_schema.range {
-        item.insert(range.name.clone(), key_value(range.attr_type, seq.clone()));
+    if let Some((name, ty)) = keys.first() {
+        item.insert(
+            name.clone(),
+            key_value(*ty, format!("{}#{seq}", f.source_table)),
+        );
+    }
+    if let Some((name, ty)) = keys.get(1) {
+        item.insert(name.clone(), key_value(*ty, seq.to_string()));
     }
     let s = |v: &str| AttributeValue::S(v.to_string());
     let event_id = record["eventID"].as_str().map_or(AttributeValue::Null, s);
     for (name, value) in [
         ("sourceTable", s(f.source_table)),
         ("function", s(f.function)),
-        ("sequenceNumber", s(&seq)),
+        ("sequenceNumber", s(seq)),
         ("eventID", event_id),
-        ("eventName", s(r.kind.as_str())),
+        ("eventName", s(event_name)),
         ("error", s(f.error)),
         (
             "attempts",

@@ -31,9 +31,11 @@
 //! [`mapping`] holds a mapping's definition (`[[stream]]`) and its settings with defaults.
 
 mod checkpoint;
+pub mod engine_shards;
 mod failure;
 mod lanes;
 pub mod mapping;
+pub mod shard;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -49,6 +51,7 @@ use self::lanes::{key_of, lane_of, Finished, Job, Lane, Outcome};
 pub use self::mapping::{
     mapping_name, MappingConfig, StreamDef, DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE,
 };
+pub use self::shard::{ShardLease, ShardMapping, ShardReader};
 use super::status::{MappingStatus, TriggerStatus};
 use super::Functions;
 use crate::api::Api;
@@ -69,7 +72,21 @@ pub fn start(
     functions: &Functions,
     status: &Arc<TriggerStatus>,
 ) -> Vec<JoinHandle<()>> {
-    let mut tasks = Vec::new();
+    mappings(host, defs, functions, status)
+        .into_iter()
+        .map(|m| tokio::spawn(m.run()))
+        .collect()
+}
+
+/// The mappings of `defs` whose handler is among `functions`, ready to run (an invalid one is
+/// logged and left out).
+fn mappings(
+    host: &Host,
+    defs: &[StreamDef],
+    functions: &Functions,
+    status: &Arc<TriggerStatus>,
+) -> Vec<Arc<Mapping>> {
+    let mut out = Vec::new();
     for def in defs {
         let config = match MappingConfig::from_def(def) {
             Ok(c) => c,
@@ -85,15 +102,29 @@ pub fn start(
             tracing::error!(function = %def.function, "a [[stream]] names a function that is not a stream handler");
             continue;
         }
-        let mapping = Mapping {
+        out.push(Arc::new(Mapping {
             status: status.mapping(&config.name()),
             config,
             host: host.clone(),
             function: f,
-        };
-        tasks.push(tokio::spawn(Arc::new(mapping).run()));
+        }));
     }
-    tasks
+    out
+}
+
+/// The mappings of `defs` for engine mode, where the shards of the engine's streams are
+/// shared among the nodes: the lease coordinator ([`crate::cluster::leases`]) runs each
+/// shard it holds with [`ShardMapping::run_shard`].
+pub fn shard_mappings(
+    host: &Host,
+    defs: &[StreamDef],
+    functions: &Functions,
+    status: &Arc<TriggerStatus>,
+) -> Vec<ShardMapping> {
+    mappings(host, defs, functions, status)
+        .into_iter()
+        .map(ShardMapping)
+        .collect()
 }
 
 struct Mapping {
@@ -399,21 +430,28 @@ impl Mapping {
                 .collect(),
         )
         .to_string();
+        self.invoke_json(&json, |s| s.trim().parse::<u64>().ok())
+            .await
+    }
+
+    /// Runs the handler on `json` (the event's records); `seq_of` turns a sequence number the
+    /// handler reports as failed into the record's `seq` (an unknown one fails the batch, as
+    /// on Lambda).
+    async fn invoke_json(&self, json: &str, seq_of: impl Fn(&str) -> Option<u64>) -> Outcome {
         let request_id = new_request_id();
         match self
             .host
-            .invoke_stream(&self.function, &request_id, &json)
+            .invoke_stream(&self.function, &request_id, json)
             .await
         {
             Ok(failed) => {
                 let mut set = HashSet::new();
                 for s in failed {
-                    match s.trim().parse::<u64>() {
-                        Ok(n) => {
+                    match seq_of(&s) {
+                        Some(n) => {
                             set.insert(n);
                         }
-                        // An unknown sequence number: Lambda fails the whole batch.
-                        Err(_) => {
+                        None => {
                             return Outcome::Error(format!(
                                 "the handler reported an unknown sequence number {s:?}"
                             ))
