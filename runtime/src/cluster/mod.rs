@@ -56,7 +56,7 @@ pub struct ClusterArgs {
         env = "TARN_ENGINE_CREDENTIALS_FILE"
     )]
     pub engine_credentials_file: Option<PathBuf>,
-    /// This node's name in logs, claims, leases and the console (default: the host name).
+    /// This node's name in logs, claims, leases and the console (default: the host name and the process id).
     /// Nodes sharing a host need distinct names.
     #[arg(long, value_name = "NAME", requires = "engine", env = "TARN_NODE_ID")]
     pub node_id: Option<String>,
@@ -80,15 +80,17 @@ pub struct ClusterArgs {
     pub lease_duration_ms: u64,
 }
 
-/// The default node name: the host name (the kernel's, else `$HOSTNAME`), or `node-` and 8
-/// random hex digits when neither is known.
+/// The default node name: the host name (the kernel's, else `$HOSTNAME`, else `node`) and the
+/// process id, e.g. `web-3-41822`. The process id keeps two nodes on one host apart: leases and
+/// claims are owned by node name, so two processes sharing one would take each other's.
 pub fn default_node_id() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .or_else(|| std::env::var("HOSTNAME").ok())
         .map(|h| h.trim().to_string())
         .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| format!("node-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]))
+        .unwrap_or_else(|| "node".to_string());
+    format!("{host}-{}", std::process::id())
 }
 
 fn parse_endpoint(s: &str) -> Result<Endpoint, String> {
