@@ -113,13 +113,24 @@ impl Db {
             .remove(name)
             .map_err(|e| self.commit.engine_error(e))?;
         self.sync()?;
-        {
+        let closed = {
             let _writers = self.writers.write();
             self.tables.write().remove(name);
-        }
+            // No write is in flight any more: the enabled stream ends at the last number
+            // handed out.
+            let last_seq = self.sequencer.lock().last();
+            let now = now_millis();
+            let mut meta = table.meta.clone();
+            for s in meta.streams.iter_mut().filter(|s| s.is_enabled()) {
+                s.disabled_ms = Some(now);
+                s.end_seq = Some(last_seq);
+            }
+            (meta, now)
+        };
         table.drop_data(&self.fjall, &self.counts)?;
-        for log in table.stream_logs.values() {
-            self.fjall.delete_keyspace(log.clone())?;
+        if !closed.0.streams.is_empty() {
+            // Its streams stay readable for the retention period, as DynamoDB keeps them.
+            self.keep_deleted_streams(closed.0, closed.1)?;
         }
         tracing::info!(table = %name, "table deleted");
         Ok(info)
