@@ -614,7 +614,9 @@ impl Builder<'_> {
                         "Must have at least one non-optional hash key condition in WHERE clause when using ORDER BY clause.",
                     ));
                 }
-                !desc
+                // One partition: only an order on the sort key changes anything (as in
+                // DynamoDB Local 3.3, `ORDER BY pk DESC` reads it forward).
+                !(*desc && Some(p.top()) == keys.range)
             }
         };
         let projection = self.projection(s.projection.as_ref());
@@ -677,8 +679,10 @@ impl Builder<'_> {
                 }
             }
         }
-        let forward = match &s.order_by {
-            None => true,
+        // `ORDER BY pk DESC` reads the partitions in reverse; `ORDER BY sk DESC` reads each
+        // partition backward (as DynamoDB Local 3.3 does).
+        let (forward, reverse) = match &s.order_by {
+            None => (true, false),
             Some((p, desc)) => {
                 let on_key =
                     p.0.len() == 1 && (p.top() == keys.hash || Some(p.top()) == keys.range);
@@ -687,10 +691,11 @@ impl Builder<'_> {
                         "Variable reference {p} in ORDER BY clause must be part of the primary key"
                     )));
                 }
-                !desc
+                let on_sort_key = Some(p.top()) == keys.range;
+                (!(*desc && on_sort_key), *desc && !on_sort_key)
             }
         };
-        if !forward {
+        if reverse {
             distinct.reverse();
         }
         let hash = self.name(keys.hash);

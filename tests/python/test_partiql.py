@@ -391,11 +391,16 @@ def test_in_on_the_partition_key_queries_each_partition_in_key_order(ddb, table_
         seed(ddb, table_hr, n=2, pk=pk)
     resp = run(ddb, f"SELECT pk, sk FROM \"{table_hr}\" WHERE pk IN ['c', 'a', 'b', 'a']")
     assert keys_of(resp["Items"]) == [("a", 0), ("a", 1), ("b", 0), ("b", 1), ("c", 0), ("c", 1)]
-    # A sort key condition applies to each partition; ORDER BY DESC reverses partitions and items.
+    # A sort key condition applies to each partition. ORDER BY pk DESC reverses the partitions,
+    # ORDER BY sk DESC the items of each.
     resp = run(ddb, f"SELECT pk, sk FROM \"{table_hr}\" WHERE pk IN [?, ?] AND sk > 0", [S("d"), S("a")])
     assert keys_of(resp["Items"]) == [("a", 1), ("d", 1)]
     resp = run(ddb, f"SELECT pk, sk FROM \"{table_hr}\" WHERE pk IN ['a', 'c'] ORDER BY sk DESC")
-    assert keys_of(resp["Items"]) == [("c", 1), ("c", 0), ("a", 1), ("a", 0)]
+    assert keys_of(resp["Items"]) == [("a", 1), ("a", 0), ("c", 1), ("c", 0)]
+    resp = run(ddb, f"SELECT pk, sk FROM \"{table_hr}\" WHERE pk IN ['a', 'c'] ORDER BY pk DESC")
+    assert keys_of(resp["Items"]) == [("c", 0), ("c", 1), ("a", 0), ("a", 1)]
+    resp = run(ddb, f"SELECT pk, sk FROM \"{table_hr}\" WHERE pk = 'a' ORDER BY pk DESC")
+    assert keys_of(resp["Items"]) == [("a", 0), ("a", 1)]
     # A filter on another attribute applies to each partition.
     resp = run(ddb, f"SELECT pk, sk FROM \"{table_hr}\" WHERE pk IN ['a', 'b'] AND tag = 't1'")
     assert keys_of(resp["Items"]) == [("a", 1), ("b", 1)]
