@@ -290,7 +290,6 @@ def test_legacy_key_conditions_misuse(ddb, matches):
      "Some AttributeDefinitions are not used. AttributeDefinitions: [pk, a1, a2, b1, unused], keys used: [pk, a1, a2, b1]"),
     (key_schema(["a1", "a2"], ["a1"]), defs(pk="S", a1="S", a2="S"),
      "Two keys can not have the same name"),
-    (key_schema(["a1", "a1"]), defs(pk="S", a1="S"), "Two keys can not have the same name"),
     ([{"AttributeName": "b1", "KeyType": "RANGE"}] + key_schema(["a1", "a2"]), defs(pk="S", a1="S", a2="S", b1="S"),
      "Invalid KeySchema: The first KeySchemaElement is not a HASH key type"),
     (key_schema(["a1"], ["b1"]) + key_schema(["a2"]), defs(pk="S", a1="S", a2="S", b1="S"),
@@ -455,3 +454,22 @@ def test_partiql_select_on_the_index(ddb, matches):
         Statement=f'SELECT * FROM "{matches}"."by_match" WHERE tournament = ? AND area = ? AND "round" = ?',
         Parameters=[{"S": "w24"}, {"S": "na"}, {"S": "semi"}])
     assert sorted(ids(r["Items"])) == ["m002", "m003", "m004", "m008"]
+
+
+def test_a_key_of_two_partition_attributes_and_no_sort_key(ddb, tables):
+    name = unique_name("two-hash")
+    ddb.create_table(**create_params(name, [match_index("by_place", key_schema(["tournament", "area"]))],
+                                     definitions=defs(pk="S", tournament="S", area="S")))
+    tables.append(name)
+    conftest.wait_active(ddb, name)
+    (ix,) = ddb.describe_table(TableName=name)["Table"]["GlobalSecondaryIndexes"]
+    assert ix["KeySchema"] == key_schema(["tournament", "area"])
+    for row in ROWS:
+        ddb.put_item(TableName=name, Item=row)
+    r = query(ddb, name, "tournament = :t AND area = :r", {":t": {"S": "w24"}, ":r": {"S": "eu"}}, index="by_place")
+    assert ids(r["Items"]) == ["m006"]
+    # The same attribute twice is refused, as a repeated attribute of any multi-attribute key.
+    with pytest.raises(ClientError) as e:
+        ddb.create_table(**create_params(unique_name("bad"), [match_index("idx", key_schema(["area", "area"]))],
+                                         definitions=defs(pk="S", area="S")))
+    assert error_message(e) == "Two keys can not have the same name"

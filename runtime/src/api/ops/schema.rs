@@ -188,6 +188,14 @@ pub(crate) fn parse_global_key_schema(
             "Key Schema too big.  Key Schema must at most consist of the hash and range key of a table",
         ));
     }
+    // A key of one partition attribute (and at most one sort attribute) is read as a table's.
+    let hash_count = key_elems
+        .iter()
+        .filter(|e| e.get("KeyType").and_then(Value::as_str) == Some("HASH"))
+        .count();
+    if key_elems.len() <= 2 && hash_count < 2 {
+        return parse_key_schema(key_elems, definitions, path);
+    }
     let names: Vec<&str> = key_elems
         .iter()
         .filter_map(|e| e.get("AttributeName").and_then(Value::as_str))
@@ -198,9 +206,6 @@ pub(crate) fn parse_global_key_schema(
         .any(|(i, n)| names[..i].contains(n))
     {
         return Err(ApiError::validation("Two keys can not have the same name"));
-    }
-    if key_elems.len() <= 2 {
-        return parse_key_schema(key_elems, definitions, path);
     }
     let mut hash: Vec<KeyAttribute> = Vec::new();
     let mut range: Vec<KeyAttribute> = Vec::new();
