@@ -109,29 +109,33 @@ impl Db {
             // Its change log and bases stay for the recovery period (see backup::pitr).
             self.keep_deleted_history(&table.meta)?;
         }
-        self.catalog
-            .remove(name)
-            .map_err(|e| self.commit.engine_error(e))?;
-        self.sync()?;
-        let closed = {
+        {
+            // With the writers gate held no write is in flight: the enabled stream ends at the
+            // last number handed out.
             let _writers = self.writers.write();
-            self.tables.write().remove(name);
-            // No write is in flight any more: the enabled stream ends at the last number
-            // handed out.
             let last_seq = self.sequencer.lock().last();
             let now = now_millis();
-            let mut meta = table.meta.clone();
-            for s in meta.streams.iter_mut().filter(|s| s.is_enabled()) {
+            let mut closed = table.meta.clone();
+            for s in closed.streams.iter_mut().filter(|s| s.is_enabled()) {
                 s.disabled_ms = Some(now);
                 s.end_seq = Some(last_seq);
             }
-            (meta, now)
-        };
-        table.drop_data(&self.fjall, &self.counts)?;
-        if !closed.0.streams.is_empty() {
-            // Its streams stay readable for the retention period, as DynamoDB keeps them.
-            self.keep_deleted_streams(closed.0, closed.1)?;
+            // The definition goes and, in the same atomic batch, the record that keeps the
+            // table's streams readable for the retention period (as DynamoDB keeps them): a
+            // crash leaves either the table or its kept streams, never both or neither.
+            let mut batch = self.fjall.batch();
+            batch.remove(&self.catalog, name);
+            let kept = (!closed.streams.is_empty())
+                .then(|| self.stage_deleted_streams(&mut batch, closed, now))
+                .transpose()?;
+            batch.commit().map_err(|e| self.commit.engine_error(e))?;
+            self.sync()?;
+            self.tables.write().remove(name);
+            if let Some(kept) = kept {
+                self.deleted_streams.write().push(Arc::new(kept));
+            }
         }
+        table.drop_data(&self.fjall, &self.counts)?;
         tracing::info!(table = %name, "table deleted");
         Ok(info)
     }

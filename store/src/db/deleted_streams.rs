@@ -71,18 +71,22 @@ pub(crate) fn load(db: &fjall::Database, state: &Keyspace) -> Result<Vec<Arc<Del
 }
 
 impl Db {
-    /// Keeps the streams of a table being deleted (`meta`: its definition with every stream
-    /// closed). The caller holds the DDL lock.
-    pub(crate) fn keep_deleted_streams(&self, meta: TableMeta, deleted_ms: u64) -> Result<()> {
+    /// Adds to `batch` the record that keeps the streams of a table being deleted (`meta`: its
+    /// definition with every stream closed), and answers them opened; the caller commits the
+    /// batch (with the removal of the table's definition), then adds them to the kept ones.
+    pub(crate) fn stage_deleted_streams(
+        &self,
+        batch: &mut fjall::OwnedWriteBatch,
+        meta: TableMeta,
+        deleted_ms: u64,
+    ) -> Result<DeletedStreams> {
         let record = Record {
             table: meta,
             deleted_ms,
         };
         let json = serde_json::to_vec(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.put_state(&record_key(&record.table), &json)?;
-        let kept = open(&self.fjall, record.table, deleted_ms)?;
-        self.deleted_streams.write().push(Arc::new(kept));
-        Ok(())
+        batch.insert(&self.state, record_key(&record.table), json);
+        open(&self.fjall, record.table, deleted_ms)
     }
 
     /// The deleted tables whose streams are kept, oldest deletion first.
