@@ -2,8 +2,10 @@
 //! language tarn already evaluates.
 //!
 //! - `SELECT` with an equality on the partition key (and at most one condition on the sort key
-//!   that a KeyConditionExpression can hold) is a Query; every other `SELECT` is a Scan whose
-//!   FilterExpression is the whole `WHERE` clause. In a batch or a transaction, a `SELECT` must
+//!   that a KeyConditionExpression can hold) is a Query. With `pk IN [...]` or `pk = a OR
+//!   pk = b ...` instead, it is one Query per value ([`Plan::Queries`]; `IN` values in key
+//!   order, each once; `OR` values as written), as DynamoDB runs it. Every other `SELECT` is a
+//!   Scan whose FilterExpression is the whole `WHERE` clause. In a batch or a transaction, a `SELECT` must
 //!   name exactly the full key and becomes a GetItem.
 //! - `INSERT` is a PutItem on the condition that the key does not exist yet.
 //! - `UPDATE` and `DELETE` need an equality on every key attribute; the rest of `WHERE` becomes
@@ -63,6 +65,24 @@ pub enum Plan {
         /// ScanIndexForward.
         forward: bool,
         /// The placeholders.
+        placeholders: Placeholders,
+    },
+    /// Queries of several partitions, one after the other (`pk IN [...]`, `pk = a OR pk = b`):
+    /// DynamoDB runs such a `SELECT` as one Query per partition key value, not as a Scan.
+    Queries {
+        /// The table.
+        table: String,
+        /// The index, if any.
+        index: Option<String>,
+        /// The KeyConditionExpression of each Query, in the order they run.
+        key_conditions: Vec<String>,
+        /// The FilterExpression (the same for each).
+        filter: Option<String>,
+        /// The ProjectionExpression.
+        projection: Option<String>,
+        /// ScanIndexForward.
+        forward: bool,
+        /// The placeholders (shared by every Query).
         placeholders: Placeholders,
     },
     /// A Scan of the table or one of its indexes.
@@ -151,6 +171,9 @@ pub enum Mode {
     /// ExecuteTransaction: one item by its full key, and `EXISTS` condition checks.
     Transaction,
 }
+
+/// Most operands of one `IN`, as DynamoDB allows.
+pub const MAX_IN_OPERANDS: usize = 100;
 
 /// DynamoDB's refusal of a write (or a batch read) without an equality on each key attribute.
 pub const MISSING_KEY: &str =
@@ -442,6 +465,9 @@ impl Builder<'_> {
                         "IN operator must have a left hand argument of type Variable Reference and right hand argument of type Seq with at least one member",
                     ));
                 }
+                if list.len() > MAX_IN_OPERANDS {
+                    return Err(too_many_in_operands(list.len()));
+                }
                 let a = self.operand(a)?;
                 let list: Vec<String> = list
                     .iter()
@@ -523,6 +549,36 @@ impl Builder<'_> {
         let parts = s.filter.as_ref().map(conjuncts).unwrap_or_default();
         let hash = parts.iter().position(|c| equality(c, keys.hash).is_some());
         let mut query = None;
+        // Several partitions (`pk IN [...]`, `pk = a OR pk = b`): one Query each.
+        let multi = match hash {
+            Some(_) => None,
+            None => parts
+                .iter()
+                .enumerate()
+                .find_map(|(i, c)| key_values(c, keys.hash).map(|v| (i, v))),
+        };
+        if let Some((h, values)) = multi {
+            if let Some(n) = values
+                .iter()
+                .map(|g| g.values.len())
+                .find(|n| *n > MAX_IN_OPERANDS)
+            {
+                return Err(too_many_in_operands(n));
+            }
+            let mut rest: Vec<&Expr> = parts.clone();
+            rest.remove(h);
+            let range_cond = keys.range.and_then(|r| {
+                rest.iter()
+                    .position(|c| is_range_condition(c, r))
+                    .map(|i| rest.remove(i))
+            });
+            let keys_elsewhere = rest
+                .iter()
+                .any(|c| mentions(c, keys.hash) || keys.range.is_some_and(|r| mentions(c, r)));
+            if !keys_elsewhere {
+                return self.queries(s, keys, values, range_cond, &rest);
+            }
+        }
         if let Some(h) = hash {
             let mut rest: Vec<&Expr> = parts.clone();
             let hash_cond = rest.remove(h);
@@ -558,7 +614,9 @@ impl Builder<'_> {
                         "Must have at least one non-optional hash key condition in WHERE clause when using ORDER BY clause.",
                     ));
                 }
-                !desc
+                // One partition: only an order on the sort key changes anything (as in
+                // DynamoDB Local 3.3, `ORDER BY pk DESC` reads it forward).
+                !(*desc && Some(p.top()) == keys.range)
             }
         };
         let projection = self.projection(s.projection.as_ref());
@@ -593,6 +651,79 @@ impl Builder<'_> {
                 })
             }
         }
+    }
+
+    /// One Query per partition key value (see [`Plan::Queries`]).
+    fn queries(
+        &mut self,
+        s: &Select,
+        keys: Keys<'_>,
+        groups: Vec<KeyValues<'_>>,
+        range_cond: Option<&Expr>,
+        rest: &[&Expr],
+    ) -> Result<Plan, PartiqlError> {
+        let mut distinct: Vec<AttributeValue> = Vec::new();
+        for g in &groups {
+            let mut values: Vec<AttributeValue> = g
+                .values
+                .iter()
+                .map(|e| self.constant(e))
+                .collect::<Result<_, _>>()?;
+            if g.from_in {
+                // IN reads its partitions in key order (as DynamoDB does).
+                values.sort_by(key_order);
+            }
+            for v in values {
+                if !distinct.contains(&v) {
+                    distinct.push(v);
+                }
+            }
+        }
+        // `ORDER BY pk DESC` reads the partitions in reverse; `ORDER BY sk DESC` reads each
+        // partition backward (as DynamoDB Local 3.3 does).
+        let (forward, reverse) = match &s.order_by {
+            None => (true, false),
+            Some((p, desc)) => {
+                let on_key =
+                    p.0.len() == 1 && (p.top() == keys.hash || Some(p.top()) == keys.range);
+                if !on_key {
+                    return Err(unsupported(format!(
+                        "Variable reference {p} in ORDER BY clause must be part of the primary key"
+                    )));
+                }
+                let on_sort_key = Some(p.top()) == keys.range;
+                (!(*desc && on_sort_key), *desc && !on_sort_key)
+            }
+        };
+        if reverse {
+            distinct.reverse();
+        }
+        let hash = self.name(keys.hash);
+        let range = match range_cond {
+            Some(r) => Some(self.condition(r)?),
+            None => None,
+        };
+        let key_conditions = distinct
+            .into_iter()
+            .map(|v| {
+                let v = self.value(v);
+                match &range {
+                    Some(r) => format!("{hash} = {v} AND {r}"),
+                    None => format!("{hash} = {v}"),
+                }
+            })
+            .collect();
+        let filter = self.conjunction(rest)?;
+        let projection = self.projection(s.projection.as_ref());
+        Ok(Plan::Queries {
+            table: s.from.table.clone(),
+            index: s.from.index.clone(),
+            key_conditions,
+            filter,
+            projection,
+            forward,
+            placeholders: std::mem::take(&mut self.ph),
+        })
     }
 
     fn get(&mut self, s: &Select, keys: Keys<'_>, mode: Mode) -> Result<Plan, PartiqlError> {
@@ -723,6 +854,58 @@ impl Builder<'_> {
 }
 
 /// The set `<<a, b>>` of values all strings, all numbers or all binaries.
+/// DynamoDB's refusal of an `IN` with more than [`MAX_IN_OPERANDS`] operands.
+fn too_many_in_operands(n: usize) -> PartiqlError {
+    unsupported(format!(
+        "The IN operator is provided with too many operands; number of operands: {n}"
+    ))
+}
+
+/// A run of partition key values of a `WHERE` clause: the list of one `IN` (read in key
+/// order) or one `pk = c` of an `OR` chain.
+struct KeyValues<'e> {
+    values: Vec<&'e Expr>,
+    from_in: bool,
+}
+
+/// The partition key values of a conjunct that names several partitions: `pk IN [c, ...]`,
+/// `pk = c OR pk = c ...`, or an `OR` of those, where every `c` is a constant.
+fn key_values<'e>(e: &'e Expr, name: &str) -> Option<Vec<KeyValues<'e>>> {
+    match e {
+        Expr::In(a, list)
+            if matches!(&**a, Expr::Path(p) if p.0.len() == 1 && p.top() == name)
+                && !list.is_empty()
+                && list.iter().all(is_constant) =>
+        {
+            Some(vec![KeyValues {
+                values: list.iter().collect(),
+                from_in: true,
+            }])
+        }
+        Expr::Or(a, b) => {
+            let mut out = key_values(a, name)?;
+            out.extend(key_values(b, name)?);
+            Some(out)
+        }
+        other => equality(other, name).map(|v| {
+            vec![KeyValues {
+                values: vec![v],
+                from_in: false,
+            }]
+        }),
+    }
+}
+
+/// The order of partition key values (strings and binaries by bytes, numbers by value).
+fn key_order(a: &AttributeValue, b: &AttributeValue) -> std::cmp::Ordering {
+    match (a, b) {
+        (AttributeValue::S(x), AttributeValue::S(y)) => x.as_bytes().cmp(y.as_bytes()),
+        (AttributeValue::N(x), AttributeValue::N(y)) => x.cmp(y),
+        (AttributeValue::B(x), AttributeValue::B(y)) => x.cmp(y),
+        _ => std::cmp::Ordering::Equal,
+    }
+}
+
 fn set_of(values: Vec<AttributeValue>) -> Result<AttributeValue, PartiqlError> {
     let bad = || {
         PartiqlError::Value("Unsupported data type in Bag. DynamoDB only supports either numbers or strings in bags".into())

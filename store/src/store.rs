@@ -320,6 +320,13 @@ impl Store {
         stream::list_streams(&self.db)
     }
 
+    /// The definitions of the tables named `table` whose streams can be read: the table
+    /// itself (if it exists), then deleted tables of that name whose streams are kept for the
+    /// retention period (closed, as DynamoDB keeps them), newest first.
+    pub fn stream_tables(&self, table: &str) -> Vec<TableMeta> {
+        stream::stream_tables(&self.db, table)
+    }
+
     /// A stream of `table` and how far its log reaches.
     pub fn stream_state(&self, table: &str, stream: Uuid) -> Result<StreamState> {
         stream::stream_state(&self.db, table, stream)
@@ -360,8 +367,8 @@ impl Store {
         stream::read_stream_shard(&self.db, table, stream, shard, after, limit, max_bytes)
     }
 
-    /// Drops records older than `retention` from every stream, and the closed streams whose
-    /// retention has passed. Returns the number of records dropped.
+    /// Drops records older than `retention` from every stream, the closed streams whose
+    /// retention has passed, and the streams of tables deleted longer ago than `retention`. Returns the number of records dropped.
     pub fn trim_streams(&self, retention: Duration) -> Result<usize> {
         stream::trim_streams(&self.db, retention)
     }

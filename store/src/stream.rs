@@ -15,7 +15,9 @@
 //! store's own stream triggers read). Disabling a stream closes it (it stays readable for the retention
 //! period); enabling again starts a new stream with a new label. [`crate::Store::trim_streams`] drops records
 //! older than the retention period and remembers how far it trimmed, so a reader asking for
-//! trimmed records is told so rather than silently skipping them. The definitions live in
+//! trimmed records is told so rather than silently skipping them. A deleted table's streams
+//! are closed and kept for the retention period too ([`stream_tables`] finds them), as
+//! DynamoDB keeps them for 24 hours. The definitions live in
 //! [`crate::schema::stream`] and are re-exported here.
 
 use std::time::Duration;
@@ -26,24 +28,24 @@ use uuid::Uuid;
 use crate::clock::now_millis;
 use crate::db::{stream_log, Db};
 use crate::error::{Result, StoreError};
+use crate::schema::TableMeta;
 
 pub use crate::schema::stream::{
     ChangeKind, StreamChange, StreamMeta, StreamRead, StreamRecord, StreamState, StreamViewType,
 };
 
-/// Every stream of every table (enabled ones and closed ones still within retention), with
-/// the reference of its table (see [`crate::schema::region`]), in reference then creation
-/// order.
+/// Every stream of every table (enabled ones and closed ones still within retention, and
+/// those of tables deleted within retention), with the reference of its table (see
+/// [`crate::schema::region`]), in reference then creation order.
 pub(crate) fn list_streams(db: &Db) -> Vec<(String, StreamMeta)> {
-    let mut out: Vec<(String, StreamMeta)> = db
-        .tables_snapshot()
+    let live = db.tables_snapshot();
+    let deleted = db.deleted_streams();
+    let metas = live
         .iter()
-        .flat_map(|t| {
-            t.meta
-                .streams
-                .iter()
-                .map(|s| (t.meta.table_ref(), s.clone()))
-        })
+        .map(|t| &t.meta)
+        .chain(deleted.iter().map(|d| &d.meta));
+    let mut out: Vec<(String, StreamMeta)> = metas
+        .flat_map(|m| m.streams.iter().map(|s| (m.table_ref(), s.clone())))
         .collect();
     out.sort_by(|a, b| (&a.0, a.1.created_ms).cmp(&(&b.0, b.1.created_ms)));
     out
@@ -51,7 +53,7 @@ pub(crate) fn list_streams(db: &Db) -> Vec<(String, StreamMeta)> {
 
 /// A stream of `table` and how far its log reaches.
 pub(crate) fn stream_state(db: &Db, table: &str, stream: Uuid) -> Result<StreamState> {
-    let (meta, log) = stream_log_of(db, table, stream)?;
+    let (meta, log, _) = stream_log_of(db, table, stream)?;
     let view = db.read_view();
     let parts = stream_log::parts(&meta);
     Ok(StreamState {
@@ -74,8 +76,7 @@ pub(crate) fn read_stream(
     limit: usize,
     max_bytes: usize,
 ) -> Result<StreamRead> {
-    let (meta, log) = stream_log_of(db, table, stream)?;
-    let table_id = db.table(table)?.meta.id;
+    let (meta, log, table_id) = stream_log_of(db, table, stream)?;
     stream_log::read(
         &db.read_view(),
         &log,
@@ -100,13 +101,12 @@ pub(crate) fn read_stream_shard(
     limit: usize,
     max_bytes: usize,
 ) -> Result<StreamRead> {
-    let (meta, log) = stream_log_of(db, table, stream)?;
+    let (meta, log, table_id) = stream_log_of(db, table, stream)?;
     let part = stream_log::part(&meta, shard).ok_or_else(|| {
         StoreError::ResourceNotFound(format!(
             "Requested resource not found: Shard {shard} of the stream of table {table} not found"
         ))
     })?;
-    let table_id = db.table(table)?.meta.id;
     stream_log::read(
         &db.read_view(),
         &log,
@@ -151,6 +151,23 @@ pub(crate) fn trim_streams(db: &Db, retention: Duration) -> Result<usize> {
             db.forget_streams(&table.meta.table_ref(), table.meta.id, &expired)?;
         }
     }
+    for d in db.deleted_streams() {
+        for meta in &d.meta.streams {
+            let Some(log) = d.logs.get(&meta.id) else {
+                continue;
+            };
+            dropped += stream_log::trim(
+                &db.fjall,
+                &db.codec,
+                &d.meta.id,
+                log,
+                &stream_log::parts(meta),
+                cutoff,
+            )?;
+        }
+    }
+    // A deleted table's streams go once the retention period has passed since the deletion.
+    db.drop_deleted_streams(cutoff)?;
     if dropped > 0 {
         // Durable, and so visible to readers of the durable view.
         db.sync()?;
@@ -159,24 +176,49 @@ pub(crate) fn trim_streams(db: &Db, retention: Duration) -> Result<usize> {
     Ok(dropped)
 }
 
-/// A stream of `table`, with its log.
-fn stream_log_of(db: &Db, table: &str, stream: Uuid) -> Result<(StreamMeta, Keyspace)> {
+/// The definitions of the tables named `table` that have streams to read: the table itself
+/// (if it exists), then the deleted tables of that name whose streams are kept, newest first.
+pub(crate) fn stream_tables(db: &Db, table: &str) -> Vec<TableMeta> {
+    let mut out: Vec<TableMeta> = db
+        .table(table)
+        .map(|t| t.meta.clone())
+        .into_iter()
+        .collect();
+    out.extend(
+        db.deleted_streams()
+            .iter()
+            .rev()
+            .filter(|d| d.meta.table_ref() == table)
+            .map(|d| d.meta.clone()),
+    );
+    out
+}
+
+/// A stream of `table` (or of a deleted table of that name whose streams are kept), with its
+/// log and the id of its table.
+fn stream_log_of(db: &Db, table: &str, stream: Uuid) -> Result<(StreamMeta, Keyspace, Uuid)> {
     let not_found = || {
         StoreError::ResourceNotFound(format!(
             "Requested resource not found: Stream of table {} not found",
             crate::schema::split_table_ref(table).1
         ))
     };
-    let t = db.table(table).map_err(|_| not_found())?;
-    let meta = t
-        .meta
-        .streams
-        .iter()
-        .find(|s| s.id == stream)
-        .cloned()
-        .ok_or_else(not_found)?;
-    let log = t.stream_logs.get(&stream).cloned().ok_or_else(not_found)?;
-    Ok((meta, log))
+    if let Ok(t) = db.table(table) {
+        if let Some(meta) = t.meta.streams.iter().find(|s| s.id == stream) {
+            let log = t.stream_logs.get(&stream).cloned().ok_or_else(not_found)?;
+            return Ok((meta.clone(), log, t.meta.id));
+        }
+    }
+    for d in db.deleted_streams() {
+        if d.meta.table_ref() != table {
+            continue;
+        }
+        if let Some(meta) = d.meta.streams.iter().find(|s| s.id == stream) {
+            let log = d.logs.get(&stream).cloned().ok_or_else(not_found)?;
+            return Ok((meta.clone(), log, d.meta.id));
+        }
+    }
+    Err(not_found())
 }
 
 #[cfg(test)]
@@ -388,6 +430,68 @@ mod tests {
         let records = read_all(&store, id);
         assert_eq!(records.len(), 2);
         assert!(records[1].seq > last);
+    }
+
+    #[test]
+    fn a_deleted_tables_streams_stay_readable_until_the_retention_passes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (id, last) = {
+            let store = Store::open(dir.path()).unwrap();
+            store
+                .create_table(with_stream(StreamViewType::NewImage))
+                .unwrap();
+            store
+                .put_item("tbl", item(&[("pk", s("a"))]), |_| Ok(()))
+                .unwrap();
+            let id = store.table_meta("tbl").unwrap().streams[0].id;
+            store.delete_table("tbl").unwrap();
+            assert!(store.table_meta("tbl").is_err());
+            // Listed, closed, and its records read as before.
+            let listed: Vec<Uuid> = store.list_streams().iter().map(|(_, m)| m.id).collect();
+            assert_eq!(listed, vec![id]);
+            let [meta] = &store.stream_tables("tbl")[..] else {
+                panic!("the deleted table's streams are not kept")
+            };
+            assert!(!meta.streams[0].is_enabled() && meta.streams[0].end_seq.is_some());
+            let records = read_all(&store, id);
+            assert_eq!(records.len(), 1);
+            assert!(store
+                .stream_state("tbl", id)
+                .unwrap()
+                .meta
+                .end_seq
+                .is_some());
+            (id, records[0].seq)
+        };
+        // A restart keeps them, and numbering goes on after them.
+        let store = Store::open(dir.path()).unwrap();
+        assert!(store.latest_sequence_number() >= last);
+        assert_eq!(read_all(&store, id).len(), 1);
+        // A new table of the same name has a stream of its own beside the kept one.
+        store
+            .create_table(with_stream(StreamViewType::NewImage))
+            .unwrap();
+        store
+            .put_item("tbl", item(&[("pk", s("b"))]), |_| Ok(()))
+            .unwrap();
+        let new_id = store.table_meta("tbl").unwrap().streams[0].id;
+        assert_eq!(store.list_streams().len(), 2);
+        assert_eq!(store.stream_tables("tbl").len(), 2);
+        assert!(read_all(&store, new_id)[0].seq > last);
+        assert_eq!(read_all(&store, id).len(), 1);
+        // Within the retention period nothing goes; past it, the deleted table's streams do.
+        store.trim_streams(Duration::from_secs(3600)).unwrap();
+        assert_eq!(read_all(&store, id).len(), 1);
+        std::thread::sleep(Duration::from_millis(5));
+        store.trim_streams(Duration::ZERO).unwrap();
+        assert!(store.read_stream("tbl", id, 0, 10, usize::MAX).is_err());
+        assert_eq!(store.stream_tables("tbl").len(), 1);
+        let listed: Vec<Uuid> = store.list_streams().iter().map(|(_, m)| m.id).collect();
+        assert_eq!(listed, vec![new_id]);
+        // And they stay gone after a restart.
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.stream_tables("tbl").len(), 1);
     }
 
     /// Every shard read alone, page by page with `limit` records a read.

@@ -1,11 +1,13 @@
 """Behaviours once seen to differ from DynamoDB's answers (issue 17, "Named divergences"), each
 asserting DynamoDB's answer: the error type, and the message where DynamoDB's is stable."""
 
+import time
+
 import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from conftest import error_code, error_message, raw_call, unique_name
+from conftest import AwsFactory, error_code, error_message, raw_call, spawn_tarn, unique_name
 
 K = {"pk": {"S": "k"}}
 
@@ -199,6 +201,50 @@ def test_select_with_projections(ddb, table):
             contains="Can not use both expression and non-expression parameters in the same request")
 
 
+KEY_PATH = "Key attributes must be scalars; list random access '[]' and map lookup '.' are not allowed: "
+
+
+def test_a_path_into_a_key_attribute_is_refused_and_into_other_non_lists_matches_nothing(ddb, make_table):
+    """As DynamoDB Local 3.3 answers: a document path that indexes or dots into a key attribute
+    of the table (`Key: pk`) or of one of its indexes (`IndexKey: g`) is a ValidationException
+    in every expression; into any other attribute that is not a list (or map) it just matches
+    nothing."""
+    t = make_table(hash_key=("pk", "S"), range_key=("sk", "S"), AttributeDefinitions=[
+        {"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"},
+        {"AttributeName": "g", "AttributeType": "S"}],
+        GlobalSecondaryIndexes=[{"IndexName": "by-g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                                 "Projection": {"ProjectionType": "ALL"}}])
+    key = {"pk": {"S": "k"}, "sk": {"S": "s"}}
+    ddb.put_item(TableName=t, Item={**key, "g": {"S": "x"}, "m": {"M": {"x": {"N": "1"}}}, "s": {"S": "str"},
+                                    "l": {"L": [{"N": "1"}]}})
+    kv = {"ExpressionAttributeValues": {":k": {"S": "k"}}}
+    cases = [
+        ("Key: sk", lambda: ddb.get_item(TableName=t, Key=key, ProjectionExpression="sk[0]")),
+        ("Key: pk", lambda: ddb.get_item(TableName=t, Key=key, ProjectionExpression="l, #p.a",
+                                         ExpressionAttributeNames={"#p": "pk"})),
+        ("IndexKey: g", lambda: ddb.get_item(TableName=t, Key=key, ProjectionExpression="g[0]")),
+        ("IndexKey: g", lambda: ddb.scan(TableName=t, IndexName="by-g", ProjectionExpression="g[0]")),
+        ("Key: pk", lambda: ddb.query(TableName=t, KeyConditionExpression="pk = :k", ProjectionExpression="pk[0]",
+                                      **kv)),
+        ("Key: pk", lambda: ddb.batch_get_item(RequestItems={t: {"Keys": [key], "ProjectionExpression": "pk[0]"}})),
+        ("Key: pk", lambda: ddb.transact_get_items(TransactItems=[
+            {"Get": {"TableName": t, "Key": key, "ProjectionExpression": "pk[0]"}}])),
+        ("Key: pk", lambda: ddb.put_item(TableName=t, Item=key, ConditionExpression="attribute_exists(pk[0])")),
+        ("Key: pk", lambda: ddb.scan(TableName=t, FilterExpression="attribute_exists(pk[0])")),
+        ("Key: pk", lambda: ddb.update_item(TableName=t, Key=key, UpdateExpression="SET x = pk[0]")),
+        ("Key: pk", lambda: ddb.execute_statement(Statement=f'SELECT pk[0] FROM "{t}"')),
+    ]
+    for which, call in cases:
+        e = _expect("ValidationException", call)
+        assert error_message(e) == KEY_PATH + which
+    # Into a map, a string or past a list's end: nothing, no error.
+    for projection in ("m[0]", "s[0]", "s.x", "l[5]", "m.x[0]", "gone[0]"):
+        assert ddb.get_item(TableName=t, Key=key, ProjectionExpression=projection)["Item"] == {}
+    assert ddb.get_item(TableName=t, Key=key, ProjectionExpression="l[0]")["Item"] == {"l": {"L": [{"N": "1"}]}}
+    # AttributesToGet names attributes, not paths.
+    assert ddb.get_item(TableName=t, Key=key, AttributesToGet=["pk[0]"])["Item"] == {}
+
+
 # --- names and limits -----------------------------------------------------------------------------
 
 
@@ -228,6 +274,33 @@ def test_key_attribute_names_are_at_most_255_bytes(ddb, make_table):
         contains="255")
 
 
+def test_key_name_length_is_checked_before_its_definition(ddb_raw):
+    """DynamoDB checks every member's constraints before comparing the key schema with the
+    AttributeDefinitions: an over-long key name without a definition is reported as too long."""
+    long = "k" * 256
+    e = _expect("ValidationException", lambda: ddb_raw.create_table(
+        TableName=unique_name("long-key"), BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": long, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}]))
+    assert error_message(e) == (f"1 validation error detected: Value '{long}' at 'keySchema.1.member.attributeName' "
+                                "failed to satisfy constraint: Member must have length less than or equal to 255")
+    e = _expect("ValidationException", lambda: ddb_raw.create_table(
+        TableName=unique_name("long-gsi-key"), BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        GlobalSecondaryIndexes=[{"IndexName": "gsi", "KeySchema": [{"AttributeName": long, "KeyType": "HASH"}],
+                                 "Projection": {"ProjectionType": "ALL"}}]))
+    assert error_message(e) == (
+        f"1 validation error detected: Value '{long}' at 'globalSecondaryIndexes.1.member.keySchema.1.member.attributeName' "
+        "failed to satisfy constraint: Member must have length less than or equal to 255")
+    # A key name of the right length without a definition: the definitions are compared.
+    _expect("ValidationException", lambda: ddb_raw.create_table(
+        TableName=unique_name("undefined-key"), BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "k" * 255, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}]),
+        contains="Some index key attributes are not defined in AttributeDefinitions")
+
+
 def _with_index(ddb_raw, index_name):
     return lambda: ddb_raw.create_table(
         TableName=unique_name("ix"), BillingMode="PAY_PER_REQUEST",
@@ -245,6 +318,36 @@ def test_index_names_are_3_to_255_characters(ddb_raw):
             contains="Member must have length less than or equal to 255")
 
 
+def test_no_combined_limit_on_table_and_index_names(ddb, make_table):
+    """DynamoDB documents no limit on a table name and an index name together (each is 3 to 255
+    characters), and DynamoDB Local 3.3 takes a 255-character table name with a 255-character
+    index name, global or local: so does tarn."""
+    def name(hint):
+        return (hint + unique_name("x") * 30)[:255]
+    index = "i" * 255
+    ad = [{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"},
+          {"AttributeName": "g", "AttributeType": "S"}]
+    t = make_table(hash_key=("pk", "S"), range_key=("sk", "S"), name=name("g"), AttributeDefinitions=ad,
+                   GlobalSecondaryIndexes=[{"IndexName": index, "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                                            "Projection": {"ProjectionType": "ALL"}}],
+                   LocalSecondaryIndexes=[{"IndexName": "l" * 255, "KeySchema": [
+                       {"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "g", "KeyType": "RANGE"}],
+                       "Projection": {"ProjectionType": "KEYS_ONLY"}}])
+    assert len(t) == 255
+    ddb.put_item(TableName=t, Item={"pk": {"S": "a"}, "sk": {"S": "b"}, "g": {"S": "c"}})
+    got = ddb.query(TableName=t, IndexName=index, KeyConditionExpression="g = :g",
+                    ExpressionAttributeValues={":g": {"S": "c"}})["Items"]
+    assert got == [{"pk": {"S": "a"}, "sk": {"S": "b"}, "g": {"S": "c"}}]
+    # UpdateTable adds one the same way.
+    u = make_table(name=name("u"), AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+    ddb.update_table(TableName=u, AttributeDefinitions=[{"AttributeName": "g", "AttributeType": "S"}],
+                     GlobalSecondaryIndexUpdates=[{"Create": {
+                         "IndexName": index, "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                         "Projection": {"ProjectionType": "ALL"}}}])
+    ixs = ddb.describe_table(TableName=u)["Table"]["GlobalSecondaryIndexes"]
+    assert [i["IndexName"] for i in ixs] == [index]
+
+
 def _arn(ddb, table):
     return ddb.describe_table(TableName=table)["Table"]["TableArn"]
 
@@ -258,6 +361,13 @@ def test_tag_rules(ddb, ddb_raw, table):
                 [{"Key": "aws:owner", "Value": "v"}], [{"Key": "AWS:owner", "Value": "v"}]):
         _expect("ValidationException", lambda: ddb_raw.tag_resource(ResourceArn=arn, Tags=bad))
     _expect("ValidationException", lambda: ddb_raw.tag_resource(ResourceArn=arn))
+    # A constraint failure names the tag by its place in the list.
+    e = _expect("ValidationException", lambda: ddb_raw.tag_resource(
+        ResourceArn=arn, Tags=[{"Key": "fine", "Value": "v"}, {"Key": "k" * 129, "Value": "v"}]))
+    assert "at 'tags.2.member.key' failed to satisfy constraint" in error_message(e), error_message(e)
+    e = _expect("ValidationException", lambda: ddb_raw.tag_resource(ResourceArn=arn, Tags=[{"Value": "v"}]))
+    assert error_message(e) == ("1 validation error detected: Value null at 'tags.1.member.key' failed to "
+                                "satisfy constraint: Member must not be null")
     # 50 tags at most, counting those the table has.
     ddb.tag_resource(ResourceArn=arn, Tags=[{"Key": f"t{i}", "Value": "v"} for i in range(48)])
     _expect("ValidationException", lambda: ddb.tag_resource(ResourceArn=arn, Tags=[{"Key": "one-more", "Value": "v"}]),
@@ -312,6 +422,106 @@ def test_describe_time_to_live_after_enabling(ddb, endpoint, table):
     r = raw_call(endpoint, "DynamoDB_20120810.DescribeTimeToLive", {"TableName": table})
     assert list(r.json()["TimeToLiveDescription"].items()) == [
         ("AttributeName", "exp"), ("TimeToLiveStatus", "ENABLED")]
+
+
+def test_delete_table_answers_dynamodb_members(ddb, make_table):
+    """DeleteTable answers the table's name and status (DELETING), throughput figures, size and
+    count, ARN and id, billing summary, deletion protection and stream, not its definition
+    (attributes, keys, indexes, creation time), as DynamoDB's answers do."""
+    t = _indexed_table(make_table)
+    d = ddb.delete_table(TableName=t)["TableDescription"]
+    assert d["TableStatus"] == "DELETING" and d["TableName"] == t
+    assert set(d) == {"TableName", "TableStatus", "ProvisionedThroughput", "TableSizeBytes", "ItemCount",
+                      "TableArn", "TableId", "BillingModeSummary", "DeletionProtectionEnabled"}
+    assert d["ProvisionedThroughput"] == {"NumberOfDecreasesToday": 0, "ReadCapacityUnits": 0, "WriteCapacityUnits": 0}
+    assert d["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    p = make_table(BillingMode="PROVISIONED", ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 3},
+                   StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"})
+    ddb.update_table(TableName=p, ProvisionedThroughput={"ReadCapacityUnits": 6, "WriteCapacityUnits": 3})
+    d = ddb.delete_table(TableName=p)["TableDescription"]
+    assert set(d) == {"TableName", "TableStatus", "ProvisionedThroughput", "TableSizeBytes", "ItemCount",
+                      "TableArn", "TableId", "DeletionProtectionEnabled", "StreamSpecification",
+                      "LatestStreamLabel", "LatestStreamArn"}
+    # Only the figures, without the dates of the last changes.
+    assert d["ProvisionedThroughput"] == {"NumberOfDecreasesToday": 0, "ReadCapacityUnits": 6, "WriteCapacityUnits": 3}
+
+
+def _stream_table(ddb, name):
+    ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                     StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
+    return ddb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
+
+
+def _records(streams, arn):
+    out = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        while it:
+            page = streams.get_records(ShardIterator=it)
+            out += page["Records"]
+            it = page.get("NextShardIterator") if page["Records"] else None
+    return out
+
+
+def test_a_deleted_tables_stream_stays_readable(ddb, aws):
+    """As DynamoDB keeps it (for 24 hours): listed, described DISABLED with closed shards, and
+    read as before; a new table of the same name gets a stream of its own beside it."""
+    streams = aws.streams()
+    name = unique_name("deleted-stream")
+    arn = _stream_table(ddb, name)
+    for k in ("a", "b"):
+        ddb.put_item(TableName=name, Item={"pk": {"S": k}})
+    ddb.delete_table(TableName=name)
+    assert [s["StreamArn"] for s in streams.list_streams(TableName=name)["Streams"]] == [arn]
+    assert arn in [s["StreamArn"] for s in streams.list_streams()["Streams"]]
+    d = streams.describe_stream(StreamArn=arn)["StreamDescription"]
+    assert d["StreamStatus"] == "DISABLED" and d["TableName"] == name
+    assert d["Shards"] and all("EndingSequenceNumber" in s["SequenceNumberRange"] for s in d["Shards"])
+    records = _records(streams, arn)
+    assert sorted(r["dynamodb"]["Keys"]["pk"]["S"] for r in records) == ["a", "b"]
+    assert {r["eventName"] for r in records} == {"INSERT"}
+    # The table itself is gone.
+    _expect("ResourceNotFoundException", lambda: ddb.describe_table(TableName=name))
+    # A new table of that name: two streams, each with its own records.
+    new_arn = _stream_table(ddb, name)
+    ddb.put_item(TableName=name, Item={"pk": {"S": "c"}})
+    listed = [s["StreamArn"] for s in streams.list_streams(TableName=name)["Streams"]]
+    assert sorted(listed) == sorted([arn, new_arn]) and new_arn != arn
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in _records(streams, new_arn)] == ["c"]
+    assert len(_records(streams, arn)) == 2
+    ddb.delete_table(TableName=name)
+
+
+@pytest.fixture(scope="module")
+def short_retention():
+    """A server of its own that keeps stream records (and deleted tables' streams) for 2 s."""
+    with spawn_tarn("--stream-retention", "2s", "--ttl-sweep-interval", "200ms") as server:
+        yield AwsFactory(server.endpoint)
+
+
+def test_a_deleted_tables_stream_goes_after_the_retention(short_retention):
+    ddb, streams = short_retention.client(), short_retention.streams()
+    name = unique_name("deleted-stream")
+    arn = _stream_table(ddb, name)
+    ddb.put_item(TableName=name, Item={"pk": {"S": "a"}})
+    ddb.delete_table(TableName=name)
+    assert streams.describe_stream(StreamArn=arn)["StreamDescription"]["StreamStatus"] == "DISABLED"
+    deadline = time.monotonic() + 20
+    while _listed(streams, name):
+        assert time.monotonic() < deadline, "the deleted table's stream was never dropped"
+        time.sleep(0.2)
+    _expect("ResourceNotFoundException", lambda: streams.describe_stream(StreamArn=arn))
+    _expect("ResourceNotFoundException", lambda: streams.list_streams(TableName=name))
+
+
+def _listed(streams, name):
+    try:
+        return bool(streams.list_streams(TableName=name)["Streams"])
+    except ClientError:
+        return False
 
 
 # --- batch ----------------------------------------------------------------------------------------

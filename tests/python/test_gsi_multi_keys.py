@@ -215,33 +215,43 @@ def test_paging_carries_every_key_attribute(ddb, matches):
     assert "The provided starting key is invalid" in error_message(e)
 
 
+# The messages are DynamoDB's, as DynamoDB Local 3.3 (which has multi-attribute GSI keys)
+# answers them.
 @pytest.mark.parametrize("expr, values, message", [
     # a partition attribute missing
-    ("tournament = :t", {":t": {"S": "w24"}}, "Query condition missed key schema element: area"),
+    ("tournament = :t", {":t": {"S": "w24"}},
+     "HASH key attributes area must have equality conditions specified in the query"),
     ("area = :r AND #round = :a", {":r": {"S": "na"}, ":a": {"S": "semi"}},
-     "Query condition missed key schema element: tournament"),
+     "HASH key attributes tournament must have equality conditions specified in the query"),
     # a partition attribute with a range condition
     ("tournament = :t AND area > :r", {":t": {"S": "w24"}, ":r": {"S": "na"}},
-     "Query key condition not supported"),
+     "HASH key attributes area must have equality conditions specified in the query"),
     # a sort attribute skipped
     ("tournament = :t AND area = :r AND bracket = :b", {":t": {"S": "w24"}, ":r": {"S": "na"}, ":b": {"S": "upper"}},
-     "Invalid KeyConditionExpression: the sort key attributes must be conditioned from the first in order: bracket has a condition but round does not"),
+     "RANGE key attributes round must have equality conditions specified in the query because a condition is present on key attribute bracket"),
+    ("tournament = :t AND area = :r AND seq = :c", {":t": {"S": "w24"}, ":r": {"S": "na"}, ":c": {"N": "1"}},
+     "RANGE key attributes round, bracket must have equality conditions specified in the query because a condition is present on key attribute seq"),
     # a range condition before the last conditioned sort attribute
     ("tournament = :t AND area = :r AND #round > :a AND bracket = :b",
      {":t": {"S": "w24"}, ":r": {"S": "na"}, ":a": {"S": "q"}, ":b": {"S": "upper"}},
-     "Invalid KeyConditionExpression: only the last conditioned sort key attribute may have a range condition: round has one and bracket follows it"),
+     "RANGE key attributes round must have equality conditions specified in the query because a condition is present on key attribute bracket"),
+    ("tournament = :t AND area = :r AND begins_with(#round, :a) AND bracket = :b",
+     {":t": {"S": "w24"}, ":r": {"S": "na"}, ":a": {"S": "s"}, ":b": {"S": "upper"}},
+     "RANGE key attributes round must have equality conditions specified in the query because a condition is present on key attribute bracket"),
     # an attribute that is not part of the key
     ("tournament = :t AND area = :r AND extra = :a", {":t": {"S": "w24"}, ":r": {"S": "na"}, ":a": {"S": "x"}},
-     "Invalid KeyConditionExpression: extra is not a key attribute of the index"),
+     "Query condition missed key schema element"),
     # two conditions on one attribute
     ("tournament = :t AND area = :r AND area = :a", {":t": {"S": "w24"}, ":r": {"S": "na"}, ":a": {"S": "x"}},
      "KeyConditionExpressions must only contain one condition per key"),
     # a value of the wrong type
     ("tournament = :t AND area = :r", {":t": {"S": "w24"}, ":r": {"N": "1"}},
-     "Condition parameter type does not match schema type"),
+     "One or more parameter values were invalid: Condition parameter type does not match schema type"),
     ("tournament = :t AND area = :r AND #round = :a AND bracket = :b AND seq = :c",
      {":t": {"S": "w24"}, ":r": {"S": "na"}, ":a": {"S": "semi"}, ":b": {"N": "1"}, ":c": {"N": "1"}},
-     "Condition parameter type does not match schema type"),
+     "One or more parameter values were invalid: Condition parameter type does not match schema type"),
+    ("tournament = :t OR area = :r", {":t": {"S": "w24"}, ":r": {"S": "na"}},
+     "Invalid operator used in KeyConditionExpression: OR"),
 ])
 def test_query_misuse(ddb, matches, expr, values, message):
     names = {"#round": "round"} if "#round" in expr else {}
@@ -249,24 +259,41 @@ def test_query_misuse(ddb, matches, expr, values, message):
     with pytest.raises(ClientError) as e:
         query(ddb, matches, expr, values, **kw)
     assert error_code(e) == "ValidationException"
-    assert message in error_message(e)
+    assert error_message(e) == message
+
+
+def test_legacy_key_conditions_misuse(ddb, matches):
+    eq = lambda v: {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": v}]}
+    for conditions, message in [
+        ({"tournament": eq("w24")},
+         "HASH key attributes area must have equality conditions specified in the query"),
+        ({"tournament": eq("w24"), "area": eq("na"), "bracket": eq("upper")},
+         "RANGE key attributes round must have equality conditions specified in the query because a condition is present on key attribute bracket"),
+    ]:
+        with pytest.raises(ClientError) as e:
+            ddb.query(TableName=matches, IndexName="by_match", KeyConditions=conditions)
+        assert error_code(e) == "ValidationException"
+        assert error_message(e) == message
 
 
 @pytest.mark.parametrize("keys, definitions, message", [
     (key_schema(["a1", "a2", "a3", "a4", "a5"]), defs(pk="S", a1="S", a2="S", a3="S", a4="S", a5="S"),
-     "One or more parameter values were invalid: The partition key (HASH) of global secondary index idx has 5 attributes; a multi-attribute key part may have at most 4"),
+     "Too many partition keys. GSI can have at most 4 partition keys"),
     (key_schema(["a1"], ["b1", "b2", "b3", "b4", "b5"]), defs(pk="S", a1="S", b1="S", b2="S", b3="S", b4="S", b5="S"),
-     "The sort key (RANGE) of global secondary index idx has 5 attributes"),
+     "Too many sort keys. GSI can have at most 4 sort keys"),
+    (key_schema(["a1", "a2", "a3", "a4"], ["b1", "b2", "b3", "b4", "b5"]),
+     defs(pk="S", a1="S", a2="S", a3="S", a4="S", b1="S", b2="S", b3="S", b4="S", b5="S"),
+     "Key Schema too big.  Key Schema must at most consist of the hash and range key of a table"),
     (key_schema(["a1", "a2"], ["b1"]), defs(pk="S", a1="S", b1="S"),
      "Some index key attributes are not defined in AttributeDefinitions. Keys: [a1, a2, b1], AttributeDefinitions: [pk, a1, b1]"),
     (key_schema(["a1", "a2"], ["b1"]), defs(pk="S", a1="S", a2="S", b1="S", unused="S"),
      "Some AttributeDefinitions are not used. AttributeDefinitions: [pk, a1, a2, b1, unused], keys used: [pk, a1, a2, b1]"),
     (key_schema(["a1", "a2"], ["a1"]), defs(pk="S", a1="S", a2="S"),
-     "Duplicate attribute in the KeySchema of global secondary index idx: a1"),
+     "Two keys can not have the same name"),
     ([{"AttributeName": "b1", "KeyType": "RANGE"}] + key_schema(["a1", "a2"]), defs(pk="S", a1="S", a2="S", b1="S"),
      "Invalid KeySchema: The first KeySchemaElement is not a HASH key type"),
     (key_schema(["a1"], ["b1"]) + key_schema(["a2"]), defs(pk="S", a1="S", a2="S", b1="S"),
-     "Invalid KeySchema: every HASH KeySchemaElement must come before the RANGE ones"),
+     "Invalid key order. Hash Key must be specified first in key schema, Range Key must be specifed second"),
 ])
 def test_create_table_misuse(ddb, keys, definitions, message):
     name = unique_name("bad")
@@ -338,7 +365,7 @@ def test_update_table_adds_a_multi_attribute_index_online(ddb, tables):
                          GlobalSecondaryIndexUpdates=[{"Create": match_index(
                              "too_many", key_schema(["x1", "x2", "x3", "x4", "x5"]))}])
     assert error_code(e) == "ValidationException"
-    assert "has 5 attributes" in error_message(e)
+    assert error_message(e) == "Too many partition keys. GSI can have at most 4 partition keys"
 
 
 def wait_backup(ddb, arn):
@@ -427,3 +454,22 @@ def test_partiql_select_on_the_index(ddb, matches):
         Statement=f'SELECT * FROM "{matches}"."by_match" WHERE tournament = ? AND area = ? AND "round" = ?',
         Parameters=[{"S": "w24"}, {"S": "na"}, {"S": "semi"}])
     assert sorted(ids(r["Items"])) == ["m002", "m003", "m004", "m008"]
+
+
+def test_a_key_of_two_partition_attributes_and_no_sort_key(ddb, tables):
+    name = unique_name("two-hash")
+    ddb.create_table(**create_params(name, [match_index("by_place", key_schema(["tournament", "area"]))],
+                                     definitions=defs(pk="S", tournament="S", area="S")))
+    tables.append(name)
+    conftest.wait_active(ddb, name)
+    (ix,) = ddb.describe_table(TableName=name)["Table"]["GlobalSecondaryIndexes"]
+    assert ix["KeySchema"] == key_schema(["tournament", "area"])
+    for row in ROWS:
+        ddb.put_item(TableName=name, Item=row)
+    r = query(ddb, name, "tournament = :t AND area = :r", {":t": {"S": "w24"}, ":r": {"S": "eu"}}, index="by_place")
+    assert ids(r["Items"]) == ["m006"]
+    # The same attribute twice is refused, as a repeated attribute of any multi-attribute key.
+    with pytest.raises(ClientError) as e:
+        ddb.create_table(**create_params(unique_name("bad"), [match_index("idx", key_schema(["area", "area"]))],
+                                         definitions=defs(pk="S", area="S")))
+    assert error_message(e) == "Two keys can not have the same name"

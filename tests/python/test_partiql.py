@@ -375,3 +375,82 @@ def test_batch_refuses_mixed_reads_and_writes_and_counts_capacity(ddb, table_hr)
     )
     assert all("Error" not in r for r in resp["Responses"])
     assert resp["ConsumedCapacity"] == [{"TableName": table_hr, "CapacityUnits": 3.0}]
+
+
+# ---- several partitions: pk IN [...] and pk = a OR pk = b ------------------------------------------
+# DynamoDB runs these as one Query per partition key value (not a Scan): IN reads its partitions in
+# key order, each once; OR in the order written. Checked against DynamoDB Local 3.3's answers.
+
+
+def keys_of(items):
+    return [(i["pk"]["S"], int(i["sk"]["N"])) for i in items]
+
+
+def test_in_on_the_partition_key_queries_each_partition_in_key_order(ddb, table_hr):
+    for pk in ("c", "a", "d", "b"):
+        seed(ddb, table_hr, n=2, pk=pk)
+    resp = run(ddb, f"SELECT pk, sk FROM \"{table_hr}\" WHERE pk IN ['c', 'a', 'b', 'a']")
+    assert keys_of(resp["Items"]) == [("a", 0), ("a", 1), ("b", 0), ("b", 1), ("c", 0), ("c", 1)]
+    # A sort key condition applies to each partition. ORDER BY pk DESC reverses the partitions,
+    # ORDER BY sk DESC the items of each.
+    resp = run(ddb, f"SELECT pk, sk FROM \"{table_hr}\" WHERE pk IN [?, ?] AND sk > 0", [S("d"), S("a")])
+    assert keys_of(resp["Items"]) == [("a", 1), ("d", 1)]
+    resp = run(ddb, f"SELECT pk, sk FROM \"{table_hr}\" WHERE pk IN ['a', 'c'] ORDER BY sk DESC")
+    assert keys_of(resp["Items"]) == [("a", 1), ("a", 0), ("c", 1), ("c", 0)]
+    resp = run(ddb, f"SELECT pk, sk FROM \"{table_hr}\" WHERE pk IN ['a', 'c'] ORDER BY pk DESC")
+    assert keys_of(resp["Items"]) == [("c", 0), ("c", 1), ("a", 0), ("a", 1)]
+    resp = run(ddb, f"SELECT pk, sk FROM \"{table_hr}\" WHERE pk = 'a' ORDER BY pk DESC")
+    assert keys_of(resp["Items"]) == [("a", 0), ("a", 1)]
+    # A filter on another attribute applies to each partition.
+    resp = run(ddb, f"SELECT pk, sk FROM \"{table_hr}\" WHERE pk IN ['a', 'b'] AND tag = 't1'")
+    assert keys_of(resp["Items"]) == [("a", 1), ("b", 1)]
+
+
+def test_or_of_partition_key_equalities_queries_each_partition(ddb, table_hr):
+    for pk in ("a", "b", "c"):
+        seed(ddb, table_hr, n=2, pk=pk)
+    resp = run(ddb, f"SELECT pk, sk FROM \"{table_hr}\" WHERE pk = ? OR pk = ?", [S("c"), S("a")])
+    assert sorted(keys_of(resp["Items"])) == [("a", 0), ("a", 1), ("c", 0), ("c", 1)]
+    # Each partition's items in sort key order, one partition after the other.
+    items = keys_of(resp["Items"])
+    assert items[0][0] == items[1][0] and items[0][1] < items[1][1]
+
+
+def test_in_pages_across_partitions_and_counts_each_querys_capacity(ddb, table_hr):
+    for pk in ("a", "b", "c"):
+        seed(ddb, table_hr, n=3, pk=pk)
+    statement = f"SELECT pk, sk FROM \"{table_hr}\" WHERE pk IN ['c', 'b', 'a']"
+    seen, kw, pages = [], {}, 0
+    while True:
+        resp = run(ddb, statement, Limit=2, **kw)
+        pages += 1
+        assert len(resp["Items"]) <= 2
+        seen += keys_of(resp["Items"])
+        if "NextToken" not in resp:
+            break
+        kw = {"NextToken": resp["NextToken"]}
+    assert seen == [(p, s) for p in "abc" for s in range(3)]
+    assert pages >= 5
+    # Three partitions read: three Queries, each at least half a read unit (eventually
+    # consistent), never the Scan of the whole table.
+    resp = run(ddb, statement, ReturnConsumedCapacity="TOTAL")
+    assert resp["ConsumedCapacity"]["TableName"] == table_hr
+    assert resp["ConsumedCapacity"]["CapacityUnits"] == 1.5
+    resp = run(ddb, statement, ReturnConsumedCapacity="TOTAL", ConsistentRead=True)
+    assert resp["ConsumedCapacity"]["CapacityUnits"] == 3.0
+    # A NextToken of another statement is refused.
+    first = run(ddb, statement, Limit=1)
+    with pytest.raises(ClientError) as e:
+        run(ddb, f"SELECT pk, sk FROM \"{table_hr}\" WHERE pk IN ['a']", NextToken=first["NextToken"])
+    assert error_code(e) == "ValidationException"
+
+
+def test_in_takes_at_most_100_operands(ddb, table_hr):
+    values = ", ".join(f"'v{i}'" for i in range(100))
+    assert run(ddb, f"SELECT * FROM \"{table_hr}\" WHERE pk IN [{values}]")["Items"] == []
+    values = ", ".join(f"'v{i}'" for i in range(101))
+    for where in (f"pk IN [{values}]", f"v IN [{values}]"):
+        with pytest.raises(ClientError) as e:
+            run(ddb, f"SELECT * FROM \"{table_hr}\" WHERE {where}")
+        assert error_code(e) == "ValidationException"
+        assert error_message(e) == "The IN operator is provided with too many operands; number of operands: 101"

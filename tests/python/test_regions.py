@@ -348,3 +348,48 @@ def test_exports_and_imports_are_regional(regions, tmp_path):
         assert imp["ImportArn"] not in [i["ImportArn"] for i in us.list_imports()["ImportSummaryList"]]
     finally:
         eu.delete_table(TableName=target)
+
+
+def test_request_metrics_of_one_name_in_two_regions_are_apart():
+    """A table name used in two regions has two sets of request figures on /metrics: the home
+    region's (us-east-1) under the bare name, as before, another region's under
+    `region/name` in the `table` label."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with spawn_tarn() as server:
+        us, eu = client(server.endpoint, US), client(server.endpoint, EU)
+        name = unique_name("metrics")
+        for c in (us, eu):
+            c.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                           KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                           AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+        for i in range(3):
+            us.put_item(TableName=name, Item={"pk": {"S": f"u{i}"}})
+        for i in range(5):
+            eu.put_item(TableName=name, Item={"pk": {"S": f"e{i}"}})
+        eu.get_item(TableName=name, Key={"pk": {"S": "e0"}}, ConsistentRead=True)
+        eu.transact_write_items(TransactItems=[{"Put": {"TableName": name, "Item": {"pk": {"S": "t"}}}}])
+        text = requests.get(server.logged_addr("admin API") + "/metrics", timeout=10).text
+        m = {}
+        for family in text_string_to_metric_families(text):
+            for s in family.samples:
+                m[(s.name, tuple(sorted(s.labels.items())))] = s.value
+
+        def value(metric, **labels):
+            return m.get((metric, tuple(sorted(labels.items()))))
+
+        requests_total = "tarn_dynamodb_requests_total"
+        assert value(requests_total, operation="PutItem", table=name) == 3
+        assert value(requests_total, operation="PutItem", table=f"{EU}/{name}") == 5
+        assert value(requests_total, operation="GetItem", table=f"{EU}/{name}") == 1
+        assert value(requests_total, operation="GetItem", table=name) is None
+        assert value(requests_total, operation="TransactWriteItems", table=f"{EU}/{name}") == 1
+        # Consumed capacity the same way: 3 writes in us-east-1; 5 writes and a transaction's
+        # 2 in eu-west-1.
+        units = [(labels, v) for (metric, labels), v in m.items()
+                 if metric.startswith("tarn_dynamodb_consumed_write_capacity_units")
+                 and dict(labels).get("table") in (name, f"{EU}/{name}")]
+        by_table = {}
+        for labels, v in units:
+            by_table[dict(labels)["table"]] = by_table.get(dict(labels)["table"], 0) + v
+        assert by_table == {name: 3.0, f"{EU}/{name}": 7.0}, units

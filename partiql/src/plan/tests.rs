@@ -90,9 +90,8 @@ fn begins_with_and_between_on_the_sort_key_are_key_conditions() {
 fn without_a_partition_key_equality_it_is_a_scan_of_the_whole_where() {
     for src in [
         "SELECT * FROM t WHERE sk = 1",
-        "SELECT * FROM t WHERE pk = 'a' OR pk = 'b'",
         "SELECT * FROM t WHERE pk = 'a' AND sk > 1 AND sk < 5",
-        "SELECT * FROM t WHERE pk IN ['a', 'b']",
+        "SELECT * FROM t WHERE pk = 'a' OR sk = 1",
     ] {
         let plan = plan_of(src, &[]).unwrap();
         assert!(
@@ -327,4 +326,84 @@ fn refusals_carry_dynamodbs_messages() {
         plan(&stmt, &[], KEYS, Mode::Batch).unwrap_err().to_string(),
         "EXISTS can only be used in ExecuteTransaction write requests."
     );
+}
+
+/// The partition key values of a plan of several Queries, in the order they run.
+fn partitions(plan: &Plan) -> Vec<AttributeValue> {
+    let Plan::Queries {
+        key_conditions,
+        placeholders,
+        ..
+    } = plan
+    else {
+        panic!("not several Queries: {plan:?}")
+    };
+    key_conditions
+        .iter()
+        .map(|c| {
+            let v = c.split(" = ").nth(1).unwrap().split(' ').next().unwrap();
+            placeholders.values[v].clone()
+        })
+        .collect()
+}
+
+#[test]
+fn in_and_or_on_the_partition_key_become_one_query_per_value() {
+    let plan = plan_of("SELECT * FROM t WHERE pk IN ['c', 'a', 'c', 'b']", &[]).unwrap();
+    assert_eq!(partitions(&plan), vec![s("a"), s("b"), s("c")]);
+    let plan = plan_of("SELECT * FROM t WHERE pk IN [10, 9, 100]", &[]).unwrap();
+    assert_eq!(partitions(&plan), vec![n(9), n(10), n(100)]);
+    let plan = plan_of("SELECT * FROM t WHERE pk = ? OR pk = 'a'", &[s("z")]).unwrap();
+    assert_eq!(partitions(&plan), vec![s("z"), s("a")]);
+    // The sort key condition goes to each Query, the rest to the filter.
+    let plan = plan_of(
+        "SELECT * FROM t WHERE pk IN ['a', 'b'] AND sk > 1 AND x = 2",
+        &[],
+    )
+    .unwrap();
+    let Plan::Queries {
+        key_conditions,
+        filter,
+        forward,
+        ..
+    } = &plan
+    else {
+        panic!()
+    };
+    assert!(key_conditions.iter().all(|c| c.contains(" AND ")));
+    assert!(filter.is_some() && *forward);
+    // ORDER BY the partition key reverses the partitions; the sort key, each one's items.
+    let plan = plan_of(
+        "SELECT * FROM t WHERE pk IN ['a', 'b'] ORDER BY pk DESC",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(partitions(&plan), vec![s("b"), s("a")]);
+    let plan = plan_of(
+        "SELECT * FROM t WHERE pk IN ['a', 'b'] ORDER BY sk DESC",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(partitions(&plan), vec![s("a"), s("b")]);
+    assert!(matches!(plan, Plan::Queries { forward: false, .. }));
+    // The key mentioned elsewhere, or an IN over another attribute: a Scan.
+    for src in [
+        "SELECT * FROM t WHERE pk IN ['a'] AND pk <> 'b'",
+        "SELECT * FROM t WHERE x IN ['a', 'b']",
+        "SELECT * FROM t WHERE pk = 'a' OR x = 'b'",
+    ] {
+        assert!(
+            matches!(plan_of(src, &[]).unwrap(), Plan::Scan { .. }),
+            "{src}"
+        );
+    }
+    // At most 100 operands in an IN.
+    let values: Vec<String> = (0..101).map(|i| format!("'v{i}'")).collect();
+    for attr in ["pk", "x"] {
+        let src = format!("SELECT * FROM t WHERE {attr} IN [{}]", values.join(", "));
+        assert_eq!(
+            plan_of(&src, &[]).unwrap_err().to_string(),
+            "The IN operator is provided with too many operands; number of operands: 101"
+        );
+    }
 }

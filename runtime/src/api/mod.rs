@@ -210,7 +210,7 @@ impl Api {
         })?;
         let result = when_durable(answer, durable).await;
         self.metrics
-            .record_request(op, &body, started.elapsed(), &result);
+            .record_request_in(&self.region, op, &body, started.elapsed(), &result);
         result
     }
 
@@ -267,7 +267,7 @@ impl Api {
             .defer_syncs(|| catching_panics(|| handler(self, &body)));
         let result = when_durable(answer, durable).await;
         self.metrics
-            .record_request(op, &body, started.elapsed(), &result);
+            .record_request_in(&self.region, op, &body, started.elapsed(), &result);
         result
     }
 
@@ -291,8 +291,13 @@ impl Api {
                     Err(e) => Err(e.clone()),
                 };
                 let op = Operation::from_api_name(operation);
-                self.metrics
-                    .record_request(op, &body, started.elapsed(), &counted);
+                self.metrics.record_request_in(
+                    &self.region,
+                    op,
+                    &body,
+                    started.elapsed(),
+                    &counted,
+                );
                 return result;
             }
         }

@@ -184,6 +184,26 @@ impl Metrics {
         self.inner.requests.record(op, body, elapsed, outcome);
     }
 
+    /// [`Metrics::record_request`] for a request made in `region`: a table outside the home
+    /// region (`us-east-1`) is counted under `region/name` (its `table` label), so a name used
+    /// in two regions never shares its figures; home-region tables keep their bare names.
+    pub fn record_request_in(
+        &self,
+        region: &str,
+        op: Operation,
+        body: &Value,
+        elapsed: Duration,
+        result: &Result<Value, ApiError>,
+    ) {
+        if !self.records_requests() {
+            return;
+        }
+        let outcome = requests::Outcome::of(op, result);
+        self.inner
+            .requests
+            .record_in(region, op, body, elapsed, outcome);
+    }
+
     /// Turns the recording of DynamoDB requests and their consumed capacity on or off (on
     /// from the start; `tarn serve --no-request-metrics` turns it off). Off, a request costs
     /// one relaxed load instead of the table lookup and the adds: what the benchmarks compare

@@ -335,17 +335,42 @@ impl Requests {
     /// Records one request of `op` that ended with `outcome` after `elapsed`, under every table
     /// `body` names (the tables of a batch or transaction each count it once).
     pub(crate) fn record(&self, op: Operation, body: &Value, elapsed: Duration, outcome: Outcome) {
+        self.record_in(tarn_store::schema::HOME_REGION, op, body, elapsed, outcome);
+    }
+
+    /// [`Requests::record`] for a request made in `region`: its tables are counted under their
+    /// store reference (the bare name in the home region, `region/name` elsewhere), so a name
+    /// used in two regions has two sets of figures.
+    pub(crate) fn record_in(
+        &self,
+        region: &str,
+        op: Operation,
+        body: &Value,
+        elapsed: Duration,
+        outcome: Outcome,
+    ) {
         let create = outcome.proves_table_exists();
+        fn label<'t>(region: &str, table: &'t str) -> std::borrow::Cow<'t, str> {
+            if table.is_empty() || region == tarn_store::schema::HOME_REGION {
+                std::borrow::Cow::Borrowed(table)
+            } else {
+                std::borrow::Cow::Owned(tarn_store::schema::table_ref(region, table))
+            }
+        }
         if !op.is_multi_table() {
             let table = single_table(body).unwrap_or("");
-            self.with_table(table, create, |t| t.record(op, elapsed, outcome));
+            self.with_table(&label(region, table), create, |t| {
+                t.record(op, elapsed, outcome)
+            });
             return;
         }
         let mut seen: Vec<&str> = Vec::new();
         for_each_table(body, |table| {
             if !seen.contains(&table) {
                 seen.push(table);
-                self.with_table(table, create, |t| t.record(op, elapsed, outcome));
+                self.with_table(&label(region, table), create, |t| {
+                    t.record(op, elapsed, outcome)
+                });
             }
         });
         if seen.is_empty() {

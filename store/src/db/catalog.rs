@@ -109,18 +109,33 @@ impl Db {
             // Its change log and bases stay for the recovery period (see backup::pitr).
             self.keep_deleted_history(&table.meta)?;
         }
-        self.catalog
-            .remove(name)
-            .map_err(|e| self.commit.engine_error(e))?;
-        self.sync()?;
         {
+            // With the writers gate held no write is in flight: the enabled stream ends at the
+            // last number handed out.
             let _writers = self.writers.write();
+            let last_seq = self.sequencer.lock().last();
+            let now = now_millis();
+            let mut closed = table.meta.clone();
+            for s in closed.streams.iter_mut().filter(|s| s.is_enabled()) {
+                s.disabled_ms = Some(now);
+                s.end_seq = Some(last_seq);
+            }
+            // The definition goes and, in the same atomic batch, the record that keeps the
+            // table's streams readable for the retention period (as DynamoDB keeps them): a
+            // crash leaves either the table or its kept streams, never both or neither.
+            let mut batch = self.fjall.batch();
+            batch.remove(&self.catalog, name);
+            let kept = (!closed.streams.is_empty())
+                .then(|| self.stage_deleted_streams(&mut batch, closed, now))
+                .transpose()?;
+            batch.commit().map_err(|e| self.commit.engine_error(e))?;
+            self.sync()?;
             self.tables.write().remove(name);
+            if let Some(kept) = kept {
+                self.deleted_streams.write().push(Arc::new(kept));
+            }
         }
         table.drop_data(&self.fjall, &self.counts)?;
-        for log in table.stream_logs.values() {
-            self.fjall.delete_keyspace(log.clone())?;
-        }
         tracing::info!(table = %name, "table deleted");
         Ok(info)
     }

@@ -13,8 +13,9 @@
 //! - the means of a write: [`locks`] (item locks), [`counts`] (exact item and index entry
 //!   counts, committed with the writes that change them);
 //! - [`table`]: a table's open keyspaces; [`catalog`]: table definitions (create, update,
-//!   delete), tables being restored, deleted tables whose history is kept; [`state`]: tarn's
-//!   own durable records;
+//!   delete), tables being restored, deleted tables whose history is kept;
+//!   [`deleted_streams`]: the streams of deleted tables, kept for the retention period;
+//!   [`state`]: tarn's own durable records;
 //! - [`write`]: the write path (one item, or several atomically); [`read`]: GetItem, Query and
 //!   Scan, on a table or on an index.
 //!
@@ -34,6 +35,7 @@
 pub(crate) mod catalog;
 pub(crate) mod changelog;
 pub(crate) mod counts;
+pub(crate) mod deleted_streams;
 pub(crate) mod expiry;
 pub(crate) mod index_entries;
 pub(crate) mod locks;
@@ -130,6 +132,8 @@ pub(crate) struct Db {
     /// while a table's definition is switched: once the switch is done, no write that saw the
     /// old definition (say, without a new index) is still in flight.
     pub(crate) writers: RwLock<()>,
+    /// Deleted tables whose streams are kept (see [`deleted_streams`]).
+    deleted_streams: RwLock<Vec<Arc<deleted_streams::DeletedStreams>>>,
     /// Tables being restored: not open for items yet, but their names are taken.
     pub(crate) restoring: RwLock<HashMap<String, Arc<Restoring>>>,
     /// Item locks for read-modify-write.
@@ -176,12 +180,23 @@ impl Db {
         }
         let codec = ItemCodec::new(options.encryption_key.clone());
         index_entries::drop_orphans(&fjall, &counts, tables.values().map(|t| &t.meta))?;
-        let last_seq = stream_log::highest_seq(tables.values().flat_map(|t| {
-            t.meta
-                .streams
-                .iter()
-                .filter_map(|s| Some((s, t.stream_logs.get(&s.id)?)))
-        }))?
+        let kept_streams = deleted_streams::load(&fjall, &state)?;
+        let last_seq = stream_log::highest_seq(
+            tables
+                .values()
+                .flat_map(|t| {
+                    t.meta
+                        .streams
+                        .iter()
+                        .filter_map(|s| Some((s, t.stream_logs.get(&s.id)?)))
+                })
+                .chain(kept_streams.iter().flat_map(|d| {
+                    d.meta
+                        .streams
+                        .iter()
+                        .filter_map(|s| Some((s, d.logs.get(&s.id)?)))
+                })),
+        )?
         .max(changelog::highest_seq(
             tables.values().filter_map(|t| t.pitr_log.as_ref()),
         )?);
@@ -192,6 +207,7 @@ impl Db {
             catalog,
             state,
             tables: RwLock::new(tables),
+            deleted_streams: RwLock::new(kept_streams),
             ddl: Mutex::default(),
             writers: RwLock::default(),
             restoring: RwLock::default(),

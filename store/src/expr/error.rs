@@ -237,9 +237,10 @@ pub enum ExprError {
     /// A key condition comparing two paths or two values.
     #[error("Invalid condition in KeyConditionExpression: {0}")]
     KeyConditionInvalid(String),
-    /// A key condition on a multi-attribute index key that breaks its order: sort key
-    /// attributes conditioned out of order, or a range condition before the last one.
-    #[error("Invalid KeyConditionExpression: {0}")]
+    /// A key condition on a multi-attribute index key that breaks its rules (in DynamoDB's
+    /// words): a partition attribute without an equality, a sort attribute without one before
+    /// a conditioned one, a condition on an attribute not in the key.
+    #[error("{0}")]
     KeyConditionOrder(String),
     /// A legacy parameter (Expected, KeyConditions, AttributeUpdates...) that breaks its rules.
     #[error("One or more parameter values were invalid: {0}")]

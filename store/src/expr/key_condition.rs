@@ -280,48 +280,50 @@ pub(crate) fn from_condition_keys(
             .position(|l| l.attr == name)
             .map(|i| leaves.remove(i).cond)
     };
+    // As DynamoDB words it: every partition attribute needs an equality.
     let mut hash_values = Vec::new();
+    let mut lacking = Vec::new();
     for name in hash_keys {
         match take(name) {
             Some(RangeCondition::Eq(v)) => hash_values.push(v),
-            Some(_) => {
-                return Err(ExprError::invalid(
-                    ExprKind::KeyCondition,
-                    Reason::KeyConditionNotSupported,
-                ))
-            }
-            None => return Err(ExprError::MissedKeyElement((*name).to_string())),
+            _ => lacking.push(*name),
         }
+    }
+    if !lacking.is_empty() {
+        return Err(ExprError::KeyConditionOrder(format!(
+            "HASH key attributes {} must have equality conditions specified in the query",
+            lacking.join(", ")
+        )));
     }
     let sorted: Vec<(&str, Option<RangeCondition>)> =
         range_keys.iter().map(|name| (*name, take(name))).collect();
-    if let Some(other) = leaves.first() {
-        return Err(ExprError::KeyConditionOrder(format!(
-            "{} is not a key attribute of the index",
-            other.attr
-        )));
+    if !leaves.is_empty() {
+        return Err(ExprError::KeyConditionOrder(
+            "Query condition missed key schema element".into(),
+        ));
     }
+    // Every sort attribute before the last conditioned one needs an equality.
     let mut range_prefix = Vec::new();
     let mut range = None;
-    let mut last: Option<&str> = None;
-    for (i, (name, cond)) in sorted.iter().enumerate() {
-        let Some(cond) = cond else { continue };
-        if i > 0 && sorted[i - 1].1.is_none() {
+    if let Some(last) = sorted.iter().rposition(|(_, c)| c.is_some()) {
+        let lacking: Vec<&str> = sorted[..last]
+            .iter()
+            .filter(|(_, c)| !matches!(c, Some(RangeCondition::Eq(_))))
+            .map(|(name, _)| *name)
+            .collect();
+        if !lacking.is_empty() {
             return Err(ExprError::KeyConditionOrder(format!(
-                "the sort key attributes must be conditioned from the first in order: {name} has a condition but {} does not",
-                sorted[i - 1].0
+                "RANGE key attributes {} must have equality conditions specified in the query because a condition is present on key attribute {}",
+                lacking.join(", "),
+                sorted[last].0
             )));
         }
-        if let Some(prev) = last {
-            let Some(RangeCondition::Eq(v)) = range.take() else {
-                return Err(ExprError::KeyConditionOrder(format!(
-                    "only the last conditioned sort key attribute may have a range condition: {prev} has one and {name} follows it"
-                )));
-            };
-            range_prefix.push(v);
+        for (_, c) in &sorted[..last] {
+            if let Some(RangeCondition::Eq(v)) = c {
+                range_prefix.push(v.clone());
+            }
         }
-        range = Some(cond.clone());
-        last = Some(name);
+        range = sorted[last].1.clone();
     }
     let mut hash_values = hash_values.into_iter();
     let hash_value = hash_values

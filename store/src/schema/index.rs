@@ -302,23 +302,22 @@ fn check_multi_attribute_key(spec: &IndexSpec) -> Result<()> {
             spec.name
         ));
     }
+    // DynamoDB's messages (as DynamoDB Local 3.3 answers them).
     for (count, which) in [
-        (ks.hash_attributes().count(), "partition key (HASH)"),
-        (ks.range_attributes().count(), "sort key (RANGE)"),
+        (ks.hash_attributes().count(), "partition"),
+        (ks.range_attributes().count(), "sort"),
     ] {
         if count > MAX_KEY_PART_ATTRIBUTES {
-            return invalid(format!(
-                "The {which} of global secondary index {} has {count} attributes; a multi-attribute key part may have at most {MAX_KEY_PART_ATTRIBUTES}",
-                spec.name
-            ));
+            return Err(StoreError::Validation(format!(
+                "Too many {which} keys. GSI can have at most {MAX_KEY_PART_ATTRIBUTES} {which} keys"
+            )));
         }
     }
     let mut seen = HashSet::new();
     for a in ks.attributes() {
         if !seen.insert(a.name.as_str()) {
-            return invalid(format!(
-                "Duplicate attribute in the KeySchema of global secondary index {}: {}",
-                spec.name, a.name
+            return Err(StoreError::Validation(
+                "Two keys can not have the same name".into(),
             ));
         }
     }

@@ -76,6 +76,7 @@ pub(crate) fn batch_get_item(api: &Api, body: &Value) -> Result<Value, ApiError>
             .unwrap_or(false);
         let mut exprs = RequestExprs::new(request)?;
         let projection = exprs.projection()?;
+        exprs.check_key_paths(api, &api.table_ref(table))?;
         exprs.finish()?;
         let mut seen = HashSet::new();
         let mut items = Vec::new();

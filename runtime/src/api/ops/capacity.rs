@@ -84,7 +84,8 @@ pub(crate) fn consumed(
     units: f64,
     kind: Kind,
 ) -> Option<Value> {
-    api.metrics().consumed(table, None, kind.metric(), units);
+    api.metrics()
+        .consumed(&api.table_ref(table), None, kind.metric(), units);
     entry(report, table, units, kind)
 }
 
@@ -121,8 +122,12 @@ pub(crate) fn consumed_on_index(
     global: bool,
     units: f64,
 ) -> Option<Value> {
-    api.metrics()
-        .consumed(table, Some(index), CapacityKind::Read, units);
+    api.metrics().consumed(
+        &api.table_ref(table),
+        Some(index),
+        CapacityKind::Read,
+        units,
+    );
     let mut out = entry(report, table, units, Kind::Read)?;
     if report == Report::Indexes {
         let member = if global {
@@ -165,9 +170,11 @@ pub(crate) fn consumed_write(
     indexes: &[(String, bool, f64)],
 ) -> Option<Value> {
     let metrics = api.metrics();
-    metrics.consumed(table, None, CapacityKind::Write, table_units);
+    // Figures per table reference: a name used in two regions never shares them.
+    let label = api.table_ref(table);
+    metrics.consumed(&label, None, CapacityKind::Write, table_units);
     for (name, _, units) in indexes {
-        metrics.consumed(table, Some(name), CapacityKind::Write, *units);
+        metrics.consumed(&label, Some(name), CapacityKind::Write, *units);
     }
     let total = table_units + indexes.iter().map(|(_, _, u)| u).sum::<f64>();
     let mut out = entry(report, table, total, Kind::Write)?;

@@ -28,6 +28,34 @@ pub(crate) struct RequestExprs<'a> {
     has_values: bool,
     used_expression: Vec<&'static str>,
     used_legacy: Vec<&'static str>,
+    /// The top-level attributes of the document paths of more than one element the
+    /// expressions read or write (`a` of `a[0]` or `a.b`), for [`RequestExprs::check_key_paths`].
+    nested: Vec<String>,
+}
+
+/// Records the top attribute of each path of more than one element.
+fn note_nested<'p>(out: &mut Vec<String>, paths: impl IntoIterator<Item = &'p expr::Path>) {
+    for p in paths {
+        if p.0.len() > 1 && !out.iter().any(|n| n == p.top()) {
+            out.push(p.top().to_string());
+        }
+    }
+}
+
+/// The paths an update operand reads.
+fn operand_paths<'u>(o: &'u expr::UpdateOperand, out: &mut Vec<&'u expr::Path>) {
+    match o {
+        expr::UpdateOperand::Path(p) => out.push(p),
+        expr::UpdateOperand::Value(_) => {}
+        expr::UpdateOperand::IfNotExists(p, v) => {
+            out.push(p);
+            operand_paths(v, out);
+        }
+        expr::UpdateOperand::ListAppend(a, b) => {
+            operand_paths(a, out);
+            operand_paths(b, out);
+        }
+    }
 }
 
 fn present(body: &Value, member: &str) -> bool {
@@ -80,6 +108,7 @@ impl<'a> RequestExprs<'a> {
             ),
             used_expression: Vec::new(),
             used_legacy: Vec::new(),
+            nested: Vec::new(),
         })
     }
 
@@ -133,7 +162,9 @@ impl<'a> RequestExprs<'a> {
         let legacy = self.legacy("Expected");
         self.check_mix()?;
         if let Some(e) = expression {
-            return Ok(Some(self.ctx.parse_condition(e)?));
+            let c = self.ctx.parse_condition(e)?;
+            note_nested(&mut self.nested, c.paths());
+            return Ok(Some(c));
         }
         let has_operator = self
             .body
@@ -169,7 +200,9 @@ impl<'a> RequestExprs<'a> {
         let legacy = self.legacy(legacy_member);
         self.check_mix()?;
         if let Some(e) = expression {
-            return Ok(Some(self.ctx.parse_filter(e)?));
+            let c = self.ctx.parse_filter(e)?;
+            note_nested(&mut self.nested, c.paths());
+            return Ok(Some(c));
         }
         if legacy {
             let op = self.conditional_operator()?;
@@ -187,7 +220,9 @@ impl<'a> RequestExprs<'a> {
         let legacy = self.legacy("AttributesToGet");
         self.check_mix()?;
         if let Some(e) = expression {
-            return Ok(Some(self.ctx.parse_projection(e)?));
+            let p = self.ctx.parse_projection(e)?;
+            note_nested(&mut self.nested, &p.paths);
+            return Ok(Some(p));
         }
         if legacy {
             let names: Vec<String> = self.body["AttributesToGet"]
@@ -213,7 +248,19 @@ impl<'a> RequestExprs<'a> {
         let legacy = self.legacy("AttributeUpdates");
         self.check_mix()?;
         if let Some(e) = expression {
-            return Ok(Some(self.ctx.parse_update(e)?));
+            let u = self.ctx.parse_update(e)?;
+            let mut read = Vec::new();
+            for (_, v) in &u.set {
+                match v {
+                    expr::SetValue::Operand(o) => operand_paths(o, &mut read),
+                    expr::SetValue::Plus(a, b) | expr::SetValue::Minus(a, b) => {
+                        operand_paths(a, &mut read);
+                        operand_paths(b, &mut read);
+                    }
+                }
+            }
+            note_nested(&mut self.nested, u.paths().chain(read));
+            return Ok(Some(u));
         }
         if legacy {
             let mut entries = BTreeMap::new();
@@ -265,6 +312,51 @@ impl<'a> RequestExprs<'a> {
             )?);
         }
         Err(ApiError::validation("Either the KeyConditions or KeyConditionExpression parameter must be specified in the request."))
+    }
+
+    /// DynamoDB's refusal of a document path into a key attribute (`pk[0]`, `pk.a`) in any of
+    /// the request's expressions: the table's key attributes first (`Key: pk`), then those of
+    /// its indexes (`IndexKey: g`). Key attributes are scalars, so such a path could never
+    /// match; DynamoDB answers a ValidationException rather than nothing. `table` is the
+    /// table's reference; a request without nested paths costs no lookup.
+    pub(crate) fn check_key_paths(
+        &self,
+        api: &crate::api::Api,
+        table: &str,
+    ) -> Result<(), ApiError> {
+        if self.nested.is_empty() {
+            return Ok(());
+        }
+        let found = api
+            .store()
+            .with_table_meta(table, |meta| {
+                let table_key: Vec<&str> = meta
+                    .key_schema
+                    .attributes()
+                    .map(|a| a.name.as_str())
+                    .collect();
+                if let Some(n) = self.nested.iter().find(|n| table_key.contains(&n.as_str())) {
+                    return Some(format!("Key: {n}"));
+                }
+                let index_keys: Vec<&str> = meta
+                    .indexes
+                    .iter()
+                    .flat_map(|ix| ix.key_schema.attributes())
+                    .map(|a| a.name.as_str())
+                    .collect();
+                self.nested
+                    .iter()
+                    .find(|n| index_keys.contains(&n.as_str()))
+                    .map(|n| format!("IndexKey: {n}"))
+            })
+            // A table that does not exist is reported by the operation itself.
+            .unwrap_or(None);
+        match found {
+            Some(which) => Err(ApiError::validation(format!(
+                "Key attributes must be scalars; list random access '[]' and map lookup '.' are not allowed: {which}"
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// Checks the request's parameters as a whole: no mixing of expression and legacy

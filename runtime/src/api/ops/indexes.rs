@@ -88,6 +88,7 @@ fn parse_index<'a>(
                     "Member must have length less than or equal to 2, Member must have length greater than or equal to 1",
                 );
             }
+            super::schema::key_schema_name_lengths(k, &format!("{path}.keySchema"), errors);
             k
         }
         None => {

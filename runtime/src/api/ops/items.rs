@@ -76,13 +76,14 @@ struct ConditionalWrite<'a> {
 }
 
 impl<'a> ConditionalWrite<'a> {
-    fn from_request(body: &'a Value) -> Result<Self, ApiError> {
+    fn from_request(api: &Api, body: &'a Value) -> Result<Self, ApiError> {
         let table = table_name(body)?;
         let return_values = return_values(body, &["NONE", "ALL_OLD"])?;
         let report = Report::from_request(body)?;
         let return_old_on_failure = return_old_on_failure(body)?;
         let mut exprs = RequestExprs::new(body)?;
         let condition = exprs.condition()?;
+        exprs.check_key_paths(api, &api.table_ref(table))?;
         exprs.finish()?;
         Ok(ConditionalWrite {
             table,
@@ -106,7 +107,7 @@ impl<'a> ConditionalWrite<'a> {
 
 /// PutItem.
 pub(crate) fn put_item(api: &Api, body: &Value) -> Result<Value, ApiError> {
-    let write = ConditionalWrite::from_request(body)?;
+    let write = ConditionalWrite::from_request(api, body)?;
     let item = required_item(body, "Item")?;
     let new_size = item_size(&item);
     // A copy of the new item is kept only to size its index writes: when capacity is reported
@@ -151,6 +152,7 @@ fn get_item_answer(api: &Api, body: &Value) -> Result<GetItemAnswer, ApiError> {
     let report = Report::from_request(body)?;
     let mut exprs = RequestExprs::new(body)?;
     let projection = exprs.projection()?;
+    exprs.check_key_paths(api, &api.table_ref(table))?;
     exprs.finish()?;
     let item = api.store().get_item(&api.table_ref(table), &key)?;
     let units = capacity::read_units(item.as_ref().map_or(0, item_size), consistent);
@@ -193,7 +195,7 @@ pub(crate) fn project(projection: Option<&Projection>, item: Item) -> Item {
 
 /// DeleteItem.
 pub(crate) fn delete_item(api: &Api, body: &Value) -> Result<Value, ApiError> {
-    let write = ConditionalWrite::from_request(body)?;
+    let write = ConditionalWrite::from_request(api, body)?;
     let key = required_item(body, "Key")?;
     let old = api
         .store()
@@ -215,6 +217,7 @@ pub(crate) fn update_item(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let mut exprs = RequestExprs::new(body)?;
     let update = exprs.update()?;
     let condition = exprs.condition()?;
+    exprs.check_key_paths(api, &api.table_ref(table))?;
     exprs.finish()?;
     let outcome = api
         .store()

@@ -132,6 +132,23 @@ fn put_opt(req: &mut Map<String, Value>, member: &str, value: Option<&String>) {
 fn request_of(plan: &Plan, options: &[(&str, Option<&Value>)]) -> (&'static str, Value) {
     let mut req = Map::new();
     let (op, table, ph) = match plan {
+        // The first Query of several; `run_queries` sets each one's own key condition.
+        Plan::Queries {
+            table,
+            index,
+            key_conditions,
+            filter,
+            projection,
+            forward,
+            placeholders,
+        } => {
+            put_opt(&mut req, "IndexName", index.as_ref());
+            put_opt(&mut req, "KeyConditionExpression", key_conditions.first());
+            put_opt(&mut req, "FilterExpression", filter.as_ref());
+            put_opt(&mut req, "ProjectionExpression", projection.as_ref());
+            req.insert("ScanIndexForward".into(), json!(forward));
+            ("Query", table, placeholders)
+        }
         Plan::Query {
             table,
             index,
@@ -284,6 +301,9 @@ fn start_key(digest: u64, token: &str) -> Result<Value, ApiError> {
 pub(crate) fn execute_statement(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let parsed = parse_member(body, "")?;
     let plan = plan_member(api, &parsed, Mode::Statement)?;
+    if let Plan::Queries { key_conditions, .. } = &plan {
+        return run_queries(api, body, &parsed, &plan, key_conditions);
+    }
     let is_read = matches!(plan, Plan::Query { .. } | Plan::Scan { .. });
     if let Some(l) = body.get("Limit").and_then(Value::as_i64).filter(|l| *l < 1) {
         return Err(ApiError::validation(format!(
@@ -335,6 +355,167 @@ pub(crate) fn execute_statement(api: &Api, body: &Value) -> Result<Value, ApiErr
     }
     if let Some(c) = out.get("ConsumedCapacity") {
         answer.insert("ConsumedCapacity".into(), c.clone());
+    }
+    Ok(Value::Object(answer))
+}
+
+/// The `:name` placeholders an expression uses.
+fn value_placeholders(expr: &str, out: &mut std::collections::BTreeSet<String>) {
+    let mut chars = expr.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c != ':' {
+            continue;
+        }
+        let mut end = i + 1;
+        while let Some((j, c)) = chars.peek().copied() {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                end = j + c.len_utf8();
+                chars.next();
+            } else {
+                break;
+            }
+        }
+        out.insert(expr[i..end].to_string());
+    }
+}
+
+/// Adds the capacity `more` consumed to `total` (both ConsumedCapacity objects): every number
+/// summed, member by member.
+fn add_capacity(total: &mut Value, more: &Value) {
+    match (total, more) {
+        (Value::Object(t), Value::Object(m)) => {
+            for (k, v) in m {
+                match t.get_mut(k) {
+                    Some(tv) => add_capacity(tv, v),
+                    None => {
+                        t.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (t @ Value::Number(_), Value::Number(m)) => {
+            let sum = t.as_f64().unwrap_or(0.0) + m.as_f64().unwrap_or(0.0);
+            *t = json!(sum);
+        }
+        _ => {}
+    }
+}
+
+/// The NextToken of a page of several Queries: the digest of its request, the Query to go on
+/// with, and where in it (its LastEvaluatedKey; empty to start it from the beginning).
+fn queries_token(digest: u64, query: usize, last_key: Option<&Value>) -> String {
+    let key = last_key.map(Value::to_string).unwrap_or_default();
+    format!("{digest:016x}q{query}:{key}")
+}
+
+/// The Query to go on with and its ExclusiveStartKey, from a NextToken of this request.
+fn queries_start(digest: u64, token: &str) -> Result<(usize, Option<Value>), ApiError> {
+    let invalid = || ApiError::validation("Invalid NextToken");
+    let head = token.get(..16).ok_or_else(invalid)?;
+    if u64::from_str_radix(head, 16).map_err(|_| invalid())? != digest {
+        return Err(ApiError::validation("NextToken does not match request"));
+    }
+    let rest = token[16..].strip_prefix('q').ok_or_else(invalid)?;
+    let (query, key) = rest.split_once(':').ok_or_else(invalid)?;
+    let query = query.parse().map_err(|_| invalid())?;
+    if key.is_empty() {
+        return Ok((query, None));
+    }
+    let value: Value = serde_json::from_str(key).map_err(|_| invalid())?;
+    decode_item(&value).map_err(|_| invalid())?;
+    Ok((query, Some(value)))
+}
+
+/// ExecuteStatement of a `SELECT` on several partitions ([`Plan::Queries`]): one Query per
+/// partition key value, one after the other, as DynamoDB runs it. `Limit` counts the items of
+/// them all; a page that stops early hands out a NextToken naming the Query to go on with. The
+/// capacity consumed is the sum of the Queries'.
+fn run_queries(
+    api: &Api,
+    body: &Value,
+    parsed: &Parsed<'_>,
+    plan: &Plan,
+    key_conditions: &[String],
+) -> Result<Value, ApiError> {
+    let limit = body.get("Limit").and_then(Value::as_i64);
+    if let Some(l) = limit.filter(|l| *l < 1) {
+        return Err(ApiError::validation(format!(
+            "1 validation error detected: Value '{l}' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1"
+        )));
+    }
+    let digest = request_digest(body);
+    let (first, mut start) = match optional_str(body, "NextToken")? {
+        Some(t) => queries_start(digest, t)?,
+        None => (0, None),
+    };
+    let options = [
+        ("ReturnConsumedCapacity", body.get("ReturnConsumedCapacity")),
+        ("ConsistentRead", body.get("ConsistentRead")),
+    ];
+    let (_, template) = request_of(plan, &options);
+    let mut items = Vec::new();
+    let mut consumed: Option<Value> = None;
+    let mut next: Option<(usize, Option<Value>)> = None;
+    for (i, key_condition) in key_conditions.iter().enumerate().skip(first) {
+        let mut req = template.clone();
+        req["KeyConditionExpression"] = json!(key_condition);
+        // Only the values this Query uses (DynamoDB refuses unused ones).
+        let mut used = std::collections::BTreeSet::new();
+        for member in ["KeyConditionExpression", "FilterExpression"] {
+            if let Some(e) = req.get(member).and_then(Value::as_str) {
+                value_placeholders(e, &mut used);
+            }
+        }
+        if let Some(Value::Object(values)) = req.get_mut("ExpressionAttributeValues") {
+            values.retain(|k, _| used.contains(k));
+            if values.is_empty() {
+                req.as_object_mut()
+                    .map(|r| r.remove("ExpressionAttributeValues"));
+            }
+        }
+        if let Some(l) = limit {
+            req["Limit"] = json!(l - items.len() as i64);
+        }
+        if let Some(key) = start.take() {
+            req["ExclusiveStartKey"] = key;
+        }
+        let out = read::query(api, &req)?;
+        if let Some(c) = out.get("ConsumedCapacity") {
+            match &mut consumed {
+                Some(total) => add_capacity(total, c),
+                None => consumed = Some(c.clone()),
+            }
+        }
+        for item in out
+            .get("Items")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            items.push(rows(&parsed.statement, item.clone())?);
+        }
+        if let Some(last) = out.get("LastEvaluatedKey") {
+            next = Some((i, Some(last.clone())));
+            break;
+        }
+        if limit.is_some_and(|l| items.len() as i64 >= l) && i + 1 < key_conditions.len() {
+            next = Some((i + 1, None));
+            break;
+        }
+    }
+    let mut answer = Map::new();
+    answer.insert("Items".into(), Value::Array(items));
+    if let Some((query, last)) = next {
+        answer.insert(
+            "NextToken".into(),
+            json!(queries_token(digest, query, last.as_ref())),
+        );
+        if let Some(last) = last {
+            answer.insert("LastEvaluatedKey".into(), last);
+        }
+    }
+    if let Some(c) = consumed {
+        answer.insert("ConsumedCapacity".into(), c);
     }
     Ok(Value::Object(answer))
 }

@@ -220,6 +220,7 @@ pub(crate) fn query(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let key_condition = exprs.key_condition(&hash_names, &range_names)?;
     let filter = exprs.filter("QueryFilter")?;
     let projection = exprs.projection()?;
+    exprs.check_key_paths(api, &api.table_ref(table))?;
     exprs.finish()?;
     check_filter_keys(filter.as_ref(), &keys)?;
     let select = select(body, projection.as_ref(), index_name.is_some())?;
@@ -295,6 +296,7 @@ pub(crate) fn scan(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let mut exprs = RequestExprs::new(body)?;
     let filter = exprs.filter("ScanFilter")?;
     let projection = exprs.projection()?;
+    exprs.check_key_paths(api, &api.table_ref(table))?;
     exprs.finish()?;
     let on_index = optional_str(body, "IndexName")?.is_some();
     let select = select(body, projection.as_ref(), on_index)?;

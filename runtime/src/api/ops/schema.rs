@@ -6,6 +6,9 @@ use serde_json::{json, Value};
 use tarn_store::schema::{KeyAttribute, KeySchema, ScalarType, Throughput};
 use tarn_wire::{optional_i64, optional_object, required_str, ApiError, ValidationErrors};
 
+/// Most attributes in one part (partition or sort) of a multi-attribute index key.
+const MAX_KEY_PART_ELEMENTS: usize = 4;
+
 /// Longest name of a key attribute (of a table or an index), in bytes.
 const MAX_KEY_ATTRIBUTE_NAME_BYTES: usize = 255;
 
@@ -41,6 +44,34 @@ pub(crate) fn attribute_definitions(
         });
     }
     Ok(definitions)
+}
+
+/// Checks the attribute names of a KeySchema list (at `path`: `keySchema`, or an index's
+/// `globalSecondaryIndexes.1.member.keySchema`) against the API's length constraint, 1 to 255
+/// bytes. DynamoDB checks every member's constraints before it compares the key schema with
+/// the AttributeDefinitions, so an over-long key name is reported as such even when it has no
+/// definition.
+pub(crate) fn key_schema_name_lengths(
+    key_elems: &[Value],
+    path: &str,
+    errors: &mut ValidationErrors,
+) {
+    for (i, elem) in key_elems.iter().enumerate() {
+        let Some(name) = elem.get("AttributeName").and_then(Value::as_str) else {
+            continue;
+        };
+        if name.is_empty() || name.len() > MAX_KEY_ATTRIBUTE_NAME_BYTES {
+            errors.push(
+                &format!("{path}.{}.member.attributeName", i + 1),
+                Some(name),
+                if name.is_empty() {
+                    "Member must have length greater than or equal to 1"
+                } else {
+                    "Member must have length less than or equal to 255"
+                },
+            );
+        }
+    }
 }
 
 /// An AttributeType (`S`, `N` or `B`); anything else is recorded in `errors` against `path`.
@@ -150,8 +181,31 @@ pub(crate) fn parse_global_key_schema(
     definitions: &[KeyAttribute],
     path: &str,
 ) -> Result<KeySchema, ApiError> {
-    if key_elems.len() <= 2 {
+    // DynamoDB's messages for a multi-attribute key's misuses (as DynamoDB Local 3.3 answers
+    // them).
+    if key_elems.len() > 2 * MAX_KEY_PART_ELEMENTS {
+        return Err(ApiError::validation(
+            "Key Schema too big.  Key Schema must at most consist of the hash and range key of a table",
+        ));
+    }
+    // A key of one partition attribute (and at most one sort attribute) is read as a table's.
+    let hash_count = key_elems
+        .iter()
+        .filter(|e| e.get("KeyType").and_then(Value::as_str) == Some("HASH"))
+        .count();
+    if key_elems.len() <= 2 && hash_count < 2 {
         return parse_key_schema(key_elems, definitions, path);
+    }
+    let names: Vec<&str> = key_elems
+        .iter()
+        .filter_map(|e| e.get("AttributeName").and_then(Value::as_str))
+        .collect();
+    if names
+        .iter()
+        .enumerate()
+        .any(|(i, n)| names[..i].contains(n))
+    {
+        return Err(ApiError::validation("Two keys can not have the same name"));
     }
     let mut hash: Vec<KeyAttribute> = Vec::new();
     let mut range: Vec<KeyAttribute> = Vec::new();
@@ -182,7 +236,7 @@ pub(crate) fn parse_global_key_schema(
         match key_type {
             "HASH" if i == 0 || range.is_empty() => hash.push(attr),
             "HASH" => return Err(ApiError::validation(
-                "Invalid KeySchema: every HASH KeySchemaElement must come before the RANGE ones",
+                "Invalid key order. Hash Key must be specified first in key schema, Range Key must be specifed second",
             )),
             _ if i == 0 => {
                 return Err(ApiError::validation(

@@ -11,7 +11,9 @@
 //! none has a parent or children; sequence numbers are decimal
 //! strings, zero-padded to 21 digits so that they also sort as strings. A shard iterator is an
 //! opaque token naming the stream and the position after which reading continues; it expires
-//! after 15 minutes, as AWS's do.
+//! after 15 minutes, as AWS's do. A deleted table's streams stay listed, described
+//! (`DISABLED`) and readable for the retention period (24 hours by default), as DynamoDB keeps
+//! them.
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
@@ -178,17 +180,19 @@ fn resolve(api: &Api, arn: &str) -> Result<(TableMeta, StreamMeta), ApiError> {
         .map(|(_, t)| t)
         .filter(|t| !t.is_empty() && !t.contains('/'))
         .ok_or_else(|| ApiError::validation(format!("Invalid StreamArn: {arn}")))?;
-    let meta = api
-        .store()
-        .table_meta(&api.table_ref(table))
-        .map_err(|_| not_found())?;
-    let stream = meta
-        .streams
-        .iter()
-        .find(|s| stream_label(s) == label && stream_arn(api, table, s) == arn)
-        .cloned()
-        .ok_or_else(not_found)?;
-    Ok((meta, stream))
+    // The table, or a deleted table of that name whose streams are kept.
+    api.store()
+        .stream_tables(&api.table_ref(table))
+        .into_iter()
+        .find_map(|meta| {
+            let stream = meta
+                .streams
+                .iter()
+                .find(|s| stream_label(s) == label && stream_arn(api, table, s) == arn)
+                .cloned()?;
+            Some((meta, stream))
+        })
+        .ok_or_else(not_found)
 }
 
 fn stream_error(e: StoreError) -> ApiError {
@@ -208,7 +212,10 @@ pub(crate) fn list_streams(api: &Api, body: &Value) -> Result<Value, ApiError> {
     }
     let table = optional_str(body, "TableName")?;
     if let Some(t) = table {
-        api.store().table_meta(&api.table_ref(t))?;
+        // A deleted table whose streams are kept is listed too, as DynamoDB lists it.
+        if api.store().stream_tables(&api.table_ref(t)).is_empty() {
+            api.store().table_meta(&api.table_ref(t))?;
+        }
     }
     let start = optional_str(body, "ExclusiveStartStreamArn")?;
     let all: Vec<Value> = api
@@ -520,17 +527,11 @@ pub(crate) fn get_records(api: &Api, body: &Value) -> Result<Value, ApiError> {
             ),
         ));
     }
-    let meta = api
+    let stream = api
         .store()
-        .table_meta(&api.table_ref(&it.table))
-        .map_err(|_| {
-            ApiError::resource_not_found("Requested resource not found: Stream not found")
-        })?;
-    let stream = meta
-        .streams
-        .iter()
-        .find(|s| s.id == it.stream)
-        .cloned()
+        .stream_tables(&api.table_ref(&it.table))
+        .into_iter()
+        .find_map(|meta| meta.streams.into_iter().find(|s| s.id == it.stream))
         .ok_or_else(|| {
             ApiError::resource_not_found("Requested resource not found: Stream not found")
         })?;

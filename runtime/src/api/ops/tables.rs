@@ -9,7 +9,9 @@ use tarn_store::{StreamChange, TableInfo, TableUpdate};
 
 use super::arn::{table_arn, table_from_arn};
 use super::indexes;
-use super::schema::{attribute_definitions, key_schema_json, parse_key_schema, throughput};
+use super::schema::{
+    attribute_definitions, key_schema_json, key_schema_name_lengths, parse_key_schema, throughput,
+};
 use super::streams;
 use crate::api::Api;
 use tarn_wire::ApiError;
@@ -116,10 +118,22 @@ const MAX_TAGS: usize = 50;
 /// `+ - = . _ : /`, keys not starting with the reserved `aws:`, at most 50 of them.
 fn tags(body: &Value, member: &str) -> Result<BTreeMap<String, String>, ApiError> {
     let mut out = BTreeMap::new();
-    for t in optional_array(body, member)?.into_iter().flatten() {
-        let key = required_str(t, "Key")?;
-        let value = required_str(t, "Value")?;
-        check_tag(key, value)?;
+    for (i, t) in optional_array(body, member)?
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let path = format!("tags.{}.member", i + 1);
+        let field = |name: &str, member: &str| {
+            t.get(name).and_then(Value::as_str).ok_or_else(|| {
+                ApiError::validation(format!(
+                    "1 validation error detected: Value null at '{path}.{member}' failed to satisfy constraint: Member must not be null"
+                ))
+            })
+        };
+        let key = field("Key", "key")?;
+        let value = field("Value", "value")?;
+        check_tag(&path, key, value)?;
         out.insert(key.to_string(), value.to_string());
     }
     if out.len() > MAX_TAGS {
@@ -135,7 +149,7 @@ fn too_many_tags() -> ApiError {
 }
 
 /// One tag's key and value, against DynamoDB's rules.
-fn check_tag(key: &str, value: &str) -> Result<(), ApiError> {
+fn check_tag(path: &str, key: &str, value: &str) -> Result<(), ApiError> {
     let allowed = |s: &str| {
         s.chars()
             .all(|c| c.is_alphanumeric() || c.is_whitespace() || "+-=._:/".contains(c))
@@ -143,13 +157,13 @@ fn check_tag(key: &str, value: &str) -> Result<(), ApiError> {
     let key_chars = key.chars().count();
     if !(1..=128).contains(&key_chars) {
         return Err(ApiError::validation(format!(
-            "1 validation error detected: Value '{key}' at 'tags.1.member.key' failed to satisfy constraint: Member must have length {}",
+            "1 validation error detected: Value '{key}' at '{path}.key' failed to satisfy constraint: Member must have length {}",
             if key_chars == 0 { "greater than or equal to 1" } else { "less than or equal to 128" }
         )));
     }
     if value.chars().count() > 256 {
         return Err(ApiError::validation(format!(
-            "1 validation error detected: Value '{value}' at 'tags.1.member.value' failed to satisfy constraint: Member must have length less than or equal to 256"
+            "1 validation error detected: Value '{value}' at '{path}.value' failed to satisfy constraint: Member must have length less than or equal to 256"
         )));
     }
     if !allowed(key) || !allowed(value) {
@@ -194,6 +208,7 @@ pub(crate) fn table_spec(body: &Value) -> Result<TableSpec, ApiError> {
             "Member must have length less than or equal to 2, Member must have length greater than or equal to 1",
         );
     }
+    key_schema_name_lengths(key_elems, "keySchema", &mut errors);
     let indexes = indexes::parse_create(body, &mut errors)?;
     errors.finish()?;
     let key_schema = parse_key_schema(key_elems, &definitions, "keySchema")?;
@@ -215,12 +230,45 @@ pub(crate) fn table_spec(body: &Value) -> Result<TableSpec, ApiError> {
     Ok(spec)
 }
 
-/// DeleteTable.
+/// DeleteTable: the table's description in `DELETING`, with the members DynamoDB's answer
+/// has (its name and status, throughput, size and count, ARN and id, billing and class
+/// summaries, deletion protection, its stream), not the definition (attributes, keys,
+/// indexes, creation time).
 pub(crate) fn delete_table(api: &Api, body: &Value) -> Result<Value, ApiError> {
     let info = api
         .store()
         .delete_table(&api.table_ref(table_name(body)?))?;
-    Ok(json!({"TableDescription": table_description(api, &info, TableStatus::Deleting)}))
+    let full = table_description(api, &info, TableStatus::Deleting);
+    let mut d = Map::new();
+    for member in [
+        "TableName",
+        "TableStatus",
+        "ProvisionedThroughput",
+        "TableSizeBytes",
+        "ItemCount",
+        "TableArn",
+        "TableId",
+        "BillingModeSummary",
+        "TableClassSummary",
+        "DeletionProtectionEnabled",
+        "StreamSpecification",
+        "LatestStreamLabel",
+        "LatestStreamArn",
+    ] {
+        if let Some(v) = full.get(member) {
+            d.insert(member.into(), v.clone());
+        }
+    }
+    // Only the current figures of the throughput, without the dates of its changes.
+    if let Some(Value::Object(pt)) = d.get_mut("ProvisionedThroughput") {
+        pt.retain(|k, _| {
+            matches!(
+                k.as_str(),
+                "NumberOfDecreasesToday" | "ReadCapacityUnits" | "WriteCapacityUnits"
+            )
+        });
+    }
+    Ok(json!({ "TableDescription": d }))
 }
 
 /// DescribeTable.

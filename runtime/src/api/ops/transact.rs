@@ -141,6 +141,7 @@ fn parse_action(api: &Api, action: &Value) -> Result<Planned, ApiError> {
             "The ConditionCheck action must contain a ConditionExpression",
         ));
     }
+    exprs.check_key_paths(api, &api.table_ref(&table))?;
     exprs.finish()?;
     meta.key_schema.validate_key(&key)?;
     Ok(Planned {
@@ -246,6 +247,7 @@ pub(crate) fn transact_get_items(api: &Api, body: &Value) -> Result<Value, ApiEr
         let key = decode_item(get.get("Key").unwrap_or(&Value::Null))?;
         let mut exprs = RequestExprs::new(get)?;
         projections.push(exprs.projection()?);
+        exprs.check_key_paths(api, &api.table_ref(&table))?;
         exprs.finish()?;
         if keys.iter().any(|(t, k)| *t == table && *k == key) {
             return Err(ApiError::validation(

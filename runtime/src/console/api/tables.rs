@@ -117,7 +117,11 @@ pub async fn cost(console: &Console, api: &Tables, table: &str) -> Response {
         })
         .unwrap_or(0);
     let mut usage = usage_of(t, pitr, backups);
-    add_traffic(&mut usage, &api.api().metrics().history().table(table));
+    // The metrics know a table by its reference (`region/name` outside the home region).
+    add_traffic(
+        &mut usage,
+        &api.api().metrics().history().table(&api.api().table_ref(table)),
+    );
     let estimate = cost::estimate(console.prices(), &usage);
     http::json(
         200,
@@ -134,7 +138,11 @@ pub async fn cost(console: &Console, api: &Tables, table: &str) -> Response {
 /// [`TableHistory`] serializes (`{"table", "step_seconds", "points": [{"t", "requests",
 /// "latency_ms", "read_capacity_units", ...}]}`); no points for a table without traffic yet.
 pub fn metrics(api: &crate::api::Api, table: &str) -> Response {
-    http::json(200, &json!(api.metrics().history().table(table)))
+    // The metrics know a table by its reference (`region/name` outside the home region); the
+    // answer names it as the request did.
+    let mut history = api.metrics().history().table(&api.table_ref(table));
+    history.table = table.to_string();
+    http::json(200, &json!(history))
 }
 
 /// Adds what the metrics history saw the table consume to `usage`: the units of its window and

@@ -133,26 +133,35 @@ fn multi_attribute_key_conditions() {
         (0, Some(RangeCondition::Gt(n("1"))))
     );
 
+    // DynamoDB's messages (as DynamoDB Local 3.3 answers them).
     let err = |e: &str| kc(e).unwrap_err().to_string();
     assert_eq!(
         err("h1 = :a AND r1 = :x"),
-        "Query condition missed key schema element: h2"
+        "HASH key attributes h2 must have equality conditions specified in the query"
+    );
+    assert_eq!(
+        err("r1 = :x"),
+        "HASH key attributes h1, h2 must have equality conditions specified in the query"
     );
     assert_eq!(
         err("h1 = :a AND h2 > :b"),
-        "Invalid KeyConditionExpression: Query key condition not supported"
+        "HASH key attributes h2 must have equality conditions specified in the query"
     );
     assert_eq!(
         err("h1 = :a AND h2 = :b AND r2 = :x"),
-        "Invalid KeyConditionExpression: the sort key attributes must be conditioned from the first in order: r2 has a condition but r1 does not"
+        "RANGE key attributes r1 must have equality conditions specified in the query because a condition is present on key attribute r2"
+    );
+    assert_eq!(
+        err("h1 = :a AND h2 = :b AND r3 = :x"),
+        "RANGE key attributes r1, r2 must have equality conditions specified in the query because a condition is present on key attribute r3"
     );
     assert_eq!(
         err("h1 = :a AND h2 = :b AND r1 < :x AND r2 = :y"),
-        "Invalid KeyConditionExpression: only the last conditioned sort key attribute may have a range condition: r1 has one and r2 follows it"
+        "RANGE key attributes r1 must have equality conditions specified in the query because a condition is present on key attribute r2"
     );
     assert_eq!(
         err("h1 = :a AND h2 = :b AND extra = :x"),
-        "Invalid KeyConditionExpression: extra is not a key attribute of the index"
+        "Query condition missed key schema element"
     );
     assert_eq!(
         err("h1 = :a AND h2 = :b AND h2 = :a"),
