@@ -128,6 +128,13 @@ impl Drop for Proc {
 }
 
 async fn get(addr: SocketAddr, path: &str) -> Option<(u16, Bytes)> {
+    tokio::time::timeout(REQUEST_TIMEOUT, get_once(addr, path))
+        .await
+        .ok()
+        .flatten()
+}
+
+async fn get_once(addr: SocketAddr, path: &str) -> Option<(u16, Bytes)> {
     let stream = tokio::net::TcpStream::connect(addr).await.ok()?;
     let (mut tx, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
@@ -184,9 +191,14 @@ impl Run {
 /// Warms `path` up (fills pools and caches; compiles nothing).
 async fn warm_up(addr: SocketAddr, path: &str) {
     for _ in 0..200 {
-        let _ = get(addr, path).await;
+        if get(addr, path).await.is_none() {
+            break; // no answer: the row's own run counts the errors
+        }
     }
 }
+
+/// How long one request may take before it counts as an error.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// One round of load on `path`: `connections` keep-alive connections for `seconds`, each
 /// sending its next request when the previous answer arrived. Adds to `run`.
@@ -219,16 +231,23 @@ async fn load(
                     .body(Empty::<Bytes>::new())
                     .unwrap();
                 let t = Instant::now();
-                match tx.send_request(req).await {
-                    Ok(resp) => {
-                        let status = resp.status().as_u16();
-                        let body = resp.into_body().collect().await;
-                        if body.is_err() || !ok(status) {
+                // A server that never answers counts as an error and ends this connection,
+                // instead of holding the whole run.
+                let answer = tokio::time::timeout(REQUEST_TIMEOUT, async {
+                    let resp = tx.send_request(req).await?;
+                    let status = resp.status().as_u16();
+                    let body = resp.into_body().collect().await;
+                    Ok::<_, hyper::Error>(body.is_ok() && ok(status))
+                })
+                .await;
+                match answer {
+                    Ok(Ok(good)) => {
+                        if !good {
                             errors += 1;
                         }
                         lat.push(t.elapsed().as_micros() as u64);
                     }
-                    Err(_) => {
+                    Ok(Err(_)) | Err(_) => {
                         errors += 1;
                         break;
                     }
