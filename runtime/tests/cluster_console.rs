@@ -12,107 +12,25 @@
 //!   (503, with the reason on `GET /`) once it is stopped.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
+mod cluster_common;
 mod common;
 mod functions_common;
 
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType, StreamSpecification, StreamViewType,
 };
-use functions_common::{repo, Server};
+use cluster_common::{Engine, KEY};
+use functions_common::Server;
 use serde_json::{json, Value};
-
-/// The key the node signs with and the test's own client (DynamoDB Local keeps tables per
-/// access key, so both use the same).
-const KEY: &str = "test";
-
-/// The engine under the node.
-enum Engine {
-    Tarn(common::TarnServer),
-    DynamoDbLocal { child: Child, addr: SocketAddr },
-}
-
-impl Engine {
-    /// DynamoDB Local in memory on a free port, installed and run by scripts/dynamodb-local.sh.
-    async fn dynamodb_local() -> Engine {
-        let port = common::free_port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let log = std::env::temp_dir().join(format!("tarn-ddb-local-{port}.log"));
-        let log = std::fs::File::create(log).unwrap();
-        let child = Command::new("bash")
-            .arg(repo().join("scripts/dynamodb-local.sh"))
-            .args(["run", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("starting DynamoDB Local");
-        let engine = Engine::DynamoDbLocal { child, addr };
-        let deadline = Instant::now() + Duration::from_secs(300);
-        while engine.client().list_tables().send().await.is_err() {
-            assert!(Instant::now() < deadline, "DynamoDB Local did not start");
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
-        engine
-    }
-
-    fn url(&self) -> String {
-        match self {
-            Engine::Tarn(s) => s.endpoint(),
-            Engine::DynamoDbLocal { addr, .. } => format!("http://{addr}"),
-        }
-    }
-
-    fn client(&self) -> aws_sdk_dynamodb::Client {
-        common::client_with_keys(&self.url(), KEY, KEY)
-    }
-
-    /// Stops the engine (SIGKILL).
-    fn stop(&mut self) {
-        match self {
-            Engine::Tarn(s) => s.kill(),
-            Engine::DynamoDbLocal { child, .. } => {
-                let _ = child.kill();
-                let _ = child.wait();
-            }
-        }
-    }
-}
-
-impl Drop for Engine {
-    fn drop(&mut self) {
-        if let Engine::DynamoDbLocal { child, .. } = self {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
 
 /// One node over `engine`, named `node`, with no app.
 async fn start_node(engine: &Engine, node: &str) -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let credentials = dir.path().join("engine-credentials");
-    std::fs::write(
-        &credentials,
-        format!("[default]\naws_access_key_id = {KEY}\naws_secret_access_key = {KEY}\n"),
-    )
-    .unwrap();
-    let url = engine.url();
-    let credentials = credentials.to_str().unwrap().to_string();
-    let extra = [
-        "--engine",
-        url.as_str(),
-        "--engine-region",
-        "us-east-1",
-        "--engine-credentials-file",
-        credentials.as_str(),
-        "--node-id",
-        node,
-    ];
+    let args = cluster_common::engine_args(engine, dir.path(), node);
+    let extra: Vec<&str> = args.iter().map(String::as_str).collect();
     let addr = format!("127.0.0.1:{}", functions_common::free_port())
         .parse()
         .unwrap();
@@ -391,7 +309,7 @@ async fn node_over(mut engine: Engine) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_over_an_embedded_tarn() {
-    node_over(Engine::Tarn(common::TarnServer::start())).await;
+    node_over(Engine::tarn()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,68 +6,16 @@
 //! over with a conditional write and makes the version: one version, made by B, served by B.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
+mod cluster_common;
 mod common;
 mod functions_common;
 
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use functions_common::{guest, repo, Server};
-
-/// The key the nodes sign with and the test's own client.
-const KEY: &str = "test";
-
-/// The engine under the nodes.
-enum Engine {
-    Tarn(common::TarnServer),
-    DynamoDbLocal { child: Child, addr: SocketAddr },
-}
-
-impl Engine {
-    async fn dynamodb_local() -> Engine {
-        let port = common::free_port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let log = std::env::temp_dir().join(format!("tarn-ddb-local-{port}.log"));
-        let log = std::fs::File::create(log).unwrap();
-        let child = Command::new("bash")
-            .arg(repo().join("scripts/dynamodb-local.sh"))
-            .args(["run", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("starting DynamoDB Local");
-        let engine = Engine::DynamoDbLocal { child, addr };
-        let deadline = Instant::now() + Duration::from_secs(300);
-        while engine.client().list_tables().send().await.is_err() {
-            assert!(Instant::now() < deadline, "DynamoDB Local did not start");
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
-        engine
-    }
-
-    fn url(&self) -> String {
-        match self {
-            Engine::Tarn(s) => s.endpoint(),
-            Engine::DynamoDbLocal { addr, .. } => format!("http://{addr}"),
-        }
-    }
-
-    fn client(&self) -> aws_sdk_dynamodb::Client {
-        common::client_with_keys(&self.url(), KEY, KEY)
-    }
-}
-
-impl Drop for Engine {
-    fn drop(&mut self) {
-        if let Engine::DynamoDbLocal { child, .. } = self {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
+use cluster_common::Engine;
+use functions_common::{guest, Server};
 
 const MANIFEST_ROUTE: &str = "/hello";
 
@@ -87,29 +35,11 @@ function = "hello"
     )
 }
 
-/// The `--engine*` arguments of a node named `node` (credentials written into `dir`).
+/// A node's `--engine*` arguments, with a 2 s version-claim timeout.
 fn engine_args(engine: &Engine, dir: &std::path::Path, node: &str) -> Vec<String> {
-    let credentials = dir.join("engine-credentials");
-    std::fs::write(
-        &credentials,
-        format!("[default]\naws_access_key_id = {KEY}\naws_secret_access_key = {KEY}\n"),
-    )
-    .unwrap();
-    [
-        "--engine",
-        &engine.url(),
-        "--engine-region",
-        "us-east-1",
-        "--engine-credentials-file",
-        credentials.to_str().unwrap(),
-        "--node-id",
-        node,
-        "--version-claim-timeout",
-        "2",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    let mut args = cluster_common::engine_args(engine, dir, node);
+    args.extend(["--version-claim-timeout".to_string(), "2".to_string()]);
+    args
 }
 
 /// The claim items in the versions table.
@@ -206,7 +136,7 @@ async fn takeover(engine: Engine) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_nodes_version_claim_is_taken_over_on_an_embedded_tarn() {
-    takeover(Engine::Tarn(common::TarnServer::start())).await;
+    takeover(Engine::tarn()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -70,6 +70,41 @@ impl Engine {
     pub fn client(&self) -> aws_sdk_dynamodb::Client {
         common::client_with_keys(&self.url(), KEY, KEY)
     }
+
+    /// Stops the engine (SIGKILL).
+    pub fn stop(&mut self) {
+        match self {
+            Engine::Tarn(s) => s.kill(),
+            Engine::DynamoDbLocal { child, .. } => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}
+
+/// The `--engine*` and `--node-id` arguments of a node named `node` over `engine`, with the
+/// engine's credentials written into `dir`.
+pub fn engine_args(engine: &Engine, dir: &std::path::Path, node: &str) -> Vec<String> {
+    let credentials = dir.join("engine-credentials");
+    std::fs::write(
+        &credentials,
+        format!("[default]\naws_access_key_id = {KEY}\naws_secret_access_key = {KEY}\n"),
+    )
+    .unwrap();
+    [
+        "--engine",
+        &engine.url(),
+        "--engine-region",
+        "us-east-1",
+        "--engine-credentials-file",
+        credentials.to_str().unwrap(),
+        "--node-id",
+        node,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
 }
 
 impl Drop for Engine {
@@ -88,34 +123,17 @@ pub async fn start_nodes(
     count: usize,
     more: &[&str],
 ) -> Vec<Server> {
-    let credentials = app_dir.join("engine-credentials");
-    std::fs::write(
-        &credentials,
-        format!("[default]\naws_access_key_id = {KEY}\naws_secret_access_key = {KEY}\n"),
-    )
-    .unwrap();
     let app = app_dir.join("tarn.toml");
-    let url = engine.url();
     let starts = (0..count).map(|i| {
-        let (app, credentials, url) = (app.clone(), credentials.clone(), url.clone());
+        let app = app.clone();
         let more = more.to_vec();
         async move {
             let dir = tempfile::tempdir().unwrap();
             let node = format!("node-{}", (b'a' + i as u8) as char);
+            let args = engine_args(engine, dir.path(), &node);
             let app = app.to_str().unwrap().to_string();
-            let credentials = credentials.to_str().unwrap().to_string();
-            let mut extra = vec![
-                "--engine",
-                url.as_str(),
-                "--engine-region",
-                "us-east-1",
-                "--engine-credentials-file",
-                credentials.as_str(),
-                "--node-id",
-                node.as_str(),
-                "--app",
-                app.as_str(),
-            ];
+            let mut extra: Vec<&str> = args.iter().map(String::as_str).collect();
+            extra.extend(["--app", app.as_str()]);
             extra.extend(more.iter().copied());
             let addr = format!("127.0.0.1:{}", functions_common::free_port())
                 .parse()
