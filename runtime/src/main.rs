@@ -7,6 +7,12 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::Parser;
 
+/// mimalloc rather than the system allocator: a request allocates and frees a few dozen small
+/// buffers (the request body, its JSON tree, the item, the answer), and glibc's malloc and free
+/// showed in the server's profile (see BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     quiet_library_backtraces();
     let cli = tarn::cli::Cli::parse();

@@ -155,8 +155,12 @@ impl DynamoDbService {
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let request_id = uuid::Uuid::new_v4().to_string();
-        let span = tracing::info_span!(
+        let mut id_buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let request_id: &str = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut id_buf);
+        // At debug level: with the default filter (`info`) the span is disabled at its
+        // callsite, so a request pays one cached interest check for it, not a span in the
+        // subscriber's registry. Errors name the request id themselves (see `answer`).
+        let span = tracing::debug_span!(
             "dynamodb",
             id = %request_id,
             op = tracing::field::Empty,
@@ -173,24 +177,25 @@ impl DynamoDbService {
                 .unwrap_or_default();
             let health = crate::tables::Tables::of(&self.api).health().await;
             let (status, body) = health_answer(&health, &host);
-            let mut resp = response(status, body, &request_id);
+            let mut resp = response(status, body, request_id);
             resp.headers_mut()
                 .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
             return resp;
         }
         let started = Instant::now();
-        let (status, body) = self.answer(req).instrument(span.clone()).await;
+        let (status, body) = self.answer(req, request_id).instrument(span.clone()).await;
         let _entered = span.enter();
         tracing::debug!(
             status = status.as_u16(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "answered"
         );
-        response(status, body, &request_id)
+        response(status, body, request_id)
     }
 
-    /// Runs the request; answers the status and the body bytes.
-    async fn answer<B>(&self, req: Request<B>) -> (StatusCode, Bytes)
+    /// Runs the request (`request_id` is its `x-amzn-RequestId`, named by the errors it logs);
+    /// answers the status and the body bytes.
+    async fn answer<B>(&self, req: Request<B>, request_id: &str) -> (StatusCode, Bytes)
     where
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -320,7 +325,13 @@ impl DynamoDbService {
             Ok(bytes) => (StatusCode::OK, Bytes::from(bytes)),
             Err(e) => {
                 if e.is_server_error() {
-                    tracing::error!(kind = e.kind, reason = %e.message, "operation failed");
+                    tracing::error!(
+                        id = request_id,
+                        op = operation.as_str(),
+                        kind = e.kind,
+                        reason = %e.message,
+                        "operation failed"
+                    );
                 } else {
                     tracing::debug!(kind = e.kind, reason = %e.message, "operation refused");
                 }
