@@ -177,11 +177,7 @@ impl Metrics {
         elapsed: Duration,
         result: &Result<Value, ApiError>,
     ) {
-        if !self.records_requests() {
-            return;
-        }
-        let outcome = requests::Outcome::of(op, result);
-        self.inner.requests.record(op, body, elapsed, outcome);
+        self.record_request_in(tarn_store::schema::HOME_REGION, op, body, elapsed, result);
     }
 
     /// [`Metrics::record_request`] for a request made in `region`: a table outside the home
