@@ -120,7 +120,10 @@ pub async fn cost(console: &Console, api: &Tables, table: &str) -> Response {
     // The metrics know a table by its reference (`region/name` outside the home region).
     add_traffic(
         &mut usage,
-        &api.api().metrics().history().table(&api.api().table_ref(table)),
+        &api.api()
+            .metrics()
+            .history()
+            .table(&api.api().table_ref(table)),
     );
     let estimate = cost::estimate(console.prices(), &usage);
     http::json(
