@@ -5,6 +5,12 @@
 //! set the response head; the task (and with it the store) ends when the guest returns, traps, or
 //! reaches its deadline. A failure before the head was sent becomes the error the caller turns
 //! into a 500/504 JSON answer; a failure after it cuts the body short.
+//!
+//! The head travels through an [`Answer`]: the invocation passes it on while the call runs, and
+//! when the call ends without one (the guest returned, or trapped, without setting its
+//! `response-outparam`) the caller hears so at once. It does not wait for the outparam to be
+//! dropped: a reused instance's store may keep it alive (StarlingMonkey holds on to the first
+//! request's), and the instance is dropped.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -13,7 +19,8 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
-use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use tokio::sync::oneshot;
+use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::WasiHttpView;
 
@@ -47,16 +54,16 @@ impl<A: TableAccess> Host<A> {
         B::Error: Into<wasmtime_wasi_http::Error>,
     {
         let mut invocation = self.start(f, request_id, FunctionKind::Http)?;
-        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let (from_guest, answer, receiver) = Answer::channels();
         let setup = (|| {
             let data = invocation.state();
             let request = data.http().new_incoming_request(Scheme::Http, req)?;
-            let response = data.http().new_response_outparam(sender)?;
+            let response = data.http().new_response_outparam(from_guest)?;
             wasmtime::Result::<_>::Ok(Call::Http { request, response })
         })();
         let call = setup.map_err(|e| InvocationError::Failed(format!("{e:#}")))?;
         // The guest runs in its own task: it may stream the body after setting the head.
-        let task = tokio::spawn(invocation.run(call));
+        let task = tokio::spawn(invocation.run_http(call, answer));
 
         match receiver.await {
             // With reuse, the body ends only once the guest has returned and its instance is
@@ -77,16 +84,92 @@ impl<A: TableAccess> Host<A> {
                     "handler returned error code {code:?}"
                 )))
             }
+            // The call ended without a response; the task says why (it has dropped the
+            // instance).
             Err(_) => match task.await {
                 Ok(Err(e)) => Err(e),
-                Ok(Ok(_)) => Err(InvocationError::Failed(
-                    "handler returned without setting a response".into(),
-                )),
+                Ok(Ok(_)) => Err(InvocationError::Failed(NO_RESPONSE.into())),
                 Err(join) => Err(InvocationError::Failed(format!(
                     "handler task failed: {join}"
                 ))),
             },
         }
+    }
+}
+
+/// Why an HTTP invocation failed when its guest never set the response.
+pub(crate) const NO_RESPONSE: &str = "the handler returned without setting a response";
+
+/// What a guest's `response-outparam` carries: the response head, or the error code it set.
+type GuestResponse = Result<hyper::Response<ResponseBody>, ErrorCode>;
+
+/// The way of one HTTP invocation's response head from the guest's `response-outparam` to the
+/// caller of [`Host::invoke_http`], owned by the invocation while its call runs.
+pub(crate) struct Answer {
+    /// What the guest sets (the sender is the outparam, in the store).
+    from_guest: oneshot::Receiver<GuestResponse>,
+    /// The caller's end, until the head is passed on (or the call ended without one).
+    to_caller: Option<oneshot::Sender<GuestResponse>>,
+    /// Whether the guest set the response.
+    answered: bool,
+}
+
+impl Answer {
+    /// The outparam's sender, the invocation's [`Answer`], and the caller's receiver.
+    fn channels() -> (
+        oneshot::Sender<GuestResponse>,
+        Answer,
+        oneshot::Receiver<GuestResponse>,
+    ) {
+        let (guest_tx, guest_rx) = oneshot::channel();
+        let (caller_tx, caller_rx) = oneshot::channel();
+        let answer = Answer {
+            from_guest: guest_rx,
+            to_caller: Some(caller_tx),
+            answered: false,
+        };
+        (guest_tx, answer, caller_rx)
+    }
+
+    /// Runs `call` to its end, passing the response on to the caller as soon as the guest sets
+    /// it (the guest may go on streaming its body). No extra task: the head is looked for each
+    /// time the call yields.
+    pub(crate) async fn forward_during<F: Future>(&mut self, call: F) -> F::Output {
+        let mut call = std::pin::pin!(call);
+        std::future::poll_fn(|cx| {
+            self.poll_head(cx);
+            call.as_mut().poll(cx)
+        })
+        .await
+    }
+
+    /// Passes the head on if the guest has set it.
+    fn poll_head(&mut self, cx: &mut Context<'_>) {
+        let Some(to_caller) = self.to_caller.take() else {
+            return;
+        };
+        match Pin::new(&mut self.from_guest).poll(cx) {
+            Poll::Ready(Ok(head)) => {
+                self.answered = true;
+                let _ = to_caller.send(head);
+            }
+            // The guest dropped the outparam unset: the caller hears it now.
+            Poll::Ready(Err(_)) => drop(to_caller),
+            Poll::Pending => self.to_caller = Some(to_caller),
+        }
+    }
+
+    /// After the call: passes on a head set in its last moments, else tells the caller at once
+    /// that none comes (even while the outparam lives on in a store). Returns whether the guest
+    /// set the response.
+    pub(crate) fn finish(mut self) -> bool {
+        if let Some(to_caller) = self.to_caller.take() {
+            if let Ok(head) = self.from_guest.try_recv() {
+                self.answered = true;
+                let _ = to_caller.send(head);
+            }
+        }
+        self.answered
     }
 }
 

@@ -23,6 +23,7 @@ use wasmtime_wasi_http::WasiHttpCtx;
 
 use crate::error::InvocationError;
 use crate::function::{FunctionKind, LoadedFunction, Pre};
+use crate::http::{Answer, NO_RESPONSE};
 use crate::limits::{Deadline, MemoryLimiter, Timeout};
 use crate::log::{self, Capture, CapturedOutput, InvocationLog, LogBudget, CAPTURE_LIMIT};
 use crate::reuse::{Instance, Reused};
@@ -223,6 +224,24 @@ impl Invocation {
     /// failed (empty for the other kinds, which return nothing). With reuse, an instance that
     /// answered without a trap, timeout or memory failure goes back to its function's pool.
     pub(crate) async fn run(self, call: Call<'_>) -> Result<Vec<String>, InvocationError> {
+        self.run_answering(call, None).await
+    }
+
+    /// As [`Invocation::run`], for an HTTP call whose response head `answer` passes on to the
+    /// caller while the guest runs.
+    pub(crate) async fn run_http(
+        self,
+        call: Call<'_>,
+        answer: Answer,
+    ) -> Result<Vec<String>, InvocationError> {
+        self.run_answering(call, Some(answer)).await
+    }
+
+    async fn run_answering(
+        self,
+        call: Call<'_>,
+        mut answer: Option<Answer>,
+    ) -> Result<Vec<String>, InvocationError> {
         let Invocation {
             function: f,
             request_id,
@@ -239,8 +258,14 @@ impl Invocation {
             // The epoch callback interrupts wasm at the deadline; this outer timeout (one second
             // of grace) covers a guest blocked in a host call.
             let outer = f.spec.limits.timeout + Duration::from_secs(1);
-            let called = instantiate_and_call(&f, &mut store, &mut instance, call);
-            let (result, clean) = match tokio::time::timeout(outer, called).await {
+            let called = async {
+                let called = instantiate_and_call(&f, &mut store, &mut instance, call);
+                match answer.as_mut() {
+                    Some(answer) => answer.forward_during(called).await,
+                    None => called.await,
+                }
+            };
+            let (mut result, mut clean) = match tokio::time::timeout(outer, called).await {
                 // The guest answered (an error it returned is an answer, not a failure of the
                 // instance).
                 Ok(Ok(r)) => (r, true),
@@ -255,6 +280,14 @@ impl Invocation {
                     false,
                 ),
             };
+            // An HTTP guest that returned without setting its response failed: the caller
+            // answers 500 now, and the instance, whose state did not finish the request, goes.
+            if let Some(answer) = answer {
+                if !answer.finish() && clean {
+                    result = Err(InvocationError::Failed(NO_RESPONSE.into()));
+                    clean = false;
+                }
+            }
             capture.flush();
             // A timed-out call was dropped above, and a trapped instance cannot be trusted:
             // their stores end here. A clean one may serve again.

@@ -4,7 +4,8 @@
 //! answered a request cleanly waits in its function's [`WarmPool`] and serves the next one, up to
 //! N requests in all, one at a time; then it is dropped. A trap, a timeout or running out of
 //! memory drops it at once (the instance's state can no longer be trusted), so a failing request
-//! never poisons the next one: that one gets a fresh instance.
+//! never poisons the next one: that one gets a fresh instance. So does an HTTP guest returning
+//! without setting its response (crate::http answers 500 at once).
 //!
 //! Limits hold per request: each request on a reused store gets a new deadline, a new log
 //! allowance and its own captured output; the memory limit caps the instance's linear memory at

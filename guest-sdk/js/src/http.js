@@ -1,7 +1,7 @@
-// HTTP for functions, on the web's own `Request` and `Response` (StarlingMonkey's fetch event
-// in a component, node's globals in tests): a `Router` with `:param` and `*` routes, JSON
-// helpers, `HttpError`, and `httpHandler`, which serves a router or handler as the component's
-// `wasi:http/incoming-handler`.
+// HTTP for functions, on the web's own `Request` and `Response` (StarlingMonkey's in a
+// component, node's globals in tests): a `Router` with `:param` and `*` routes, JSON helpers,
+// `HttpError`, and `httpHandler`, which serves a router or handler as the component's
+// `wasi:http/incoming-handler` (through src/incoming.js).
 //
 //   import { Router, Table, HttpError, httpHandler, json } from 'tarn-sdk';
 //   const app = new Router();
@@ -160,10 +160,30 @@ export class Router {
   }
 }
 
+/** The function `httpHandler` registered, and whether the component's export serves it. */
+let server = null;
+let viaExport = false;
+
+/** The request handler `httpHandler` registered (null before): what the component export runs. */
+export function httpServer() {
+  return server;
+}
+
+/**
+ * Marks the component as serving HTTP through its `wasi:http/incoming-handler` export
+ * (src/incoming.js), so `httpHandler` registers no fetch-event listener.
+ */
+export function useIncomingHandler() {
+  viaExport = true;
+}
+
 /**
  * Serves `handler` (a Router, or any `(req, ctx) => result` function) as the component's HTTP
- * handler, through the engine's fetch event. Call it once, at the top level of the function's
- * module. Returns the function that handles one request (handy in tests).
+ * handler: the build exports `wasi:http/incoming-handler` (src/incoming.js), which runs it once
+ * per request, on a fresh instance or a reused one alike. (A component built without that
+ * export, by componentize-js alone, serves it through the engine's fetch event, one request per
+ * instance.) Call it once, at the top level of the function's module. Returns the function that
+ * handles one request (handy in tests).
  * @param {Router | ((req: Request, ctx: object) => any)} handler
  * @returns {(req: Request) => Promise<Response>}
  */
@@ -174,7 +194,8 @@ export function httpHandler(handler) {
       const url = new URL(req.url);
       return runHandler(handler, req, { params: {}, query: url.searchParams, url });
     };
-  if (typeof addEventListener === 'function') {
+  server = serve;
+  if (!viaExport && typeof addEventListener === 'function') {
     addEventListener('fetch', (event) => event.respondWith(serve(event.request)));
   }
   return serve;

@@ -5,7 +5,8 @@
 //
 // 1. Bundles SRC into one ES module with rolldown: `tarn-sdk` (and `tarn-sdk/...`) resolve to
 //    this package's src/, the `tarn:*` and `wasi:*` imports stay imports, and src/component.js
-//    (which installs the host's imports as the SDK's transport) runs first.
+//    (which installs the host's imports as the SDK's transport) runs first. An HTTP function
+//    (WORLD http-handler) also exports src/incoming.js's `incomingHandler`.
 // 2. componentize-js builds the component from the bundle against this package's wit/ (the
 //    contract, at the wasi version the engine is built against) for WORLD.
 // DIR is where `npm install @bytecodealliance/componentize-js rolldown` was run
@@ -57,8 +58,13 @@ const work = mkdtempSync(join(tmpdir(), 'tarn-js-'));
 try {
   const entry = join(work, 'entry.js');
   // component.js first: the transport is in place before the function's top level runs.
+  // For HTTP, src/incoming.js is the `wasi:http/incoming-handler` export (which turns the
+  // engine's one-shot fetch event off, so an instance can serve many requests).
   writeFileSync(entry, [
     `import ${JSON.stringify(join(sdk, 'src', 'component.js'))};`,
+    ...(world === 'http-handler'
+      ? [`export { incomingHandler } from ${JSON.stringify(join(sdk, 'src', 'incoming.js'))};`]
+      : []),
     `export * from ${JSON.stringify(src)};`,
   ].join('\n'));
   const bundle = await rolldown({
