@@ -109,7 +109,12 @@ fn guest_dir() -> PathBuf {
         .status()
         .expect("running scripts/build-guests.sh");
     assert!(status.success(), "building guests failed");
-    repo().join("functions/target/wasm32-wasip2/release")
+    // Where build-guests.sh puts them: under $CARGO_TARGET_DIR when that is set (relative to the
+    // repository, where the script ran), else functions/target.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(|d| repo().join(d))
+        .unwrap_or_else(|| repo().join("functions/target"));
+    target.join("wasm32-wasip2/release")
 }
 
 fn guest(dir: &Path, name: &str) -> Option<PathBuf> {
