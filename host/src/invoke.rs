@@ -23,7 +23,7 @@ use wasmtime_wasi_http::WasiHttpCtx;
 
 use crate::error::InvocationError;
 use crate::function::{FunctionKind, LoadedFunction, Pre};
-use crate::http::{Answer, NO_RESPONSE};
+use crate::answer::{Answer, NO_RESPONSE};
 use crate::limits::{Deadline, MemoryLimiter, Timeout};
 use crate::log::{self, Capture, CapturedOutput, InvocationLog, LogBudget, CAPTURE_LIMIT};
 use crate::reuse::{Instance, Reused};

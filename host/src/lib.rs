@@ -27,6 +27,7 @@
 //! server sees only [`Host`], [`LoadedFunction`] and the invoke methods, and wasmtime's generated
 //! bindings are expanded once here instead of on every change to the server.
 
+mod answer;
 pub mod bindings;
 pub mod cache;
 pub mod engine;

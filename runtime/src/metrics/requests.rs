@@ -334,6 +334,7 @@ impl Requests {
 
     /// Records one request of `op` that ended with `outcome` after `elapsed`, under every table
     /// `body` names (the tables of a batch or transaction each count it once).
+    #[cfg(test)]
     pub(crate) fn record(&self, op: Operation, body: &Value, elapsed: Duration, outcome: Outcome) {
         self.record_in(tarn_store::schema::HOME_REGION, op, body, elapsed, outcome);
     }
