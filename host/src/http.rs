@@ -19,14 +19,13 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
-use tokio::sync::oneshot;
-use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::WasiHttpView;
 
+use crate::answer::{Answer, NO_RESPONSE};
 use crate::error::InvocationError;
 use crate::function::{FunctionKind, LoadedFunction};
-use crate::answer::{Answer, NO_RESPONSE};
 use crate::invoke::Call;
 use crate::tables::TableAccess;
 use crate::Host;

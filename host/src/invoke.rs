@@ -21,9 +21,9 @@ use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi_http::p2::types::{HostIncomingRequest, HostResponseOutparam};
 use wasmtime_wasi_http::WasiHttpCtx;
 
+use crate::answer::{Answer, NO_RESPONSE};
 use crate::error::InvocationError;
 use crate::function::{FunctionKind, LoadedFunction, Pre};
-use crate::answer::{Answer, NO_RESPONSE};
 use crate::limits::{Deadline, MemoryLimiter, Timeout};
 use crate::log::{self, Capture, CapturedOutput, InvocationLog, LogBudget, CAPTURE_LIMIT};
 use crate::reuse::{Instance, Reused};
