@@ -13,12 +13,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_dynamodb::primitives::Blob;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType, TableStatus,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, TableStatus};
 use aws_sdk_dynamodb::Client;
-use common::{unique_name, wait_active, TarnServer};
+use common::{create_pk_sk_table, unique_name, TarnServer};
 
 const WRITERS: usize = 8;
 const ACKED_BEFORE_KILL: usize = 1000;
@@ -68,44 +65,6 @@ fn sorted_sets(mut i: Item) -> Item {
     i
 }
 
-async fn create_table(c: &Client, name: &str) {
-    c.create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("sk")
-                .key_type(KeyType::Range)
-                .build()
-                .unwrap(),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("sk")
-                .attribute_type(ScalarAttributeType::N)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    wait_active(c, name).await;
-}
-
 async fn get(c: &Client, table: &str, writer: usize, seq: usize) -> Option<Item> {
     c.get_item()
         .table_name(table)
@@ -128,7 +87,7 @@ async fn acknowledged_puts_survive_sigkill() {
     let mut server = TarnServer::start_on(&data_dir, "tarn-1.log");
     let table = unique_name("crash");
     let c = server.client();
-    create_table(&c, &table).await;
+    create_pk_sk_table(&c, &table).await;
     let table_id = c
         .describe_table()
         .table_name(&table)

@@ -6,11 +6,10 @@
 mod common;
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BatchStatementErrorCodeEnum, BatchStatementRequest,
-    BillingMode, KeySchemaElement, KeyType, ParameterizedStatement, ScalarAttributeType,
+    AttributeValue, BatchStatementErrorCodeEnum, BatchStatementRequest, ParameterizedStatement,
 };
 use aws_sdk_dynamodb::Client;
-use common::{err_code, unique_name, wait_active, TarnServer};
+use common::{create_pk_sk_table, err_code, unique_name, TarnServer};
 
 fn s(v: &str) -> AttributeValue {
     AttributeValue::S(v.to_string())
@@ -22,41 +21,7 @@ fn n(v: &str) -> AttributeValue {
 
 async fn create_table(c: &Client) -> String {
     let name = unique_name("partiql");
-    c.create_table()
-        .table_name(&name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("sk")
-                .key_type(KeyType::Range)
-                .build()
-                .unwrap(),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("sk")
-                .attribute_type(ScalarAttributeType::N)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    wait_active(c, &name).await;
+    create_pk_sk_table(c, &name).await;
     name
 }
 

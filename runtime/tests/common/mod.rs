@@ -293,6 +293,39 @@ pub async fn create_hash_table(c: &aws_sdk_dynamodb::Client, name: &str) {
     wait_active(c, name).await;
 }
 
+/// Creates an on-demand table `name` keyed by a string partition key `pk` and a number sort key
+/// `sk`, and waits until it is ACTIVE.
+pub async fn create_pk_sk_table(c: &aws_sdk_dynamodb::Client, name: &str) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let key = |name: &str, kind: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .unwrap()
+    };
+    let attribute = |name: &str, kind: ScalarAttributeType| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(kind)
+            .build()
+            .unwrap()
+    };
+    c.create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .attribute_definitions(attribute("pk", ScalarAttributeType::S))
+        .attribute_definitions(attribute("sk", ScalarAttributeType::N))
+        .send()
+        .await
+        .unwrap();
+    wait_active(c, name).await;
+}
+
 /// Polls DescribeTable until the table is ACTIVE (at most 20 s) and returns its description.
 pub async fn wait_active(
     c: &aws_sdk_dynamodb::Client,
