@@ -101,26 +101,7 @@ impl Tables {
 
     /// Every table name in this API's region, in name order.
     pub async fn table_names(&self) -> Result<Vec<String>, ApiError> {
-        let mut names = Vec::new();
-        let mut start: Option<String> = None;
-        loop {
-            let mut req = json!({"Limit": 100});
-            if let Some(s) = &start {
-                req["ExclusiveStartTableName"] = json!(s);
-            }
-            let page = self.call("ListTables", req).await?;
-            names.extend(
-                page["TableNames"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|n| n.as_str().map(str::to_owned)),
-            );
-            match page["LastEvaluatedTableName"].as_str() {
-                Some(s) => start = Some(s.to_string()),
-                None => return Ok(names),
-            }
-        }
+        crate::engine::probe::all_table_names(|req| self.call("ListTables", req)).await
     }
 
     /// Every table and index with its size: (table, index or `""`, items, bytes). The

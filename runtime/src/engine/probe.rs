@@ -44,26 +44,8 @@ impl RemoteEngine {
     /// (table, index or `""`, items, bytes). Err when the engine does not list its tables (a
     /// table deleted between the listing and its description is left out).
     pub async fn table_sizes(&self) -> Result<Vec<(String, String, u64, u64)>, EngineError> {
-        let mut names = Vec::new();
-        let mut start: Option<String> = None;
-        loop {
-            let mut req = json!({"Limit": 100});
-            if let Some(s) = &start {
-                req["ExclusiveStartTableName"] = json!(s);
-            }
-            let page = self.call("ListTables", &req).await?;
-            names.extend(
-                page["TableNames"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|n| n.as_str().map(str::to_owned)),
-            );
-            match page["LastEvaluatedTableName"].as_str() {
-                Some(s) => start = Some(s.to_string()),
-                None => break,
-            }
-        }
+        let names =
+            all_table_names(|req| async move { self.call("ListTables", &req).await }).await?;
         let described =
             futures_util::future::join_all(names.into_iter().map(|n| async move {
                 self.call("DescribeTable", &json!({"TableName": n})).await
@@ -74,6 +56,35 @@ impl RemoteEngine {
             .filter_map(Result::ok)
             .flat_map(|d| described_sizes(&d["Table"]))
             .collect())
+    }
+}
+
+/// Every table name `list` answers, following `LastEvaluatedTableName` page by page: `list`
+/// sends one ListTables request (given as its JSON body) to an engine or to the embedded API.
+pub async fn all_table_names<E, F, Fut>(mut list: F) -> Result<Vec<String>, E>
+where
+    F: FnMut(Value) -> Fut,
+    Fut: std::future::Future<Output = Result<Value, E>>,
+{
+    let mut names = Vec::new();
+    let mut start: Option<String> = None;
+    loop {
+        let mut req = json!({"Limit": 100});
+        if let Some(s) = &start {
+            req["ExclusiveStartTableName"] = json!(s);
+        }
+        let page = list(req).await?;
+        names.extend(
+            page["TableNames"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|n| n.as_str().map(str::to_owned)),
+        );
+        match page["LastEvaluatedTableName"].as_str() {
+            Some(s) => start = Some(s.to_string()),
+            None => return Ok(names),
+        }
     }
 }
 
