@@ -7,8 +7,10 @@
 //! items under the paths the triggers and deploy code use (`crate::host::Host`,
 //! `crate::host::log::LogSink`...).
 //!
-//! In cluster mode (`tarn serve --engine`) the calls go to the remote engine instead
-//! ([`crate::engine::RemoteEngine::call`]), after the same grants check.
+//! The API reaches the tables through the seam ([`crate::tables`]): in cluster mode
+//! (`tarn serve --engine`) the calls go to the remote engine, after the same grants check, and
+//! its DynamoDB exceptions reach the guest under their names; there, a deferred sync is the
+//! engine's (an acknowledged write is durable), so the scope below costs nothing.
 //!
 //! An invocation run inside [`sharing_syncs`] (a stream trigger's batch) writes without waiting
 //! for each write's journal sync: its caller waits for one sync after the invocation, covering
@@ -71,16 +73,8 @@ fn writes(op: TableOp) -> bool {
 
 impl TableAccess for Api {
     fn call(&self, op: TableOp, request: Value) -> TableFuture<'_> {
-        // Cluster mode: the call goes to the remote engine, whose exception names reach the
-        // guest as the engine gave them. The grants were checked before (`TablesCtx::call`).
-        if let Some(engine) = self.engine() {
-            return Box::pin(async move {
-                engine
-                    .call(op.name(), &request)
-                    .await
-                    .map_err(|e| TableError::new(e.kind(), e.message()))
-            });
-        }
+        // Wherever the tables are (the API's backend: the store, or the remote engine in
+        // cluster mode). The grants were checked before (`TablesCtx::call`).
         // Some(true): a write of this scope still waits for its sync.
         let scope = SHARED_SYNC
             .try_with(|s| {

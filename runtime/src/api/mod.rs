@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::metrics::Operation;
+use crate::tables::{Backend, EmbeddedTables, RemoteTables, TableBackend};
 
 /// The DynamoDB JSON codec (the `tarn-wire` crate) at the path it had before it became a crate,
 /// for the callers outside the API that still name it so.
@@ -46,8 +46,9 @@ pub struct Api {
     idempotency: Arc<ops::transact::IdempotencyTokens>,
     transfers: Arc<crate::transfer::jobs::Transfers>,
     metrics: crate::metrics::Metrics,
-    /// Cluster mode: the remote engine every operation goes to instead of `store`.
-    engine: Option<Arc<crate::engine::RemoteEngine>>,
+    /// Where the tables are: the store (`EmbeddedTables`) or, in cluster mode, the remote
+    /// engine every operation goes to instead.
+    backend: Backend,
 }
 
 impl Api {
@@ -61,38 +62,20 @@ impl Api {
             region: DEFAULT_REGION.into(),
             account_id: DEFAULT_ACCOUNT_ID.into(),
             idempotency: Arc::default(),
-            engine: None,
+            backend: Backend::Embedded(EmbeddedTables),
         }
     }
 
     /// The same API running every operation on `engine` (cluster mode): [`Api::call`] and
     /// its variants forward the request and answer what the engine answers.
     pub fn with_engine(mut self, engine: Arc<crate::engine::RemoteEngine>) -> Self {
-        self.engine = Some(engine);
+        self.backend = Backend::Remote(RemoteTables::new(engine));
         self
     }
 
-    /// The remote engine, in cluster mode.
-    pub fn engine(&self) -> Option<&Arc<crate::engine::RemoteEngine>> {
-        self.engine.as_ref()
-    }
-
-    /// Runs `operation` on the remote engine, in cluster mode (counted in the metrics as the
-    /// store's requests are); None otherwise.
-    async fn on_engine(&self, operation: &str, body: &Value) -> Option<Result<Value, ApiError>> {
-        let engine = self.engine.as_ref()?;
-        let started = std::time::Instant::now();
-        let result = engine
-            .call(operation, body)
-            .await
-            .map_err(|e| e.to_api_error());
-        self.metrics.record_request(
-            Operation::from_api_name(operation),
-            body,
-            started.elapsed(),
-            &result,
-        );
-        Some(result)
+    /// Where the tables are: the seam ([`crate::tables`]) every operation goes through.
+    pub fn backend(&self) -> &Backend {
+        &self.backend
     }
 
     /// The same API in another region: the region of requests that name none (unsigned
@@ -136,7 +119,9 @@ impl Api {
         &self.transfers
     }
 
-    /// The store behind the API.
+    /// This process's store: the tables' in embedded mode (the operation handlers', through
+    /// [`crate::tables::EmbeddedTables`]); in cluster mode a local store that holds no table,
+    /// kept for the store's own upkeep.
     pub fn store(&self) -> &Arc<tarn_store::Store> {
         &self.store
     }
@@ -181,94 +166,41 @@ impl Api {
         ops::handler(operation).is_some()
     }
 
-    /// Runs `operation` (`"PutItem"`, `"Query"`...) on a DynamoDB JSON request body. The body
-    /// must be a JSON object; the store's blocking work runs on tokio's blocking pool. A
+    /// Runs `operation` (`"PutItem"`, `"Query"`...) on a DynamoDB JSON request body, wherever
+    /// the tables are ([`TableBackend::call`]); durable once it answers. The body must be a
+    /// JSON object. On the store, the blocking work runs on tokio's blocking pool, and a
     /// panicking handler answers `InternalServerError`.
-    ///
-    /// Item writes do not hold the pool thread while the journal syncs: the handler runs with
-    /// the store's syncs deferred ([`tarn_store::Store::defer_syncs`]), and the answer waits
-    /// here, on the caller's task, until what the operation wrote (or read to decide, such as
-    /// a condition that failed) is durable.
     pub async fn call(&self, operation: &str, body: Value) -> Result<Value, ApiError> {
-        if let Some(answer) = self.on_engine(operation, &body).await {
-            return answer;
-        }
-        let handler = self.handler(operation, &body)?;
-        let op = Operation::from_api_name(operation);
-        let api = self.clone();
-        let started = std::time::Instant::now();
-        let ((answer, durable), body) = tokio::task::spawn_blocking(move || {
-            let out = api
-                .store
-                .defer_syncs(|| catching_panics(|| handler(&api, &body)));
-            (out, body)
-        })
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "operation handler panicked");
-            ApiError::internal("Internal server error")
-        })?;
-        let result = when_durable(answer, durable).await;
-        self.metrics
-            .record_request_in(&self.region, op, &body, started.elapsed(), &result);
-        result
+        self.backend.call(self, operation, body).await
     }
 
-    /// [`Api::call`] for a write whose journal sync the caller takes over: the operation runs
-    /// under [`tarn_store::Store::deferring_syncs`] and answers once its change is committed,
-    /// before it is durable. The caller must wait for [`Api::sync`] before it reports the
-    /// write as done (a stream trigger does, once per batch, beside its checkpoint).
+    /// [`Api::call`] for a write whose journal sync the caller takes over: on the store the
+    /// operation runs under [`tarn_store::Store::deferring_syncs`] and answers once its change
+    /// is committed, before it is durable. The caller must wait for [`Api::sync`] before it
+    /// reports the write as done (a stream trigger does, once per batch, beside its
+    /// checkpoint).
     pub async fn call_deferring_sync(
         &self,
         operation: &str,
         body: Value,
     ) -> Result<Value, ApiError> {
-        if let Some(answer) = self.on_engine(operation, &body).await {
-            return answer;
-        }
-        let handler = self.handler(operation, &body)?;
-        let api = self.clone();
-        tokio::task::spawn_blocking(move || api.store.deferring_syncs(|| handler(&api, &body)))
+        self.backend
+            .call_deferring_sync(self, operation, body)
             .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "operation handler panicked");
-                ApiError::internal("Internal server error")
-            })?
     }
 
     /// Waits until every write committed so far is durable (one group-committed journal
     /// sync): what writes made with [`Api::call_deferring_sync`] owe.
     pub async fn sync(&self) -> Result<(), ApiError> {
-        let store = self.store.clone();
-        match tokio::task::spawn_blocking(move || store.sync()).await {
-            Ok(r) => r.map_err(ApiError::from),
-            Err(e) => {
-                tracing::error!(error = %e, "journal sync panicked");
-                Err(ApiError::internal("Internal server error"))
-            }
-        }
+        self.backend.sync(self).await
     }
 
     /// [`Api::call`] for callers on a tokio worker thread's own stack (the DynamoDB HTTP
-    /// server; not a wasm fiber, whose stack is small): a single-item operation
-    /// ([`runs_inline`]) runs right here, sparing the request the two thread hand-offs of the
-    /// blocking pool (a quarter less server CPU per GetItem, see BENCHMARKS.md); the others go
-    /// to the pool as in [`Api::call`]. A single-item write commits here and its answer awaits
-    /// the journal sync that covers it, holding no thread meanwhile.
+    /// server; not a wasm fiber, whose stack is small): on the store a single-item operation
+    /// ([`runs_inline`]) runs right here, sparing the request the blocking pool's two thread
+    /// hand-offs ([`TableBackend::call_inline`]).
     pub async fn call_inline(&self, operation: &str, body: Value) -> Result<Value, ApiError> {
-        if !runs_inline(operation) || self.engine.is_some() {
-            return self.call(operation, body).await;
-        }
-        let handler = self.handler(operation, &body)?;
-        let op = Operation::from_api_name(operation);
-        let started = std::time::Instant::now();
-        let (answer, durable) = self
-            .store
-            .defer_syncs(|| catching_panics(|| handler(self, &body)));
-        let result = when_durable(answer, durable).await;
-        self.metrics
-            .record_request_in(&self.region, op, &body, started.elapsed(), &result);
-        result
+        self.backend.call_inline(self, operation, body).await
     }
 
     /// [`Api::call_inline`], answering the response body's bytes (what the HTTP server sends).
@@ -279,70 +211,7 @@ impl Api {
         operation: &str,
         body: Value,
     ) -> Result<Vec<u8>, ApiError> {
-        if runs_inline(operation) && self.engine.is_none() {
-            if let Some(handler) = ops::bytes_handler(operation) {
-                self.handler(operation, &body)?;
-                let started = std::time::Instant::now();
-                let result = catching_panics(|| handler(self, &body));
-                // A bytes answer is counted as its JSON one would be; only its error matters
-                // (the operations answered as bytes return no `Count`).
-                let counted = match &result {
-                    Ok(_) => Ok(Value::Null),
-                    Err(e) => Err(e.clone()),
-                };
-                let op = Operation::from_api_name(operation);
-                self.metrics.record_request_in(
-                    &self.region,
-                    op,
-                    &body,
-                    started.elapsed(),
-                    &counted,
-                );
-                return result;
-            }
-        }
-        let out = self.call_inline(operation, body).await?;
-        serde_json::to_vec(&out).map_err(|e| {
-            tracing::error!(error = %e, "could not serialize the answer");
-            ApiError::internal("Internal server error")
-        })
-    }
-
-    /// The handler of `operation`, once the body is known to be a JSON object.
-    fn handler(&self, operation: &str, body: &Value) -> Result<ops::Handler, ApiError> {
-        let handler =
-            ops::handler(operation).ok_or_else(|| ApiError::unknown_operation(operation))?;
-        if !body.is_object() {
-            return Err(ApiError::serialization(
-                "Start of structure or map found where not expected",
-            ));
-        }
-        Ok(handler)
-    }
-}
-
-/// Runs a handler on the calling thread; a panic answers `InternalServerError`.
-fn catching_panics<T>(f: impl FnOnce() -> Result<T, ApiError>) -> Result<T, ApiError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|panic| {
-        let message = panic
-            .downcast_ref::<&str>()
-            .copied()
-            .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-            .unwrap_or("");
-        tracing::error!(error = message, "operation handler panicked");
-        Err(ApiError::internal("Internal server error"))
-    })
-}
-
-/// An operation's answer once what it wrote, or read to decide, is durable; the store's
-/// error instead when the sync failed (the write may or may not have survived).
-async fn when_durable(
-    answer: Result<Value, ApiError>,
-    durable: tarn_store::Durability,
-) -> Result<Value, ApiError> {
-    match durable.await {
-        Ok(()) => answer,
-        Err(e) => Err(e.into()),
+        self.backend.call_inline_bytes(self, operation, body).await
     }
 }
 

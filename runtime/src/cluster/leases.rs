@@ -32,7 +32,6 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use tokio::task::{AbortHandle, JoinHandle, JoinSet};
 
 use super::{ClusterError, RemoteEngine};
-use crate::triggers::stream::engine_shards::EngineShards;
 use crate::triggers::stream::shard::{BoxFuture, ShardAssignment, SHARD_END};
 use crate::triggers::stream::{ShardLease, ShardMapping, ShardReader};
 
@@ -371,10 +370,13 @@ pub fn plan(
 /// Starts one lease coordinator per mapping. Abort the handles to stop them (their shard
 /// workers stop with them; their leases expire).
 pub fn start(table: LeaseTable, mappings: Vec<ShardMapping>) -> Vec<JoinHandle<()>> {
-    let reader: Arc<dyn ShardReader> = Arc::new(EngineShards(table.engine.clone()));
     mappings
         .into_iter()
-        .map(|m| tokio::spawn(coordinate(table.clone(), reader.clone(), m)))
+        .map(|m| {
+            // The mapping's stream, read through the tables' seam (the engine's Streams API).
+            let reader: Arc<dyn ShardReader> = Arc::new(m.tables());
+            tokio::spawn(coordinate(table.clone(), reader, m))
+        })
         .collect()
 }
 

@@ -85,7 +85,7 @@ pub async fn handle(
     // otherwise.
     // On a cluster node the tables are the engine's, all in the region the node signs for:
     // that is the console's region, and the only one.
-    let engine_region = api.engine().map(|e| e.region().to_string());
+    let engine_region = api.backend().engine().map(|e| e.region().to_string());
     let api = match (http::query_param(&query, "region"), &engine_region) {
         (None, None) => api,
         (None, Some(e)) => api.in_region(e),

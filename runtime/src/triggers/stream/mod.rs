@@ -31,7 +31,6 @@
 //! [`mapping`] holds a mapping's definition (`[[stream]]`) and its settings with defaults.
 
 mod checkpoint;
-pub mod engine_shards;
 mod failure;
 mod lanes;
 pub mod mapping;

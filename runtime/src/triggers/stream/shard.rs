@@ -4,8 +4,8 @@
 //!
 //! Two seams keep this testable and free of the cluster's details:
 //! - [`ShardReader`]: the engine's Streams API (DescribeTable's stream ARN, DescribeStream's
-//!   shards, GetShardIterator, GetRecords); [`super::engine_shards`] implements it over the
-//!   remote engine;
+//!   shards, GetShardIterator, GetRecords); [`crate::tables::Tables`] implements it over the
+//!   tables' seam (the engine's Streams API in engine mode);
 //! - [`ShardLease`]: the lease a shard is processed under; its checkpoint is a conditional
 //!   write that fails once another node took the lease.
 //!
@@ -18,8 +18,6 @@
 //! may be handled again by the next owner.
 
 use std::collections::{BTreeMap, HashMap};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -29,11 +27,10 @@ use tarn_store::schema::{ChangeKind, StreamViewType};
 use tarn_store::stream::StreamRecord;
 use tokio::task::JoinSet;
 
+pub use crate::tables::{BoxFuture, ShardInfo, ShardRead, ShardReader};
+
 use super::lanes::{key_of, lane_of, Finished, Job, Lane, Outcome};
 use super::{failure, Mapping};
-
-/// A boxed future, as the seams' methods answer.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// The checkpoint of a shard read to its end.
 pub const SHARD_END: &str = "SHARD_END";
@@ -44,50 +41,6 @@ const MAX_READ: usize = 1000;
 const IDLE_READ: Duration = Duration::from_millis(250);
 /// How long a worker with nothing to hand over sleeps between looks.
 const IDLE_POLL: Duration = Duration::from_millis(10);
-
-/// One shard of a stream, as DescribeStream lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ShardInfo {
-    /// The shard's id.
-    pub id: String,
-    /// The shards it was split from (their records come first).
-    pub parents: Vec<String>,
-    /// It has an ending sequence number: no record will be added.
-    pub closed: bool,
-}
-
-/// One read of a shard.
-#[derive(Debug, Default)]
-pub struct ShardRead {
-    /// The records, oldest first, as GetRecords returns them.
-    pub records: Vec<Value>,
-    /// Where the next read starts; None: the shard is closed and read to its end.
-    pub next: Option<String>,
-}
-
-/// The engine's Streams API, as a shard worker and the lease coordinator need it.
-pub trait ShardReader: Send + Sync {
-    /// The ARN of `table`'s current stream, if it has one enabled.
-    fn stream_arn<'a>(&'a self, table: &'a str) -> BoxFuture<'a, Result<Option<String>, String>>;
-    /// Every shard of the stream (all pages of DescribeStream).
-    fn shards<'a>(&'a self, stream_arn: &'a str) -> BoxFuture<'a, Result<Vec<ShardInfo>, String>>;
-    /// An iterator into a shard: after sequence number `after`, else at the shard's oldest
-    /// record (`trim_horizon`) or after its newest (LATEST).
-    fn iterator<'a>(
-        &'a self,
-        stream_arn: &'a str,
-        shard: &'a str,
-        after: Option<&'a str>,
-        trim_horizon: bool,
-    ) -> BoxFuture<'a, Result<String, String>>;
-    /// Up to `limit` records from `iterator`. An expired iterator answers an error whose text
-    /// contains `ExpiredIteratorException`.
-    fn read<'a>(
-        &'a self,
-        iterator: &'a str,
-        limit: usize,
-    ) -> BoxFuture<'a, Result<ShardRead, String>>;
-}
 
 /// The lease a shard is processed under.
 pub trait ShardLease: Send + Sync {
@@ -124,6 +77,11 @@ impl ShardMapping {
     /// The mapping's name (`<table> -> <function>`), which its leases are kept under.
     pub fn name(&self) -> String {
         self.0.config.name()
+    }
+
+    /// The tables the mapping reads and writes, through the seam (its stream is read there).
+    pub fn tables(&self) -> crate::tables::Tables {
+        crate::tables::Tables::of(self.0.api())
     }
 
     /// Notes an error in the mapping's status.

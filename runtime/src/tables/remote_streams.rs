@@ -1,4 +1,4 @@
-//! [`ShardReader`] over the remote engine (cluster mode), with the AWS SDK: the table's
+//! The remote side's stream reading ([`ShardReader`] over the remote engine, cluster mode), with the AWS SDK: the table's
 //! `LatestStreamArn` from DescribeTable (`aws-sdk-dynamodb`), then DescribeStream (every page),
 //! GetShardIterator and GetRecords (`aws-sdk-dynamodbstreams`), both clients made from the one
 //! SDK config of [`RemoteEngine`].
@@ -17,10 +17,11 @@ use aws_sdk_dynamodbstreams::types::{AttributeValue, Record, ShardIteratorType};
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
-use super::shard::{BoxFuture, ShardInfo, ShardRead, ShardReader};
+use super::streams::{BoxFuture, ShardInfo, ShardRead, ShardReader};
 use crate::engine::{source_chain, RemoteEngine};
 
 /// The engine's Streams API.
+#[derive(Clone)]
 pub struct EngineShards(pub Arc<RemoteEngine>);
 
 /// An SDK error as text, with the engine's exception name when it answered one (a caller

@@ -1,0 +1,211 @@
+//! The remote side of the seam: [`RemoteTables`], the tables of the remote engine a cluster node
+//! runs over (`tarn serve --engine`).
+//!
+//! Item and table operations are forwarded as they are (DynamoDB JSON, re-signed:
+//! [`RemoteEngine::call`]) and counted in the node's metrics; a write is durable once the
+//! engine acknowledges it, so [`TableBackend::sync`] has nothing to wait for. Health is whether
+//! the engine answers (cached), sizes are its `DescribeTable`s, its region is the only one.
+//! Streams are read with the SDK ([`super::remote_streams`]).
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use tarn_wire::ApiError;
+
+use super::remote_streams::EngineShards;
+use super::streams::{BoxFuture, ShardInfo, ShardRead, ShardReader};
+use super::{Health, TableBackend, TableSize};
+use crate::api::Api;
+use crate::engine::RemoteEngine;
+use crate::metrics::Operation;
+
+/// Most `GetRecords` pages read per shard for the console's newest records.
+const MAX_PAGES_PER_SHARD: usize = 64;
+
+/// The remote engine's tables. Cheap to clone.
+#[derive(Clone)]
+pub struct RemoteTables {
+    shards: EngineShards,
+}
+
+impl RemoteTables {
+    /// The tables of `engine`.
+    pub fn new(engine: Arc<RemoteEngine>) -> Self {
+        RemoteTables {
+            shards: EngineShards(engine),
+        }
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Arc<RemoteEngine> {
+        &self.shards.0
+    }
+}
+
+impl TableBackend for RemoteTables {
+    async fn call(&self, api: &Api, operation: &str, body: Value) -> Result<Value, ApiError> {
+        let started = std::time::Instant::now();
+        let result = self
+            .engine()
+            .call(operation, &body)
+            .await
+            .map_err(|e| e.to_api_error());
+        api.metrics().record_request(
+            Operation::from_api_name(operation),
+            &body,
+            started.elapsed(),
+            &result,
+        );
+        result
+    }
+
+    /// A plain call: the engine's acknowledged write is the engine's to keep.
+    async fn call_deferring_sync(
+        &self,
+        api: &Api,
+        operation: &str,
+        body: Value,
+    ) -> Result<Value, ApiError> {
+        self.call(api, operation, body).await
+    }
+
+    /// Nothing to wait for (see [`RemoteTables::call_deferring_sync`]).
+    async fn sync(&self, _api: &Api) -> Result<(), ApiError> {
+        Ok(())
+    }
+
+    async fn health(&self, _api: &Api) -> Health {
+        match self.engine().reachable().await {
+            Ok(()) => Health::Healthy,
+            Err(why) => Health::EngineUnreachable(why),
+        }
+    }
+
+    async fn sizes(&self, _api: &Api) -> Vec<TableSize> {
+        self.engine().table_sizes().await.unwrap_or_default()
+    }
+
+    fn regions(&self, _api: &Api, _default: &str) -> Vec<String> {
+        vec![self.engine().region().to_string()]
+    }
+
+    /// [`TableBackend::latest_stream_records`] through the engine's Streams API: every shard of the
+    /// table's latest stream read from its trim horizon (at most [`MAX_PAGES_PER_SHARD`] pages
+    /// each), the newest `limit` records kept.
+    async fn latest_stream_records(
+        &self,
+        api: &Api,
+        table: &str,
+        limit: usize,
+    ) -> Result<Value, ApiError> {
+        let described = self
+            .call(api, "DescribeTable", json!({"TableName": table}))
+            .await?;
+        let t = &described["Table"];
+        let Some(arn) = t["LatestStreamArn"].as_str().map(str::to_owned) else {
+            return Ok(json!({"enabled": false, "records": []}));
+        };
+        let enabled = t["StreamSpecification"]["StreamEnabled"].as_bool() == Some(true);
+        let mut shards = Vec::new();
+        let mut stream = json!({});
+        let mut start: Option<String> = None;
+        loop {
+            let mut req = json!({"StreamArn": arn});
+            if let Some(s) = &start {
+                req["ExclusiveStartShardId"] = json!(s);
+            }
+            let d = self.call(api, "Streams.DescribeStream", req).await?;
+            stream = d["StreamDescription"].clone();
+            shards.extend(
+                stream["Shards"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|s| s["ShardId"].as_str().map(str::to_owned)),
+            );
+            match stream["LastEvaluatedShardId"].as_str() {
+                Some(s) => start = Some(s.to_string()),
+                None => break,
+            }
+        }
+        let mut records: Vec<Value> = Vec::new();
+        for shard in shards {
+            let it = self
+                .call(
+                    api,
+                    "Streams.GetShardIterator",
+                    json!({"StreamArn": arn, "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON"}),
+                )
+                .await?;
+            let mut iterator = it["ShardIterator"].as_str().map(str::to_owned);
+            for _ in 0..MAX_PAGES_PER_SHARD {
+                let Some(i) = iterator.take() else { break };
+                let page = self
+                    .call(api, "Streams.GetRecords", json!({"ShardIterator": i}))
+                    .await?;
+                let got = page["Records"].as_array().cloned().unwrap_or_default();
+                let empty = got.is_empty();
+                records.extend(got);
+                // An open shard answers an empty page once it is read to its end.
+                if empty {
+                    break;
+                }
+                iterator = page["NextShardIterator"].as_str().map(str::to_owned);
+            }
+        }
+        // Sequence numbers are decimal strings: longer is later.
+        let seq = |r: &Value| {
+            let s = r["dynamodb"]["SequenceNumber"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            (s.len(), s)
+        };
+        records.sort_by_key(seq);
+        let skip = records.len().saturating_sub(limit);
+        Ok(json!({
+            "enabled": enabled,
+            "view_type": stream["StreamViewType"]
+                .as_str()
+                .or(t["StreamSpecification"]["StreamViewType"].as_str()),
+            "stream_arn": arn,
+            "records": records.split_off(skip),
+        }))
+    }
+
+    fn stream_arn<'a>(
+        &'a self,
+        _api: &'a Api,
+        table: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>, String>> {
+        self.shards.stream_arn(table)
+    }
+
+    fn shards<'a>(
+        &'a self,
+        _api: &'a Api,
+        stream_arn: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<ShardInfo>, String>> {
+        self.shards.shards(stream_arn)
+    }
+
+    fn iterator<'a>(
+        &'a self,
+        _api: &'a Api,
+        stream_arn: &'a str,
+        shard: &'a str,
+        after: Option<&'a str>,
+        trim_horizon: bool,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        self.shards.iterator(stream_arn, shard, after, trim_horizon)
+    }
+
+    fn read<'a>(
+        &'a self,
+        _api: &'a Api,
+        iterator: &'a str,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<ShardRead, String>> {
+        self.shards.read(iterator, limit)
+    }
+}
