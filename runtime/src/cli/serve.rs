@@ -313,8 +313,10 @@ impl Running {
             cluster,
             ..
         } = self;
+        // The store's own upkeep; the tables' sizes for the metrics, through the seam.
         let store = api.store().clone();
         let metrics = api.metrics().clone();
+        let tables = crate::tables::Tables::of(&api);
         let mut service = DynamoDbService::new(api);
         if let Some(v) = verifier {
             service = service.with_verifier(v);
@@ -330,7 +332,11 @@ impl Running {
         }));
         // The metrics history closes a step every ten seconds as long as the server runs.
         let (stop_sampler, sampler_stopped) = tokio::sync::oneshot::channel::<()>();
-        let sampler = tokio::spawn(crate::metrics::run_sampler(metrics, async {
+        let sizes = move || {
+            let tables = tables.clone();
+            async move { tables.sizes().await }
+        };
+        let sampler = tokio::spawn(crate::metrics::run_sampler(metrics, sizes, async {
             let _ = sampler_stopped.await;
         }));
         let served =
@@ -461,7 +467,6 @@ pub async fn start(args: ServeArgs) -> Result<Running, ServeError> {
         .set_request_recording(!args.no_request_metrics);
     if let Some(c) = &cluster {
         api = api.with_engine(c.engine().clone());
-        api.metrics().set_engine(c.engine().clone());
     }
     if let Some(root) = &args.export_root {
         let root = std::path::absolute(root).map_err(|source| ServeError::DataDir {

@@ -96,6 +96,7 @@ pub async fn metrics(
 ) -> hyper::Response<ResponseBody> {
     crate::metrics::endpoint::answer(
         rt.host().api().metrics(),
+        crate::tables::Tables::of(rt.host().api()).sizes(),
         rt.metrics_access(),
         req.method(),
         authorized(rt, req),

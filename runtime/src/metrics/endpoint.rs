@@ -37,6 +37,7 @@ fn plain(status: u16, text: &str) -> hyper::Response<ResponseBody> {
 /// Answers a request for [`PATH`]: `authorized` says whether it carried the admin token.
 pub async fn answer(
     metrics: &Metrics,
+    sizes: impl std::future::Future<Output = Vec<(String, String, u64, u64)>>,
     access: MetricsAccess,
     method: &http::Method,
     authorized: bool,
@@ -57,10 +58,11 @@ pub async fn answer(
             .insert("allow", http::HeaderValue::from_static("GET, HEAD"));
         return resp;
     }
-    // Rendering reads the store's figures (table sizes): off the executor.
+    // The tables' sizes (`sizes`: from the tables' seam), then the rendering, which reads the
+    // store's own figures: off the executor.
+    let sizes = sizes.await;
     let m = metrics.clone();
-    m.refresh_engine_sizes().await;
-    let text = match tokio::task::spawn_blocking(move || m.render()).await {
+    let text = match tokio::task::spawn_blocking(move || m.render(sizes)).await {
         Ok(t) => t,
         Err(e) => {
             tracing::error!(error = %e, "rendering the metrics panicked");
@@ -93,25 +95,45 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let m = Metrics::new(Arc::new(tarn_store::Store::open(dir.path()).unwrap()));
         let get = http::Method::GET;
-        let open = answer(&m, MetricsAccess::Public, &get, false).await;
+        let open = answer(&m, async { Vec::new() }, MetricsAccess::Public, &get, false).await;
         assert_eq!(open.status(), 200);
         assert_eq!(open.headers()["content-type"], CONTENT_TYPE);
         assert!(body(open).await.contains("tarn_build_info{version="));
         assert_eq!(
-            answer(&m, MetricsAccess::Token, &get, false).await.status(),
+            answer(&m, async { Vec::new() }, MetricsAccess::Token, &get, false)
+                .await
+                .status(),
             401
         );
         assert_eq!(
-            answer(&m, MetricsAccess::Token, &get, true).await.status(),
+            answer(&m, async { Vec::new() }, MetricsAccess::Token, &get, true)
+                .await
+                .status(),
             200
         );
         assert_eq!(
-            answer(&m, MetricsAccess::Off, &get, true).await.status(),
+            answer(&m, async { Vec::new() }, MetricsAccess::Off, &get, true)
+                .await
+                .status(),
             404
         );
-        let post = answer(&m, MetricsAccess::Public, &http::Method::POST, false).await;
+        let post = answer(
+            &m,
+            async { Vec::new() },
+            MetricsAccess::Public,
+            &http::Method::POST,
+            false,
+        )
+        .await;
         assert_eq!(post.status(), 405);
-        let head = answer(&m, MetricsAccess::Public, &http::Method::HEAD, false).await;
+        let head = answer(
+            &m,
+            async { Vec::new() },
+            MetricsAccess::Public,
+            &http::Method::HEAD,
+            false,
+        )
+        .await;
         assert_eq!(head.status(), 200);
     }
 }

@@ -35,7 +35,8 @@
 //!     .unwrap();
 //!
 //! // `tarn serve` does this every ten seconds; here the step is closed by hand.
-//! api.metrics().sample(step_end(1_700_000_000));
+//! let sizes = tarn::tables::Tables::of(&api).sizes().await;
+//! api.metrics().sample(step_end(1_700_000_000), sizes);
 //!
 //! let music: TableHistory = api.metrics().history().table("Music");
 //! assert_eq!(music.step_seconds, 10);
@@ -71,7 +72,8 @@
 //!   (its DynamoDB port's proxy, and `Api::call`'s forwarding for functions and the console)
 //!   are recorded the same way, their table named by the request body and their outcome by
 //!   the engine's answer; table sizes and item counts are the engine's `DescribeTable`
-//!   ([`Metrics::set_engine`]). Consumed capacity is not counted there (the engine reports it
+//!   (the samples and scrapes take sizes from the tables' seam, `crate::tables`, which reads
+//!   the store's or the engine's). Consumed capacity is not counted there (the engine reports it
 //!   only to requests that ask for it).
 //!
 //! Names, types and labels are in [`names`] (and README's table); [`registry`] encodes a
@@ -131,17 +133,7 @@ struct Inner {
     /// Whether DynamoDB requests and their consumed capacity are recorded (see
     /// [`Metrics::set_request_recording`]).
     recording: AtomicBool,
-    /// Engine mode: the engine whose tables' sizes are reported, and their last sizes
-    /// (see [`Metrics::set_engine`]).
-    engine: RwLock<Option<Arc<crate::engine::RemoteEngine>>>,
-    engine_sizes: RwLock<Vec<(String, String, u64, u64)>>,
-    /// When `engine_sizes` was last read.
-    engine_sizes_at: Mutex<Option<Instant>>,
 }
-
-/// How long the engine's table sizes are reused by scrapes and samples (each read is a
-/// `DescribeTable` per table).
-pub const ENGINE_SIZES_MAX_AGE: Duration = Duration::from_secs(5);
 
 impl std::fmt::Debug for Metrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -161,9 +153,6 @@ impl Metrics {
                 history: History::default(),
                 gone: Mutex::new(HashSet::new()),
                 recording: AtomicBool::new(true),
-                engine: RwLock::new(None),
-                engine_sizes: RwLock::new(Vec::new()),
-                engine_sizes_at: Mutex::new(None),
             }),
         }
     }
@@ -267,54 +256,13 @@ impl Metrics {
         &self.inner.history
     }
 
-    /// Engine mode (`tarn serve --engine`): table sizes and item counts are the engine's
-    /// (its `DescribeTable`, read by [`Metrics::refresh_engine_sizes`]), not the node's
-    /// scratch store's.
-    pub fn set_engine(&self, engine: Arc<crate::engine::RemoteEngine>) {
-        *self.inner.engine.write() = Some(engine);
-    }
-
-    /// Engine mode: reads every table's size from the engine, for the next sample or scrape
-    /// (the sampler and `GET /metrics` call it first), at most every
-    /// [`ENGINE_SIZES_MAX_AGE`]. While the engine does not answer the last sizes read stay
-    /// (so that the request figures of its tables are not forgotten as if the tables were
-    /// gone). Nothing without an engine.
-    pub async fn refresh_engine_sizes(&self) {
-        let engine = self.inner.engine.read().clone();
-        let Some(engine) = engine else { return };
-        let fresh = self
-            .inner
-            .engine_sizes_at
-            .lock()
-            .is_some_and(|at| at.elapsed() < ENGINE_SIZES_MAX_AGE);
-        if fresh {
-            return;
-        }
-        match engine.table_sizes().await {
-            Ok(sizes) => {
-                *self.inner.engine_sizes.write() = sizes;
-                *self.inner.engine_sizes_at.lock() = Some(Instant::now());
-            }
-            Err(e) => tracing::debug!(error = %e, "could not read the engine's table sizes"),
-        }
-    }
-
-    /// Every table and index that exists, with its size: (table, index or `""`, items, bytes):
-    /// the store's, or in engine mode the engine's as last read.
-    fn sizes(&self) -> Vec<(String, String, u64, u64)> {
-        if self.inner.engine.read().is_some() {
-            return self.inner.engine_sizes.read().clone();
-        }
-        store_sizes(&self.inner.store)
-    }
-
     /// Closes the history step ending at `t` (seconds since the Unix epoch; see [`step_end`]):
-    /// one point per table and function. Forgets the figures of tables that two samples in a
-    /// row did not find in the store (one could miss a table created while it listed them).
-    /// Reads the store: call it off the async executor (as [`run_sampler`] does).
-    pub fn sample(&self, t: u64) {
-        let sizes: HashMap<String, history::TableSize> = self
-            .sizes()
+    /// one point per table and function, `sizes` being every table and index with its size
+    /// now (the tables' seam answers them: `crate::tables::Tables::sizes`). Forgets the
+    /// figures of tables that two samples in a row did not find (one could miss a table
+    /// created while they were listed).
+    pub fn sample(&self, t: u64, sizes: Vec<(String, String, u64, u64)>) {
+        let sizes: HashMap<String, history::TableSize> = sizes
             .into_iter()
             .filter(|(_, index, _, _)| index.is_empty())
             .map(|(table, _, items, bytes)| (table, history::TableSize { items, bytes }))
@@ -343,9 +291,10 @@ impl Metrics {
         );
     }
 
-    /// The Prometheus text exposition of every figure now ([`registry::CONTENT_TYPE`]). Reads
-    /// the store: call it off the async executor.
-    pub fn render(&self) -> String {
+    /// The Prometheus text exposition of every figure now ([`registry::CONTENT_TYPE`]), with
+    /// `sizes` the tables' and indexes' sizes (as for [`Metrics::sample`]). Reads the store's
+    /// own figures: call it off the async executor.
+    pub fn render(&self, sizes: Vec<(String, String, u64, u64)>) -> String {
         let triggers = self
             .inner
             .triggers
@@ -356,7 +305,7 @@ impl Metrics {
         registry::Scrape {
             requests: requests::RequestsCollector {
                 tables: self.inner.requests.snapshot(),
-                sizes: self.sizes(),
+                sizes,
             },
             functions: functions::FunctionsCollector(self.inner.functions.snapshot()),
             triggers: triggers::TriggersCollector(triggers),
@@ -389,8 +338,13 @@ pub fn store_sizes(store: &tarn_store::Store) -> Vec<(String, String, u64, u64)>
 }
 
 /// Closes a history step every [`STEP_SECONDS`], on wall-clock multiples of it, until
-/// `shutdown` completes (`tarn serve` runs it beside the DynamoDB server).
-pub async fn run_sampler(metrics: Metrics, shutdown: impl Future<Output = ()>) {
+/// `shutdown` completes (`tarn serve` runs it beside the DynamoDB server); `sizes` answers the
+/// tables' sizes at each step (the tables' seam: the store's, or the engine's).
+pub async fn run_sampler<F, Fut>(metrics: Metrics, sizes: F, shutdown: impl Future<Output = ()>)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Vec<(String, String, u64, u64)>>,
+{
     tokio::pin!(shutdown);
     loop {
         let now = std::time::SystemTime::now()
@@ -402,11 +356,7 @@ pub async fn run_sampler(metrics: Metrics, shutdown: impl Future<Output = ()>) {
             () = &mut shutdown => return,
             () = tokio::time::sleep(wait) => {}
         }
-        metrics.refresh_engine_sizes().await;
-        let m = metrics.clone();
-        if let Err(e) = tokio::task::spawn_blocking(move || m.sample(t)).await {
-            tracing::error!(error = %e, "metrics sampler panicked");
-        }
+        metrics.sample(t, sizes().await);
     }
 }
 
@@ -488,7 +438,7 @@ mod tests {
         .await
         .unwrap_err();
 
-        let text = api.metrics().render();
+        let text = api.metrics().render(super::store_sizes(api.store()));
         for line in [
             r#"tarn_dynamodb_requests_total{operation="PutItem",table="songs"} 4"#,
             r#"tarn_dynamodb_requests_total{operation="GetItem",table="songs"} 1"#,
@@ -517,7 +467,8 @@ mod tests {
         );
 
         // The history: one step with what happened.
-        api.metrics().sample(super::step_end(1_000));
+        api.metrics()
+            .sample(super::step_end(1_000), super::store_sizes(api.store()));
         let songs = api.metrics().history().table("songs");
         let p = songs.points.last().unwrap();
         assert_eq!(p.requests["PutItem"], 4);
@@ -541,7 +492,7 @@ mod tests {
         // Only the put made after recording is on again is counted.
         api.metrics().set_request_recording(true);
         api.call_inline("PutItem", put("c")).await.unwrap();
-        let text = api.metrics().render();
+        let text = api.metrics().render(super::store_sizes(api.store()));
         assert!(
             text.contains(r#"tarn_dynamodb_requests_total{operation="PutItem",table="quiet"} 1"#),
             "{text}"
@@ -555,15 +506,21 @@ mod tests {
     async fn deleted_tables_lose_their_figures_after_two_samples() {
         let (_dir, api) = api();
         create_indexed_table(&api, "gone").await;
-        api.metrics().sample(10);
+        api.metrics().sample(10, super::store_sizes(api.store()));
         assert_eq!(api.metrics().history().table("gone").points.len(), 1);
         api.call("DeleteTable", json!({"TableName": "gone"}))
             .await
             .unwrap();
-        api.metrics().sample(20);
+        api.metrics().sample(20, super::store_sizes(api.store()));
         assert!(api.metrics().history().table("gone").points.is_empty());
-        assert!(api.metrics().render().contains(r#"table="gone""#));
-        api.metrics().sample(30);
-        assert!(!api.metrics().render().contains(r#"table="gone""#));
+        assert!(api
+            .metrics()
+            .render(super::store_sizes(api.store()))
+            .contains(r#"table="gone""#));
+        api.metrics().sample(30, super::store_sizes(api.store()));
+        assert!(!api
+            .metrics()
+            .render(super::store_sizes(api.store()))
+            .contains(r#"table="gone""#));
     }
 }

@@ -58,6 +58,7 @@
 pub mod embedded;
 pub mod remote;
 pub mod remote_streams;
+pub mod stream_log;
 pub mod streams;
 
 use std::future::Future;
@@ -71,6 +72,7 @@ use crate::engine::RemoteEngine;
 
 pub use self::embedded::EmbeddedTables;
 pub use self::remote::RemoteTables;
+pub use self::stream_log::StreamLog;
 pub use self::streams::{BoxFuture, ShardInfo, ShardRead, ShardReader};
 
 /// One table's or index's size: (table, index or `""`, items, bytes).

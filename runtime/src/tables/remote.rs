@@ -8,6 +8,9 @@
 //! Streams are read with the SDK ([`super::remote_streams`]).
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
 
 use serde_json::{json, Value};
 use tarn_wire::ApiError;
@@ -22,10 +25,18 @@ use crate::metrics::Operation;
 /// Most `GetRecords` pages read per shard for the console's newest records.
 const MAX_PAGES_PER_SHARD: usize = 64;
 
+/// How long the engine's table sizes are reused (each read is a `DescribeTable` per table;
+/// scrapes and the metrics' samples ask for them).
+pub const SIZES_MAX_AGE: Duration = Duration::from_secs(5);
+
+/// The engine's table sizes last read, and when.
+type SizesCache = Mutex<Option<(Instant, Vec<TableSize>)>>;
+
 /// The remote engine's tables. Cheap to clone.
 #[derive(Clone)]
 pub struct RemoteTables {
     shards: EngineShards,
+    sizes: Arc<SizesCache>,
 }
 
 impl RemoteTables {
@@ -33,6 +44,7 @@ impl RemoteTables {
     pub fn new(engine: Arc<RemoteEngine>) -> Self {
         RemoteTables {
             shards: EngineShards(engine),
+            sizes: Arc::default(),
         }
     }
 
@@ -81,8 +93,29 @@ impl TableBackend for RemoteTables {
         }
     }
 
+    /// Each table's `DescribeTable`, at most every [`SIZES_MAX_AGE`]; while the engine does not
+    /// answer, the last sizes read (so that the metrics do not forget its tables' figures as
+    /// if the tables were gone).
     async fn sizes(&self, _api: &Api) -> Vec<TableSize> {
-        self.engine().table_sizes().await.unwrap_or_default()
+        if let Some((at, sizes)) = &*self.sizes.lock() {
+            if at.elapsed() < SIZES_MAX_AGE {
+                return sizes.clone();
+            }
+        }
+        match self.engine().table_sizes().await {
+            Ok(sizes) => {
+                *self.sizes.lock() = Some((Instant::now(), sizes.clone()));
+                sizes
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "could not read the engine's table sizes");
+                self.sizes
+                    .lock()
+                    .as_ref()
+                    .map(|(_, sizes)| sizes.clone())
+                    .unwrap_or_default()
+            }
+        }
     }
 
     fn regions(&self, _api: &Api, _default: &str) -> Vec<String> {

@@ -1,19 +1,17 @@
 //! A mapping's checkpoint: how far it has read its stream, and which of the records read are
-//! not accepted yet. Kept in the store's own state ([`tarn_store::Store::put_state`]) under the
-//! mapping's key, so a restart re-reads exactly the records still owed to the handler.
+//! not accepted yet. Kept in the store's own state (through the seam's
+//! [`StreamLog`], over [`tarn_store::Store::put_state`]) under the mapping's key, so a restart re-reads exactly the records still owed to the handler.
 //!
 //! The runner writes one after every answer of the handler. The handler's own writes return
 //! without waiting for their sync ([`tarn_store::Store::deferring_syncs`]); the checkpoint
 //! written right after them waits for one sync, which covers both. The journal keeps commit
 //! order, so a crash keeps the checkpoint only with the handler's writes before it.
 
-use std::sync::Arc;
-
 use serde::{Deserialize, Serialize};
-use tarn_store::Store;
 use uuid::Uuid;
 
 use super::lanes::Lane;
+use crate::tables::StreamLog;
 
 /// What a checkpoint holds: the stream, how far it was read, and what still waits.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -44,32 +42,28 @@ impl Checkpoint {
         self.pending.first().map_or(self.read_to, |p| p - 1)
     }
 
-    /// The checkpoint saved under `key` for `stream`, if any (one of another stream is none).
-    pub(super) fn load(
-        store: &Store,
+    /// The checkpoint saved under `key`, if it is one of `stream` (a checkpoint of an older
+    /// stream of the table does not apply).
+    pub(super) async fn load(
+        log: &StreamLog,
         key: &str,
         stream: Uuid,
     ) -> Result<Option<Checkpoint>, String> {
-        let saved = store.get_state(key).map_err(|e| e.to_string())?;
+        let saved = log.load_state(key).await?;
         Ok(saved
             .and_then(|b| serde_json::from_slice::<Checkpoint>(&b).ok())
             .filter(|c| c.stream == stream))
     }
 
-    /// Writes the checkpoint under `key` and waits for its sync.
-    pub(super) fn save(&self, store: &Store, key: &str) -> Result<(), String> {
-        store
-            .put_state(key, &self.to_bytes())
-            .map_err(|e| e.to_string())
+    /// Saves the checkpoint under `key`, durable when this answers.
+    pub(super) async fn save(&self, log: &StreamLog, key: &str) -> Result<(), String> {
+        log.save_state(key, self.to_bytes()).await
     }
 
-    /// Writes the checkpoint under `key` inside the batch's deferring scope. A state record
-    /// still waits for its own sync, and that sync covers every write the batch committed
-    /// before it; the caller waits for [`Store::sync`] before it counts the records as done.
-    pub(super) fn append(&self, store: &Store, key: &str) -> Result<(), String> {
-        store
-            .deferring_syncs(|| store.put_state(key, &self.to_bytes()))
-            .map_err(|e| e.to_string())
+    /// Saves the checkpoint under `key` without waiting for its sync: the caller waits for
+    /// one sync covering it and the handler's writes before it.
+    pub(super) async fn append(&self, log: &StreamLog, key: &str) -> Result<(), String> {
+        log.append_state(key, self.to_bytes()).await
     }
 
     fn to_bytes(&self) -> Vec<u8> {
@@ -77,26 +71,20 @@ impl Checkpoint {
     }
 }
 
-/// Runs a blocking store call on tokio's blocking pool.
-pub(super) async fn blocking<T: Send + 'static>(
-    store: &Arc<Store>,
-    f: impl FnOnce(&Store) -> Result<T, String> + Send + 'static,
-) -> Result<T, String> {
-    let store = store.clone();
-    match tokio::task::spawn_blocking(move || f(&store)).await {
-        Ok(r) => r,
-        Err(e) => Err(format!("store task failed: {e}")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_checkpoint_reads_back_only_for_its_stream() {
+    #[tokio::test]
+    async fn a_checkpoint_reads_back_only_for_its_stream() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let open = || {
+            let store = tarn_store::Store::open(dir.path()).unwrap();
+            let api = crate::api::Api::new(std::sync::Arc::new(store));
+            let log = crate::tables::EmbeddedTables.stream_log(&api, "t");
+            (api, log)
+        };
+        let (api, log) = open();
         let stream = Uuid::new_v4();
         let c = Checkpoint {
             stream,
@@ -104,21 +92,24 @@ mod tests {
             pending: vec![12, 30],
         };
         assert_eq!(c.done_through(), 11);
-        c.save(&store, "k").unwrap();
+        c.save(&log, "k").await.unwrap();
         assert_eq!(
-            Checkpoint::load(&store, "k", stream).unwrap(),
+            Checkpoint::load(&log, "k", stream).await.unwrap(),
             Some(c.clone())
         );
-        assert_eq!(Checkpoint::load(&store, "k", Uuid::new_v4()).unwrap(), None);
+        assert_eq!(
+            Checkpoint::load(&log, "k", Uuid::new_v4()).await.unwrap(),
+            None
+        );
         let later = Checkpoint {
             pending: vec![],
             ..c
         };
-        later.append(&store, "k").unwrap();
-        store.sync().unwrap();
-        drop(store);
-        let store = Store::open(dir.path()).unwrap();
-        let back = Checkpoint::load(&store, "k", stream).unwrap().unwrap();
+        later.append(&log, "k").await.unwrap();
+        api.sync().await.unwrap();
+        drop((api, log));
+        let (_api, log) = open();
+        let back = Checkpoint::load(&log, "k", stream).await.unwrap().unwrap();
         assert_eq!(back.done_through(), 40);
     }
 }

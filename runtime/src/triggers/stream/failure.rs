@@ -9,8 +9,7 @@
 //! PutItem, in DynamoDB JSON from the one codec (`tarn_wire`).
 
 use serde_json::{json, Value};
-use tarn_store::schema::{ScalarType, TableMeta};
-use tarn_store::stream::StreamRecord;
+use tarn_store::schema::ScalarType;
 use tarn_store::{AttributeValue, Item, Number};
 
 use crate::api::{codec, Api};
@@ -27,19 +26,19 @@ pub(super) struct Failure<'a> {
     pub(super) attempts: u32,
 }
 
-/// Writes the failure record of `r` (`record`: as the Streams API renders it) into `table`.
+/// Writes the failure record of the stream record `record` (sequence number `seq`, event
+/// `event_name`) into `table`, wherever the tables are: the table's key schema comes from its
+/// DescribeTable, and the item goes in with PutItem, both through the API (the seam).
 pub(super) async fn write(
     api: &Api,
     table: &str,
-    r: &StreamRecord,
+    seq: &str,
+    event_name: &str,
     record: &Value,
     failure: &Failure<'_>,
 ) -> Result<(), String> {
-    let meta = api
-        .store()
-        .table_meta(&api.table_ref(table))
-        .map_err(|e| e.to_string())?;
-    let item = failure_item(&meta, r, record, failure);
+    let keys = key_attributes(api, table).await?;
+    let item = keyed_failure_item(&keys, seq, event_name, record, failure);
     api.call(
         "PutItem",
         json!({"TableName": table, "Item": codec::encode_item(&item)}),
@@ -49,28 +48,8 @@ pub(super) async fn write(
     Ok(())
 }
 
-/// The failure record of `r` as an item of the table `meta` describes.
-fn failure_item(meta: &TableMeta, r: &StreamRecord, record: &Value, f: &Failure<'_>) -> Item {
-    let mut keys = vec![(
-        meta.key_schema.hash.name.clone(),
-        meta.key_schema.hash.attr_type,
-    )];
-    if let Some(range) = &meta.key_schema.range {
-        keys.push((range.name.clone(), range.attr_type));
-    }
-    let seq = crate::api::sequence_number(r.seq);
-    keyed_failure_item(&keys, &seq, r.kind.as_str(), record, f)
-}
-
-/// Writes the failure record of the engine's stream record `record` (sequence number `seq`)
-/// into `table`, in engine mode: the table's key schema comes from the engine's DescribeTable.
-pub(super) async fn write_engine(
-    api: &Api,
-    table: &str,
-    seq: &str,
-    record: &Value,
-    failure: &Failure<'_>,
-) -> Result<(), String> {
+/// The key attributes of `table` (hash, then range) with their types, from its DescribeTable.
+async fn key_attributes(api: &Api, table: &str) -> Result<Vec<(String, ScalarType)>, String> {
     let d = api
         .call("DescribeTable", json!({"TableName": table}))
         .await
@@ -98,17 +77,9 @@ pub(super) async fn write_engine(
         }
     }
     if keys.is_empty() {
-        return Err(format!("the engine describes {table} without a key schema"));
+        return Err(format!("{table} is described without a key schema"));
     }
-    let event_name = record["eventName"].as_str().unwrap_or_default();
-    let item = keyed_failure_item(&keys, seq, event_name, record, failure);
-    api.call(
-        "PutItem",
-        json!({"TableName": table, "Item": codec::encode_item(&item)}),
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    Ok(())
+    Ok(keys)
 }
 
 /// The failure record of the record with sequence number `seq` as an item of a table whose
@@ -162,23 +133,10 @@ fn keyed_failure_item(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tarn_store::schema::{ChangeKind, StreamViewType};
 
-    fn record() -> StreamRecord {
-        StreamRecord {
-            seq: 42,
-            time_ms: 0,
-            kind: ChangeKind::Insert,
-            keys: [("id".to_string(), AttributeValue::S("a".into()))].into(),
-            old: None,
-            new: None,
-            by_ttl: false,
-            view_type: StreamViewType::KeysOnly,
-        }
-    }
-
-    /// The definition of a table `failures` with key attributes `keys` (name, type, kind).
-    async fn meta(keys: &[(&str, &str, &str)]) -> TableMeta {
+    /// The key attributes of a table `failures` made with key attributes `keys` (name,
+    /// type, kind), as [`key_attributes`] reads them.
+    async fn keys(keys: &[(&str, &str, &str)]) -> Vec<(String, ScalarType)> {
         let dir = tempfile::tempdir().unwrap();
         let api = Api::new(std::sync::Arc::new(
             tarn_store::Store::open(dir.path()).unwrap(),
@@ -198,7 +156,7 @@ mod tests {
         )
         .await
         .unwrap();
-        api.store().table_meta("failures").unwrap()
+        key_attributes(&api, "failures").await.unwrap()
     }
 
     #[tokio::test]
@@ -210,9 +168,15 @@ mod tests {
             attempts: 4,
         };
         let rec = json!({"eventID": "e-1", "eventName": "INSERT"});
-        let item = failure_item(&meta(&[("id", "S", "HASH")]).await, &record(), &rec, &f);
-        let v = codec::encode_item(&item);
         let seq = crate::api::sequence_number(42);
+        let item = keyed_failure_item(
+            &keys(&[("id", "S", "HASH")]).await,
+            &seq,
+            "INSERT",
+            &rec,
+            &f,
+        );
+        let v = codec::encode_item(&item);
         assert_eq!(v["id"], json!({"S": format!("orders#{seq}")}));
         assert_eq!(v["sourceTable"], json!({"S": "orders"}));
         assert_eq!(v["function"], json!({"S": "totals"}));
@@ -225,9 +189,10 @@ mod tests {
         assert_eq!(v["record"], json!({"S": rec.to_string()}));
 
         // Binary and number keys; an event without an id.
-        let item = failure_item(
-            &meta(&[("id", "B", "HASH"), ("at", "N", "RANGE")]).await,
-            &record(),
+        let item = keyed_failure_item(
+            &keys(&[("id", "B", "HASH"), ("at", "N", "RANGE")]).await,
+            &seq,
+            "INSERT",
             &json!({}),
             &f,
         );

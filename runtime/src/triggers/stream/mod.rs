@@ -45,7 +45,7 @@ use tarn_store::clock::now_millis;
 use tarn_store::stream::{StreamMeta, StreamRecord};
 use tokio::task::{JoinHandle, JoinSet};
 
-use self::checkpoint::{blocking, Checkpoint};
+use self::checkpoint::Checkpoint;
 use self::lanes::{key_of, lane_of, Finished, Job, Lane, Outcome};
 pub use self::mapping::{
     mapping_name, MappingConfig, StreamDef, DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE,
@@ -55,6 +55,7 @@ use super::status::{MappingStatus, TriggerStatus};
 use super::Functions;
 use crate::api::Api;
 use crate::host::{new_request_id, sharing_syncs, FunctionKind, Host, LoadedFunction};
+use crate::tables::{Backend, StreamLog};
 
 /// Reading ahead stops while this many records wait in blocked keys' queues.
 const MAX_PENDING: usize = 10_000;
@@ -186,58 +187,43 @@ impl Mapping {
         }
     }
 
+    /// The table's stream log, through the seam's embedded side: this worker is the embedded
+    /// store's (on a cluster node the shard workers of [`shard`] read the engine's streams).
+    fn log(&self) -> Result<StreamLog, String> {
+        match self.api().backend() {
+            Backend::Embedded(tables) => Ok(tables.stream_log(self.api(), &self.config.table)),
+            Backend::Remote(_) => Err(format!(
+                "mapping {}: the engine's streams are read by the cluster's shard workers",
+                self.config.name()
+            )),
+        }
+    }
+
     fn current_stream(&self) -> Result<StreamMeta, String> {
-        let meta = self
-            .api()
-            .store()
-            .table_meta(&self.api().table_ref(&self.config.table))
-            .map_err(|e| format!("table {}: {e}", self.config.table))?;
-        meta.enabled_stream().cloned().ok_or_else(|| {
-            format!(
-                "table {} has no stream enabled (set `stream` in its [[table]])",
-                self.config.table
-            )
-        })
+        self.log()?.enabled_stream()
     }
 
     /// Processes `stream` until it is no longer the table's enabled stream (an error stops it
     /// too; the caller starts over from the last durable checkpoint).
     async fn follow(self: &Arc<Self>, stream: Arc<StreamMeta>) -> Result<(), String> {
-        let store = self.api().store().clone();
+        let log = self.log()?;
         let key = self.config.state_key();
         let mut lanes: Vec<Lane> = (0..self.lanes()).map(|_| Lane::default()).collect();
-        let saved = blocking(&store, {
-            let (key, id) = (key.clone(), stream.id);
-            move |s| Checkpoint::load(s, &key, id)
-        })
-        .await?;
+        let saved = Checkpoint::load(&log, &key, stream.id).await?;
         let mut read_to = match saved {
             Some(c) => {
-                self.restore_pending(&stream, &c, &mut lanes).await?;
+                self.restore_pending(&log, &stream, &c, &mut lanes).await?;
                 c.read_to
             }
             None => {
                 let start = if self.config.from_trim_horizon {
-                    let (table, id) = (
-                        self.api().table_ref(&self.config.table).into_owned(),
-                        stream.id,
-                    );
-                    let state = blocking(&store, move |s| {
-                        s.stream_state(&table, id).map_err(|e| e.to_string())
-                    })
-                    .await?;
-                    state
-                        .trimmed_through
-                        .max(stream.start_seq.saturating_sub(1))
+                    log.trim_horizon(&stream).await?
                 } else {
-                    store.latest_sequence_number()
+                    log.latest_sequence_number()
                 };
-                let c = Checkpoint::of(stream.id, start, &lanes);
-                blocking(&store, {
-                    let key = key.clone();
-                    move |s| c.save(s, &key)
-                })
-                .await?;
+                Checkpoint::of(stream.id, start, &lanes)
+                    .save(&log, &key)
+                    .await?;
                 start
             }
         };
@@ -262,19 +248,10 @@ impl Mapping {
             let room = (lanes.len() * self.config.batch_size).saturating_sub(fresh);
             let mut more = false;
             if blocked < MAX_PENDING && room > 0 {
-                let (table, id, after) = (
-                    self.api().table_ref(&self.config.table).into_owned(),
-                    stream.id,
-                    read_to,
-                );
-                let read = blocking(&store, move |s| {
-                    s.read_stream(&table, id, after, room, READ_BYTES)
-                        .map_err(|e| e.to_string())
-                })
-                .await?;
-                more = read.records.len() == room;
+                let read = log.read(stream.id, read_to, room, READ_BYTES).await?;
+                more = read.len() == room;
                 let n = lanes.len();
-                for r in read.records {
+                for r in read {
                     read_to = r.seq;
                     let k = key_of(&r);
                     lanes[lane_of(&k, n)].push(r, k);
@@ -310,11 +287,7 @@ impl Mapping {
                     // The checkpoint, right behind the handler's writes; one sync for both.
                     let c = Checkpoint::of(stream.id, read_to, &lanes);
                     let done_through = c.done_through();
-                    blocking(&store, {
-                        let key = key.clone();
-                        move |s| c.append(s, &key)
-                    })
-                    .await?;
+                    c.append(&log, &key).await?;
                     appended += 1;
                     let (api, order) = (self.api().clone(), appended);
                     syncing.spawn(async move {
@@ -382,6 +355,7 @@ impl Mapping {
     /// Puts the records a checkpoint lists as pending back into their keys' queues.
     async fn restore_pending(
         &self,
+        log: &StreamLog,
         stream: &StreamMeta,
         c: &Checkpoint,
         lanes: &mut [Lane],
@@ -393,19 +367,11 @@ impl Mapping {
         let mut after = first - 1;
         let now = Instant::now();
         while after < c.read_to {
-            let (table, id) = (
-                self.api().table_ref(&self.config.table).into_owned(),
-                stream.id,
-            );
-            let read = blocking(self.api().store(), move |s| {
-                s.read_stream(&table, id, after, 1000, READ_BYTES)
-                    .map_err(|e| e.to_string())
-            })
-            .await?;
-            let Some(last) = read.records.last().map(|r| r.seq) else {
+            let read = log.read(stream.id, after, 1000, READ_BYTES).await?;
+            let Some(last) = read.last().map(|r| r.seq) else {
                 break;
             };
-            for r in read.records.into_iter().filter(|r| r.seq <= c.read_to) {
+            for r in read.into_iter().filter(|r| r.seq <= c.read_to) {
                 if wanted.contains(&r.seq) {
                     let n = lanes.len();
                     lanes[lane_of(&key_of(&r), n)].restore(r, now);
@@ -493,7 +459,15 @@ impl Mapping {
             error,
             attempts,
         };
-        failure::write(self.api(), table, r, &record, &what).await?;
+        failure::write(
+            self.api(),
+            table,
+            &crate::api::sequence_number(r.seq),
+            r.kind.as_str(),
+            &record,
+            &what,
+        )
+        .await?;
         tracing::warn!(mapping = %self.config.name(), seq = r.seq, table = %table, "record given up after {attempts} attempts: {error}");
         Ok(())
     }

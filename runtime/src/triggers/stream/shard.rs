@@ -336,7 +336,8 @@ impl Worker {
             error,
             attempts,
         };
-        failure::write_engine(self.mapping.api(), table, seq, record, &what).await?;
+        let event_name = record["eventName"].as_str().unwrap_or_default();
+        failure::write(self.mapping.api(), table, seq, event_name, record, &what).await?;
         tracing::warn!(mapping = %config.name(), seq, table = %table, "record given up after {attempts} attempts: {error}");
         Ok(())
     }
