@@ -310,19 +310,21 @@ impl Running {
             limits,
             temp_dir,
             upkeep,
-            cluster,
             ..
         } = self;
         // The store's own upkeep; the tables' sizes for the metrics, through the seam.
         let store = api.store().clone();
         let metrics = api.metrics().clone();
         let tables = crate::tables::Tables::of(&api);
+        // On a cluster node the port is a proxy in front of the engine the tables' seam holds:
+        // a client's request goes there byte for byte (see `server::dynamodb`).
+        let engine = tables.engine().cloned();
         let mut service = DynamoDbService::new(api);
         if let Some(v) = verifier {
             service = service.with_verifier(v);
         }
-        if let Some(c) = &cluster {
-            service = service.with_engine(c.engine().clone());
+        if let Some(engine) = engine {
+            service = service.with_engine(engine);
         }
         let service = Arc::new(service);
         // Upkeep (TTL sweeps, stream trimming) runs as long as the server does.

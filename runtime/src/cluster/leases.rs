@@ -72,6 +72,16 @@ pub struct LeaseTable {
     table: String,
     node_id: String,
     duration: Duration,
+    /// Coordinators running, and the releases of the leases stopped ones held
+    /// ([`LeaseTable::released`] waits for them).
+    stopping: Arc<Stopping>,
+}
+
+/// What a clean stop waits for.
+#[derive(Debug, Default)]
+struct Stopping {
+    coordinators: std::sync::atomic::AtomicUsize,
+    releases: parking_lot::Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl LeaseTable {
@@ -82,6 +92,60 @@ impl LeaseTable {
             table: table.to_string(),
             node_id: node_id.to_string(),
             duration,
+            stopping: Arc::default(),
+        }
+    }
+
+    /// Waits (at most `timeout`) until every stopped coordinator has let its leases go, so
+    /// that the other nodes take them at once rather than after a lease duration. Call it
+    /// on a clean stop, after aborting the coordinators ([`start`]'s handles).
+    pub async fn released(&self, timeout: Duration) {
+        let wait = async {
+            use std::sync::atomic::Ordering;
+            while self.stopping.coordinators.load(Ordering::Acquire) > 0 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            let releases: Vec<JoinHandle<()>> = std::mem::take(&mut *self.stopping.releases.lock());
+            futures_util::future::join_all(releases).await;
+        };
+        if tokio::time::timeout(timeout, wait).await.is_err() {
+            tracing::warn!("shard leases not all released in time: they will expire");
+        }
+    }
+
+    /// Lets `shard`'s lease go if this node still holds it at `counter`: no owner, the counter
+    /// raised (so that a node watching it sees it move), the checkpoint kept.
+    async fn release(
+        &self,
+        mapping: &str,
+        shard: &str,
+        counter: u64,
+    ) -> Result<bool, ClusterError> {
+        let r = self
+            .engine
+            .client()
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(mapping.to_string()))
+            .key("sk", AttributeValue::S(shard.to_string()))
+            .update_expression("SET #c = :next REMOVE #o")
+            .condition_expression("#c = :seen AND #o = :me")
+            .expression_attribute_names("#c", "counter")
+            .expression_attribute_names("#o", "owner")
+            .expression_attribute_values(":seen", AttributeValue::N(counter.to_string()))
+            .expression_attribute_values(":next", AttributeValue::N((counter + 1).to_string()))
+            .expression_attribute_values(":me", AttributeValue::S(self.node_id.clone()))
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(ClusterError::sdk("releasing a lease", e)),
         }
     }
 
@@ -367,8 +431,9 @@ pub fn plan(
     Plan::default()
 }
 
-/// Starts one lease coordinator per mapping. Abort the handles to stop them (their shard
-/// workers stop with them; their leases expire).
+/// Starts one lease coordinator per mapping. Abort the handles to stop them: their shard
+/// workers stop with them and their leases are let go (a clean stop then waits for that with
+/// [`LeaseTable::released`]); a node that dies instead leaves its leases to expire.
 pub fn start(table: LeaseTable, mappings: Vec<ShardMapping>) -> Vec<JoinHandle<()>> {
     mappings
         .into_iter()
@@ -387,13 +452,69 @@ struct Held {
     renewed: Instant,
 }
 
+/// The shards one coordinator holds. When the coordinator stops (its task aborted), its
+/// workers are stopped and its leases let go, on tasks of their own that
+/// [`LeaseTable::released`] waits for.
+struct HeldShards {
+    table: LeaseTable,
+    mapping: String,
+    shards: HashMap<String, Held>,
+}
+
+impl HeldShards {
+    fn new(table: &LeaseTable, mapping: &str) -> Self {
+        table
+            .stopping
+            .coordinators
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        HeldShards {
+            table: table.clone(),
+            mapping: mapping.to_string(),
+            shards: HashMap::new(),
+        }
+    }
+}
+
+impl Drop for HeldShards {
+    fn drop(&mut self) {
+        let held: Vec<(String, u64)> = self
+            .shards
+            .drain()
+            .map(|(shard, h)| {
+                h.worker.abort();
+                (shard, h.counter)
+            })
+            .collect();
+        if let (false, Ok(rt)) = (held.is_empty(), tokio::runtime::Handle::try_current()) {
+            let (table, mapping) = (self.table.clone(), self.mapping.clone());
+            let release = rt.spawn(async move {
+                for (shard, counter) in held {
+                    match table.release(&mapping, &shard, counter).await {
+                        Ok(true) => tracing::info!(mapping = %mapping, shard, "lease released"),
+                        Ok(false) => {}
+                        Err(e) => tracing::warn!(mapping = %mapping, shard, error = %e, "lease not released"),
+                    }
+                }
+            });
+            let mut releases = self.table.stopping.releases.lock();
+            releases.retain(|r| !r.is_finished());
+            releases.push(release);
+        }
+        self.table
+            .stopping
+            .coordinators
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
 async fn coordinate(table: LeaseTable, reader: Arc<dyn ShardReader>, mapping: ShardMapping) {
     let name = mapping.name();
     // Renewals every third of the duration; looking for leases to take twice as often, so a
     // dead node's shards move soon after they expire.
     let mut ticks = tokio::time::interval((table.duration / 6).max(Duration::from_millis(20)));
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut held: HashMap<String, Held> = HashMap::new();
+    let mut shards = HeldShards::new(&table, &name);
+    let held = &mut shards.shards;
     let mut seen: HashMap<String, Seen> = HashMap::new();
     let mut workers: JoinSet<(String, Result<(), String>)> = JoinSet::new();
     let mut passes: u32 = 0;
@@ -446,7 +567,7 @@ async fn coordinate(table: LeaseTable, reader: Arc<dyn ShardReader>, mapping: Sh
             &mapping,
             &name,
             passes.is_multiple_of(SYNC_EVERY),
-            &mut held,
+            held,
             &mut seen,
             &mut workers,
         )

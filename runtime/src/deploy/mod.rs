@@ -636,6 +636,10 @@ pub async fn serve_app(
     for t in rt.triggers.lock().drain(..) {
         t.abort();
     }
+    if let Some(cluster) = &opts.cluster {
+        // This node's shard leases go back now, for the other nodes to take at once.
+        cluster.leases().released(Duration::from_secs(2)).await;
+    }
     let _ = stop_tx.send(true);
     let _ = tokio::join!(server, admin);
     if let Some(w) = watcher {
