@@ -7,7 +7,7 @@
 //! items under the paths the triggers and deploy code use (`crate::host::Host`,
 //! `crate::host::log::LogSink`...).
 //!
-//! The API reaches the tables through the seam ([`crate::tables`]): in cluster mode
+//! The API reaches the tables through the seam ([`crate::api::backend`]): in cluster mode
 //! (`tarn serve --engine`) the calls go to the remote engine, after the same grants check, and
 //! its DynamoDB exceptions reach the guest under their names; there, a deferred sync is the
 //! engine's (an acknowledged write is durable), so the scope below costs nothing.

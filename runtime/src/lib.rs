@@ -11,6 +11,5 @@ pub mod maintenance;
 pub mod metrics;
 pub mod server;
 pub mod signing;
-pub mod tables;
 pub mod transfer;
 pub mod triggers;

@@ -7,7 +7,9 @@
 //! - streams: 3,000 writes made directly to the engine (1,000 orders, then two rounds of
 //!   changes that also move orders between customers) end in exact totals; a second mapping
 //!   (the `stream-order` test guest) sees every record at least once and each key's versions
-//!   in order; with several shards, the leases end up spread over more than one node;
+//!   in order; with several shards, the leases end up spread over more than one node; each
+//!   node's `/_tarn/status` lists the shards it holds with their checkpoints, as the lease
+//!   table does;
 //! - failover: a node holding leases is killed (SIGKILL) while the records are handled; the
 //!   others hold its shards within twice the lease duration (read in the lease table), and
 //!   the totals still come out exact, and per-key order is kept;
@@ -274,6 +276,29 @@ async fn mapping_leases(
         .collect()
 }
 
+/// What the nodes' `/_tarn/status` say they hold: shard -> (node, checkpoint).
+async fn reported_shards(nodes: &[Server]) -> BTreeMap<String, (Option<String>, Option<String>)> {
+    let mut out = BTreeMap::new();
+    for n in nodes {
+        let v = n.admin("GET", "/_tarn/status", None).await.json();
+        let m = &v["streams"][MAPPING];
+        for (shard, c) in m["shards"].as_object().into_iter().flatten() {
+            let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
+            out.insert(shard.clone(), (text(&m["node"]), text(&c["checkpoint"])));
+        }
+    }
+    out
+}
+
+/// The leases of shards not finished: shard -> (owner, checkpoint).
+async fn active_leases(engine: &Engine) -> BTreeMap<String, (Option<String>, Option<String>)> {
+    leases(engine)
+        .await
+        .into_iter()
+        .filter(|(_, (_, c))| c.as_deref() != Some("SHARD_END"))
+        .collect()
+}
+
 /// The owners of the leases of shards not finished.
 async fn active_owners(engine: &Engine) -> BTreeMap<String, Option<String>> {
     leases(engine)
@@ -329,6 +354,25 @@ async fn streams_scenario(engine: Engine, shards: usize) {
     expect_order_kept(&engine, &nodes).await;
     let owners = active_owners(&engine).await;
     assert!(owners.len() >= shards, "{owners:?}");
+    // Each node's status names the shards it holds and their checkpoints, as the lease table
+    // does (once every record is done, the checkpoints stay put).
+    let reported = within(Duration::from_secs(10), || async {
+        reported_shards(&nodes).await == active_leases(&engine).await
+    })
+    .await;
+    assert!(
+        reported.is_some(),
+        "the nodes report {:?}\nthe lease table says {:?}",
+        reported_shards(&nodes).await,
+        active_leases(&engine).await
+    );
+    assert!(
+        reported_shards(&nodes)
+            .await
+            .values()
+            .all(|(_, c)| c.is_some()),
+        "a held shard without a checkpoint"
+    );
     if shards > 1 {
         // Balancing converges by one steal per pass: give it a few passes.
         let spread = within(Duration::from_secs(10), || async {

@@ -9,13 +9,14 @@
 //! `tarn-wire` crate; `ops` holds the handlers, and `crate::transfer` the export and import
 //! files and jobs the handlers start.
 
+pub mod backend;
 pub(crate) mod ops;
 
 use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::tables::{Backend, EmbeddedTables, RemoteTables, TableBackend};
+use crate::api::backend::{Backend, EmbeddedTables, RemoteTables, TableBackend};
 
 /// The DynamoDB JSON codec (the `tarn-wire` crate) at the path it had before it became a crate,
 /// for the callers outside the API that still name it so.
@@ -73,7 +74,7 @@ impl Api {
         self
     }
 
-    /// Where the tables are: the seam ([`crate::tables`]) every operation goes through.
+    /// Where the tables are: the seam ([`crate::api::backend`]) every operation goes through.
     pub fn backend(&self) -> &Backend {
         &self.backend
     }
@@ -120,7 +121,7 @@ impl Api {
     }
 
     /// This process's store: the tables' in embedded mode (the operation handlers', through
-    /// [`crate::tables::EmbeddedTables`]); in cluster mode a local store that holds no table,
+    /// [`crate::api::backend::EmbeddedTables`]); in cluster mode a local store that holds no table,
     /// kept for the store's own upkeep.
     pub fn store(&self) -> &Arc<tarn_store::Store> {
         &self.store

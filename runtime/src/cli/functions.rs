@@ -536,6 +536,13 @@ pub async fn run(cmd: FunctionsCommand) -> Result<()> {
                     text(&m["checkpoint"]),
                     text(&m["last_error"])
                 )?;
+                for (shard, c) in m["shards"].as_object().into_iter().flatten() {
+                    out!(
+                        "         shard {shard} held by {}  checkpoint {}",
+                        text(&m["node"]),
+                        text(&c["checkpoint"])
+                    )?;
+                }
             }
             for (name, s) in v["schedules"].as_object().into_iter().flatten() {
                 out!("schedule {name}")?;

@@ -14,7 +14,7 @@
 //! node's own store is a scratch one in a temporary directory, holding nothing that matters;
 //! `--data-dir` keeps only the admin token and the compiled-code cache.
 //! The health checks report the engine's reachability, the console shows the engine's tables,
-//! and `/metrics` counts the requests the node forwards (see [`crate::tables`]).
+//! and `/metrics` counts the requests the node forwards (see [`crate::api::backend`]).
 //!
 //! `--cache-size` is the store's block cache (see [`tarn_store::StoreOptions::cache_bytes`]):
 //! reads of a table larger than it find the blocks it does not hold on disk, or in the OS's
@@ -315,7 +315,7 @@ impl Running {
         // The store's own upkeep; the tables' sizes for the metrics, through the seam.
         let store = api.store().clone();
         let metrics = api.metrics().clone();
-        let tables = crate::tables::Tables::of(&api);
+        let tables = crate::api::backend::Tables::of(&api);
         // On a cluster node the port is a proxy in front of the engine the tables' seam holds:
         // a client's request goes there byte for byte (see `server::dynamodb`).
         let engine = tables.engine().cloned();

@@ -691,6 +691,14 @@ async fn take_pass(
             },
         );
     }
+    // The status shows the shards this node holds, and their checkpoints.
+    mapping.hold_shards(
+        &table.node_id,
+        held.keys().map(|shard| {
+            let lease = leases.iter().find(|l| l.shard == *shard);
+            (shard.as_str(), lease.and_then(|l| l.checkpoint.as_deref()))
+        }),
+    );
     Ok(())
 }
 

@@ -96,7 +96,7 @@ pub async fn metrics(
 ) -> hyper::Response<ResponseBody> {
     crate::metrics::endpoint::answer(
         rt.host().api().metrics(),
-        crate::tables::Tables::of(rt.host().api()).sizes(),
+        crate::api::backend::Tables::of(rt.host().api()).sizes(),
         rt.metrics_access(),
         req.method(),
         authorized(rt, req),
@@ -114,7 +114,7 @@ pub async fn metrics(
 /// while the engine does not answer (checked at most every two seconds), and `"node"` names
 /// the node.
 pub async fn health(rt: &Runtime) -> hyper::Response<ResponseBody> {
-    use crate::tables::{Health, Tables};
+    use crate::api::backend::{Health, Tables};
     let version = rt.current().version;
     let node = rt.cluster().map(|c| c.node_id().to_string());
     let (status, store) = match Tables::of(rt.host.api()).health().await {

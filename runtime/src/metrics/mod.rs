@@ -35,7 +35,7 @@
 //!     .unwrap();
 //!
 //! // `tarn serve` does this every ten seconds; here the step is closed by hand.
-//! let sizes = tarn::tables::Tables::of(&api).sizes().await;
+//! let sizes = tarn::api::backend::Tables::of(&api).sizes().await;
 //! api.metrics().sample(step_end(1_700_000_000), sizes);
 //!
 //! let music: TableHistory = api.metrics().history().table("Music");
@@ -72,7 +72,7 @@
 //!   (its DynamoDB port's proxy, and `Api::call`'s forwarding for functions and the console)
 //!   are recorded the same way, their table named by the request body and their outcome by
 //!   the engine's answer; table sizes and item counts are the engine's `DescribeTable`
-//!   (the samples and scrapes take sizes from the tables' seam, `crate::tables`, which reads
+//!   (the samples and scrapes take sizes from the tables' seam, `crate::api::backend`, which reads
 //!   the store's or the engine's). Consumed capacity is not counted there (the engine reports it
 //!   only to requests that ask for it).
 //!
@@ -258,7 +258,7 @@ impl Metrics {
 
     /// Closes the history step ending at `t` (seconds since the Unix epoch; see [`step_end`]):
     /// one point per table and function, `sizes` being every table and index with its size
-    /// now (the tables' seam answers them: `crate::tables::Tables::sizes`). Forgets the
+    /// now (the tables' seam answers them: `crate::api::backend::Tables::sizes`). Forgets the
     /// figures of tables that two samples in a row did not find (one could miss a table
     /// created while they were listed).
     pub fn sample(&self, t: u64, sizes: Vec<(String, String, u64, u64)>) {

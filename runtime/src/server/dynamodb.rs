@@ -87,8 +87,8 @@ pub fn operation_for_target(target: &str) -> Option<String> {
 /// `healthy: <host>` as DynamoDB answers it; 503 with a line saying why otherwise (`degraded:
 /// tarn: ...` while the disk is below the reserve or, on a cluster node, while the engine does
 /// not answer; `unhealthy: tarn: ...` once the store failed).
-pub fn health_answer(health: &crate::tables::Health, host: &str) -> (StatusCode, Bytes) {
-    use crate::tables::Health;
+pub fn health_answer(health: &crate::api::backend::Health, host: &str) -> (StatusCode, Bytes) {
+    use crate::api::backend::Health;
     match health {
         Health::Healthy => (StatusCode::OK, Bytes::from(format!("healthy: {host}"))),
         Health::DiskFull(why) => (
@@ -175,7 +175,7 @@ impl DynamoDbService {
                 .map(str::to_owned)
                 .or_else(|| req.uri().authority().map(|a| a.to_string()))
                 .unwrap_or_default();
-            let health = crate::tables::Tables::of(&self.api).health().await;
+            let health = crate::api::backend::Tables::of(&self.api).health().await;
             let (status, body) = health_answer(&health, &host);
             let mut resp = response(status, body, request_id);
             resp.headers_mut()

@@ -1,6 +1,7 @@
 //! What the triggers report about themselves: per stream mapping, records processed and failed,
 //! retries, the last error, the checkpoint, the iterator age and the delay from a write to its
-//! invocation; per schedule, the last and next run, runs, failures and skipped ticks. The admin
+//! invocation (and in cluster mode, this node's name and the shards it holds leases on, each
+//! with its checkpoint); per schedule, the last and next run, runs, failures and skipped ticks. The admin
 //! API serves it at `GET /_tarn/status` (and `tarn status` prints it).
 
 use std::collections::{BTreeMap, VecDeque};
@@ -27,6 +28,11 @@ pub struct MappingStatus {
     pub checkpoint: Option<u64>,
     /// Age of the oldest record not yet accepted, in milliseconds (0: caught up).
     pub iterator_age_ms: u64,
+    /// Cluster mode: the shards whose leases this node holds, with their checkpoints (the
+    /// engine's sequence number through which every record is done, or `SHARD_END`).
+    pub shards: BTreeMap<String, Option<String>>,
+    /// Cluster mode: this node's name (`--node-id`), the owner of the leases in `shards`.
+    pub node: Option<String>,
     delays_ms: VecDeque<u64>,
 }
 
@@ -60,6 +66,10 @@ impl MappingStatus {
             "iterator_age_ms": self.iterator_age_ms,
             "delay_ms_p50": self.delay_quantile(0.5),
             "delay_ms_p99": self.delay_quantile(0.99),
+            "node": self.node,
+            "shards": self.shards.iter().map(|(shard, checkpoint)| {
+                (shard.clone(), json!({"checkpoint": checkpoint}))
+            }).collect::<serde_json::Map<String, Value>>(),
         })
     }
 }

@@ -7,7 +7,7 @@
 //! `dynamodb/PutItem?region=eu-west-1`) and then sees that region's tables; without it, the
 //! server's region (`tarn serve --region`).
 //!
-//! The table endpoints go through [`crate::tables::Tables`]: on a cluster node
+//! The table endpoints go through [`crate::api::backend::Tables`]: on a cluster node
 //! (`tarn serve --engine`) they list, describe, scan and edit the engine's tables.
 //!
 //! | endpoint | answer |
@@ -106,7 +106,7 @@ pub async fn handle(
         }
     };
     // The tables, wherever they live (the engine's, on a cluster node).
-    let seam = crate::tables::Tables::of(&api);
+    let seam = crate::api::backend::Tables::of(&api);
     let segments: Vec<&str> = path.split('/').collect();
     match (method.as_str(), segments.as_slice()) {
         ("GET", ["session"]) => http::json(
@@ -168,7 +168,7 @@ pub async fn handle(
 
 /// Runs DynamoDB `operation` through the API, answering its response or its error as the
 /// DynamoDB port would (status, `__type`, message).
-async fn dynamodb(tables: &crate::tables::Tables, operation: &str, body: Value) -> Response {
+async fn dynamodb(tables: &crate::api::backend::Tables, operation: &str, body: Value) -> Response {
     if !tables.api().supports(operation) {
         return http::error(
             400,

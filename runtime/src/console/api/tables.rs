@@ -8,10 +8,10 @@ use futures_util::future::join_all;
 use serde_json::{json, Value};
 
 use super::Response;
+use crate::api::backend::Tables;
 use crate::console::cost::{self, Usage};
 use crate::console::{http, Console};
 use crate::metrics::TableHistory;
-use crate::tables::Tables;
 
 /// Most stream records one answer carries.
 const MAX_STREAM_RECORDS: usize = 100;

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::lanes::Lane;
-use crate::tables::StreamLog;
+use crate::api::backend::StreamLog;
 
 /// What a checkpoint holds: the stream, how far it was read, and what still waits.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -81,7 +81,7 @@ mod tests {
         let open = || {
             let store = tarn_store::Store::open(dir.path()).unwrap();
             let api = crate::api::Api::new(std::sync::Arc::new(store));
-            let log = crate::tables::EmbeddedTables.stream_log(&api, "t");
+            let log = crate::api::backend::EmbeddedTables.stream_log(&api, "t");
             (api, log)
         };
         let (api, log) = open();

@@ -53,9 +53,9 @@ pub use self::mapping::{
 pub use self::shard::{ShardLease, ShardMapping, ShardReader};
 use super::status::{MappingStatus, TriggerStatus};
 use super::Functions;
+use crate::api::backend::{Backend, StreamLog};
 use crate::api::Api;
 use crate::host::{new_request_id, sharing_syncs, FunctionKind, Host, LoadedFunction};
-use crate::tables::{Backend, StreamLog};
 
 /// Reading ahead stops while this many records wait in blocked keys' queues.
 const MAX_PENDING: usize = 10_000;

@@ -4,7 +4,7 @@
 //!
 //! Two seams keep this testable and free of the cluster's details:
 //! - [`ShardReader`]: the engine's Streams API (DescribeTable's stream ARN, DescribeStream's
-//!   shards, GetShardIterator, GetRecords); [`crate::tables::Tables`] implements it over the
+//!   shards, GetShardIterator, GetRecords); [`crate::api::backend::Tables`] implements it over the
 //!   tables' seam (the engine's Streams API in engine mode);
 //! - [`ShardLease`]: the lease a shard is processed under; its checkpoint is a conditional
 //!   write that fails once another node took the lease.
@@ -27,7 +27,7 @@ use tarn_store::schema::{ChangeKind, StreamViewType};
 use tarn_store::stream::StreamRecord;
 use tokio::task::JoinSet;
 
-pub use crate::tables::{BoxFuture, ShardInfo, ShardRead, ShardReader};
+pub use crate::api::backend::{BoxFuture, ShardInfo, ShardRead, ShardReader};
 
 use super::lanes::{key_of, lane_of, Finished, Job, Lane, Outcome};
 use super::{failure, Mapping};
@@ -80,8 +80,29 @@ impl ShardMapping {
     }
 
     /// The tables the mapping reads and writes, through the seam (its stream is read there).
-    pub fn tables(&self) -> crate::tables::Tables {
-        crate::tables::Tables::of(self.0.api())
+    pub fn tables(&self) -> crate::api::backend::Tables {
+        crate::api::backend::Tables::of(self.0.api())
+    }
+
+    /// Notes in the mapping's status that `node` holds the leases of `shards` (shard, its
+    /// checkpoint when taken) and no others; a shard already listed keeps the checkpoint its
+    /// worker last wrote.
+    pub fn hold_shards<'a>(
+        &self,
+        node: &str,
+        shards: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+    ) {
+        let mut st = self.0.status.lock();
+        st.node = Some(node.to_string());
+        let mut kept = std::collections::BTreeMap::new();
+        for (shard, checkpoint) in shards {
+            let c = st
+                .shards
+                .remove(shard)
+                .unwrap_or_else(|| checkpoint.map(str::to_string));
+            kept.insert(shard.to_string(), c);
+        }
+        st.shards = kept;
     }
 
     /// Notes an error in the mapping's status.
@@ -365,6 +386,9 @@ impl Worker {
             return Ok(());
         }
         self.lease.checkpoint(&through).await?;
+        if let Some(c) = self.mapping.status.lock().shards.get_mut(&self.shard.shard) {
+            *c = Some(through.clone());
+        }
         match first_pending {
             Some(p) => self.records = self.records.split_off(&p),
             None => self.records.clear(),

@@ -46,6 +46,11 @@
 //! at it (no reference cycle). The embedded side needs nothing but that context: the
 //! operation handlers (`api::ops`) are its bodies, and reach the store through it.
 //!
+//! It lives under `api` because the two hold each other by nature: the API holds its backend,
+//! and the backend runs the API's operation handlers with the API's context. Everything else
+//! (the console, the health checks, the metrics, the triggers, the cluster) reaches tables
+//! through here: [`Tables`] for what the API's calls do not cover.
+//!
 //! What stays on the store directly, outside the seam, is the store's own business: upkeep
 //! (TTL sweeps, stream trimming), backups and PITR, exports and imports, the store's failure
 //! watch, and the embedded stream trigger's local checkpoints. In engine mode those are the
