@@ -123,7 +123,7 @@ impl TableBackend for RemoteTables {
     }
 
     /// [`TableBackend::latest_stream_records`] through the engine's Streams API: every shard of the
-    /// table's latest stream read from its trim horizon (at most [`MAX_PAGES_PER_SHARD`] pages
+    /// table's latest stream read from its trim horizon (at most `MAX_PAGES_PER_SHARD` pages
     /// each), the newest `limit` records kept.
     async fn latest_stream_records(
         &self,

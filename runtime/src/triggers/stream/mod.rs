@@ -28,6 +28,13 @@
 //!   checkpoint, the iterator age and the delay from a write to its invocation (p50/p99) through
 //!   [`super::status`].
 //!
+//! - **Through the tables' seam.** This worker is the embedded store's: it reads the table's
+//!   stream log and keeps its checkpoint through the seam's embedded side
+//!   ([`crate::api::backend::StreamLog`]: the store's own records and sequence numbers, every
+//!   shard in one sequence, the checkpoint beside the handler's writes for one sync). On a
+//!   cluster node the mappings run [`shard`]'s workers instead, one per leased shard of the
+//!   engine's stream, reading through [`crate::api::backend::Tables`] as a [`ShardReader`].
+//!
 //! [`mapping`] holds a mapping's definition (`[[stream]]`) and its settings with defaults.
 
 mod checkpoint;
