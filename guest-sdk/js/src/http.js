@@ -20,6 +20,8 @@
 
 import { TableError } from './errors.js';
 import { writeLog } from './host.js';
+import { pathnameOf, urlOf } from './request.js';
+import { SdkResponse, webResponse } from './response.js';
 import { toJson } from './types.js';
 
 /** An error that becomes a response: `status` and a JSON body `{"error": message}`. */
@@ -44,12 +46,14 @@ export class HttpError extends Error {
  * @param {Record<string, string>} [headers]
  */
 export function json(value, status = 200, headers = {}) {
-  return new Response(toJson(value), { status, headers: { 'content-type': 'application/json', ...headers } });
+  return new SdkResponse(toJson(value), status, { 'content-type': 'application/json', ...headers });
 }
 
 /** A `text/plain` response. @param {string} body @param {number} [status] @param {Record<string, string>} [headers] */
 export function text(body, status = 200, headers = {}) {
-  return new Response(body, { status, headers: { 'content-type': 'text/plain; charset=utf-8', ...headers } });
+  const all = { 'content-type': 'text/plain; charset=utf-8', ...headers };
+  // A string body is written as it is (src/response.js); any other body the web's Response takes.
+  return typeof body === 'string' ? new SdkResponse(body, status, all) : new Response(body, { status, headers: all });
 }
 
 /**
@@ -68,25 +72,66 @@ export async function readJson(req) {
 /** What a handler returned, as a Response. */
 export function toResponse(result) {
   if (result instanceof Response) return result;
-  if (result == null) return new Response(null, { status: 204 });
+  if (result == null) return new SdkResponse(null, 204, {});
   if (typeof result === 'string') return text(result);
   if (typeof result === 'object') return json(result);
   throw new TypeError(`a handler returned ${typeof result}; return a Response, object, array, string or null`);
 }
 
+/** The Response for an exception `e` a handler threw on `req`. */
+function failure(e, req, ctx) {
+  if (e instanceof HttpError) return e.toResponse();
+  if (e instanceof TableError) {
+    if (e.httpStatus >= 500) writeLog('error', `${req.method} ${ctx.url.pathname}: ${e.name}: ${e.message}`);
+    return new HttpError(e.httpStatus, `${e.name}: ${e.message}`).toResponse();
+  }
+  writeLog('error', `${req.method} ${ctx.url.pathname} failed: ${e && e.stack ? e.stack : e}`);
+  return new HttpError(500, 'internal error').toResponse();
+}
+
+/** What `result` (a handler's return value) answers, or the failure its conversion threw. */
+function answer(result, req, ctx) {
+  try {
+    return toResponse(result);
+  } catch (e) {
+    return failure(e, req, ctx);
+  }
+}
+
+/**
+ * Calls `handler`, turning its result or exception into a Response: at once for a handler that
+ * returns a value, as a promise for one that returns a promise (an async handler).
+ */
+function settle(handler, req, ctx) {
+  let result;
+  try {
+    result = handler(req, ctx);
+  } catch (e) {
+    return failure(e, req, ctx);
+  }
+  if (result && typeof result.then === 'function') {
+    return Promise.resolve(result).then((r) => answer(r, req, ctx), (e) => failure(e, req, ctx));
+  }
+  return answer(result, req, ctx);
+}
+
 /** Calls `handler`, turning its result or exception into a Response. */
 export async function runHandler(handler, req, ctx) {
-  try {
-    return toResponse(await handler(req, ctx));
-  } catch (e) {
-    if (e instanceof HttpError) return e.toResponse();
-    if (e instanceof TableError) {
-      if (e.httpStatus >= 500) writeLog('error', `${req.method} ${ctx.url.pathname}: ${e.name}: ${e.message}`);
-      return new HttpError(e.httpStatus, `${e.name}: ${e.message}`).toResponse();
-    }
-    writeLog('error', `${req.method} ${ctx.url.pathname} failed: ${e && e.stack ? e.stack : e}`);
-    return new HttpError(500, 'internal error').toResponse();
-  }
+  return settle(handler, req, ctx);
+}
+
+/** A handler's context: `params`, and `url` (parsed on first use, once) and its `query`. */
+function context(req, params) {
+  let url = null;
+  return {
+    params,
+    get url() {
+      return (url ??= urlOf(req));
+    },
+    get query() {
+      return this.url.searchParams;
+    },
+  };
 }
 
 function segments(path) {
@@ -142,21 +187,31 @@ export class Router {
    * @returns {Promise<Response>}
    */
   async handle(req) {
-    const url = new URL(req.url);
-    const path = segments(url.pathname);
+    return this.dispatch(req);
+  }
+
+  /**
+   * Routes `req`: the response, or a promise of it when the handler is async. (What `handle`
+   * does, without a promise for a handler that answers at once: the component's export calls
+   * this.)
+   * @param {Request} req
+   * @returns {Response | Promise<Response>}
+   */
+  dispatch(req) {
+    const pathname = pathnameOf(req);
+    const path = segments(pathname);
+    const reqMethod = req.method;
     const allowed = [];
     for (const { method, segs, handler } of this.routes) {
       const params = match(segs, path);
       if (!params) continue;
-      if (method === null || method === req.method || (method === 'GET' && req.method === 'HEAD')) {
-        return runHandler(handler, req, { params, query: url.searchParams, url });
+      if (method === null || method === reqMethod || (method === 'GET' && reqMethod === 'HEAD')) {
+        return settle(handler, req, context(req, params));
       }
       if (!allowed.includes(method)) allowed.push(method);
     }
-    if (!allowed.length) return new HttpError(404, `no route for ${url.pathname}`).toResponse();
-    const r = new HttpError(405, `method ${req.method} not allowed`).toResponse();
-    r.headers.set('allow', allowed.join(', '));
-    return r;
+    if (!allowed.length) return new HttpError(404, `no route for ${pathname}`).toResponse();
+    return json({ error: `method ${reqMethod} not allowed` }, 405, { allow: allowed.join(', ') });
   }
 }
 
@@ -164,7 +219,10 @@ export class Router {
 let server = null;
 let viaExport = false;
 
-/** The request handler `httpHandler` registered (null before): what the component export runs. */
+/**
+ * The request handler `httpHandler` registered (null before): what the component export runs.
+ * It returns the Response, or a promise of it for an async handler.
+ */
 export function httpServer() {
   return server;
 }
@@ -188,15 +246,13 @@ export function useIncomingHandler() {
  * @returns {(req: Request) => Promise<Response>}
  */
 export function httpHandler(handler) {
-  const serve = handler instanceof Router
-    ? (req) => handler.handle(req)
-    : (req) => {
-      const url = new URL(req.url);
-      return runHandler(handler, req, { params: {}, query: url.searchParams, url });
-    };
-  server = serve;
+  const dispatch = handler instanceof Router
+    ? (req) => handler.dispatch(req)
+    : (req) => settle(handler, req, context(req, {}));
+  server = dispatch;
+  const serve = async (req) => dispatch(req);
   if (!viaExport && typeof addEventListener === 'function') {
-    addEventListener('fetch', (event) => event.respondWith(serve(event.request)));
+    addEventListener('fetch', (event) => event.respondWith(serve(event.request).then(webResponse)));
   }
   return serve;
 }
