@@ -24,6 +24,8 @@ import { pathnameOf, urlOf } from './request.js';
 import { SdkResponse, webResponse } from './response.js';
 import { toJson } from './types.js';
 
+const TEXT = 'text/plain; charset=utf-8';
+
 /** An error that becomes a response: `status` and a JSON body `{"error": message}`. */
 export class HttpError extends Error {
   /** @param {number} status @param {string} message */
@@ -46,14 +48,14 @@ export class HttpError extends Error {
  * @param {Record<string, string>} [headers]
  */
 export function json(value, status = 200, headers = {}) {
-  return new SdkResponse(toJson(value), status, { 'content-type': 'application/json', ...headers });
+  return new SdkResponse(toJson(value), status, 'application/json', headers);
 }
 
 /** A `text/plain` response. @param {string} body @param {number} [status] @param {Record<string, string>} [headers] */
 export function text(body, status = 200, headers = {}) {
-  const all = { 'content-type': 'text/plain; charset=utf-8', ...headers };
   // A string body is written as it is (src/response.js); any other body the web's Response takes.
-  return typeof body === 'string' ? new SdkResponse(body, status, all) : new Response(body, { status, headers: all });
+  if (typeof body === 'string') return new SdkResponse(body, status, TEXT, headers);
+  return new Response(body, { status, headers: { 'content-type': TEXT, ...headers } });
 }
 
 /**
@@ -72,7 +74,7 @@ export async function readJson(req) {
 /** What a handler returned, as a Response. */
 export function toResponse(result) {
   if (result instanceof Response) return result;
-  if (result == null) return new SdkResponse(null, 204, {});
+  if (result == null) return new SdkResponse(null, 204, null);
   if (typeof result === 'string') return text(result);
   if (typeof result === 'object') return json(result);
   throw new TypeError(`a handler returned ${typeof result}; return a Response, object, array, string or null`);
@@ -121,36 +123,75 @@ export async function runHandler(handler, req, ctx) {
 }
 
 /** A handler's context: `params`, and `url` (parsed on first use, once) and its `query`. */
-function context(req, params) {
-  let url = null;
-  return {
-    params,
-    get url() {
-      return (url ??= urlOf(req));
-    },
-    get query() {
-      return this.url.searchParams;
-    },
-  };
+class Context {
+  #req;
+  #url = null;
+
+  constructor(req, params) {
+    this.#req = req;
+    /** The route's `:name` (and `*`) values. */
+    this.params = params;
+  }
+
+  /** The request's URL. */
+  get url() {
+    return (this.#url ??= urlOf(this.#req));
+  }
+
+  /** The URL's query (`url.searchParams`). */
+  get query() {
+    return this.url.searchParams;
+  }
 }
 
-function segments(path) {
+function context(req, params) {
+  return new Context(req, params);
+}
+
+function split(path) {
   return path.split('/').filter(Boolean);
 }
 
+/** The segments of paths seen before (a reused instance sees the same few paths again). */
+const seen = new Map();
+const SEEN_MAX = 256;
+
+/** `path`'s non-empty segments (an array the caller must not change). */
+function segments(path) {
+  let segs = seen.get(path);
+  if (!segs) {
+    segs = split(path);
+    if (seen.size < SEEN_MAX) seen.set(path, segs);
+  }
+  return segs;
+}
+
+/** A pattern's segments, compiled once: `{ literal }`, `{ param }` (`:name`) or `{ rest: true }` (`*`). */
+function compile(segs) {
+  return segs.map((seg) => {
+    if (seg === '*') return { rest: true };
+    if (seg.startsWith(':')) return { param: seg.slice(1) };
+    return { literal: seg };
+  });
+}
+
 function match(pattern, path) {
-  const params = {};
+  let params = null;
   for (let i = 0; i < pattern.length; i++) {
     const seg = pattern[i];
-    if (seg === '*') {
+    if (seg.literal !== undefined) {
+      if (seg.literal !== path[i]) return null;
+      continue;
+    }
+    params ??= {};
+    if (seg.rest) {
       params['*'] = path.slice(i).map(decodeURIComponent).join('/');
       return params;
     }
     if (i >= path.length) return null;
-    if (seg.startsWith(':')) params[seg.slice(1)] = decodeURIComponent(path[i]);
-    else if (seg !== path[i]) return null;
+    params[seg.param] = decodeURIComponent(path[i]);
   }
-  return pattern.length === path.length ? params : null;
+  return pattern.length === path.length ? params ?? {} : null;
 }
 
 /**
@@ -168,9 +209,9 @@ export class Router {
 
   /** Adds `handler` for `method` (null: any) on `pattern`. */
   route(method, pattern, handler) {
-    const segs = segments(pattern);
+    const segs = split(pattern);
     if (segs.slice(0, -1).includes('*')) throw new RangeError(`'*' must be the last segment of ${pattern}`);
-    this.routes.push({ method: method ? method.toUpperCase() : null, segs, handler });
+    this.routes.push({ method: method ? method.toUpperCase() : null, segs, handler, compiled: compile(segs) });
     return this;
   }
 
@@ -200,11 +241,13 @@ export class Router {
   dispatch(req) {
     const pathname = pathnameOf(req);
     const path = segments(pathname);
-    const reqMethod = req.method;
+    // The method is read only when a matching route has one (reading it is a host call).
+    let reqMethod = null;
     const allowed = [];
-    for (const { method, segs, handler } of this.routes) {
-      const params = match(segs, path);
+    for (const { method, compiled, handler } of this.routes) {
+      const params = match(compiled, path);
       if (!params) continue;
+      if (method !== null) reqMethod ??= req.method;
       if (method === null || method === reqMethod || (method === 'GET' && reqMethod === 'HEAD')) {
         return settle(handler, req, context(req, params));
       }

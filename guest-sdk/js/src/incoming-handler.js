@@ -15,12 +15,13 @@
 import { httpServer } from './http.js';
 import { writeLog } from './host.js';
 import { IncomingRequest } from './request.js';
-import { partsOf } from './response.js';
+import { headerRecord, partsOf } from './response.js';
 
 /** The largest write `blocking-write-and-flush` takes. */
 export const WRITE_CHUNK = 4096;
 
 const encoder = new TextEncoder();
+const CACHED_MAX = 64;
 /** Header values as bytes, for the few the SDK's responses repeat (content types). */
 const valueBytes = new Map();
 
@@ -28,9 +29,37 @@ function bytesOf(value) {
   let b = valueBytes.get(value);
   if (!b) {
     b = encoder.encode(value);
-    if (valueBytes.size < 64) valueBytes.set(value, b);
+    if (valueBytes.size < CACHED_MAX) valueBytes.set(value, b);
   }
   return b;
+}
+
+/** The head of an SDK response with a content type alone, by type: `[['content-type', bytes]]`. */
+const typeHeads = new Map();
+const NO_HEADERS = [];
+
+function typeHead(type) {
+  if (type === null) return NO_HEADERS;
+  let head = typeHeads.get(type);
+  if (!head) {
+    head = [['content-type', encoder.encode(type)]];
+    if (typeHeads.size < CACHED_MAX) typeHeads.set(type, head);
+  }
+  return head;
+}
+
+/** The last short string body and its bytes (a function often answers the same text). */
+let lastText = null;
+let lastBytes = null;
+
+function textBytes(body) {
+  if (body === lastText) return lastBytes;
+  const bytes = encoder.encode(body);
+  if (body.length <= 1024) {
+    lastText = body;
+    lastBytes = bytes;
+  }
+  return bytes;
 }
 
 /** Whether `v` is a promise (or any thenable). */
@@ -39,10 +68,11 @@ function isThenable(v) {
 }
 
 /**
- * The header pairs of an SDK response's header record: names in lower case, values trimmed,
- * names that differ only in case joined with `, ` (what the web's `Headers` makes of it).
+ * The head (`[name, bytes]` pairs) of an SDK response's header record: names in lower case,
+ * values trimmed, names that differ only in case joined with `, ` (what the web's `Headers`
+ * makes of it).
  */
-function recordPairs(headers) {
+function recordHead(headers) {
   const pairs = [];
   for (const key in headers) {
     const name = key.toLowerCase();
@@ -51,6 +81,13 @@ function recordPairs(headers) {
     if (same) same[1] = `${same[1]}, ${value}`;
     else pairs.push([name, value]);
   }
+  return pairs.map(([name, value]) => [name, bytesOf(value)]);
+}
+
+/** The head (`[name, bytes]` pairs) of a web `Headers`. */
+function headersHead(headers) {
+  const pairs = [];
+  for (const [name, value] of headers) pairs.push([name, bytesOf(value)]);
   return pairs;
 }
 
@@ -63,31 +100,46 @@ function recordPairs(headers) {
 export function incomingHandlerOver(types, server = httpServer) {
   const { Fields, IncomingBody, OutgoingBody, OutgoingResponse, ResponseOutparam } = types;
 
-  /** The outgoing head (headers wasi:http does not let a guest set are left out). */
-  function headOf(status, headers) {
-    const fields = new Fields();
-    for (const [name, value] of headers) {
+  /**
+   * The outgoing head (headers wasi:http does not let a guest set are left out). Each wasi call
+   * costs some microseconds: the headers go in one `from-list` (one `append` each only when the
+   * list holds one the host refuses), and a 200 (the default status) is not set.
+   */
+  function headOf(status, list) {
+    let fields = null;
+    if (Fields.fromList) {
       try {
-        fields.append(name, bytesOf(value));
+        fields = Fields.fromList(list);
       } catch {
-        // A forbidden header (connection, transfer-encoding ...) or an invalid one.
+        // A forbidden header (connection, transfer-encoding ...) or an invalid one: one by one.
+      }
+    }
+    if (!fields) {
+      fields = new Fields();
+      for (const [name, value] of list) {
+        try {
+          fields.append(name, value);
+        } catch {
+          // Left out.
+        }
       }
     }
     const out = new OutgoingResponse(fields);
-    out.setStatusCode(status);
+    if (status !== 200) out.setStatusCode(status);
     return out;
   }
 
   /**
-   * Sets the outparam to `status`, `headers` (name/value pairs) and `body` (a string or bytes),
-   * then writes the body. `state.set` tells whether the outparam was set, should this throw.
+   * Sets the outparam to `status`, `head` (`[name, bytes]` pairs) and `body` (a string or
+   * bytes), then writes the body. `state.set` tells whether the outparam was set, should this
+   * throw.
    */
-  function respond(responseOut, state, status, headers, body) {
-    const out = headOf(status, headers);
+  function respond(responseOut, state, status, head, body) {
+    const out = headOf(status, head);
     const outBody = out.body();
     ResponseOutparam.set(responseOut, { tag: 'ok', val: out });
     state.set = true;
-    const bytes = typeof body === 'string' ? encoder.encode(body) : body;
+    const bytes = typeof body === 'string' ? textBytes(body) : body;
     if (bytes.length) {
       const stream = outBody.write();
       if (bytes.length <= WRITE_CHUNK) {
@@ -106,12 +158,13 @@ export function incomingHandlerOver(types, server = httpServer) {
   function write(responseOut, state, response) {
     const parts = partsOf(response);
     if (parts) {
-      respond(responseOut, state, parts.status, recordPairs(parts.headers), parts.body ?? '');
+      const head = parts.headers ? recordHead(headerRecord(parts)) : typeHead(parts.type);
+      respond(responseOut, state, parts.status, head, parts.body ?? '');
       return undefined;
     }
     if (!(response instanceof Response)) throw new TypeError('the handler answered no Response');
     return response.arrayBuffer().then((buf) => {
-      respond(responseOut, state, response.status, response.headers, new Uint8Array(buf));
+      respond(responseOut, state, response.status, headersHead(response.headers), new Uint8Array(buf));
     });
   }
 
@@ -119,7 +172,7 @@ export function incomingHandlerOver(types, server = httpServer) {
   function fail(responseOut, state, e) {
     writeLog('error', `HTTP request failed: ${e && e.stack ? e.stack : e}`);
     if (!state.set) {
-      respond(responseOut, state, 500, [['content-type', 'application/json']], JSON.stringify({ error: 'internal error' }));
+      respond(responseOut, state, 500, typeHead('application/json'), JSON.stringify({ error: 'internal error' }));
     }
   }
 

@@ -7,7 +7,9 @@
 // `clone()` ...) is served by a real `Request` made from these parts on first use.
 //
 // Also `pathnameOf(req)` and `urlOf(req)`, which the Router uses: from the raw path when it needs
-// no URL parsing, for this request or any other `Request`.
+// no URL parsing, for this request or any other `Request`. Every wasi call costs some
+// microseconds, so each part (method, path, scheme and authority, headers, body) is asked for
+// only when needed: routing an `any` route asks for the path alone.
 
 /** How much one read of the request body asks for (a u64: a BigInt). */
 const READ_CHUNK = 65536n;
@@ -27,6 +29,9 @@ const decoder = new TextDecoder();
 /** A path whose URL pathname is itself: no characters URL parsing encodes, no dot segments. */
 const PLAIN_PATH = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/;
 const DOT_SEGMENT = /\/(\.|%2e)/i;
+/** Plain paths seen before (a reused instance sees the same few paths again). */
+const plainPaths = new Set();
+const PLAIN_PATHS_MAX = 256;
 
 /** Whether `e` is an input stream's `closed` error (the end of the body). */
 function isClosed(e) {
@@ -72,7 +77,7 @@ export class IncomingRequest {
   constructor(incoming, IncomingBody) {
     this[IN] = incoming;
     this[STATE] = {
-      IncomingBody, method: null, raw: null, url: null, headers: null, used: false, real: null,
+      IncomingBody, method: null, path: null, url: null, headers: null, used: false, real: null,
     };
   }
 
@@ -93,24 +98,21 @@ export class IncomingRequest {
     return s.method;
   }
 
-  /** `scheme://authority/path?query`, as the client sent them (unparsed). */
-  #raw() {
+  /** The path and query, as the client sent them (unparsed). */
+  #path() {
     const s = this[STATE];
-    if (s.raw === null) {
-      const incoming = this.#incoming();
-      const sc = incoming.scheme();
-      const scheme = !sc ? 'http' : sc.tag === 'other' ? sc.val : sc.tag.toLowerCase();
-      s.raw = { scheme, authority: incoming.authority() ?? 'localhost', path: incoming.pathWithQuery() ?? '/' };
-    }
-    return s.raw;
+    if (s.path === null) s.path = this.#incoming().pathWithQuery() ?? '/';
+    return s.path;
   }
 
   /** The parsed URL (once). */
   [URL_OF]() {
     const s = this[STATE];
     if (!s.url) {
-      const { scheme, authority, path } = this.#raw();
-      s.url = new URL(`${scheme}://${authority}${path}`);
+      const incoming = this.#incoming();
+      const sc = incoming.scheme();
+      const scheme = !sc ? 'http' : sc.tag === 'other' ? sc.val : sc.tag.toLowerCase();
+      s.url = new URL(`${scheme}://${incoming.authority() ?? 'localhost'}${this.#path()}`);
     }
     return s.url;
   }
@@ -119,10 +121,15 @@ export class IncomingRequest {
   [PATHNAME_OF]() {
     const s = this[STATE];
     if (s.url) return s.url.pathname;
-    const { path } = this.#raw();
+    const path = this.#path();
     const q = path.indexOf('?');
     const p = q < 0 ? path : path.slice(0, q);
-    return PLAIN_PATH.test(p) && !DOT_SEGMENT.test(p) ? p : this[URL_OF]().pathname;
+    if (plainPaths.has(p)) return p;
+    if (PLAIN_PATH.test(p) && !DOT_SEGMENT.test(p)) {
+      if (plainPaths.size < PLAIN_PATHS_MAX) plainPaths.add(p);
+      return p;
+    }
+    return this[URL_OF]().pathname;
   }
 
   /** The URL, as a string. */

@@ -1,7 +1,7 @@
 // The responses the SDK's own helpers make (`json`, `text`, errors, 204): a web `Response` to the
 // function's code (`instanceof Response`, `status`, `headers`, `text()` ... all work), that the
 // component's incoming handler writes straight to wasi:http from what it was made of (status, a
-// header record, a string body), without building a web `Response` and `Headers` and reading
+// content type and any other headers, a string body), without building a web `Response` and `Headers` and reading
 // the body back through `arrayBuffer()` on every request.
 //
 // The real `Response` is made only when the function's code asks for something beyond `status`
@@ -18,22 +18,30 @@ const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /**
- * A `Response` over `body` (a string, or null), `status` and `headers` (a record of strings),
- * checked as the web's `Response` checks them (RangeError for a status outside 200-599,
- * TypeError for a body on a null-body status or an invalid header).
+ * A `Response` over `body` (a string, or null), `status`, a `content-type` (or null) and any
+ * other `headers` (a record of strings: they win over the content type, as in
+ * `{ 'content-type': type, ...headers }`), checked as the web's `Response` checks them
+ * (RangeError for a status outside 200-599, TypeError for a body on a null-body status or an
+ * invalid header).
  */
 export class SdkResponse {
-  /** @param {string | null} body @param {number} status @param {Record<string, string>} headers */
-  constructor(body, status, headers) {
+  /**
+   * @param {string | null} body @param {number} status @param {string | null} type
+   * @param {Record<string, string> | null} [headers]
+   */
+  constructor(body, status, type, headers = null) {
     if (!Number.isInteger(status) || status < 200 || status > 599) {
       throw new RangeError(`a response status must be 200-599, not ${status}`);
     }
     if (body != null && NULL_BODY.has(status)) throw new TypeError(`a ${status} response cannot have a body`);
+    let extra = null;
     for (const name in headers) {
       const value = String(headers[name]);
       if (!TOKEN.test(name) || /[\0\r\n]/.test(value)) throw new TypeError(`invalid header: ${name}`);
+      extra = headers;
     }
-    this[PARTS] = { body, status, headers };
+    // The writer's fast path is a response with its content type alone (headers: null).
+    this[PARTS] = { body, status, type, headers: extra };
     this[REAL] = null;
   }
 
@@ -49,11 +57,17 @@ export class SdkResponse {
   }
 }
 
+/** All the headers of `parts`, as a record. */
+export function headerRecord(parts) {
+  const record = parts.type === null ? {} : { 'content-type': parts.type };
+  return parts.headers ? { ...record, ...parts.headers } : record;
+}
+
 /** The web `Response` `r` stands for (made on first use, then the one that answers). */
 function real(r) {
   if (!r[REAL]) {
-    const { body, status, headers } = r[PARTS];
-    r[REAL] = new Response(body, { status, headers });
+    const parts = r[PARTS];
+    r[REAL] = new Response(parts.body, { status: parts.status, headers: headerRecord(parts) });
     r[PARTS] = null;
   }
   return r[REAL];
@@ -66,7 +80,7 @@ export function webResponse(r) {
 
 /**
  * The parts of `r` to write when it is an SDK response whose real `Response` was never made
- * (`{ body, status, headers }`), else null (write it as a web `Response`).
+ * (`{ body, status, type, headers }`), else null (write it as a web `Response`).
  */
 export function partsOf(r) {
   return r instanceof SdkResponse ? r[PARTS] : null;
