@@ -47,12 +47,12 @@ export class HttpError extends Error {
  * @param {number} [status]
  * @param {Record<string, string>} [headers]
  */
-export function json(value, status = 200, headers = {}) {
+export function json(value, status = 200, headers = null) {
   return new SdkResponse(toJson(value), status, 'application/json', headers);
 }
 
 /** A `text/plain` response. @param {string} body @param {number} [status] @param {Record<string, string>} [headers] */
-export function text(body, status = 200, headers = {}) {
+export function text(body, status = 200, headers = null) {
   // A string body is written as it is (src/response.js); any other body the web's Response takes.
   if (typeof body === 'string') return new SdkResponse(body, status, TEXT, headers);
   return new Response(body, { status, headers: { 'content-type': TEXT, ...headers } });

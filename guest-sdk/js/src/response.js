@@ -30,10 +30,12 @@ export class SdkResponse {
    * @param {Record<string, string> | null} [headers]
    */
   constructor(body, status, type, headers = null) {
-    if (!Number.isInteger(status) || status < 200 || status > 599) {
-      throw new RangeError(`a response status must be 200-599, not ${status}`);
+    if (status !== 200) {
+      if (!Number.isInteger(status) || status < 200 || status > 599) {
+        throw new RangeError(`a response status must be 200-599, not ${status}`);
+      }
+      if (body != null && NULL_BODY.has(status)) throw new TypeError(`a ${status} response cannot have a body`);
     }
-    if (body != null && NULL_BODY.has(status)) throw new TypeError(`a ${status} response cannot have a body`);
     let extra = null;
     for (const name in headers) {
       const value = String(headers[name]);
