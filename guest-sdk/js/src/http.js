@@ -211,7 +211,9 @@ export class Router {
   route(method, pattern, handler) {
     const segs = split(pattern);
     if (segs.slice(0, -1).includes('*')) throw new RangeError(`'*' must be the last segment of ${pattern}`);
-    this.routes.push({ method: method ? method.toUpperCase() : null, segs, handler, compiled: compile(segs) });
+    const compiled = compile(segs);
+    const rest = compiled.length > 0 && compiled[compiled.length - 1].rest === true;
+    this.routes.push({ method: method ? method.toUpperCase() : null, segs, handler, compiled, rest });
     return this;
   }
 
@@ -244,7 +246,14 @@ export class Router {
     // The method is read only when a matching route has one (reading it is a host call).
     let reqMethod = null;
     const allowed = [];
-    for (const { method, compiled, handler } of this.routes) {
+    const routes = this.routes;
+    const first = path.length ? path[0] : undefined;
+    for (let i = 0; i < routes.length; i++) {
+      const { method, compiled, handler, rest } = routes[i];
+      // Cheap rejections first: the number of segments, the first literal.
+      if (rest ? path.length < compiled.length - 1 : path.length !== compiled.length) continue;
+      const lead = compiled.length ? compiled[0].literal : undefined;
+      if (lead !== undefined && lead !== first) continue;
       const params = match(compiled, path);
       if (!params) continue;
       if (method !== null) reqMethod ??= req.method;

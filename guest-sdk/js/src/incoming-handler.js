@@ -34,20 +34,6 @@ function bytesOf(value) {
   return b;
 }
 
-/** The head of an SDK response with a content type alone, by type: `[['content-type', bytes]]`. */
-const typeHeads = new Map();
-const NO_HEADERS = [];
-
-function typeHead(type) {
-  if (type === null) return NO_HEADERS;
-  let head = typeHeads.get(type);
-  if (!head) {
-    head = [['content-type', encoder.encode(type)]];
-    if (typeHeads.size < CACHED_MAX) typeHeads.set(type, head);
-  }
-  return head;
-}
-
 /** The last short string body and its bytes (a function often answers the same text). */
 let lastText = null;
 let lastBytes = null;
@@ -60,6 +46,23 @@ function textBytes(body) {
     lastBytes = bytes;
   }
   return bytes;
+}
+
+/**
+ * The head of an SDK response with a content type alone, by type: `{ list: [['content-type',
+ * bytes]], uses, template }`. From its second use on, the instance keeps a `Fields` of it (the
+ * template) and each response gets a `clone()` of that: one call with nothing to convert,
+ * where `from-list` converts the whole list (several times the cost). `heads` holds them, by
+ * type, for one `wasi:http/types` module.
+ */
+function typeHead(heads, type) {
+  let head = heads.get(type);
+  if (!head) {
+    const list = type === null ? [] : [['content-type', encoder.encode(type)]];
+    head = { list, uses: 0, template: null };
+    if (heads.size < CACHED_MAX) heads.set(type, head);
+  }
+  return head;
 }
 
 /** Whether `v` is a promise (or any thenable). */
@@ -99,13 +102,31 @@ function headersHead(headers) {
  */
 export function incomingHandlerOver(types, server = httpServer) {
   const { Fields, IncomingBody, OutgoingBody, OutgoingResponse, ResponseOutparam } = types;
+  const heads = new Map();
 
   /**
-   * The outgoing head (headers wasi:http does not let a guest set are left out). Each wasi call
-   * costs some microseconds: the headers go in one `from-list` (one `append` each only when the
-   * list holds one the host refuses), and a 200 (the default status) is not set.
+   * The outgoing head (headers wasi:http does not let a guest set are left out) of `head`: a
+   * list of `[name, bytes]`, or a cached type head (see typeHead). Each wasi call costs some
+   * microseconds: the headers go in one `from-list` (one `append` each only when the list holds
+   * one the host refuses) or one `clone()`, and a 200 (the default status) is not set.
    */
-  function headOf(status, list) {
+  function headOf(status, head) {
+    const out = new OutgoingResponse(Array.isArray(head) ? fieldsOf(head) : cachedFields(head));
+    if (status !== 200) out.setStatusCode(status);
+    return out;
+  }
+
+  /** A `Fields` of a cached type head: a clone of its template from its second use on. */
+  function cachedFields(head) {
+    if (head.template) return head.template.clone();
+    head.uses += 1;
+    if (head.uses === 1 || !Fields.prototype.clone) return fieldsOf(head.list);
+    head.template = fieldsOf(head.list);
+    return head.template.clone();
+  }
+
+  /** A `Fields` of `list` (`[name, bytes]` pairs), leaving out what the host refuses. */
+  function fieldsOf(list) {
     let fields = null;
     if (Fields.fromList) {
       try {
@@ -124,9 +145,7 @@ export function incomingHandlerOver(types, server = httpServer) {
         }
       }
     }
-    const out = new OutgoingResponse(fields);
-    if (status !== 200) out.setStatusCode(status);
-    return out;
+    return fields;
   }
 
   /**
@@ -158,7 +177,7 @@ export function incomingHandlerOver(types, server = httpServer) {
   function write(responseOut, state, response) {
     const parts = partsOf(response);
     if (parts) {
-      const head = parts.headers ? recordHead(headerRecord(parts)) : typeHead(parts.type);
+      const head = parts.headers ? recordHead(headerRecord(parts)) : typeHead(heads, parts.type);
       respond(responseOut, state, parts.status, head, parts.body ?? '');
       return undefined;
     }
@@ -172,7 +191,7 @@ export function incomingHandlerOver(types, server = httpServer) {
   function fail(responseOut, state, e) {
     writeLog('error', `HTTP request failed: ${e && e.stack ? e.stack : e}`);
     if (!state.set) {
-      respond(responseOut, state, 500, typeHead('application/json'), JSON.stringify({ error: 'internal error' }));
+      respond(responseOut, state, 500, typeHead(heads, 'application/json'), JSON.stringify({ error: 'internal error' }));
     }
   }
 

@@ -20,6 +20,12 @@ function wasiTypes() {
       if (name === 'connection') throw Object.assign(new Error('forbidden'), { payload: { tag: 'forbidden' } });
       this.list.push([name, dec(value)]);
     }
+    clone() {
+      seen.clones = (seen.clones ?? 0) + 1;
+      const f = new Fields();
+      f.list = [...this.list];
+      return f;
+    }
     static fromList(list) {
       seen.fromList = (seen.fromList ?? 0) + 1;
       const f = new Fields();
@@ -179,6 +185,12 @@ test('reads only what the handler asks for: a route for any method costs the pat
   assert.equal(seen.finished[0], 'hi');
   assert.equal(seen.set[0].headers['content-type'], 'text/plain; charset=utf-8');
   assert.equal(seen.incomingFinished, 0, 'an unread body is not read');
+  // The same content type again: from the second response on, a clone of a kept Fields.
+  for (const out of ['p', 'q']) handler.handle(incoming('get', '/x'), out);
+  assert.equal(seen.fromList, 2);
+  assert.equal(seen.clones, 2);
+  assert.deepEqual(seen.set.map((s) => s.headers), Array(3).fill({ 'content-type': 'text/plain; charset=utf-8' }));
+  assert.deepEqual(seen.finished, ['hi', 'hi', 'hi']);
 });
 
 test('the lazy request: headers, URL and query, each read once, and instanceof Request', async () => {
