@@ -149,9 +149,9 @@ export function incomingHandlerOver(types, server = httpServer) {
   }
 
   /**
-   * Sets the outparam to `status`, `head` (`[name, bytes]` pairs) and `body` (a string or
-   * bytes), then writes the body. `state.set` tells whether the outparam was set, should this
-   * throw.
+   * Sets the outparam to `status`, `head` (`[name, bytes]` pairs or a cached type head, as
+   * headOf takes) and `body` (a string or bytes), then writes the body. `state.set` tells
+   * whether the outparam was set, should this throw.
    */
   function respond(responseOut, state, status, head, body) {
     const out = headOf(status, head);
