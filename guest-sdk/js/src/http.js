@@ -20,7 +20,11 @@
 
 import { TableError } from './errors.js';
 import { writeLog } from './host.js';
+import { pathnameOf, urlOf } from './request.js';
+import { SdkResponse, webResponse } from './response.js';
 import { toJson } from './types.js';
+
+const TEXT = 'text/plain; charset=utf-8';
 
 /** An error that becomes a response: `status` and a JSON body `{"error": message}`. */
 export class HttpError extends Error {
@@ -43,13 +47,15 @@ export class HttpError extends Error {
  * @param {number} [status]
  * @param {Record<string, string>} [headers]
  */
-export function json(value, status = 200, headers = {}) {
-  return new Response(toJson(value), { status, headers: { 'content-type': 'application/json', ...headers } });
+export function json(value, status = 200, headers = null) {
+  return new SdkResponse(toJson(value), status, 'application/json', headers);
 }
 
 /** A `text/plain` response. @param {string} body @param {number} [status] @param {Record<string, string>} [headers] */
-export function text(body, status = 200, headers = {}) {
-  return new Response(body, { status, headers: { 'content-type': 'text/plain; charset=utf-8', ...headers } });
+export function text(body, status = 200, headers = null) {
+  // A string body is written as it is (src/response.js); any other body the web's Response takes.
+  if (typeof body === 'string') return new SdkResponse(body, status, TEXT, headers);
+  return new Response(body, { status, headers: { 'content-type': TEXT, ...headers } });
 }
 
 /**
@@ -68,44 +74,124 @@ export async function readJson(req) {
 /** What a handler returned, as a Response. */
 export function toResponse(result) {
   if (result instanceof Response) return result;
-  if (result == null) return new Response(null, { status: 204 });
+  if (result == null) return new SdkResponse(null, 204, null);
   if (typeof result === 'string') return text(result);
   if (typeof result === 'object') return json(result);
   throw new TypeError(`a handler returned ${typeof result}; return a Response, object, array, string or null`);
 }
 
-/** Calls `handler`, turning its result or exception into a Response. */
-export async function runHandler(handler, req, ctx) {
+/** The Response for an exception `e` a handler threw on `req`. */
+function failure(e, req, ctx) {
+  if (e instanceof HttpError) return e.toResponse();
+  if (e instanceof TableError) {
+    if (e.httpStatus >= 500) writeLog('error', `${req.method} ${ctx.url.pathname}: ${e.name}: ${e.message}`);
+    return new HttpError(e.httpStatus, `${e.name}: ${e.message}`).toResponse();
+  }
+  writeLog('error', `${req.method} ${ctx.url.pathname} failed: ${e && e.stack ? e.stack : e}`);
+  return new HttpError(500, 'internal error').toResponse();
+}
+
+/** What `result` (a handler's return value) answers, or the failure its conversion threw. */
+function answer(result, req, ctx) {
   try {
-    return toResponse(await handler(req, ctx));
+    return toResponse(result);
   } catch (e) {
-    if (e instanceof HttpError) return e.toResponse();
-    if (e instanceof TableError) {
-      if (e.httpStatus >= 500) writeLog('error', `${req.method} ${ctx.url.pathname}: ${e.name}: ${e.message}`);
-      return new HttpError(e.httpStatus, `${e.name}: ${e.message}`).toResponse();
-    }
-    writeLog('error', `${req.method} ${ctx.url.pathname} failed: ${e && e.stack ? e.stack : e}`);
-    return new HttpError(500, 'internal error').toResponse();
+    return failure(e, req, ctx);
   }
 }
 
-function segments(path) {
+/**
+ * Calls `handler`, turning its result or exception into a Response: at once for a handler that
+ * returns a value, as a promise for one that returns a promise (an async handler).
+ */
+function settle(handler, req, ctx) {
+  let result;
+  try {
+    result = handler(req, ctx);
+  } catch (e) {
+    return failure(e, req, ctx);
+  }
+  if (result && typeof result.then === 'function') {
+    return Promise.resolve(result).then((r) => answer(r, req, ctx), (e) => failure(e, req, ctx));
+  }
+  return answer(result, req, ctx);
+}
+
+/** Calls `handler`, turning its result or exception into a Response. */
+export async function runHandler(handler, req, ctx) {
+  return settle(handler, req, ctx);
+}
+
+/** A handler's context: `params`, and `url` (parsed on first use, once) and its `query`. */
+class Context {
+  #req;
+  #url = null;
+
+  constructor(req, params) {
+    this.#req = req;
+    /** The route's `:name` (and `*`) values. */
+    this.params = params;
+  }
+
+  /** The request's URL. */
+  get url() {
+    return (this.#url ??= urlOf(this.#req));
+  }
+
+  /** The URL's query (`url.searchParams`). */
+  get query() {
+    return this.url.searchParams;
+  }
+}
+
+function context(req, params) {
+  return new Context(req, params);
+}
+
+function split(path) {
   return path.split('/').filter(Boolean);
 }
 
+/** The segments of paths seen before (a reused instance sees the same few paths again). */
+const seen = new Map();
+const SEEN_MAX = 256;
+
+/** `path`'s non-empty segments (an array the caller must not change). */
+function segments(path) {
+  let segs = seen.get(path);
+  if (!segs) {
+    segs = split(path);
+    if (seen.size < SEEN_MAX) seen.set(path, segs);
+  }
+  return segs;
+}
+
+/** A pattern's segments, compiled once: `{ literal }`, `{ param }` (`:name`) or `{ rest: true }` (`*`). */
+function compile(segs) {
+  return segs.map((seg) => {
+    if (seg === '*') return { rest: true };
+    if (seg.startsWith(':')) return { param: seg.slice(1) };
+    return { literal: seg };
+  });
+}
+
 function match(pattern, path) {
-  const params = {};
+  let params = null;
   for (let i = 0; i < pattern.length; i++) {
     const seg = pattern[i];
-    if (seg === '*') {
+    if (seg.literal !== undefined) {
+      if (seg.literal !== path[i]) return null;
+      continue;
+    }
+    params ??= {};
+    if (seg.rest) {
       params['*'] = path.slice(i).map(decodeURIComponent).join('/');
       return params;
     }
     if (i >= path.length) return null;
-    if (seg.startsWith(':')) params[seg.slice(1)] = decodeURIComponent(path[i]);
-    else if (seg !== path[i]) return null;
+    params[seg.param] = decodeURIComponent(path[i]);
   }
-  return pattern.length === path.length ? params : null;
+  return pattern.length === path.length ? params ?? {} : null;
 }
 
 /**
@@ -123,9 +209,11 @@ export class Router {
 
   /** Adds `handler` for `method` (null: any) on `pattern`. */
   route(method, pattern, handler) {
-    const segs = segments(pattern);
+    const segs = split(pattern);
     if (segs.slice(0, -1).includes('*')) throw new RangeError(`'*' must be the last segment of ${pattern}`);
-    this.routes.push({ method: method ? method.toUpperCase() : null, segs, handler });
+    const compiled = compile(segs);
+    const rest = compiled.length > 0 && compiled[compiled.length - 1].rest === true;
+    this.routes.push({ method: method ? method.toUpperCase() : null, segs, handler, compiled, rest });
     return this;
   }
 
@@ -142,21 +230,40 @@ export class Router {
    * @returns {Promise<Response>}
    */
   async handle(req) {
-    const url = new URL(req.url);
-    const path = segments(url.pathname);
+    return this.dispatch(req);
+  }
+
+  /**
+   * Routes `req`: the response, or a promise of it when the handler is async. (What `handle`
+   * does, without a promise for a handler that answers at once: the component's export calls
+   * this.)
+   * @param {Request} req
+   * @returns {Response | Promise<Response>}
+   */
+  dispatch(req) {
+    const pathname = pathnameOf(req);
+    const path = segments(pathname);
+    // The method is read only when a matching route has one (reading it is a host call).
+    let reqMethod = null;
     const allowed = [];
-    for (const { method, segs, handler } of this.routes) {
-      const params = match(segs, path);
+    const routes = this.routes;
+    const first = path.length ? path[0] : undefined;
+    for (let i = 0; i < routes.length; i++) {
+      const { method, compiled, handler, rest } = routes[i];
+      // Cheap rejections first: the number of segments, the first literal.
+      if (rest ? path.length < compiled.length - 1 : path.length !== compiled.length) continue;
+      const lead = compiled.length ? compiled[0].literal : undefined;
+      if (lead !== undefined && lead !== first) continue;
+      const params = match(compiled, path);
       if (!params) continue;
-      if (method === null || method === req.method || (method === 'GET' && req.method === 'HEAD')) {
-        return runHandler(handler, req, { params, query: url.searchParams, url });
+      if (method !== null) reqMethod ??= req.method;
+      if (method === null || method === reqMethod || (method === 'GET' && reqMethod === 'HEAD')) {
+        return settle(handler, req, context(req, params));
       }
       if (!allowed.includes(method)) allowed.push(method);
     }
-    if (!allowed.length) return new HttpError(404, `no route for ${url.pathname}`).toResponse();
-    const r = new HttpError(405, `method ${req.method} not allowed`).toResponse();
-    r.headers.set('allow', allowed.join(', '));
-    return r;
+    if (!allowed.length) return new HttpError(404, `no route for ${pathname}`).toResponse();
+    return json({ error: `method ${reqMethod} not allowed` }, 405, { allow: allowed.join(', ') });
   }
 }
 
@@ -164,7 +271,10 @@ export class Router {
 let server = null;
 let viaExport = false;
 
-/** The request handler `httpHandler` registered (null before): what the component export runs. */
+/**
+ * The request handler `httpHandler` registered (null before): what the component export runs.
+ * It returns the Response, or a promise of it for an async handler.
+ */
 export function httpServer() {
   return server;
 }
@@ -188,15 +298,13 @@ export function useIncomingHandler() {
  * @returns {(req: Request) => Promise<Response>}
  */
 export function httpHandler(handler) {
-  const serve = handler instanceof Router
-    ? (req) => handler.handle(req)
-    : (req) => {
-      const url = new URL(req.url);
-      return runHandler(handler, req, { params: {}, query: url.searchParams, url });
-    };
-  server = serve;
+  const dispatch = handler instanceof Router
+    ? (req) => handler.dispatch(req)
+    : (req) => settle(handler, req, context(req, {}));
+  server = dispatch;
+  const serve = async (req) => dispatch(req);
   if (!viaExport && typeof addEventListener === 'function') {
-    addEventListener('fetch', (event) => event.respondWith(serve(event.request)));
+    addEventListener('fetch', (event) => event.respondWith(serve(event.request).then(webResponse)));
   }
   return serve;
 }

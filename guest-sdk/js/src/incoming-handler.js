@@ -2,154 +2,225 @@
 // the `wasi:http/types` module it is given (src/incoming.js gives it the component's import;
 // unit tests give it stand-ins under node).
 //
-// Each call builds a web `Request` (method, URL from scheme, authority and path, headers, the
-// body read whole from the incoming body's stream), runs the handler, and writes its `Response`
-// (status, headers, body) to the response outparam. The handler's exceptions already become
-// responses (runHandler); anything that still escapes answers 500, so the outparam is always set.
-// Nothing is kept between calls: an instance serves any number of requests (`reuse = N`).
+// Each call hands the handler an `IncomingRequest` (src/request.js: a `Request` read lazily from
+// the wasi request: nothing is read that the handler does not ask for) and writes its answer to
+// the response outparam: status, headers as wasi fields, and the body in one
+// `blocking-write-and-flush` (4096-byte chunks for a longer one). An answer the SDK's helpers
+// made (src/response.js: `json`, `text`, errors) is written from its parts; any other `Response`
+// through `arrayBuffer()`. A handler that answers at once is served without a promise. The
+// handler's exceptions already become responses (the Router's); anything that still escapes
+// answers 500, so the outparam is always set. Nothing is kept between calls: an instance serves
+// any number of requests (`reuse = N`).
 
 import { httpServer } from './http.js';
 import { writeLog } from './host.js';
+import { IncomingRequest } from './request.js';
+import { headerRecord, partsOf } from './response.js';
 
 /** The largest write `blocking-write-and-flush` takes. */
 export const WRITE_CHUNK = 4096;
-/** How much one read of the request body asks for (a u64: a BigInt). */
-const READ_CHUNK = 65536n;
 
-const METHODS = {
-  get: 'GET', head: 'HEAD', post: 'POST', put: 'PUT', delete: 'DELETE',
-  connect: 'CONNECT', options: 'OPTIONS', trace: 'TRACE', patch: 'PATCH',
-};
+const encoder = new TextEncoder();
+const CACHED_MAX = 64;
+/** Header values as bytes, for the few the SDK's responses repeat (content types). */
+const valueBytes = new Map();
 
-function methodOf(incoming) {
-  const m = incoming.method();
-  return m.tag === 'other' ? m.val : METHODS[m.tag];
-}
-
-function urlOf(incoming) {
-  const s = incoming.scheme();
-  const scheme = !s ? 'http' : s.tag === 'other' ? s.val : s.tag.toLowerCase();
-  return `${scheme}://${incoming.authority() ?? 'localhost'}${incoming.pathWithQuery() ?? '/'}`;
-}
-
-/** The request's headers (ones the web's `Headers` refuses are left out). */
-function headersOf(incoming) {
-  const fields = incoming.headers();
-  const decoder = new TextDecoder();
-  const headers = new Headers();
-  for (const [name, value] of fields.entries()) {
-    try {
-      headers.append(name, decoder.decode(value));
-    } catch {
-      // A name or value the web's Headers does not take.
-    }
+function bytesOf(value) {
+  let b = valueBytes.get(value);
+  if (!b) {
+    b = encoder.encode(value);
+    if (valueBytes.size < CACHED_MAX) valueBytes.set(value, b);
   }
-  fields[Symbol.dispose]?.();
-  return headers;
+  return b;
 }
 
-/** Whether `e` is an input stream's `closed` error (the end of the body). */
-function isClosed(e) {
-  return Boolean(e && e.payload && e.payload.tag === 'closed');
+/** The last short string body and its bytes (a function often answers the same text). */
+let lastText = null;
+let lastBytes = null;
+
+function textBytes(body) {
+  if (body === lastText) return lastBytes;
+  const bytes = encoder.encode(body);
+  if (body.length <= 1024) {
+    lastText = body;
+    lastBytes = bytes;
+  }
+  return bytes;
+}
+
+/**
+ * The head of an SDK response with a content type alone, by type: `{ list: [['content-type',
+ * bytes]], uses, template }`. From its second use on, the instance keeps a `Fields` of it (the
+ * template) and each response gets a `clone()` of that: one call with nothing to convert,
+ * where `from-list` converts the whole list (several times the cost). `heads` holds them, by
+ * type, for one `wasi:http/types` module.
+ */
+function typeHead(heads, type) {
+  let head = heads.get(type);
+  if (!head) {
+    const list = type === null ? [] : [['content-type', encoder.encode(type)]];
+    head = { list, uses: 0, template: null };
+    if (heads.size < CACHED_MAX) heads.set(type, head);
+  }
+  return head;
+}
+
+/** Whether `v` is a promise (or any thenable). */
+function isThenable(v) {
+  return Boolean(v) && typeof v.then === 'function';
+}
+
+/**
+ * The head (`[name, bytes]` pairs) of an SDK response's header record: names in lower case,
+ * values trimmed, names that differ only in case joined with `, ` (what the web's `Headers`
+ * makes of it).
+ */
+function recordHead(headers) {
+  const pairs = [];
+  for (const key in headers) {
+    const name = key.toLowerCase();
+    const value = String(headers[key]).replace(/^[\t ]+|[\t ]+$/g, '');
+    const same = pairs.find((p) => p[0] === name);
+    if (same) same[1] = `${same[1]}, ${value}`;
+    else pairs.push([name, value]);
+  }
+  return pairs.map(([name, value]) => [name, bytesOf(value)]);
+}
+
+/** The head (`[name, bytes]` pairs) of a web `Headers`. */
+function headersHead(headers) {
+  const pairs = [];
+  for (const [name, value] of headers) pairs.push([name, bytesOf(value)]);
+  return pairs;
 }
 
 /**
  * The `wasi:http/incoming-handler` export over `types` (the `wasi:http/types` module: `Fields`,
  * `IncomingBody`, `OutgoingBody`, `OutgoingResponse`, `ResponseOutparam`), serving the request
- * handler `server()` returns (by default the one `httpHandler` registered).
+ * handler `server()` returns (by default the one `httpHandler` registered; it answers a
+ * `Response` or a promise of one).
  */
 export function incomingHandlerOver(types, server = httpServer) {
   const { Fields, IncomingBody, OutgoingBody, OutgoingResponse, ResponseOutparam } = types;
+  const heads = new Map();
 
-  /** The whole body of `incoming`, or null when it has none. */
-  function readBody(incoming) {
-    const body = incoming.consume();
-    const stream = body.stream();
-    const chunks = [];
-    let size = 0;
-    for (;;) {
-      let chunk;
-      try {
-        chunk = stream.blockingRead(READ_CHUNK);
-      } catch (e) {
-        if (isClosed(e)) break;
-        throw e;
-      }
-      if (chunk.length) {
-        chunks.push(chunk);
-        size += chunk.length;
-      }
-    }
-    stream[Symbol.dispose]?.();
-    IncomingBody.finish(body)?.[Symbol.dispose]?.();
-    if (!size) return null;
-    const all = new Uint8Array(size);
-    let at = 0;
-    for (const c of chunks) {
-      all.set(c, at);
-      at += c.length;
-    }
-    return all;
-  }
-
-  /** The outgoing head (headers wasi:http does not let a guest set are left out). */
-  function headOf(status, headers) {
-    const fields = new Fields();
-    const encoder = new TextEncoder();
-    for (const [name, value] of headers) {
-      try {
-        fields.append(name, encoder.encode(value));
-      } catch {
-        // A forbidden header (connection, transfer-encoding ...) or an invalid one.
-      }
-    }
-    const out = new OutgoingResponse(fields);
-    out.setStatusCode(status);
+  /**
+   * The outgoing head (headers wasi:http does not let a guest set are left out) of `head`: a
+   * list of `[name, bytes]`, or a cached type head (see typeHead). Each wasi call costs some
+   * microseconds: the headers go in one `from-list` (one `append` each only when the list holds
+   * one the host refuses) or one `clone()`, and a 200 (the default status) is not set.
+   */
+  function headOf(status, head) {
+    const out = new OutgoingResponse(Array.isArray(head) ? fieldsOf(head) : cachedFields(head));
+    if (status !== 200) out.setStatusCode(status);
     return out;
   }
 
+  /** A `Fields` of a cached type head: a clone of its template from its second use on. */
+  function cachedFields(head) {
+    if (head.template) return head.template.clone();
+    head.uses += 1;
+    if (head.uses === 1 || !Fields.prototype.clone) return fieldsOf(head.list);
+    head.template = fieldsOf(head.list);
+    return head.template.clone();
+  }
+
+  /** A `Fields` of `list` (`[name, bytes]` pairs), leaving out what the host refuses. */
+  function fieldsOf(list) {
+    let fields = null;
+    if (Fields.fromList) {
+      try {
+        fields = Fields.fromList(list);
+      } catch {
+        // A forbidden header (connection, transfer-encoding ...) or an invalid one: one by one.
+      }
+    }
+    if (!fields) {
+      fields = new Fields();
+      for (const [name, value] of list) {
+        try {
+          fields.append(name, value);
+        } catch {
+          // Left out.
+        }
+      }
+    }
+    return fields;
+  }
+
   /**
-   * Sets the outparam to `status`, `headers` and `body` (bytes), then writes the body.
-   * `state.set` tells whether the outparam was set, should this throw.
+   * Sets the outparam to `status`, `head` (`[name, bytes]` pairs or a cached type head, as
+   * headOf takes) and `body` (a string or bytes), then writes the body. `state.set` tells
+   * whether the outparam was set, should this throw.
    */
-  function respond(responseOut, state, status, headers, body) {
-    const out = headOf(status, headers);
+  function respond(responseOut, state, status, head, body) {
+    const out = headOf(status, head);
     const outBody = out.body();
     ResponseOutparam.set(responseOut, { tag: 'ok', val: out });
     state.set = true;
-    if (body.length) {
+    const bytes = typeof body === 'string' ? textBytes(body) : body;
+    if (bytes.length) {
       const stream = outBody.write();
-      for (let at = 0; at < body.length; at += WRITE_CHUNK) {
-        stream.blockingWriteAndFlush(body.subarray(at, at + WRITE_CHUNK));
+      if (bytes.length <= WRITE_CHUNK) {
+        stream.blockingWriteAndFlush(bytes);
+      } else {
+        for (let at = 0; at < bytes.length; at += WRITE_CHUNK) {
+          stream.blockingWriteAndFlush(bytes.subarray(at, at + WRITE_CHUNK));
+        }
       }
       stream[Symbol.dispose]?.();
     }
     OutgoingBody.finish(outBody, undefined);
   }
 
+  /** Writes `response`; a promise when its body must be read first (a web `Response`). */
+  function write(responseOut, state, response) {
+    const parts = partsOf(response);
+    if (parts) {
+      const head = parts.headers ? recordHead(headerRecord(parts)) : typeHead(heads, parts.type);
+      respond(responseOut, state, parts.status, head, parts.body ?? '');
+      return undefined;
+    }
+    if (!(response instanceof Response)) throw new TypeError('the handler answered no Response');
+    return response.arrayBuffer().then((buf) => {
+      respond(responseOut, state, response.status, headersHead(response.headers), new Uint8Array(buf));
+    });
+  }
+
+  /** Answers 500 (unless the outparam is set already) for `e`, which escaped the handler. */
+  function fail(responseOut, state, e) {
+    writeLog('error', `HTTP request failed: ${e && e.stack ? e.stack : e}`);
+    if (!state.set) {
+      respond(responseOut, state, 500, typeHead(heads, 'application/json'), JSON.stringify({ error: 'internal error' }));
+    }
+  }
+
   return {
-    async handle(incoming, responseOut) {
+    handle(incoming, responseOut) {
       const state = { set: false };
+      const req = new IncomingRequest(incoming, IncomingBody);
+      let pending;
       try {
         const serve = server();
         if (!serve) throw new Error('the function called no httpHandler(app)');
-        const method = methodOf(incoming);
-        const init = { method, headers: headersOf(incoming) };
-        const url = urlOf(incoming);
-        const body = readBody(incoming);
-        // Its body is finished: the request can go now (a reused instance keeps no handles).
-        incoming[Symbol.dispose]?.();
-        if (body && method !== 'GET' && method !== 'HEAD') init.body = body;
-        const response = await serve(new Request(url, init));
-        const bytes = new Uint8Array(await response.arrayBuffer());
-        respond(responseOut, state, response.status, response.headers, bytes);
+        const result = serve(req);
+        pending = isThenable(result)
+          ? result.then((response) => write(responseOut, state, response))
+          : write(responseOut, state, result);
       } catch (e) {
-        writeLog('error', `HTTP request failed: ${e && e.stack ? e.stack : e}`);
-        if (!state.set) {
-          const error = new TextEncoder().encode(JSON.stringify({ error: 'internal error' }));
-          respond(responseOut, state, 500, [['content-type', 'application/json']], error);
-        }
+        fail(responseOut, state, e);
       }
+      if (!pending) {
+        req.close();
+        return undefined;
+      }
+      return pending.then(
+        () => req.close(),
+        (e) => {
+          fail(responseOut, state, e);
+          req.close();
+        },
+      );
     },
   };
 }
