@@ -5,7 +5,7 @@
 //! a latency [`Histogram`] (an array indexed by [`Operation`], so recording needs no map and no
 //! allocation), consumed capacity in half units (DynamoDB's units are multiples of one half),
 //! and the consumption of each index. Recording a request is one lookup of the table's figures
-//! by name under a read lock, then a few relaxed atomic adds.
+//! by name in a map loaded without a lock (see [`Requests`]), then a few relaxed atomic adds.
 //!
 //! Which tables get figures: a table appears once a request on it succeeds (or fails in a way
 //! only an existing table can: a condition check, a cancelled or conflicting transaction,
@@ -19,7 +19,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::RwLock;
+use arc_swap::ArcSwap;
+use parking_lot::{Mutex, RwLock};
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::counter::ConstCounter;
 use serde_json::Value;
@@ -299,10 +300,18 @@ impl TableSnapshot {
     }
 }
 
+/// Every table's figures, by name.
+type TableMap = HashMap<Box<str>, Arc<TableFigures>>;
+
 /// The figures of every table, by name (`""`: requests naming no table).
+///
+/// The map is read by every request and changed only when a table gets or loses its figures,
+/// so readers load it from an [`ArcSwap`] (a thread-local slot, no shared lock word bouncing
+/// between the cores) and a change swaps in a new copy, one change at a time.
 #[derive(Debug)]
 pub struct Requests {
-    tables: RwLock<HashMap<Box<str>, Arc<TableFigures>>>,
+    tables: ArcSwap<TableMap>,
+    changes: Mutex<()>,
 }
 
 impl Default for Requests {
@@ -310,7 +319,8 @@ impl Default for Requests {
         let mut tables = HashMap::new();
         tables.insert(Box::<str>::from(""), Arc::default());
         Requests {
-            tables: RwLock::new(tables),
+            tables: ArcSwap::from_pointee(tables),
+            changes: Mutex::new(()),
         }
     }
 }
@@ -320,7 +330,7 @@ impl Requests {
     /// [`MAX_TABLES`]); otherwise, or past the limit, on the figures of `""`.
     fn with_table<R>(&self, table: &str, create: bool, f: impl FnOnce(&TableFigures) -> R) -> R {
         {
-            let tables = self.tables.read();
+            let tables = self.tables.load();
             if let Some(t) = tables.get(table) {
                 return f(t);
             }
@@ -328,7 +338,19 @@ impl Requests {
                 return f(&tables[""]);
             }
         }
-        let figures = self.tables.write().entry(table.into()).or_default().clone();
+        let figures = {
+            let _change = self.changes.lock();
+            let current = self.tables.load_full();
+            match current.get(table) {
+                Some(t) => t.clone(),
+                None => {
+                    let mut next = TableMap::clone(&current);
+                    let figures = next.entry(table.into()).or_default().clone();
+                    self.tables.store(Arc::new(next));
+                    figures
+                }
+            }
+        };
         f(&figures)
     }
 
@@ -399,16 +421,17 @@ impl Requests {
     /// Drops the figures of tables for which `keep` says no (tables that no longer exist);
     /// `""` stays.
     pub fn retain(&self, mut keep: impl FnMut(&str) -> bool) {
-        self.tables
-            .write()
-            .retain(|name, _| name.is_empty() || keep(name));
+        let _change = self.changes.lock();
+        let mut next = TableMap::clone(&self.tables.load_full());
+        next.retain(|name, _| name.is_empty() || keep(name));
+        self.tables.store(Arc::new(next));
     }
 
     /// Every table's figures now, by name (`""` first).
     pub fn snapshot(&self) -> Vec<(String, TableSnapshot)> {
         let tables: Vec<(String, Arc<TableFigures>)> = self
             .tables
-            .read()
+            .load()
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect();

@@ -22,10 +22,10 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
@@ -76,7 +76,9 @@ impl ConnectionLimits {
         builder
             .http1()
             .timer(TokioTimer::new())
-            .header_read_timeout(self.header_read_timeout)
+            // The request-head timeout is the connection's watchdog's (`Activity::watch`):
+            // hyper's would arm a timer for every request.
+            .header_read_timeout(None)
             // The read buffer bounds the request head: a longer one is answered 431.
             .max_buf_size(self.max_header_bytes.max(8192));
         builder
@@ -159,7 +161,7 @@ pub async fn serve_with<H: Handler>(
                 let builder = builder.clone();
                 let stop = stop_rx.clone();
                 conns.spawn(async move {
-                    serve_connection(stream, peer, handler, &builder, limits.idle_timeout, stop).await;
+                    serve_connection(stream, peer, handler, &builder, limits, stop).await;
                     drop(permit);
                 });
                 while conns.try_join_next().is_some() {}
@@ -190,13 +192,14 @@ async fn serve_connection<H: Handler>(
     peer: SocketAddr,
     handler: Arc<H>,
     builder: &auto::Builder<TokioExecutor>,
-    idle_timeout: Duration,
+    limits: ConnectionLimits,
     mut stop: watch::Receiver<bool>,
 ) {
     let activity = Arc::new(Activity::new());
     let io = TokioIo::new(ActivityIo {
         inner: stream,
         activity: activity.clone(),
+        opened: false,
     });
     let tracked = activity.clone();
     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
@@ -220,47 +223,92 @@ async fn serve_connection<H: Handler>(
             return;
         }
         r = stop.wait_for(|s| *s) => if r.is_ok() { "shutting down" } else { return },
-        () = activity.idled_out(idle_timeout) => "idle",
+        why = activity.watch(limits.idle_timeout, limits.header_read_timeout) => why,
     };
     tracing::debug!(%peer, why, "closing connection");
+    if why == NO_HEAD_IN_TIME {
+        // Nothing is in flight, and a graceful shutdown would wait for the head being read
+        // (or for the bytes that tell HTTP/1 from HTTP/2): drop the connection, as hyper's
+        // own header timeout does.
+        return;
+    }
     // Finish the requests in flight on this connection (HTTP/2: GOAWAY), then close it.
     conn.as_mut().graceful_shutdown();
     let _ = conn.await;
 }
 
-/// When a connection last moved bytes, and how many of its requests are in flight.
+/// Why [`Activity::watch`] closes an HTTP/1 connection whose next request head did not arrive
+/// within the limit.
+const NO_HEAD_IN_TIME: &str = "no request head in time";
+
+/// Whether a connection moved bytes lately, how many of its requests are in flight and how
+/// many have started: what its watchdog ([`Activity::watch`]) looks at.
+///
+/// The I/O path only raises a flag (no clock read per read or write: a GetItem moves bytes
+/// four times), and a request bumps a counter; the watchdog looks every quarter of the
+/// shorter timeout (at most every second) and counts the quiet looks, so a timeout fires
+/// between one timeout and one look after it.
 struct Activity {
-    opened: Instant,
-    last_ms: AtomicU64,
+    moved: AtomicBool,
     in_flight: AtomicUsize,
+    started: AtomicUsize,
+    /// The client opened with HTTP/2's preface (its requests' heads have no read timeout:
+    /// HTTP/2 frames them and pings dead peers).
+    http2: AtomicBool,
 }
 
 impl Activity {
     fn new() -> Self {
         Activity {
-            opened: Instant::now(),
-            last_ms: AtomicU64::new(0),
+            moved: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
+            started: AtomicUsize::new(0),
+            http2: AtomicBool::new(false),
         }
     }
 
     fn touch(&self) {
-        let ms = self.opened.elapsed().as_millis() as u64;
-        self.last_ms.fetch_max(ms, Ordering::Relaxed);
+        // A plain load first: the flag's cache line is written once per watchdog look, not
+        // once per read or write.
+        if !self.moved.load(Ordering::Relaxed) {
+            self.moved.store(true, Ordering::Relaxed);
+        }
     }
 
-    fn idle_for(&self) -> Duration {
-        let now = self.opened.elapsed().as_millis() as u64;
-        Duration::from_millis(now.saturating_sub(self.last_ms.load(Ordering::Relaxed)))
-    }
-
-    /// Completes once nothing is in flight and no byte has moved for `timeout`.
-    async fn idled_out(&self, timeout: Duration) {
-        let check = (timeout / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
+    /// Completes, saying why, once the connection should close: nothing in flight and no
+    /// byte moved for `idle_timeout` ("idle"), or, on HTTP/1, no request started for
+    /// `header_read_timeout` since the connection opened or its last request ended (a client
+    /// that sends no request head, or sends one too slowly, or a keep-alive connection left
+    /// unused: "no request head in time").
+    ///
+    /// The request-head timeout is kept here, once per connection, rather than by hyper's
+    /// `header_read_timeout`, which arms a timer for every request.
+    async fn watch(&self, idle_timeout: Duration, header_read_timeout: Duration) -> &'static str {
+        let check = (idle_timeout.min(header_read_timeout) / 4)
+            .clamp(Duration::from_millis(10), Duration::from_secs(1));
+        let mut quiet = Duration::ZERO;
+        let mut waiting = Duration::ZERO;
+        let mut seen = 0;
         loop {
             tokio::time::sleep(check).await;
-            if self.in_flight.load(Ordering::Relaxed) == 0 && self.idle_for() >= timeout {
-                return;
+            let busy = self.in_flight.load(Ordering::Relaxed) > 0;
+            let started = self.started.load(Ordering::Relaxed);
+            if busy || started != seen {
+                waiting = Duration::ZERO;
+                seen = started;
+            } else {
+                waiting += check;
+            }
+            if self.moved.swap(false, Ordering::Relaxed) || busy {
+                quiet = Duration::ZERO;
+            } else {
+                quiet += check;
+            }
+            if quiet >= idle_timeout {
+                return "idle";
+            }
+            if waiting >= header_read_timeout && !self.http2.load(Ordering::Relaxed) {
+                return NO_HEAD_IN_TIME;
             }
         }
     }
@@ -271,6 +319,7 @@ struct InFlight(Arc<Activity>);
 
 impl InFlight {
     fn start(activity: Arc<Activity>) -> Self {
+        activity.started.fetch_add(1, Ordering::Relaxed);
         activity.in_flight.fetch_add(1, Ordering::Relaxed);
         activity.touch();
         InFlight(activity)
@@ -322,6 +371,8 @@ impl<B: Body + Unpin> Body for TrackedBody<B> {
 struct ActivityIo<T> {
     inner: T,
     activity: Arc<Activity>,
+    /// Whether the first bytes were read (and looked at for HTTP/2's preface).
+    opened: bool,
 }
 
 impl<T: AsyncRead + Unpin> AsyncRead for ActivityIo<T> {
@@ -333,6 +384,12 @@ impl<T: AsyncRead + Unpin> AsyncRead for ActivityIo<T> {
         let before = buf.filled().len();
         let r = Pin::new(&mut self.inner).poll_read(cx, buf);
         if matches!(r, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            if !self.opened {
+                self.opened = true;
+                if buf.filled()[before..].starts_with(b"PRI ") {
+                    self.activity.http2.store(true, Ordering::Relaxed);
+                }
+            }
             self.activity.touch();
         }
         r
@@ -586,6 +643,62 @@ mod tests {
             .await
             .expect("closed after idling");
         assert!(String::from_utf8_lossy(&raw).starts_with("HTTP/1.1 200"));
+
+        stop.send(()).unwrap();
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_request_head_timeout_holds_without_the_idle_timeout() {
+        // The idle timeout far away: only the request-head timeout can close these.
+        let limits = ConnectionLimits {
+            header_read_timeout: Duration::from_millis(300),
+            idle_timeout: Duration::from_secs(60),
+            ..Default::default()
+        };
+        let (addr, stop, task, _dir) =
+            start_dynamodb_with(limits, Duration::from_millis(300)).await;
+
+        // A head trickled a byte every 50 ms moves bytes all along, but never ends: closed.
+        let mut slow = TcpStream::connect(addr).await.unwrap();
+        let started = std::time::Instant::now();
+        for b in b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: DynamoDB_20120810.ListTa" {
+            if slow.write_all(&[*b]).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let _ = read_until_closed(&mut slow, Duration::from_secs(5)).await;
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(2), "closed after {took:?}");
+
+        // A keep-alive connection whose requests keep coming stays open past the timeout.
+        let mut busy = TcpStream::connect(addr).await.unwrap();
+        let started = std::time::Instant::now();
+        while started.elapsed() < Duration::from_millis(1200) {
+            busy.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                .await
+                .expect("still open");
+            // The whole answer (it ends with the health line), before the next request.
+            let mut answer = Vec::new();
+            while !answer.ends_with(b"healthy: x") {
+                let mut buf = [0u8; 1024];
+                let n = tokio::time::timeout(Duration::from_secs(5), busy.read(&mut buf))
+                    .await
+                    .expect("answered")
+                    .unwrap();
+                assert!(n > 0, "closed while in use");
+                answer.extend_from_slice(&buf[..n]);
+            }
+            assert!(answer.starts_with(b"HTTP/1.1 200"));
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // Then left unused, it is closed.
+        let started = std::time::Instant::now();
+        assert!(read_until_closed(&mut busy, Duration::from_secs(5))
+            .await
+            .is_some());
+        assert!(started.elapsed() < Duration::from_secs(2));
 
         stop.send(()).unwrap();
         task.await.unwrap();

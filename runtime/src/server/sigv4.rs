@@ -319,7 +319,12 @@ impl CheckedHeaders {
 /// the rest (for a server that does not verify signatures, where the region still decides
 /// which tables a request sees). `None` when the value has no such scope.
 pub fn credential_region(value: &str) -> Option<&str> {
-    let (_, rest) = value.split_once("Credential=")?;
+    // Every SDK puts the credential first: skip the substring search (a searcher built per
+    // request) for that shape.
+    let rest = match value.strip_prefix("AWS4-HMAC-SHA256 Credential=") {
+        Some(rest) => rest,
+        None => value.split_once("Credential=")?.1,
+    };
     let credential = rest.split([',', ' ']).next()?;
     let mut scope = credential.split('/');
     let region = scope.nth(2)?;
