@@ -317,14 +317,10 @@ impl Running {
         let metrics = api.metrics().clone();
         let tables = crate::api::backend::Tables::of(&api);
         // On a cluster node the port is a proxy in front of the engine the tables' seam holds:
-        // a client's request goes there byte for byte (see `server::dynamodb`).
-        let engine = tables.engine().cloned();
+        // a client's request goes there byte for byte (`TableBackend::on_arrival`).
         let mut service = DynamoDbService::new(api);
         if let Some(v) = verifier {
             service = service.with_verifier(v);
-        }
-        if let Some(engine) = engine {
-            service = service.with_engine(engine);
         }
         let service = Arc::new(service);
         // Upkeep (TTL sweeps, stream trimming) runs as long as the server does.

@@ -23,9 +23,11 @@
 //! [`Api::call_inline`]: GetItem and single-item writes, which await their sync without holding
 //! a thread, run on the connection's task, most other operations on tokio's blocking pool).
 //!
-//! In cluster mode ([`DynamoDbService::with_engine`]) the endpoint is a proxy: a request's
-//! signature is checked as below, then its body goes unchanged to the remote engine, re-signed
-//! with the engine's credentials, and the engine's status and body are the answer.
+//! In cluster mode (an [`Api`] over the remote engine) the endpoint is a proxy: a request's
+//! signature is checked as below, then the tables' seam takes it as it arrived
+//! ([`crate::api::backend::TableBackend::on_arrival`]): its body goes unchanged to the remote
+//! engine, re-signed with the engine's credentials, and the engine's status and body are the
+//! answer.
 //!
 //! With a [`Verifier`] ([`DynamoDbService::with_verifier`]) every POST, DynamoDB and Streams
 //! operations alike, must be signed with SigV4 by a configured key (see [`super::sigv4`]); the
@@ -53,8 +55,8 @@ use tracing::Instrument;
 
 use super::encoding::Coding;
 use super::sigv4::{credential_region, Verifier};
+use crate::api::backend::{Arrival, TableBackend};
 use crate::api::{Api, ApiError};
-use crate::engine::RemoteEngine;
 
 /// Largest request body DynamoDB accepts (16 MB).
 pub const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
@@ -112,7 +114,6 @@ pub struct DynamoDbService {
     api: Api,
     verifier: Option<Arc<Verifier>>,
     body_timeout: Duration,
-    engine: Option<Arc<RemoteEngine>>,
 }
 
 impl DynamoDbService {
@@ -122,17 +123,7 @@ impl DynamoDbService {
             api,
             verifier: None,
             body_timeout: BODY_READ_TIMEOUT,
-            engine: None,
         }
-    }
-
-    /// The same endpoint as a proxy in front of `engine` (cluster mode): each DynamoDB and
-    /// Streams request, once its signature is checked (with a verifier), goes to the engine
-    /// with its body unchanged, signed with the engine's credentials; the engine's answer,
-    /// errors included, is the answer.
-    pub fn with_engine(mut self, engine: Arc<RemoteEngine>) -> Self {
-        self.engine = Some(engine);
-        self
     }
 
     /// The same endpoint giving clients `timeout` (instead of [`BODY_READ_TIMEOUT`]) to send a
@@ -274,9 +265,18 @@ impl DynamoDbService {
                 return error_answer(&e.into_api_error(too_large));
             }
         };
-        if let Some(engine) = &self.engine {
-            return forward(engine, self.api.metrics(), target.as_deref(), bytes).await;
-        }
+        // The tables' seam decides: on a cluster node the request goes to the engine as it is.
+        let operation = target.as_deref().and_then(operation_for_target);
+        let bytes = match self
+            .api
+            .backend()
+            .on_arrival(&self.api, target.as_deref(), operation.as_deref(), bytes)
+            .await
+        {
+            Arrival::Decode(bytes) => bytes,
+            Arrival::Answered(status, answer) => return (status, answer),
+            Arrival::Refused(e) => return error_answer(&e),
+        };
         let body: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
             Value::Object(Default::default())
         } else {
@@ -289,7 +289,7 @@ impl DynamoDbService {
                 }
             }
         };
-        let Some(operation) = target.as_deref().and_then(operation_for_target) else {
+        let Some(operation) = operation else {
             tracing::debug!(
                 x_amz_target = target.as_deref().unwrap_or(""),
                 "missing or unknown X-Amz-Target"
@@ -348,70 +348,6 @@ impl super::Handler for DynamoDbService {
     async fn handle(&self, req: Request<Incoming>, _peer: SocketAddr) -> Response<Full<Bytes>> {
         self.respond(req).await
     }
-}
-
-/// Cluster mode: sends the request to the engine (a known target only) and answers what it
-/// answered, recording it in `metrics` as the embedded path records its requests (the table
-/// from the request body, the outcome from the engine's status and error).
-async fn forward(
-    engine: &RemoteEngine,
-    metrics: &crate::metrics::Metrics,
-    target: Option<&str>,
-    body: Bytes,
-) -> (StatusCode, Bytes) {
-    let Some((target, operation)) = target.and_then(|t| operation_for_target(t).map(|op| (t, op)))
-    else {
-        return error_answer(&ApiError::unknown_operation(
-            target.unwrap_or("the request has no X-Amz-Target header"),
-        ));
-    };
-    tracing::Span::current().record("op", operation.as_str());
-    // The body is parsed only to name its table(s) in the metrics; it goes on unchanged.
-    let request: Option<Value> = metrics
-        .records_requests()
-        .then(|| serde_json::from_slice(&body).ok())
-        .flatten();
-    let started = Instant::now();
-    let answer = match engine.forward(target, body).await {
-        Ok(answer) => answer,
-        Err(e) => {
-            tracing::warn!(error = %e, engine = engine.url(), "the engine did not answer");
-            error_answer(&e.to_api_error())
-        }
-    };
-    if let Some(request) = request {
-        let op = crate::metrics::Operation::from_api_name(&operation);
-        let result = engine_outcome(answer.0, &answer.1);
-        metrics.record_request(op, &request, started.elapsed(), &result);
-    }
-    answer
-}
-
-/// An engine's answer as the metrics count it: its JSON on success (`Count` matters), its
-/// error as tarn names errors otherwise.
-fn engine_outcome(status: StatusCode, body: &[u8]) -> Result<Value, ApiError> {
-    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-    if status.is_success() {
-        return Ok(v);
-    }
-    let kind = v
-        .get("__type")
-        .and_then(Value::as_str)
-        .map(|t| t.rsplit('#').next().unwrap_or(t).to_string())
-        .unwrap_or_else(|| {
-            if status.is_server_error() {
-                "InternalServerError".into()
-            } else {
-                "ValidationException".into()
-            }
-        });
-    let message = v
-        .get("message")
-        .or_else(|| v.get("Message"))
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    Err(crate::engine::EngineError::Service { kind, message }.to_api_error())
 }
 
 fn too_large() -> ApiError {

@@ -69,6 +69,8 @@ pub mod streams;
 use std::future::Future;
 use std::sync::Arc;
 
+use bytes::Bytes;
+use http::StatusCode;
 use serde_json::Value;
 use tarn_wire::ApiError;
 
@@ -94,6 +96,18 @@ pub enum Health {
     Failed(String),
     /// The engine did not answer (why).
     EngineUnreachable(String),
+}
+
+/// What becomes of a request that arrived on the DynamoDB port ([`TableBackend::on_arrival`]).
+#[derive(Debug)]
+pub enum Arrival {
+    /// Decode these bytes (the request's body) and run the operation here.
+    Decode(Bytes),
+    /// The answer, status and body, as the engine gave it.
+    Answered(StatusCode, Bytes),
+    /// Refused before it reached the engine (an unknown operation, an engine that did not
+    /// answer): answer this error.
+    Refused(ApiError),
 }
 
 /// Where the tables live: what the embedded store and the remote engine both do. Every method
@@ -142,6 +156,23 @@ pub trait TableBackend: Send + Sync {
             let out = self.call_inline(api, operation, body).await?;
             to_bytes(&out)
         }
+    }
+
+    /// A request as it arrived on the DynamoDB port, before the server decodes it: its
+    /// `X-Amz-Target`, the operation that names ([`None`] for an unknown one) and its body's
+    /// bytes. The engine's side forwards it byte for byte, re-signed, and answers the engine's
+    /// status and body ([`Arrival::Answered`]), so that nothing the SDK does not model is lost;
+    /// the embedded side hands the bytes back ([`Arrival::Decode`]) for the server to decode
+    /// and run through [`Api::call_inline_bytes`].
+    fn on_arrival(
+        &self,
+        api: &Api,
+        target: Option<&str>,
+        operation: Option<&str>,
+        body: Bytes,
+    ) -> impl Future<Output = Arrival> + Send {
+        let _ = (api, target, operation);
+        std::future::ready(Arrival::Decode(body))
     }
 
     /// The tables' health now.
@@ -251,6 +282,16 @@ impl TableBackend for Backend {
 
     async fn sync(&self, api: &Api) -> Result<(), ApiError> {
         dispatch!(self, b => b.sync(api).await)
+    }
+
+    async fn on_arrival(
+        &self,
+        api: &Api,
+        target: Option<&str>,
+        operation: Option<&str>,
+        body: Bytes,
+    ) -> Arrival {
+        dispatch!(self, b => b.on_arrival(api, target, operation, body).await)
     }
 
     async fn call_inline(

@@ -1,8 +1,10 @@
 //! The remote side of the seam: [`RemoteTables`], the tables of the remote engine a cluster node
 //! runs over (`tarn serve --engine`).
 //!
-//! Item and table operations are forwarded as they are (DynamoDB JSON, re-signed:
-//! [`RemoteEngine::call`]) and counted in the node's metrics; a write is durable once the
+//! A client's request on the DynamoDB port goes to the engine byte for byte
+//! ([`TableBackend::on_arrival`]); the operations the runtime makes itself (a function's
+//! `tables` calls, the console's, the triggers') are forwarded as they are (DynamoDB JSON,
+//! re-signed: [`RemoteEngine::call`]). Both are counted in the node's metrics; a write is durable once the
 //! engine acknowledges it, so [`TableBackend::sync`] has nothing to wait for. Health is whether
 //! the engine answers (cached), sizes are its `DescribeTable`s, its region is the only one.
 //! Streams are read with the SDK ([`super::remote_streams`]).
@@ -12,12 +14,14 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+use bytes::Bytes;
+use http::StatusCode;
 use serde_json::{json, Value};
 use tarn_wire::ApiError;
 
 use super::remote_streams::EngineShards;
 use super::streams::{BoxFuture, ShardInfo, ShardRead, ShardReader};
-use super::{Health, TableBackend, TableSize};
+use super::{Arrival, Health, TableBackend, TableSize};
 use crate::api::Api;
 use crate::engine::RemoteEngine;
 use crate::metrics::Operation;
@@ -55,6 +59,50 @@ impl RemoteTables {
 }
 
 impl TableBackend for RemoteTables {
+    /// A client's request goes to the engine byte for byte, re-signed with the engine's
+    /// credentials ([`RemoteEngine::forward`]); the engine's status and body, errors included,
+    /// are the answer. Counted in the node's metrics as the embedded side counts its requests
+    /// (the table from the request's body, the outcome from the engine's status and error).
+    async fn on_arrival(
+        &self,
+        api: &Api,
+        target: Option<&str>,
+        operation: Option<&str>,
+        body: Bytes,
+    ) -> Arrival {
+        let (Some(target), Some(operation)) = (target, operation) else {
+            return Arrival::Refused(ApiError::unknown_operation(
+                target.unwrap_or("the request has no X-Amz-Target header"),
+            ));
+        };
+        tracing::Span::current().record("op", operation);
+        // The body is parsed only to name its table(s) in the metrics; it goes on unchanged.
+        let request: Option<Value> = api
+            .metrics()
+            .records_requests()
+            .then(|| serde_json::from_slice(&body).ok())
+            .flatten();
+        let started = Instant::now();
+        let engine = self.engine();
+        let (status, answer) = match engine.forward(target, body).await {
+            Ok(answer) => answer,
+            Err(e) => {
+                tracing::warn!(error = %e, engine = engine.url(), "the engine did not answer");
+                return Arrival::Refused(e.to_api_error());
+            }
+        };
+        if let Some(request) = request {
+            let result = engine_outcome(status, &answer);
+            api.metrics().record_request(
+                Operation::from_api_name(operation),
+                &request,
+                started.elapsed(),
+                &result,
+            );
+        }
+        Arrival::Answered(status, answer)
+    }
+
     async fn call(&self, api: &Api, operation: &str, body: Value) -> Result<Value, ApiError> {
         let started = std::time::Instant::now();
         let result = self
@@ -241,4 +289,31 @@ impl TableBackend for RemoteTables {
     ) -> BoxFuture<'a, Result<ShardRead, String>> {
         self.shards.read(iterator, limit)
     }
+}
+
+/// An engine's answer as the metrics count it: its JSON on success (`Count` matters), its
+/// error as tarn names errors otherwise.
+fn engine_outcome(status: StatusCode, body: &[u8]) -> Result<Value, ApiError> {
+    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    if status.is_success() {
+        return Ok(v);
+    }
+    let kind = v
+        .get("__type")
+        .and_then(Value::as_str)
+        .map(|t| t.rsplit('#').next().unwrap_or(t).to_string())
+        .unwrap_or_else(|| {
+            if status.is_server_error() {
+                "InternalServerError".into()
+            } else {
+                "ValidationException".into()
+            }
+        });
+    let message = v
+        .get("message")
+        .or_else(|| v.get("Message"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    Err(crate::engine::EngineError::Service { kind, message }.to_api_error())
 }
