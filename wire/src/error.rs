@@ -307,6 +307,23 @@ impl ApiError {
     }
 }
 
+/// The exception name (the part of `__type` after `#`, as clients keep it) and the message
+/// (`message` or `Message`; empty when absent) of an error body another DynamoDB endpoint
+/// answered. The name is `None` when the body has no `__type`.
+pub fn read_error_body(body: &Value) -> (Option<String>, String) {
+    let kind = body
+        .get("__type")
+        .and_then(Value::as_str)
+        .map(|t| t.rsplit('#').next().unwrap_or(t).to_string());
+    let message = body
+        .get("message")
+        .or_else(|| body.get("Message"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    (kind, message)
+}
+
 impl From<tarn_store::value::ValueError> for ApiError {
     fn from(e: tarn_store::value::ValueError) -> Self {
         ApiError::validation(e.to_string())
@@ -331,6 +348,18 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn an_error_body_reads_back_as_name_and_message() {
+        let e = ApiError::transaction_canceled(vec![]);
+        let (kind, message) = read_error_body(&e.to_body());
+        assert_eq!(kind.as_deref(), Some("TransactionCanceledException"));
+        assert_eq!(message, e.message);
+        let (kind, message) = read_error_body(&ApiError::table_not_found().to_body());
+        assert_eq!(kind.as_deref(), Some("ResourceNotFoundException"));
+        assert!(message.contains("not found"), "{message}");
+        assert_eq!(read_error_body(&json!({})), (None, String::new()));
+    }
 
     #[test]
     fn body_and_status_follow_dynamodb() {

@@ -23,7 +23,7 @@ pub mod store_error;
 pub mod validation;
 pub mod value;
 
-pub use error::{kind, ApiError, DYNAMODB_NAMESPACE};
+pub use error::{kind, read_error_body, ApiError, DYNAMODB_NAMESPACE};
 pub use json_type::{wrong_json_type, JsonType};
 pub use request::{
     member, missing, optional_array, optional_attribute_values, optional_bool, optional_i64,

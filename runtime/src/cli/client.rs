@@ -81,17 +81,8 @@ impl Endpoint {
         if status.is_success() {
             return Ok(v);
         }
-        let kind = v
-            .get("__type")
-            .and_then(Value::as_str)
-            .map(|t| t.rsplit('#').next().unwrap_or(t).to_string())
-            .unwrap_or_else(|| format!("HTTP {status}"));
-        let message = v
-            .get("message")
-            .or_else(|| v.get("Message"))
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
+        let (kind, message) = tarn_wire::read_error_body(&v);
+        let kind = kind.unwrap_or_else(|| format!("HTTP {status}"));
         Err(ClientError::Service { kind, message })
     }
 }

@@ -298,22 +298,13 @@ fn engine_outcome(status: StatusCode, body: &[u8]) -> Result<Value, ApiError> {
     if status.is_success() {
         return Ok(v);
     }
-    let kind = v
-        .get("__type")
-        .and_then(Value::as_str)
-        .map(|t| t.rsplit('#').next().unwrap_or(t).to_string())
-        .unwrap_or_else(|| {
-            if status.is_server_error() {
-                "InternalServerError".into()
-            } else {
-                "ValidationException".into()
-            }
-        });
-    let message = v
-        .get("message")
-        .or_else(|| v.get("Message"))
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let (kind, message) = tarn_wire::read_error_body(&v);
+    let kind = kind.unwrap_or_else(|| {
+        if status.is_server_error() {
+            "InternalServerError".into()
+        } else {
+            "ValidationException".into()
+        }
+    });
     Err(crate::engine::EngineError::Service { kind, message }.to_api_error())
 }
