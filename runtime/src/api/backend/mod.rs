@@ -31,6 +31,9 @@
 //!     server's inline path (no blocking-pool hop; GetItem's answer written straight to bytes).
 //!     The embedded side runs the handler on the caller's stack; the defaults (a call, then
 //!     serializing) are the engine's.
+//!   - [`TableBackend::on_arrival`]: a client's request as it reached the DynamoDB port,
+//!     before it is decoded. The engine's side forwards it byte for byte (re-signed) and
+//!     answers what the engine answered; the store's hands it back to be decoded and run.
 //! - **What no single operation answers**, for the console, the health checks and the
 //!   metrics (through [`Tables`]): [`TableBackend::health`] (the store's, or whether the engine
 //!   answers, cached), [`TableBackend::sizes`], [`TableBackend::regions`],
