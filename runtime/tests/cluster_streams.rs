@@ -309,6 +309,52 @@ async fn active_owners(engine: &Engine) -> BTreeMap<String, Option<String>> {
         .collect()
 }
 
+/// Waits until every shard's lease is held (by more than one node when `spread`), within
+/// `limit`; fails the test with the owners and the nodes' logs otherwise.
+async fn settle(engine: &Engine, nodes: &[Server], shards: usize, spread: bool, limit: Duration) {
+    let settled = within(limit, || async {
+        let owners = active_owners(engine).await;
+        let distinct: BTreeSet<&Option<String>> = owners.values().collect();
+        owners.len() >= shards && !distinct.contains(&None) && (!spread || distinct.len() > 1)
+    })
+    .await;
+    assert!(
+        settled.is_some(),
+        "leases not settled: {:?}\n{}",
+        active_owners(engine).await,
+        logs(nodes)
+    );
+}
+
+/// A node holding a lease now: its name, its index in `nodes` (node-a, node-b, node-c) and
+/// the shards it holds.
+async fn a_lease_holder(engine: &Engine) -> (String, usize, Vec<String>) {
+    let owners = active_owners(engine).await;
+    let name = owners.values().flatten().next().unwrap().clone();
+    let index = (b'a'..=b'c')
+        .position(|c| format!("node-{}", c as char) == name)
+        .unwrap();
+    let held = owners
+        .iter()
+        .filter(|(_, o)| o.as_deref() == Some(name.as_str()))
+        .map(|(s, _)| s.clone())
+        .collect();
+    (name, index, held)
+}
+
+/// How long until none of `orphaned` is held by `gone` any more (a shard may also have
+/// finished meanwhile), looking for up to four lease durations; None if that did not happen.
+async fn taken_over(engine: &Engine, orphaned: &[String], gone: &str) -> Option<Duration> {
+    within(Duration::from_millis(4 * LEASE_MS), || async {
+        let now = active_owners(engine).await;
+        orphaned.iter().all(|s| match now.get(s) {
+            None => true,
+            Some(o) => o.as_ref().is_some_and(|o| o != gone),
+        })
+    })
+    .await
+}
+
 fn logs(nodes: &[Server]) -> String {
     nodes
         .iter()
@@ -394,18 +440,7 @@ async fn failover_scenario(engine: Engine, shards: usize) {
     let app_dir = tempfile::tempdir().unwrap();
     let mut nodes = start(&engine, &app_dir).await;
     // Every shard held (and, with several, by more than one node).
-    let settled = within(Duration::from_secs(20), || async {
-        let owners = active_owners(&engine).await;
-        let distinct: BTreeSet<&Option<String>> = owners.values().collect();
-        owners.len() >= shards && !distinct.contains(&None) && (shards == 1 || distinct.len() > 1)
-    })
-    .await;
-    assert!(
-        settled.is_some(),
-        "leases not settled: {:?}\n{}",
-        active_owners(&engine).await,
-        logs(&nodes)
-    );
+    settle(&engine, &nodes, shards, shards > 1, Duration::from_secs(20)).await;
     // The writes go on in the background; a node holding a lease is killed once the
     // handlers are busy with them.
     let client = engine.client();
@@ -420,31 +455,14 @@ async fn failover_scenario(engine: Engine, shards: usize) {
     .await;
     assert!(busy.is_some(), "no records handled\n{}", logs(&nodes));
     let handled_at_kill = order_checks(&engine).await.0;
-    let owners = active_owners(&engine).await;
-    let victim_name = owners.values().flatten().next().unwrap().clone();
-    let victim = (b'a'..=b'c')
-        .position(|c| format!("node-{}", c as char) == victim_name)
-        .unwrap();
+    let (victim_name, victim, orphaned) = a_lease_holder(&engine).await;
     let mut dead = nodes.remove(victim);
     dead.child.kill().unwrap(); // SIGKILL
     dead.child.wait().unwrap();
     let killed_at = Instant::now();
-    // (`within` measures from its own start, right after the kill.)
-    let orphaned: Vec<String> = owners
-        .iter()
-        .filter(|(_, o)| o.as_deref() == Some(victim_name.as_str()))
-        .map(|(s, _)| s.clone())
-        .collect();
     // The others hold the dead node's shards within twice the lease duration.
-    let taken = within(Duration::from_millis(4 * LEASE_MS), || async {
-        let now = active_owners(&engine).await;
-        orphaned.iter().all(|s| match now.get(s) {
-            // A shard may also have finished meanwhile.
-            None => true,
-            Some(o) => o.as_ref().is_some_and(|o| *o != victim_name),
-        })
-    })
-    .await;
+    // (`taken_over` measures from its own start, right after the kill.)
+    let taken = taken_over(&engine, &orphaned, &victim_name).await;
     let took = taken.unwrap_or_else(|| killed_at.elapsed());
     eprintln!(
         "{victim_name} killed after {handled_at_kill} of {} records; its shards {orphaned:?} were taken over in {took:?}",
@@ -468,42 +486,15 @@ async fn graceful_stop_scenario(engine: Engine, shards: usize) {
     let app_dir = tempfile::tempdir().unwrap();
     let mut nodes = start(&engine, &app_dir).await;
     write_orders(&engine.client(), 0).await;
-    let settled = within(Duration::from_secs(60), || async {
-        let owners = active_owners(&engine).await;
-        let distinct: BTreeSet<&Option<String>> = owners.values().collect();
-        owners.len() >= shards && !distinct.contains(&None) && distinct.len() > 1
-    })
-    .await;
-    assert!(
-        settled.is_some(),
-        "leases not settled: {:?}\n{}",
-        active_owners(&engine).await,
-        logs(&nodes)
-    );
-    let owners = active_owners(&engine).await;
-    let victim_name = owners.values().flatten().next().unwrap().clone();
-    let victim = (b'a'..=b'c')
-        .position(|c| format!("node-{}", c as char) == victim_name)
-        .unwrap();
-    let orphaned: Vec<String> = owners
-        .iter()
-        .filter(|(_, o)| o.as_deref() == Some(victim_name.as_str()))
-        .map(|(s, _)| s.clone())
-        .collect();
+    settle(&engine, &nodes, shards, true, Duration::from_secs(60)).await;
+    let (victim_name, victim, orphaned) = a_lease_holder(&engine).await;
     let mut stopped = nodes.remove(victim);
     let term = std::process::Command::new("kill")
         .args(["-TERM", &stopped.child.id().to_string()])
         .status()
         .unwrap();
     assert!(term.success());
-    let taken = within(Duration::from_millis(4 * LEASE_MS), || async {
-        let now = active_owners(&engine).await;
-        orphaned.iter().all(|s| match now.get(s) {
-            None => true,
-            Some(o) => o.as_ref().is_some_and(|o| *o != victim_name),
-        })
-    })
-    .await;
+    let taken = taken_over(&engine, &orphaned, &victim_name).await;
     let exited = stopped.child.wait().unwrap();
     let log = stopped.log();
     eprintln!("{victim_name} stopped; its shards {orphaned:?} were taken over in {taken:?}");

@@ -121,32 +121,15 @@ impl LeaseTable {
         shard: &str,
         counter: u64,
     ) -> Result<bool, ClusterError> {
-        let r = self
-            .engine
-            .client()
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(mapping.to_string()))
-            .key("sk", AttributeValue::S(shard.to_string()))
-            .update_expression("SET #c = :next REMOVE #o")
-            .condition_expression("#c = :seen AND #o = :me")
-            .expression_attribute_names("#c", "counter")
-            .expression_attribute_names("#o", "owner")
-            .expression_attribute_values(":seen", AttributeValue::N(counter.to_string()))
-            .expression_attribute_values(":next", AttributeValue::N((counter + 1).to_string()))
-            .expression_attribute_values(":me", AttributeValue::S(self.node_id.clone()))
-            .send()
-            .await;
-        match r {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(ClusterError::sdk("releasing a lease", e)),
-        }
+        self.raise_counter(
+            mapping,
+            shard,
+            counter,
+            "SET #c = :next REMOVE #o",
+            "#c = :seen AND #o = :me",
+            "releasing a lease",
+        )
+        .await
     }
 
     /// Creates the table when missing.
@@ -254,10 +237,38 @@ impl LeaseTable {
         counter: u64,
         renew: bool,
     ) -> Result<Option<u64>, ClusterError> {
-        let mut cond = "#c = :seen".to_string();
-        if renew {
-            cond.push_str(" AND #o = :me");
-        }
+        let condition = if renew {
+            "#c = :seen AND #o = :me"
+        } else {
+            "#c = :seen"
+        };
+        let raised = self
+            .raise_counter(
+                mapping,
+                shard,
+                counter,
+                "SET #c = :next, #o = :me",
+                condition,
+                "taking or renewing a lease",
+            )
+            .await?;
+        Ok(raised.then_some(counter + 1))
+    }
+
+    /// Raises `shard`'s lease counter from `counter` to the next (`:next`) with `update`, if
+    /// `condition` holds; whether it did (false: the condition failed). Both expressions name
+    /// the counter `#c` and the owner `#o`, and may use `:seen` (`counter`), `:next` and `:me`
+    /// (this node); each of the three must appear in one of them. `what` names the write in
+    /// an error.
+    async fn raise_counter(
+        &self,
+        mapping: &str,
+        shard: &str,
+        counter: u64,
+        update: &str,
+        condition: &str,
+        what: &str,
+    ) -> Result<bool, ClusterError> {
         let r = self
             .engine
             .client()
@@ -265,8 +276,8 @@ impl LeaseTable {
             .table_name(&self.table)
             .key("pk", AttributeValue::S(mapping.to_string()))
             .key("sk", AttributeValue::S(shard.to_string()))
-            .update_expression("SET #c = :next, #o = :me")
-            .condition_expression(cond)
+            .update_expression(update)
+            .condition_expression(condition)
             .expression_attribute_names("#c", "counter")
             .expression_attribute_names("#o", "owner")
             .expression_attribute_values(":seen", AttributeValue::N(counter.to_string()))
@@ -275,14 +286,14 @@ impl LeaseTable {
             .send()
             .await;
         match r {
-            Ok(_) => Ok(Some(counter + 1)),
+            Ok(_) => Ok(true),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
             {
-                Ok(None)
+                Ok(false)
             }
-            Err(e) => Err(ClusterError::sdk("taking or renewing a lease", e)),
+            Err(e) => Err(ClusterError::sdk(what, e)),
         }
     }
 
