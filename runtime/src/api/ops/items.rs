@@ -8,7 +8,6 @@ use tarn_store::{Item, Mutation, StoreError};
 
 use super::capacity::{self, Kind, Report};
 use super::expressions::{check_condition, return_old_on_failure, write_error, RequestExprs};
-use super::RawAnswer;
 use crate::api::Api;
 use tarn_wire::ApiError;
 use tarn_wire::{encode_item, optional_bool, optional_str, required_item, table_name, ItemJson};
@@ -177,6 +176,13 @@ pub(crate) fn get_item(api: &Api, body: &Value) -> Result<Value, ApiError> {
 /// GetItem, answered as the response body's bytes (the HTTP server's path).
 pub(crate) fn get_item_bytes(api: &Api, body: &Value) -> Result<Vec<u8>, ApiError> {
     answer_bytes(&get_item_answer(api, body)?)
+}
+
+/// What a raw handler (`super::RawHandler`) answers: the table the request named (its
+/// metrics' label) and the answer's bytes or the error.
+pub(crate) struct RawAnswer<'a> {
+    pub(crate) table: &'a str,
+    pub(crate) result: Result<Vec<u8>, ApiError>,
 }
 
 /// GetItem in its common shape, decoded straight from the request body's bytes

@@ -46,17 +46,10 @@ pub(crate) fn bytes_handler(operation: &str) -> Option<BytesHandler> {
     })
 }
 
-/// What a [`RawHandler`] answers: the table the request named (its metrics' label) and the
-/// answer's bytes or the error.
-pub(crate) struct RawAnswer<'a> {
-    pub(crate) table: &'a str,
-    pub(crate) result: Result<Vec<u8>, ApiError>,
-}
-
 /// A handler for the common shape of an operation's request, decoded straight from the body's
 /// bytes (no JSON tree): `None` for a body in any other shape, which the operation's
 /// [`BytesHandler`] then takes (it answers what this one would have, and words the errors).
-pub(crate) type RawHandler = for<'a> fn(&Api, &'a [u8]) -> Option<RawAnswer<'a>>;
+pub(crate) type RawHandler = for<'a> fn(&Api, &'a [u8]) -> Option<items::RawAnswer<'a>>;
 
 /// The raw handler of the operations that have one (GetItem, the HTTP server's hottest path).
 pub(crate) fn raw_handler(operation: &str) -> Option<RawHandler> {
