@@ -10,16 +10,20 @@
 //! - [`json_type`]: the `SerializationException` for a member of the wrong JSON type, worded as
 //!   DynamoDB's front end words it.
 //! - [`request`]: typed readers of request members (`required_str`, `optional_item`...).
+//! - [`typed`]: the common shape of a hot operation's request (GetItem) decoded straight from
+//!   the body's bytes, the general path ([`request`]) taking every other body.
 //! - [`validation`]: [`ValidationErrors`], DynamoDB's `N validation errors detected: ...`.
 //! - [`store_error`]: the mapping of the store's errors to DynamoDB's exceptions.
 //!
 //! The modules layer upward without cycles: `error` depends on nothing here; `json_type` and
-//! `validation` on `error`; `value` and `request` on those; `store_error` on `error` and `value`.
+//! `validation` on `error`; `value` and `request` on those; `store_error` on `error` and `value`;
+//! `typed` on `validation`.
 
 pub mod error;
 pub mod json_type;
 pub mod request;
 pub mod store_error;
+pub mod typed;
 pub mod validation;
 pub mod value;
 

@@ -204,6 +204,17 @@ impl Api {
         self.backend.call_inline(self, operation, body).await
     }
 
+    /// [`Api::call_inline_bytes`] on the request body's bytes, for an operation whose common
+    /// request shape decodes without a JSON tree (GetItem): `None` for any other operation or
+    /// shape (decode the body and call [`Api::call_inline_bytes`] then).
+    pub async fn call_inline_raw(
+        &self,
+        operation: &str,
+        body: &[u8],
+    ) -> Option<Result<Vec<u8>, ApiError>> {
+        self.backend.call_inline_raw(self, operation, body).await
+    }
+
     /// [`Api::call_inline`], answering the response body's bytes (what the HTTP server sends).
     /// Operations with a bytes handler (GetItem) write them without building the JSON tree;
     /// the others serialize their answer.

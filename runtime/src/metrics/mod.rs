@@ -189,6 +189,25 @@ impl Metrics {
             .record_in(region, op, body, elapsed, outcome);
     }
 
+    /// [`Metrics::record_request_in`] for a request on one table, named (`""` for none) rather
+    /// than read from the request's body.
+    pub fn record_table_request_in(
+        &self,
+        region: &str,
+        op: Operation,
+        table: &str,
+        elapsed: Duration,
+        result: &Result<Value, ApiError>,
+    ) {
+        if !self.records_requests() {
+            return;
+        }
+        let outcome = requests::Outcome::of(op, result);
+        self.inner
+            .requests
+            .record_table_in(region, op, table, elapsed, outcome);
+    }
+
     /// Turns the recording of DynamoDB requests and their consumed capacity on or off (on
     /// from the start; `tarn serve --no-request-metrics` turns it off). Off, a request costs
     /// one relaxed load instead of the table lookup and the adds: what the benchmarks compare

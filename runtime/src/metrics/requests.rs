@@ -300,6 +300,16 @@ impl TableSnapshot {
     }
 }
 
+/// The label a table's figures have for a request made in `region`: the bare name in the home
+/// region (and for `""`), `region/name` elsewhere.
+fn label<'t>(region: &str, table: &'t str) -> std::borrow::Cow<'t, str> {
+    if table.is_empty() || region == tarn_store::schema::HOME_REGION {
+        std::borrow::Cow::Borrowed(table)
+    } else {
+        std::borrow::Cow::Owned(tarn_store::schema::table_ref(region, table))
+    }
+}
+
 /// Every table's figures, by name.
 type TableMap = HashMap<Box<str>, Arc<TableFigures>>;
 
@@ -373,18 +383,9 @@ impl Requests {
         outcome: Outcome,
     ) {
         let create = outcome.proves_table_exists();
-        fn label<'t>(region: &str, table: &'t str) -> std::borrow::Cow<'t, str> {
-            if table.is_empty() || region == tarn_store::schema::HOME_REGION {
-                std::borrow::Cow::Borrowed(table)
-            } else {
-                std::borrow::Cow::Owned(tarn_store::schema::table_ref(region, table))
-            }
-        }
         if !op.is_multi_table() {
             let table = single_table(body).unwrap_or("");
-            self.with_table(&label(region, table), create, |t| {
-                t.record(op, elapsed, outcome)
-            });
+            self.record_table_in(region, op, table, elapsed, outcome);
             return;
         }
         let mut seen: Vec<&str> = Vec::new();
@@ -399,6 +400,22 @@ impl Requests {
         if seen.is_empty() {
             self.with_table("", false, |t| t.record(op, elapsed, outcome));
         }
+    }
+
+    /// Records one request of a single-table `op` on `table` (`""`: naming none) made in
+    /// `region`, as [`Requests::record_in`] records it when the body names `table`.
+    pub(crate) fn record_table_in(
+        &self,
+        region: &str,
+        op: Operation,
+        table: &str,
+        elapsed: Duration,
+        outcome: Outcome,
+    ) {
+        let create = outcome.proves_table_exists();
+        self.with_table(&label(region, table), create, |t| {
+            t.record(op, elapsed, outcome)
+        });
     }
 
     /// Records `units` of capacity consumed on `table` (on its index `index`, if given).

@@ -40,12 +40,13 @@
 //! [`super::encoding`]). A body is read
 //! within [`BODY_READ_TIMEOUT`]; a client trickling it slower is answered with an error.
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use http::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use http::header::{HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{Method, StatusCode};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Body, Incoming};
@@ -71,15 +72,23 @@ pub const STREAMS_OPERATION_PREFIX: &str = "Streams.";
 /// The content type of every answer.
 pub const CONTENT_TYPE_JSON_1_0: &str = "application/x-amz-json-1.0";
 
+/// The request header naming the operation (a constant: a name given as a `&str` is parsed
+/// and hashed for every lookup).
+static X_AMZ_TARGET: HeaderName = HeaderName::from_static("x-amz-target");
+/// The answer's request id header.
+static X_AMZN_REQUESTID: HeaderName = HeaderName::from_static("x-amzn-requestid");
+/// The answer's body checksum header.
+static X_AMZ_CRC32: HeaderName = HeaderName::from_static("x-amz-crc32");
+
 /// The operation name an `X-Amz-Target` header value names, as [`Api::call`] takes it:
 /// `DynamoDB_20120810.PutItem` -> `PutItem`, `DynamoDBStreams_20120810.GetRecords` ->
 /// `Streams.GetRecords`. `None` for anything else.
-pub fn operation_for_target(target: &str) -> Option<String> {
-    let valid = |op: &str| !op.is_empty() && op.chars().all(|c| c.is_ascii_alphanumeric());
+pub fn operation_for_target(target: &str) -> Option<Cow<'_, str>> {
+    let valid = |op: &str| !op.is_empty() && op.bytes().all(|c| c.is_ascii_alphanumeric());
     if let Some(op) = target.strip_prefix(DYNAMODB_TARGET_PREFIX) {
-        valid(op).then(|| op.to_string())
+        valid(op).then_some(Cow::Borrowed(op))
     } else if let Some(op) = target.strip_prefix(STREAMS_TARGET_PREFIX) {
-        valid(op).then(|| format!("{STREAMS_OPERATION_PREFIX}{op}"))
+        valid(op).then(|| Cow::Owned(format!("{STREAMS_OPERATION_PREFIX}{op}")))
     } else {
         None
     }
@@ -208,11 +217,6 @@ impl DynamoDbService {
         if declared_len.is_some_and(|n| n > MAX_REQUEST_BYTES as u64) {
             return (StatusCode::PAYLOAD_TOO_LARGE, error_answer(&too_large()).1);
         }
-        let target = req
-            .headers()
-            .get("x-amz-target")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
         // Everything about the signature but the signature itself, before reading the body.
         let checked = match &self.verifier {
             Some(v) => match v.check_headers(req.headers(), SystemTime::now()) {
@@ -229,8 +233,14 @@ impl DynamoDbService {
         };
 
         let (parts, body) = req.into_parts();
-        let collect = Limited::new(body, MAX_REQUEST_BYTES).collect();
-        let bytes = match tokio::time::timeout(self.body_timeout, collect).await {
+        let mut collect = std::pin::pin!(Limited::new(body, MAX_REQUEST_BYTES).collect());
+        // A small body usually arrived with its head: then it is read without arming the
+        // timeout (a clock read and a handle to the timer for every request).
+        let read = match futures_util::FutureExt::now_or_never(collect.as_mut()) {
+            Some(read) => Ok(read),
+            None => tokio::time::timeout(self.body_timeout, collect).await,
+        };
+        let bytes = match read {
             Ok(Ok(collected)) => collected.to_bytes(),
             Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => {
                 return (StatusCode::PAYLOAD_TOO_LARGE, error_answer(&too_large()).1);
@@ -265,41 +275,22 @@ impl DynamoDbService {
                 return error_answer(&e.into_api_error(too_large));
             }
         };
+        let target = parts
+            .headers
+            .get(&X_AMZ_TARGET)
+            .and_then(|v| v.to_str().ok());
         // The tables' seam decides: on a cluster node the request goes to the engine as it is.
-        let operation = target.as_deref().and_then(operation_for_target);
+        let operation = target.and_then(operation_for_target);
         let bytes = match self
             .api
             .backend()
-            .on_arrival(&self.api, target.as_deref(), operation.as_deref(), bytes)
+            .on_arrival(&self.api, target, operation.as_deref(), bytes)
             .await
         {
             Arrival::Decode(bytes) => bytes,
             Arrival::Answered(status, answer) => return (status, answer),
             Arrival::Refused(e) => return error_answer(&e),
         };
-        let body: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
-            Value::Object(Default::default())
-        } else {
-            match serde_json::from_slice(&bytes) {
-                Ok(v @ Value::Object(_)) => v,
-                Ok(_) => return error_answer(&ApiError::serialization("")),
-                Err(e) => {
-                    tracing::debug!(error = %e, "request body is not JSON");
-                    return error_answer(&ApiError::serialization(""));
-                }
-            }
-        };
-        let Some(operation) = operation else {
-            tracing::debug!(
-                x_amz_target = target.as_deref().unwrap_or(""),
-                "missing or unknown X-Amz-Target"
-            );
-            return error_answer(&ApiError::unknown_operation(match target.as_deref() {
-                Some(t) => t,
-                None => "the request has no X-Amz-Target header",
-            }));
-        };
-        tracing::Span::current().record("op", operation.as_str());
 
         // The request's region is its credential scope's (checked or, without a verifier, read
         // from the Authorization header); unsigned requests are in the API's own region.
@@ -321,23 +312,66 @@ impl DynamoDbService {
             None => &self.api,
         };
 
-        // `call_inline_bytes` answers a panicking handler with InternalServerError itself.
-        match api.call_inline_bytes(&operation, body).await {
-            Ok(bytes) => (StatusCode::OK, Bytes::from(bytes)),
-            Err(e) => {
-                if e.is_server_error() {
-                    tracing::error!(
-                        id = request_id,
-                        op = operation.as_str(),
-                        kind = e.kind,
-                        reason = %e.message,
-                        "operation failed"
-                    );
-                } else {
-                    tracing::debug!(kind = e.kind, reason = %e.message, "operation refused");
-                }
-                error_answer(&e)
+        // GetItem in its common shape is decoded straight from the bytes, without a JSON tree;
+        // any other body (bad ones included) goes the general way below.
+        if let Some(operation) = operation.as_deref() {
+            if let Some(result) = api.call_inline_raw(operation, &bytes).await {
+                tracing::Span::current().record("op", operation);
+                return outcome(result, request_id, operation);
             }
+        }
+        let body: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
+            Value::Object(Default::default())
+        } else {
+            match serde_json::from_slice(&bytes) {
+                Ok(v @ Value::Object(_)) => v,
+                Ok(_) => return error_answer(&ApiError::serialization("")),
+                Err(e) => {
+                    tracing::debug!(error = %e, "request body is not JSON");
+                    return error_answer(&ApiError::serialization(""));
+                }
+            }
+        };
+        let Some(operation) = operation else {
+            tracing::debug!(
+                x_amz_target = target.unwrap_or(""),
+                "missing or unknown X-Amz-Target"
+            );
+            return error_answer(&ApiError::unknown_operation(match target {
+                Some(t) => t,
+                None => "the request has no X-Amz-Target header",
+            }));
+        };
+        tracing::Span::current().record("op", &*operation);
+
+        // `call_inline_bytes` answers a panicking handler with InternalServerError itself.
+        let result = api.call_inline_bytes(&operation, body).await;
+        outcome(result, request_id, &operation)
+    }
+}
+
+/// The status and body answering an operation's `result`; a server error is logged with the
+/// request's id and operation.
+fn outcome(
+    result: Result<Vec<u8>, ApiError>,
+    request_id: &str,
+    operation: &str,
+) -> (StatusCode, Bytes) {
+    match result {
+        Ok(bytes) => (StatusCode::OK, Bytes::from(bytes)),
+        Err(e) => {
+            if e.is_server_error() {
+                tracing::error!(
+                    id = request_id,
+                    op = operation,
+                    kind = e.kind,
+                    reason = %e.message,
+                    "operation failed"
+                );
+            } else {
+                tracing::debug!(kind = e.kind, reason = %e.message, "operation refused");
+            }
+            error_answer(&e)
         }
     }
 }
@@ -373,9 +407,9 @@ fn response(status: StatusCode, body: Bytes, request_id: &str) -> Response<Full<
         HeaderValue::from_static(CONTENT_TYPE_JSON_1_0),
     );
     if let Ok(id) = HeaderValue::from_str(request_id) {
-        headers.insert("x-amzn-requestid", id);
+        headers.insert(X_AMZN_REQUESTID.clone(), id);
     }
-    headers.insert("x-amz-crc32", HeaderValue::from(crc));
+    headers.insert(X_AMZ_CRC32.clone(), HeaderValue::from(crc));
     resp
 }
 

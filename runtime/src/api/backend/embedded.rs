@@ -143,6 +143,36 @@ impl TableBackend for EmbeddedTables {
         super::to_bytes(&out)
     }
 
+    /// GetItem's common shape, decoded from the body's bytes without a JSON tree
+    /// ([`ops::raw_handler`]) and counted under the table it names, as
+    /// [`TableBackend::call_inline_bytes`] counts it.
+    async fn call_inline_raw(
+        &self,
+        api: &Api,
+        operation: &str,
+        body: &[u8],
+    ) -> Option<Result<Vec<u8>, ApiError>> {
+        let raw = ops::raw_handler(operation)?;
+        let started = std::time::Instant::now();
+        let (table, result) = match catching_panics(|| Ok(raw(api, body))) {
+            Ok(None) => return None,
+            Ok(Some(answer)) => (answer.table, answer.result),
+            Err(panicked) => ("", Err(panicked)),
+        };
+        let counted = match &result {
+            Ok(_) => Ok(Value::Null),
+            Err(e) => Err(e.clone()),
+        };
+        api.metrics().record_table_request_in(
+            api.region(),
+            Operation::from_api_name(operation),
+            table,
+            started.elapsed(),
+            &counted,
+        );
+        Some(result)
+    }
+
     async fn health(&self, api: &Api) -> Health {
         match api.store().health() {
             tarn_store::Health::Healthy => Health::Healthy,

@@ -31,7 +31,12 @@ pub(crate) enum Report {
 impl Report {
     /// Reads ReturnConsumedCapacity.
     pub(crate) fn from_request(body: &Value) -> Result<Report, ApiError> {
-        match optional_str(body, "ReturnConsumedCapacity")? {
+        Report::parse(optional_str(body, "ReturnConsumedCapacity")?)
+    }
+
+    /// ReturnConsumedCapacity's value, if the request had the member.
+    pub(crate) fn parse(member: Option<&str>) -> Result<Report, ApiError> {
+        match member {
             None | Some("NONE") => Ok(Report::None),
             Some("TOTAL") => Ok(Report::Total),
             Some("INDEXES") => Ok(Report::Indexes),

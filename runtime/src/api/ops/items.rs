@@ -175,10 +175,45 @@ pub(crate) fn get_item(api: &Api, body: &Value) -> Result<Value, ApiError> {
 
 /// GetItem, answered as the response body's bytes (the HTTP server's path).
 pub(crate) fn get_item_bytes(api: &Api, body: &Value) -> Result<Vec<u8>, ApiError> {
-    let answer = get_item_answer(api, body)?;
+    answer_bytes(&get_item_answer(api, body)?)
+}
+
+/// What a raw handler (`super::RawHandler`) answers: the table the request named (its
+/// metrics' label) and the answer's bytes or the error.
+pub(crate) struct RawAnswer<'a> {
+    pub(crate) table: &'a str,
+    pub(crate) result: Result<Vec<u8>, ApiError>,
+}
+
+/// GetItem in its common shape, decoded straight from the request body's bytes
+/// ([`tarn_wire::typed::get_item_request`]: no JSON tree) and answered as bytes; `None` for a
+/// body in any other shape, which [`get_item_bytes`] then takes (and words its errors). The
+/// shape has no projection and no expression members, so what [`get_item_answer`] reads beyond
+/// the table, the key, ConsistentRead and ReturnConsumedCapacity is absent here.
+pub(crate) fn get_item_raw<'a>(api: &Api, body: &'a [u8]) -> Option<RawAnswer<'a>> {
+    let request = tarn_wire::typed::get_item_request(body)?;
+    let report = Report::parse(request.return_consumed_capacity).ok()?;
+    let table = request.table_name;
+    let result = api
+        .store()
+        .get_item(&api.table_ref(table), &request.key)
+        .map_err(ApiError::from)
+        .and_then(|item| {
+            let units =
+                capacity::read_units(item.as_ref().map_or(0, item_size), request.consistent_read);
+            answer_bytes(&GetItemAnswer {
+                item,
+                consumed: capacity::consumed(api, report, table, units, Kind::Read),
+            })
+        });
+    Some(RawAnswer { table, result })
+}
+
+/// GetItem's answer as bytes, written into one buffer sized for the item.
+fn answer_bytes(answer: &GetItemAnswer) -> Result<Vec<u8>, ApiError> {
     let size = answer.item.as_ref().map_or(0, item_size);
     let mut out = Vec::with_capacity(size + size / 4 + 64);
-    serde_json::to_writer(&mut out, &answer).map_err(|e| {
+    serde_json::to_writer(&mut out, answer).map_err(|e| {
         tracing::error!(error = %e, "could not serialize the answer");
         ApiError::internal("Internal server error")
     })?;
@@ -314,5 +349,64 @@ mod tests {
             get_item_bytes(&api, &bad).unwrap_err().message,
             get_item(&api, &bad).unwrap_err().message
         );
+    }
+
+    #[tokio::test]
+    async fn get_item_raw_answers_what_get_item_bytes_answers() {
+        let dir = tempfile::tempdir().unwrap();
+        let api = Api::new(Arc::new(tarn_store::Store::open(dir.path()).unwrap()));
+        api.call(
+            "CreateTable",
+            json!({"TableName": "things", "BillingMode": "PAY_PER_REQUEST",
+                   "AttributeDefinitions": [{"AttributeName": "k", "AttributeType": "S"},
+                                            {"AttributeName": "s", "AttributeType": "N"}],
+                   "KeySchema": [{"AttributeName": "k", "KeyType": "HASH"},
+                                 {"AttributeName": "s", "KeyType": "RANGE"}]}),
+        )
+        .await
+        .unwrap();
+        let item = json!({"k": {"S": "plain"}, "s": {"N": "1.50"}, "text": {"S": "a\"\n\u{1F600}"},
+                          "m": {"M": {"l": {"L": [{"NULL": true}, {"BOOL": false}]}}}});
+        api.call("PutItem", json!({"TableName": "things", "Item": item}))
+            .await
+            .unwrap();
+        let key = json!({"k": {"S": "plain"}, "s": {"N": "001.5"}});
+        for request in [
+            json!({"TableName": "things", "Key": key}),
+            json!({"TableName": "things", "Key": {"k": {"S": "missing"}, "s": {"N": "1"}}}),
+            json!({"TableName": "things", "Key": key, "ReturnConsumedCapacity": "INDEXES",
+                   "ConsistentRead": true}),
+            json!({"TableName": "things", "Key": key, "ReturnConsumedCapacity": "TOTAL",
+                   "ConsistentRead": false}),
+            json!({"TableName": "things", "Key": key, "ReturnConsumedCapacity": "NONE"}),
+            // Errors: the store's, worded as the general path words them.
+            json!({"TableName": "things", "Key": {"k": {"S": "plain"}}}),
+            json!({"TableName": "things", "Key": {"k": {"N": "1"}, "s": {"N": "1"}}}),
+            json!({"TableName": "nothing", "Key": key}),
+        ] {
+            let body = serde_json::to_vec(&request).unwrap();
+            let raw = get_item_raw(&api, &body).unwrap_or_else(|| panic!("{request}"));
+            assert_eq!(raw.table, request["TableName"].as_str().unwrap());
+            match (raw.result, get_item_bytes(&api, &request)) {
+                (Ok(raw), Ok(general)) => assert_eq!(
+                    String::from_utf8(raw).unwrap(),
+                    String::from_utf8(general).unwrap()
+                ),
+                (Err(raw), Err(general)) => {
+                    assert_eq!((raw.kind, raw.message), (general.kind, general.message))
+                }
+                (raw, general) => panic!("{request}: {raw:?} against {general:?}"),
+            }
+        }
+        // Other shapes are the general path's.
+        for request in [
+            json!({"TableName": "things", "Key": key, "ProjectionExpression": "m"}),
+            json!({"TableName": "things", "Key": key, "ReturnConsumedCapacity": "ALL"}),
+            json!({"TableName": "things", "Key": {"k": {"S": "a\"b"}, "s": {"N": "1"}}}),
+            json!({"TableName": "t!", "Key": key}),
+        ] {
+            let body = serde_json::to_vec(&request).unwrap();
+            assert!(get_item_raw(&api, &body).is_none(), "{request}");
+        }
     }
 }

@@ -46,6 +46,19 @@ pub(crate) fn bytes_handler(operation: &str) -> Option<BytesHandler> {
     })
 }
 
+/// A handler for the common shape of an operation's request, decoded straight from the body's
+/// bytes (no JSON tree): `None` for a body in any other shape, which the operation's
+/// [`BytesHandler`] then takes (it answers what this one would have, and words the errors).
+pub(crate) type RawHandler = for<'a> fn(&Api, &'a [u8]) -> Option<items::RawAnswer<'a>>;
+
+/// The raw handler of the operations that have one (GetItem, the HTTP server's hottest path).
+pub(crate) fn raw_handler(operation: &str) -> Option<RawHandler> {
+    Some(match operation {
+        "GetItem" => items::get_item_raw,
+        _ => return None,
+    })
+}
+
 /// The handler for a DynamoDB operation name, if tarn implements it.
 pub(crate) fn handler(operation: &str) -> Option<Handler> {
     dispatch(operation)
