@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use fjall::config::PinningPolicy;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions};
 use uuid::Uuid;
 
@@ -36,31 +35,10 @@ pub(crate) struct Table {
     pub(crate) pitr_log: Option<Keyspace>,
 }
 
-/// The fjall options a table's items keyspace is created with: fjall's defaults, with every
-/// table file's index block and bloom filter block pinned in memory at every level.
-///
-/// A GetItem's key is looked up in each level of the tree (the keys' partition hash spreads
-/// every table file over the whole key space, so after a burst of writes each level holds a
-/// file that may contain it): its filter is probed, and in the file that has the key its index
-/// is searched. fjall pins these blocks only in the first levels (filters in L0, indexes in L0
-/// and L1) and otherwise fetches them from the block cache on every read: a hash lookup, a
-/// reference count taken and dropped on a block both cores read, and for an unpinned index the
-/// whole block (one entry per 4 KiB data block: about 16,000 entries in a 64 MiB file)
-/// searched through the cache's copy. Pinned, they are read in place. The memory this holds
-/// outside the block cache is small: about 1.2 bytes of filter per item and 30 bytes of index
-/// per 4 KiB of items in the levels that keep a full index (L0 to L2); deeper levels use
-/// fjall's partitioned index and filter, of which only the top-level blocks are pinned.
-/// Options are recorded when a keyspace is created: tables made before this keep theirs.
-fn items_options() -> KeyspaceCreateOptions {
-    KeyspaceCreateOptions::default()
-        .index_block_pinning_policy(PinningPolicy::all(true))
-        .filter_block_pinning_policy(PinningPolicy::all(true))
-}
-
 impl Table {
     /// Opens (or creates) the keyspaces of a table.
     pub(crate) fn open(db: &Database, counts: &Counts, meta: TableMeta) -> Result<Table> {
-        let items = db.keyspace(&meta.items_keyspace(), items_options)?;
+        let items = db.keyspace(&meta.items_keyspace(), KeyspaceCreateOptions::default)?;
         let item_count = counts.counter(&meta.items_keyspace(), &items)?;
         let indexes = index_entries::open_all(db, counts, &meta)?;
         let expiry = db.keyspace(&meta.expiry_keyspace(), KeyspaceCreateOptions::default)?;
