@@ -2,6 +2,9 @@
 //! can approach (`bench/compare.sh` puts these figures next to the HTTP ones).
 //!
 //! - `get_hit`: GetItem of a random one of 10,000 seeded 1 KB items, one thread;
+//! - `get_hit_after_writes`: the same after 150,000 more distinct 1 KB items were put (the
+//!   seeded items flushed out of the memtable into table files: the read a server makes after
+//!   a burst of writes);
 //! - `get_hit_reopened`, `get_hit_durable`: the same after a reopen, on a store that does not
 //!   sync (the latest data) and on one that does (the durable view);
 //! - `put_no_sync`: PutItem of distinct 1 KB items, journal not synced (`sync_writes: false`);
@@ -23,6 +26,8 @@ use tarn_store::{AttributeValue, Item, Store, StoreOptions};
 
 const TABLE: &str = "bench";
 const SEEDED: u64 = 10_000;
+/// Items put before `get_hit_after_writes` (about 150 MB).
+const AFTER_WRITES: u64 = 150_000;
 const WRITERS: u64 = 16;
 const PUTS_PER_WRITER: u64 = 16;
 
@@ -106,6 +111,28 @@ fn store_ops(c: &mut Criterion) {
             store
                 .put_item(TABLE, item(&buffer, format!("p-{next}"), next), |_| Ok(()))
                 .unwrap();
+        })
+    });
+
+    // A burst of writes, then the same reads: the seeded items are now in table files behind
+    // a memtable full of other items. Given a moment for fjall's flushes and compactions.
+    for _ in 0..AFTER_WRITES {
+        next += 1;
+        store
+            .put_item(TABLE, item(&buffer, format!("p-{next}"), next), |_| Ok(()))
+            .unwrap();
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let mut n = 0u64;
+    group.bench_function("get_hit_after_writes", |b| {
+        b.iter(|| {
+            n = n
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let got = store
+                .get_item(TABLE, &key(format!("item-{}", (n >> 33) % SEEDED)))
+                .unwrap();
+            assert!(got.is_some());
         })
     });
     drop(store);
