@@ -15,7 +15,8 @@
 //!
 //! Run: `scripts/build-guests.sh`, then
 //! `cargo bench -p tarn --bench stream_trigger [-- --records 20000]`. `TARN_BENCH_GUESTS` names
-//! a directory of prebuilt guests (default `functions/target/wasm32-wasip2/release`).
+//! a directory of prebuilt guests (default `functions/target/wasm32-wasip2/release`);
+//! `TARN_BIN` a tarn binary to run instead of the one cargo built (A/B against a kept build).
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::io::{Read, Write};
@@ -140,7 +141,10 @@ hash_key = "id:S"
         )
         .unwrap();
         let (api, functions, admin) = (free_port(), free_port(), free_port());
-        let child = Command::new(env!("CARGO_BIN_EXE_tarn"))
+        // `TARN_BIN` runs another build (an A/B comparison against a kept binary).
+        let bin = std::env::var_os("TARN_BIN")
+            .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_tarn")), PathBuf::from);
+        let child = Command::new(bin)
             .args(["serve", "--listen", &format!("127.0.0.1:{api}")])
             .args(["--functions-listen", &format!("127.0.0.1:{functions}")])
             .args(["--admin-listen", &format!("127.0.0.1:{admin}")])

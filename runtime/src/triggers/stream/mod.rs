@@ -395,10 +395,11 @@ impl Mapping {
     }
 
     async fn invoke(&self, stream: &StreamMeta, records: &[StreamRecord]) -> Outcome {
+        let arn = self.api().stream_arn(&self.config.table, stream);
         let json = Value::Array(
             records
                 .iter()
-                .map(|r| self.lambda_record(stream, r))
+                .map(|r| self.lambda_record(stream, &arn, r))
                 .collect(),
         )
         .to_string();
@@ -438,9 +439,9 @@ impl Mapping {
 
     /// A record as Lambda delivers it: the Streams API's record plus `eventSourceARN`, with
     /// `userIdentity` spelled as Lambda spells it (`type`, `principalId`).
-    fn lambda_record(&self, stream: &StreamMeta, r: &StreamRecord) -> Value {
+    fn lambda_record(&self, stream: &StreamMeta, arn: &str, r: &StreamRecord) -> Value {
         let mut v = self.api().stream_record_json(stream, r);
-        v["eventSourceARN"] = json!(self.api().stream_arn(&self.config.table, stream));
+        v["eventSourceARN"] = json!(arn);
         if let Some(u) = v.get_mut("userIdentity") {
             *u = json!({"type": u["Type"], "principalId": u["PrincipalId"]});
         }
