@@ -41,6 +41,7 @@
 //! [`mapping`] holds a mapping's definition (`[[stream]]`) and its settings with defaults.
 
 mod checkpoint;
+mod event;
 mod failure;
 mod lanes;
 pub mod mapping;
@@ -50,12 +51,12 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
 use tarn_store::clock::now_millis;
 use tarn_store::stream::{StreamMeta, StreamRecord};
 use tokio::task::{JoinHandle, JoinSet};
 
 use self::checkpoint::{Checkpoint, Checkpoints, Written};
+use self::event::Event;
 use self::lanes::{key_of, lane_of, Finished, Job, Lane, Outcome};
 pub use self::mapping::{
     mapping_name, MappingConfig, StreamDef, DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE,
@@ -382,14 +383,7 @@ impl Mapping {
     }
 
     async fn invoke(&self, stream: &StreamMeta, records: &[StreamRecord]) -> Outcome {
-        let arn = self.api().stream_arn(&self.config.table, stream);
-        let json = Value::Array(
-            records
-                .iter()
-                .map(|r| self.lambda_record(stream, &arn, r))
-                .collect(),
-        )
-        .to_string();
+        let json = Event::new(self.api(), &self.config.table, stream, records).to_json();
         self.invoke_json(&json, |s| s.trim().parse::<u64>().ok())
             .await
     }
@@ -422,17 +416,6 @@ impl Mapping {
             }
             Err(e) => Outcome::Error(e.to_string()),
         }
-    }
-
-    /// A record as Lambda delivers it: the Streams API's record plus `eventSourceARN`, with
-    /// `userIdentity` spelled as Lambda spells it (`type`, `principalId`).
-    fn lambda_record(&self, stream: &StreamMeta, arn: &str, r: &StreamRecord) -> Value {
-        let mut v = self.api().stream_record_json(stream, r);
-        v["eventSourceARN"] = json!(arn);
-        if let Some(u) = v.get_mut("userIdentity") {
-            *u = json!({"type": u["Type"], "principalId": u["PrincipalId"]});
-        }
-        v
     }
 
     /// Records a given-up record in the on-failure table (or the log).
