@@ -22,8 +22,9 @@
 //! - **Checkpoints in the store.** The checkpoint says how far the stream was read and which of
 //!   the records read are not accepted yet. A restart re-reads only those, so it neither loses
 //!   nor replays accepted records. What can be delivered twice is what was in flight when tarn
-//!   died: a batch whose handler had not returned yet, or had returned less than the moment it
-//!   takes to append the checkpoint before. Since the journal keeps commit order, a crash that
+//!   died: a batch whose handler had not returned yet, or had returned before the checkpoint
+//!   written after it was synced (at most the checkpoint write in progress, then its own: two
+//!   journal syncs). Since the journal keeps commit order, a crash that
 //!   loses a checkpoint also loses every handler write made after the previous one. Handlers
 //!   must be idempotent, as on Lambda (whose window is the same: from the function's return to
 //!   the mapping's checkpoint).
