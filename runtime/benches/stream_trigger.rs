@@ -9,13 +9,17 @@
 //! - **throughput**: N records written as fast as two writers can (BatchWriteItem, 25 each);
 //!   the time until the mapping has processed all of them gives records/s through the trigger,
 //!   reported beside the write rate measured in the same run (the baseline);
+//! - **backlog**: the same N records written by a tarn without the mapping, then a tarn with
+//!   it started on the same data: records/s through the trigger alone, nothing else running
+//!   (the trigger's own cost per record, free of the writers' share of the CPU);
 //! - **latency**: 2,000 PutItems a second for 5 s (16 threads, each on its own schedule), a
 //!   rate the trigger keeps up with; the mapping's own figures (`GET /_tarn/status`: delay
 //!   from a record's commit to the start of its invocation) give p50 and p99.
 //!
 //! Run: `scripts/build-guests.sh`, then
 //! `cargo bench -p tarn --bench stream_trigger [-- --records 20000]`. `TARN_BENCH_GUESTS` names
-//! a directory of prebuilt guests (default `functions/target/wasm32-wasip2/release`).
+//! a directory of prebuilt guests (default `functions/target/wasm32-wasip2/release`);
+//! `TARN_BIN` a tarn binary to run instead of the one cargo built (A/B against a kept build).
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::io::{Read, Write};
@@ -96,7 +100,6 @@ struct Server {
     child: Child,
     api: SocketAddr,
     admin: SocketAddr,
-    _dir: tempfile::TempDir,
 }
 
 impl Drop for Server {
@@ -107,9 +110,15 @@ impl Drop for Server {
 }
 
 impl Server {
-    fn start(guests: &Path) -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let manifest = dir.path().join("tarn.toml");
+    /// `tarn serve` on the data directory in `dir`; with `mapping`, the `[[stream]]` mapping
+    /// runs (without, the stream only fills).
+    fn start(dir: &Path, guests: &Path, mapping: bool) -> Server {
+        let manifest = dir.join("tarn.toml");
+        let stream = if mapping {
+            "[[stream]]\ntable = \"todos\"\nfunction = \"todo-events\"\nbatch_size = 100\n"
+        } else {
+            ""
+        };
         std::fs::write(
             &manifest,
             format!(
@@ -121,10 +130,7 @@ memory_mb = 32
 timeout_ms = 5000
 tables = {{ todo-stats = "read-write" }}
 
-[[stream]]
-table = "todos"
-function = "todo-events"
-batch_size = 100
+{stream}
 
 [[table]]
 name = "todos"
@@ -140,14 +146,17 @@ hash_key = "id:S"
         )
         .unwrap();
         let (api, functions, admin) = (free_port(), free_port(), free_port());
-        let child = Command::new(env!("CARGO_BIN_EXE_tarn"))
+        // `TARN_BIN` runs another build (an A/B comparison against a kept binary).
+        let bin = std::env::var_os("TARN_BIN")
+            .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_tarn")), PathBuf::from);
+        let child = Command::new(bin)
             .args(["serve", "--listen", &format!("127.0.0.1:{api}")])
             .args(["--functions-listen", &format!("127.0.0.1:{functions}")])
             .args(["--admin-listen", &format!("127.0.0.1:{admin}")])
             .args(["--admin-token", TOKEN, "--app"])
             .arg(&manifest)
             .arg("--data-dir")
-            .arg(dir.path().join("data"))
+            .arg(dir.join("data"))
             .env("TARN_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -157,7 +166,6 @@ hash_key = "id:S"
             child,
             api: SocketAddr::from(([127, 0, 0, 1], api)),
             admin: SocketAddr::from(([127, 0, 0, 1], admin)),
-            _dir: dir,
         };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -173,7 +181,7 @@ hash_key = "id:S"
             )
             .and_then(|(_, b)| serde_json::from_slice::<Value>(&b).ok())
             .is_some_and(|v| v["TableNames"].as_array().is_some_and(|t| t.len() == 2));
-            if ready && server.status().is_some() {
+            if ready && (!mapping || server.status().is_some()) {
                 return server;
             }
             assert!(Instant::now() < deadline, "tarn did not start");
@@ -197,6 +205,25 @@ hash_key = "id:S"
             .filter(|m| !m.is_null())
     }
 
+    /// The CPU time tarn has used so far (user and system, from /proc; zero where there is
+    /// no /proc).
+    fn cpu(&self) -> Duration {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // The fields after the command's closing parenthesis; utime and stime are the 12th
+        // and 13th of them, in clock ticks (100 a second on Linux).
+        let fields: Vec<u64> = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| {
+                rest.split_whitespace()
+                    .map(|f| f.parse().unwrap_or(0))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let ticks = fields.get(11).unwrap_or(&0) + fields.get(12).unwrap_or(&0);
+        Duration::from_millis(ticks * 10)
+    }
+
     fn processed(&self) -> u64 {
         self.status()
             .and_then(|s| s["processed"].as_u64())
@@ -216,28 +243,10 @@ fn todo(i: u64) -> Value {
     json!({"id": {"S": format!("todo-{i}")}, "title": {"S": "benchmark"}, "done": {"BOOL": false}})
 }
 
-fn main() {
-    let mut records: u64 = 20_000;
-    let args: Vec<String> = std::env::args().collect();
-    if let Some(i) = args.iter().position(|a| a == "--records") {
-        records = args[i + 1].parse().expect("--records N");
-    }
-    let guests = std::env::var_os("TARN_BENCH_GUESTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../functions/target/wasm32-wasip2/release")
-        });
-    assert!(
-        guests.join("todo_events.wasm").exists(),
-        "build the guests first: scripts/build-guests.sh"
-    );
-
-    // Throughput: write as fast as possible, then wait for the trigger to catch up.
-    let server = Server::start(&guests);
-    let start = Instant::now();
+/// Writes `records` new todos as fast as two writers can (BatchWriteItem, 25 each).
+fn write_todos(addr: SocketAddr, records: u64) {
     let writers: Vec<_> = (0..2u64)
         .map(|w| {
-            let addr = server.api;
             std::thread::spawn(move || {
                 let mine: Vec<u64> = (0..records).filter(|i| i % 2 == w).collect();
                 for chunk in mine.chunks(25) {
@@ -260,14 +269,54 @@ fn main() {
     for w in writers {
         w.join().unwrap();
     }
+}
+
+fn main() {
+    let mut records: u64 = 20_000;
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--records") {
+        records = args[i + 1].parse().expect("--records N");
+    }
+    let guests = std::env::var_os("TARN_BENCH_GUESTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../functions/target/wasm32-wasip2/release")
+        });
+    assert!(
+        guests.join("todo_events.wasm").exists(),
+        "build the guests first: scripts/build-guests.sh"
+    );
+
+    // Throughput: write as fast as possible, then wait for the trigger to catch up.
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &guests, true);
+    let (start, cpu0) = (Instant::now(), server.cpu());
+    write_todos(server.api, records);
     let written = start.elapsed();
     server.wait_processed(records);
     let processed = start.elapsed();
+    let both_cpu = (server.cpu() - cpu0).as_secs_f64() * 1e6 / records as f64;
     drop(server);
+    drop(dir);
+
+    // Backlog: the records are in the stream before the mapping starts (written by a tarn
+    // without it); the trigger drains them alone, with nothing else running.
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &guests, false);
+    write_todos(server.api, records);
+    drop(server);
+    let server = Server::start(dir.path(), &guests, true);
+    let (t0, before, cpu0) = (Instant::now(), server.processed(), server.cpu());
+    server.wait_processed(records);
+    let drained = (records - before) as f64 / t0.elapsed().as_secs_f64();
+    let drain_cpu = (server.cpu() - cpu0).as_secs_f64() * 1e6 / (records - before) as f64;
+    drop(server);
+    drop(dir);
 
     // Latency: a steady stream of single PutItems at LATENCY_RATE writes/s (open loop: each
     // of LATENCY_WRITERS threads sends on its own schedule), which the trigger keeps up with.
-    let server = Server::start(&guests);
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &guests, true);
     let per_writer = LATENCY_RATE * LATENCY_SECONDS / LATENCY_WRITERS;
     let interval = Duration::from_secs_f64(LATENCY_WRITERS as f64 / LATENCY_RATE as f64);
     let t0 = Instant::now();
@@ -307,6 +356,10 @@ fn main() {
         "  processed through the trigger: {trigger_rate:>7.0} records/s ({:.2}x the write rate; all done {:.1} s after the first write)",
         trigger_rate / write_rate,
         processed.as_secs_f64()
+    );
+    println!("  tarn's CPU per record, writes and trigger together: {both_cpu:.0} µs");
+    println!(
+        "  backlog drained by the trigger alone: {drained:>5.0} records/s, {drain_cpu:.0} µs of tarn's CPU per record"
     );
     println!(
         "  delay write -> invocation at {LATENCY_RATE} writes/s ({achieved:.0} achieved, {trickle} writes): p50 {} ms, p99 {} ms",

@@ -54,7 +54,10 @@ impl TableBackend for EmbeddedTables {
     }
 
     /// The operation runs under [`tarn_store::Store::deferring_syncs`] and answers once its
-    /// change is committed, before it is durable.
+    /// change is committed, before it is durable. Not waiting for a sync, a single-item write
+    /// ([`runs_inline`]) does not block: it runs right here (on a stream handler's fiber, whose
+    /// host calls have at least 1 MiB of stack; the store's parsers bound their depth),
+    /// sparing each of a batch's writes the blocking pool's two thread hand-offs.
     async fn call_deferring_sync(
         &self,
         api: &Api,
@@ -62,6 +65,11 @@ impl TableBackend for EmbeddedTables {
         body: Value,
     ) -> Result<Value, ApiError> {
         let handler = handler(operation, &body)?;
+        if runs_inline(operation) {
+            return api
+                .store()
+                .deferring_syncs(|| catching_panics(|| handler(api, &body)));
+        }
         let ctx = api.clone();
         tokio::task::spawn_blocking(move || ctx.store().deferring_syncs(|| handler(&ctx, &body)))
             .await

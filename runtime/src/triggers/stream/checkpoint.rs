@@ -2,12 +2,16 @@
 //! not accepted yet. Kept in the store's own state (through the seam's
 //! [`StreamLog`], over [`tarn_store::Store::put_state`]) under the mapping's key, so a restart re-reads exactly the records still owed to the handler.
 //!
-//! The runner writes one after every answer of the handler. The handler's own writes return
-//! without waiting for their sync ([`tarn_store::Store::deferring_syncs`]); the checkpoint
-//! written right after them waits for one sync, which covers both. The journal keeps commit
-//! order, so a crash keeps the checkpoint only with the handler's writes before it.
+//! The runner makes one after every answer of the handler and hands it to [`Checkpoints`].
+//! The handler's own writes return without waiting for their sync
+//! ([`tarn_store::Store::deferring_syncs`]); the checkpoint, written after them, waits for one
+//! sync, which covers both. The journal keeps commit order, so a crash keeps the checkpoint
+//! only with the handler's writes before it. Checkpoints are written one at a time; those made
+//! while one is being written wait, and only the newest of them is written next: it lists
+//! every record still owed, so it covers the others.
 
 use serde::{Deserialize, Serialize};
+use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use super::lanes::Lane;
@@ -60,14 +64,85 @@ impl Checkpoint {
         log.save_state(key, self.to_bytes()).await
     }
 
-    /// Saves the checkpoint under `key` without waiting for its sync: the caller waits for
-    /// one sync covering it and the handler's writes before it.
-    pub(super) async fn append(&self, log: &StreamLog, key: &str) -> Result<(), String> {
-        log.append_state(key, self.to_bytes()).await
-    }
-
     fn to_bytes(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("checkpoints serialize")
+    }
+}
+
+/// A checkpoint made durable, and what it settled.
+#[derive(Debug, PartialEq)]
+pub(super) struct Written {
+    /// The records accepted by the batches whose answers it follows.
+    pub(super) accepted: u64,
+    /// [`Checkpoint::done_through`] of the checkpoint written.
+    pub(super) done_through: u64,
+}
+
+/// Writes a mapping's checkpoints in order, one at a time, each with one journal sync (which
+/// also makes durable every write committed before it: the handler's). A checkpoint made
+/// while another is being written waits; of those waiting, only the newest is written.
+pub(super) struct Checkpoints {
+    log: StreamLog,
+    key: String,
+    /// The write in progress (at most one).
+    writing: JoinSet<Result<Written, String>>,
+    /// The newest checkpoint waiting, and the records accepted since the last one written.
+    next: Option<Checkpoint>,
+    next_accepted: u64,
+}
+
+impl Checkpoints {
+    /// The checkpoints of the mapping whose state is kept under `key` in `log`.
+    pub(super) fn new(log: StreamLog, key: String) -> Checkpoints {
+        Checkpoints {
+            log,
+            key,
+            writing: JoinSet::new(),
+            next: None,
+            next_accepted: 0,
+        }
+    }
+
+    /// Writes `c`, made after the handler's writes for `accepted` more records were committed,
+    /// now or once the write in progress is done.
+    pub(super) fn push(&mut self, c: Checkpoint, accepted: u64) {
+        self.next = Some(c);
+        self.next_accepted += accepted;
+        if self.writing.is_empty() {
+            self.start();
+        }
+    }
+
+    /// Whether a checkpoint is being written.
+    pub(super) fn writing(&self) -> bool {
+        !self.writing.is_empty()
+    }
+
+    /// Waits for the checkpoint being written to be durable (forever when none is), then
+    /// starts on the next one. Cancel-safe: a checkpoint whose write completed is reported by
+    /// the call that saw it complete.
+    pub(super) async fn written(&mut self) -> Result<Written, String> {
+        let Some(done) = self.writing.join_next().await else {
+            return std::future::pending().await;
+        };
+        let written = done.map_err(|e| format!("a checkpoint write failed: {e}"))??;
+        self.start();
+        Ok(written)
+    }
+
+    fn start(&mut self) {
+        let Some(c) = self.next.take() else {
+            return;
+        };
+        let accepted = std::mem::take(&mut self.next_accepted);
+        let (log, key) = (self.log.clone(), self.key.clone());
+        self.writing.spawn(async move {
+            c.save(&log, &key).await?;
+            Ok(Written {
+                accepted,
+                done_through: c.done_through(),
+            })
+        });
     }
 }
 
@@ -101,15 +176,53 @@ mod tests {
             Checkpoint::load(&log, "k", Uuid::new_v4()).await.unwrap(),
             None
         );
-        let later = Checkpoint {
-            pending: vec![],
-            ..c
-        };
-        later.append(&log, "k").await.unwrap();
-        api.sync().await.unwrap();
         drop((api, log));
         let (_api, log) = open();
         let back = Checkpoint::load(&log, "k", stream).await.unwrap().unwrap();
-        assert_eq!(back.done_through(), 40);
+        assert_eq!(back, c);
+    }
+
+    #[tokio::test]
+    async fn checkpoints_are_written_in_order_and_the_newest_waiting_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = tarn_store::Store::open(dir.path()).unwrap();
+        let api = crate::api::Api::new(std::sync::Arc::new(store));
+        let log = crate::api::backend::EmbeddedTables.stream_log(&api, "t");
+        let stream = Uuid::new_v4();
+        let at = |read_to: u64, pending: Vec<u64>| Checkpoint {
+            stream,
+            read_to,
+            pending,
+        };
+        let mut checkpoints = Checkpoints::new(log.clone(), "k".into());
+        assert!(!checkpoints.writing());
+        checkpoints.push(at(10, vec![4]), 3);
+        assert!(checkpoints.writing());
+        // Made while the first is being written: only the newest of these is written next,
+        // with the records of both.
+        checkpoints.push(at(20, vec![15]), 5);
+        checkpoints.push(at(30, vec![]), 7);
+        let first = checkpoints.written().await.unwrap();
+        assert_eq!(
+            first,
+            Written {
+                accepted: 3,
+                done_through: 3
+            }
+        );
+        assert!(checkpoints.writing());
+        let second = checkpoints.written().await.unwrap();
+        assert_eq!(
+            second,
+            Written {
+                accepted: 12,
+                done_through: 30
+            }
+        );
+        assert!(!checkpoints.writing());
+        assert_eq!(
+            Checkpoint::load(&log, "k", stream).await.unwrap(),
+            Some(at(30, vec![]))
+        );
     }
 }

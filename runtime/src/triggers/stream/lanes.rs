@@ -258,15 +258,19 @@ impl Lane {
         let mut failed_keys = HashSet::new();
         let now = Instant::now();
         for r in records {
-            let key = key_of(&r);
+            // A record's key is only looked at once something failed.
             let failed = match &outcome {
                 Outcome::Error(_) => true,
-                Outcome::Failed(set) => set.contains(&r.seq) || failed_keys.contains(&key),
+                Outcome::Failed(set) => {
+                    set.contains(&r.seq)
+                        || (!failed_keys.is_empty() && failed_keys.contains(&key_of(&r)))
+                }
             };
             if !failed {
                 done.accepted += 1;
                 continue;
             }
+            let key = key_of(&r);
             failed_keys.insert(key.clone());
             self.queue(key, 1, now).records.push_back(r);
         }

@@ -12,15 +12,19 @@
 //!   (`max_retries`, or records older than `max_record_age_s`), a batch that failed as a whole
 //!   is first split in two (`bisect_on_error`) until the failing record is alone; that record
 //!   then goes to `on_failure_table` ([`failure`]) and its key moves on.
-//! - **One sync per batch.** The handler's table writes do not wait for their own journal
-//!   syncs ([`crate::host::sharing_syncs`]): after the handler returns, the mapping appends its
-//!   [`checkpoint`] right behind them and waits for one sync covering both, and only then
-//!   counts the batch as processed.
+//! - **At most one sync per batch.** The handler's table writes do not wait for their own
+//!   journal syncs ([`crate::host::sharing_syncs`]; a single-item write runs inline on the
+//!   invocation): after the handler returns, the mapping writes its [`checkpoint`] behind
+//!   them, made durable by one sync covering both, and only then counts the batch as
+//!   processed. The checkpoints are written one at a time, off the mapping's loop: while one
+//!   syncs, lanes go on, and of the checkpoints made meanwhile only the newest is written
+//!   next (it covers the batches of the others).
 //! - **Checkpoints in the store.** The checkpoint says how far the stream was read and which of
 //!   the records read are not accepted yet. A restart re-reads only those, so it neither loses
 //!   nor replays accepted records. What can be delivered twice is what was in flight when tarn
-//!   died: a batch whose handler had not returned yet, or had returned less than the moment it
-//!   takes to append the checkpoint before. Since the journal keeps commit order, a crash that
+//!   died: a batch whose handler had not returned yet, or had returned before the checkpoint
+//!   written after it was synced (at most the checkpoint write in progress, then its own: two
+//!   journal syncs). Since the journal keeps commit order, a crash that
 //!   loses a checkpoint also loses every handler write made after the previous one. Handlers
 //!   must be idempotent, as on Lambda (whose window is the same: from the function's return to
 //!   the mapping's checkpoint).
@@ -38,6 +42,7 @@
 //! [`mapping`] holds a mapping's definition (`[[stream]]`) and its settings with defaults.
 
 mod checkpoint;
+mod event;
 mod failure;
 mod lanes;
 pub mod mapping;
@@ -47,12 +52,12 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
 use tarn_store::clock::now_millis;
 use tarn_store::stream::{StreamMeta, StreamRecord};
 use tokio::task::{JoinHandle, JoinSet};
 
-use self::checkpoint::Checkpoint;
+use self::checkpoint::{Checkpoint, Checkpoints, Written};
+use self::event::Event;
 use self::lanes::{key_of, lane_of, Finished, Job, Lane, Outcome};
 pub use self::mapping::{
     mapping_name, MappingConfig, StreamDef, DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE,
@@ -144,10 +149,6 @@ struct Mapping {
 /// A lane's invocation, answered: the lane, what it ran, and how the handler answered.
 type Answered = (usize, Job, Outcome);
 
-/// A checkpoint's sync, done: the order it was appended in, the records it made processed,
-/// and how far every record was done.
-type Synced = Result<(u64, u64, u64), String>;
-
 impl Mapping {
     fn api(&self) -> &Api {
         self.host.api()
@@ -238,8 +239,7 @@ impl Mapping {
             Some(Checkpoint::of(stream.id, read_to, &lanes).done_through());
 
         let mut running: JoinSet<Answered> = JoinSet::new();
-        let mut syncing: JoinSet<Synced> = JoinSet::new();
-        let (mut appended, mut synced) = (0u64, 0u64);
+        let mut checkpoints = Checkpoints::new(log.clone(), key);
         let mut last_stream_check = Instant::now();
         loop {
             if last_stream_check.elapsed() > Duration::from_secs(1) {
@@ -291,26 +291,15 @@ impl Mapping {
                     let (i, job, outcome) =
                         answered.map_err(|e| format!("a stream invocation task failed: {e}"))?;
                     let accepted = self.finish(&stream, &mut lanes[i], job, outcome).await;
-                    // The checkpoint, right behind the handler's writes; one sync for both.
-                    let c = Checkpoint::of(stream.id, read_to, &lanes);
-                    let done_through = c.done_through();
-                    c.append(&log, &key).await?;
-                    appended += 1;
-                    let (api, order) = (self.api().clone(), appended);
-                    syncing.spawn(async move {
-                        api.sync().await.map_err(|e| format!("checkpoint not synced: {e}"))?;
-                        Ok((order, accepted, done_through))
-                    });
+                    // The checkpoint, behind the handler's writes: the sync that makes it
+                    // durable makes them durable too.
+                    checkpoints.push(Checkpoint::of(stream.id, read_to, &lanes), accepted);
                 }
-                Some(done) = syncing.join_next(), if !syncing.is_empty() => {
-                    let (order, accepted, done_through) =
-                        done.map_err(|e| format!("a checkpoint sync failed: {e}"))??;
+                written = checkpoints.written(), if checkpoints.writing() => {
+                    let Written { accepted, done_through } = written?;
                     let mut st = self.status.lock();
                     st.processed += accepted;
-                    if order > synced {
-                        synced = order;
-                        st.checkpoint = Some(done_through);
-                    }
+                    st.checkpoint = Some(done_through);
                 }
                 () = tokio::time::sleep(wait) => {}
             }
@@ -395,13 +384,7 @@ impl Mapping {
     }
 
     async fn invoke(&self, stream: &StreamMeta, records: &[StreamRecord]) -> Outcome {
-        let json = Value::Array(
-            records
-                .iter()
-                .map(|r| self.lambda_record(stream, r))
-                .collect(),
-        )
-        .to_string();
+        let json = Event::new(self.api(), &self.config.table, stream, records).to_json();
         self.invoke_json(&json, |s| s.trim().parse::<u64>().ok())
             .await
     }
@@ -434,17 +417,6 @@ impl Mapping {
             }
             Err(e) => Outcome::Error(e.to_string()),
         }
-    }
-
-    /// A record as Lambda delivers it: the Streams API's record plus `eventSourceARN`, with
-    /// `userIdentity` spelled as Lambda spells it (`type`, `principalId`).
-    fn lambda_record(&self, stream: &StreamMeta, r: &StreamRecord) -> Value {
-        let mut v = self.api().stream_record_json(stream, r);
-        v["eventSourceARN"] = json!(self.api().stream_arn(&self.config.table, stream));
-        if let Some(u) = v.get_mut("userIdentity") {
-            *u = json!({"type": u["Type"], "principalId": u["PrincipalId"]});
-        }
-        v
     }
 
     /// Records a given-up record in the on-failure table (or the log).
