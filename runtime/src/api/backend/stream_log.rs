@@ -100,17 +100,6 @@ impl StreamLog {
             .await
     }
 
-    /// Saves trigger state `value` under `key` without waiting for its journal sync: the
-    /// caller waits for [`Api::sync`] (one sync for the state and the handler's writes).
-    pub async fn append_state(&self, key: &str, value: Vec<u8>) -> Result<(), String> {
-        let key = key.to_string();
-        self.blocking(move |s| {
-            s.deferring_syncs(|| s.put_state(&key, &value))
-                .map_err(|e| e.to_string())
-        })
-        .await
-    }
-
     /// Runs `f` on the store, on tokio's blocking pool.
     async fn blocking<T: Send + 'static>(
         &self,
