@@ -21,7 +21,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
 use tarn_store::{AttributeValue, Item, Store, StoreOptions};
 
 const TABLE: &str = "bench";
@@ -73,6 +74,22 @@ fn key(k: String) -> Item {
     key
 }
 
+/// Benchmarks `name`: GetItem of a random one of the seeded items of `store`.
+fn get_seeded(group: &mut BenchmarkGroup<'_, WallTime>, name: &str, store: &Store) {
+    let mut n = 0u64;
+    group.bench_function(name, |b| {
+        b.iter(|| {
+            n = n
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let got = store
+                .get_item(TABLE, &key(format!("item-{}", (n >> 33) % SEEDED)))
+                .unwrap();
+            assert!(got.is_some());
+        })
+    });
+}
+
 fn store_ops(c: &mut Criterion) {
     let mut group = c.benchmark_group("store_ops");
     group
@@ -91,18 +108,7 @@ fn store_ops(c: &mut Criterion) {
             .unwrap();
     }
     group.throughput(Throughput::Elements(1));
-    let mut n = 0u64;
-    group.bench_function("get_hit", |b| {
-        b.iter(|| {
-            n = n
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let got = store
-                .get_item(TABLE, &key(format!("item-{}", (n >> 33) % SEEDED)))
-                .unwrap();
-            assert!(got.is_some());
-        })
-    });
+    get_seeded(&mut group, "get_hit", &store);
 
     let mut next = SEEDED;
     group.bench_function("put_no_sync", |b| {
@@ -123,18 +129,7 @@ fn store_ops(c: &mut Criterion) {
             .unwrap();
     }
     std::thread::sleep(Duration::from_secs(2));
-    let mut n = 0u64;
-    group.bench_function("get_hit_after_writes", |b| {
-        b.iter(|| {
-            n = n
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let got = store
-                .get_item(TABLE, &key(format!("item-{}", (n >> 33) % SEEDED)))
-                .unwrap();
-            assert!(got.is_some());
-        })
-    });
+    get_seeded(&mut group, "get_hit_after_writes", &store);
     drop(store);
 
     // The same reads after a reopen (the seeded items now where a reopen puts them), on a
@@ -150,18 +145,7 @@ fn store_ops(c: &mut Criterion) {
         )
         .unwrap(),
     );
-    let mut n = 0u64;
-    group.bench_function("get_hit_reopened", |b| {
-        b.iter(|| {
-            n = n
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let got = store
-                .get_item(TABLE, &key(format!("item-{}", (n >> 33) % SEEDED)))
-                .unwrap();
-            assert!(got.is_some());
-        })
-    });
+    get_seeded(&mut group, "get_hit_reopened", &store);
     drop(store);
     let store = Arc::new(
         Store::open_with(
@@ -174,18 +158,7 @@ fn store_ops(c: &mut Criterion) {
         .unwrap(),
     );
     group.throughput(Throughput::Elements(1));
-    let mut n = 0u64;
-    group.bench_function("get_hit_durable", |b| {
-        b.iter(|| {
-            n = n
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let got = store
-                .get_item(TABLE, &key(format!("item-{}", (n >> 33) % SEEDED)))
-                .unwrap();
-            assert!(got.is_some());
-        })
-    });
+    get_seeded(&mut group, "get_hit_durable", &store);
     drop(store);
 
     // Durable writes: one writer (an fsync per put), then 16 sharing syncs.
