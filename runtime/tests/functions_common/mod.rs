@@ -87,8 +87,7 @@ impl Server {
 
     /// Starts `tarn serve` in `dir` (with `--app <app>` when given) plus `extra` arguments.
     pub async fn start_in(dir: tempfile::TempDir, app: Option<&str>, extra: &[&str]) -> Server {
-        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-        Self::start_on(dir, app, extra, addr).await
+        Self::start_attempts(dir, app, extra, None, Duration::from_secs(180)).await
     }
 
     /// As [`Server::start_in`], with the function routes on `addr`.
@@ -110,8 +109,43 @@ impl Server {
         addr: SocketAddr,
         wait: Duration,
     ) -> Server {
-        let admin_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-        let dynamodb: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        Self::start_attempts(dir, app, extra, Some(addr), wait).await
+    }
+
+    /// Starts the server on fresh ports (the function routes on `addr` when given). A port
+    /// [`free_port`] found free can be taken by another process before tarn binds it; tarn then
+    /// exits at once, saying so, and is started again on other ports (up to three times).
+    async fn start_attempts(
+        mut dir: tempfile::TempDir,
+        app: Option<&str>,
+        extra: &[&str],
+        addr: Option<SocketAddr>,
+        wait: Duration,
+    ) -> Server {
+        let port = || -> SocketAddr { format!("127.0.0.1:{}", free_port()).parse().unwrap() };
+        for attempt in 1.. {
+            let mut server =
+                Self::spawn(dir, app, extra, addr.unwrap_or_else(port), port(), port());
+            match server.wait_ready(wait).await {
+                Ok(()) => return server,
+                Err(log) if attempt < 3 && log.contains("Address already in use") => {
+                    dir = server.stop();
+                }
+                Err(log) => panic!("tarn did not come up; log:\n{log}"),
+            }
+        }
+        unreachable!("the loop returns or panics")
+    }
+
+    /// Spawns `tarn serve` in `dir` on the given ports, without waiting for it.
+    fn spawn(
+        dir: tempfile::TempDir,
+        app: Option<&str>,
+        extra: &[&str],
+        addr: SocketAddr,
+        admin_addr: SocketAddr,
+        dynamodb: SocketAddr,
+    ) -> Server {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -134,15 +168,13 @@ impl Server {
             cmd.args(["--app", app]);
         }
         let child = cmd.spawn().expect("starting tarn");
-        let server = Server {
+        Server {
             child,
             addr,
             admin_addr,
             dynamodb,
             dir,
-        };
-        server.wait_ready(wait).await;
-        server
+        }
     }
 
     /// Stops the server (SIGKILL) and returns its directory for a restart.
@@ -152,19 +184,19 @@ impl Server {
         std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
     }
 
-    async fn wait_ready(&self, wait: Duration) {
+    /// Waits until the server answers its health check; `Err` with its log if it exits first
+    /// or does not answer within `wait`.
+    async fn wait_ready(&mut self, wait: Duration) -> Result<(), String> {
         let deadline = Instant::now() + wait;
         loop {
             if let Ok(r) = request(self.admin_addr, "GET", "/_tarn/health", None, &[]).await {
                 if r.status == 200 {
-                    return;
+                    return Ok(());
                 }
             }
-            assert!(
-                Instant::now() < deadline,
-                "tarn did not come up; log:\n{}",
-                self.log()
-            );
+            if Instant::now() >= deadline || matches!(self.child.try_wait(), Ok(Some(_))) {
+                return Err(self.log());
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
