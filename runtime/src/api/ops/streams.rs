@@ -27,7 +27,7 @@ use super::arn::table_arn;
 use crate::api::Api;
 use tarn_wire::kind;
 use tarn_wire::ApiError;
-use tarn_wire::{encode_item, optional_i64, optional_object, optional_str, required_str};
+use tarn_wire::{optional_i64, optional_object, optional_str, required_str, ItemJson};
 
 /// How long a shard iterator stays valid.
 const ITERATOR_LIFETIME_MS: u64 = 15 * 60 * 1000;
@@ -83,37 +83,92 @@ fn parse_sequence_number(s: &str) -> Result<u64, ApiError> {
 
 /// A stream record in the shape of DynamoDB Streams' GetRecords (and Lambda's event records).
 pub(crate) fn record_json(region: &str, stream: &StreamMeta, r: &StreamRecord) -> Value {
-    let mut dynamodb = Map::new();
-    dynamodb.insert(
-        "ApproximateCreationDateTime".into(),
-        json!(r.time_ms / 1000),
-    );
-    dynamodb.insert("Keys".into(), encode_item(&r.keys));
-    if let Some(new) = &r.new {
-        dynamodb.insert("NewImage".into(), encode_item(new));
+    let id_prefix = event_id_prefix(stream);
+    let record = RecordJson {
+        region,
+        id_prefix: &id_prefix,
+        r,
+        lambda_arn: None,
+    };
+    serde_json::to_value(record).expect("stream records serialize")
+}
+
+/// The stream's part of each of its records' `eventID`.
+pub(crate) fn event_id_prefix(stream: &StreamMeta) -> String {
+    stream.id.simple().to_string()[..16].to_string()
+}
+
+/// A stream record written as JSON straight from the store's record: the Streams API's
+/// record (GetRecords), or, with `lambda_arn`, the record as Lambda delivers it to a stream
+/// handler (`userIdentity` spelled as Lambda spells it, plus `eventSourceARN`).
+pub(crate) struct RecordJson<'a> {
+    /// The region the stream is in (`awsRegion`).
+    pub(crate) region: &'a str,
+    /// [`event_id_prefix`] of the record's stream.
+    pub(crate) id_prefix: &'a str,
+    pub(crate) r: &'a StreamRecord,
+    /// Lambda's shape, with this `eventSourceARN`.
+    pub(crate) lambda_arn: Option<&'a str>,
+}
+
+impl serde::Serialize for RecordJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let r = self.r;
+        let mut m = serializer.serialize_map(None)?;
+        // Unique per stream and the same on every read of the record, so consumers can
+        // deduplicate.
+        m.serialize_entry("eventID", &format_args!("{}{:016x}", self.id_prefix, r.seq))?;
+        m.serialize_entry("eventName", r.kind.as_str())?;
+        m.serialize_entry("eventVersion", "1.1")?;
+        m.serialize_entry("eventSource", "aws:dynamodb")?;
+        m.serialize_entry("awsRegion", self.region)?;
+        m.serialize_entry("dynamodb", &Change(r))?;
+        if r.by_ttl {
+            let (kind, principal) = match self.lambda_arn {
+                Some(_) => ("type", "principalId"),
+                None => ("Type", "PrincipalId"),
+            };
+            let ttl: [(&str, &str); 2] = [(kind, "Service"), (principal, "dynamodb.amazonaws.com")];
+            m.serialize_entry("userIdentity", &IdentityJson(ttl))?;
+        }
+        if let Some(arn) = self.lambda_arn {
+            m.serialize_entry("eventSourceARN", arn)?;
+        }
+        m.end()
     }
-    if let Some(old) = &r.old {
-        dynamodb.insert("OldImage".into(), encode_item(old));
+}
+
+/// A record's `dynamodb` member.
+struct Change<'a>(&'a StreamRecord);
+
+impl serde::Serialize for Change<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let r = self.0;
+        let mut m = serializer.serialize_map(None)?;
+        m.serialize_entry("ApproximateCreationDateTime", &(r.time_ms / 1000))?;
+        m.serialize_entry("Keys", &ItemJson(&r.keys))?;
+        if let Some(new) = &r.new {
+            m.serialize_entry("NewImage", &ItemJson(new))?;
+        }
+        if let Some(old) = &r.old {
+            m.serialize_entry("OldImage", &ItemJson(old))?;
+        }
+        m.serialize_entry("SequenceNumber", &sequence_number(r.seq))?;
+        m.serialize_entry("SizeBytes", &r.size_bytes())?;
+        m.serialize_entry("StreamViewType", r.view_type.as_str())?;
+        m.end()
     }
-    dynamodb.insert("SequenceNumber".into(), json!(sequence_number(r.seq)));
-    dynamodb.insert("SizeBytes".into(), json!(r.size_bytes()));
-    dynamodb.insert("StreamViewType".into(), json!(r.view_type.as_str()));
-    let mut record = Map::new();
-    // Unique per stream and the same on every read of the record, so consumers can deduplicate.
-    let event_id = format!("{}{:016x}", &stream.id.simple().to_string()[..16], r.seq);
-    record.insert("eventID".into(), json!(event_id));
-    record.insert("eventName".into(), json!(r.kind.as_str()));
-    record.insert("eventVersion".into(), json!("1.1"));
-    record.insert("eventSource".into(), json!("aws:dynamodb"));
-    record.insert("awsRegion".into(), json!(region));
-    record.insert("dynamodb".into(), Value::Object(dynamodb));
-    if r.by_ttl {
-        record.insert(
-            "userIdentity".into(),
-            json!({"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}),
-        );
+}
+
+/// A record's `userIdentity`: its two members, in order.
+struct IdentityJson<'a>([(&'a str, &'a str); 2]);
+
+impl serde::Serialize for IdentityJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().copied())
     }
-    Value::Object(record)
 }
 
 /// The StreamSpecification member of CreateTable or UpdateTable, if present.

@@ -2,17 +2,17 @@
 //! API's record, `userIdentity` spelled as Lambda spells it, plus `eventSourceARN`), written
 //! as JSON straight from the store's records.
 //!
-//! The bytes are those of the Streams API's record tree (`crate::api::Api::stream_record_json`)
-//! with Lambda's changes, member for member and in the same order (the test below holds them
-//! to it), without building that tree for every record of every batch: the images are written
-//! through [`tarn_wire::ItemJson`], and what is the same for the whole batch (the region, the
-//! stream's ARN, the event ids' prefix) is made once.
+//! Each record is written by the writer GetRecords' records come from
+//! ([`crate::api::ops::streams::RecordJson`], in Lambda's shape), without a JSON tree per
+//! record; what is the same for the whole batch (the region, the stream's ARN, the event ids'
+//! prefix) is made once. The test below holds the bytes to the Streams API's record with
+//! Lambda's changes.
 
-use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde::ser::{Serialize, Serializer};
 use tarn_store::stream::{StreamMeta, StreamRecord};
-use tarn_wire::ItemJson;
 
-use crate::api::{sequence_number, Api};
+use crate::api::ops::streams::{event_id_prefix, RecordJson};
+use crate::api::Api;
 
 /// One batch's event.
 pub(super) struct Event<'a> {
@@ -34,7 +34,7 @@ impl<'a> Event<'a> {
         Event {
             region: api.region(),
             arn: api.stream_arn(table, stream),
-            id_prefix: stream.id.simple().to_string()[..16].to_string(),
+            id_prefix: event_id_prefix(stream),
             records,
         }
     }
@@ -47,66 +47,12 @@ impl<'a> Event<'a> {
 
 impl Serialize for Event<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.records.iter().map(|r| Record { event: self, r }))
-    }
-}
-
-/// One record of the event.
-struct Record<'a> {
-    event: &'a Event<'a>,
-    r: &'a StreamRecord,
-}
-
-impl Serialize for Record<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let (e, r) = (self.event, self.r);
-        let mut m = serializer.serialize_map(None)?;
-        // Unique per stream and the same on every read of the record.
-        m.serialize_entry("eventID", &format_args!("{}{:016x}", e.id_prefix, r.seq))?;
-        m.serialize_entry("eventName", r.kind.as_str())?;
-        m.serialize_entry("eventVersion", "1.1")?;
-        m.serialize_entry("eventSource", "aws:dynamodb")?;
-        m.serialize_entry("awsRegion", e.region)?;
-        m.serialize_entry("dynamodb", &Change(r))?;
-        if r.by_ttl {
-            m.serialize_entry("userIdentity", &TtlIdentity)?;
-        }
-        m.serialize_entry("eventSourceARN", &e.arn)?;
-        m.end()
-    }
-}
-
-/// A record's `dynamodb` member.
-struct Change<'a>(&'a StreamRecord);
-
-impl Serialize for Change<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let r = self.0;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("ApproximateCreationDateTime", &(r.time_ms / 1000))?;
-        m.serialize_entry("Keys", &ItemJson(&r.keys))?;
-        if let Some(new) = &r.new {
-            m.serialize_entry("NewImage", &ItemJson(new))?;
-        }
-        if let Some(old) = &r.old {
-            m.serialize_entry("OldImage", &ItemJson(old))?;
-        }
-        m.serialize_entry("SequenceNumber", &sequence_number(r.seq))?;
-        m.serialize_entry("SizeBytes", &r.size_bytes())?;
-        m.serialize_entry("StreamViewType", r.view_type.as_str())?;
-        m.end()
-    }
-}
-
-/// The `userIdentity` of a record the TTL sweeper made, as Lambda spells it.
-struct TtlIdentity;
-
-impl Serialize for TtlIdentity {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut m = serializer.serialize_map(Some(2))?;
-        m.serialize_entry("type", "Service")?;
-        m.serialize_entry("principalId", "dynamodb.amazonaws.com")?;
-        m.end()
+        serializer.collect_seq(self.records.iter().map(|r| RecordJson {
+            region: self.region,
+            id_prefix: &self.id_prefix,
+            r,
+            lambda_arn: Some(&self.arn),
+        }))
     }
 }
 
