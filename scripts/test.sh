@@ -18,8 +18,18 @@ export CARGO_TERM_COLOR=never
 log_dir=${TARN_TEST_LOGS:-$root/target/test-logs}
 mkdir -p "$log_dir"
 
+# A CI run builds once from a clean clone: incremental compilation's caches (several GB for the
+# workspace's crates) would only use disk there.
+if [ "${CI:-}" = true ]; then
+  export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
+fi
+
 started=$(date +%s)
-step() { printf '\n== %s (at %ss)\n' "$*" "$(( $(date +%s) - started ))"; }
+# Each step says when it started and how much disk is free, so a run that fills the disk shows where.
+step() {
+  printf '\n== %s (at %ss, %s free)\n' "$*" "$(( $(date +%s) - started ))" \
+    "$(df -h --output=avail . 2>/dev/null | tail -n 1 | tr -d ' ')"
+}
 # count WORD LINE: the number before WORD in a runner's summary line ("12 passed" -> 12).
 count() { grep -oE "[0-9]+ $1" <<<"$2" | grep -oE '[0-9]+' | tail -n 1; }
 
