@@ -1,8 +1,10 @@
 //! GetItem's answer writer against serde's: one item of the shape `tarn-loadgen` reads (a
-//! string key and a 1 KB string attribute), written by [`tarn_wire::json_out::write_item`] and
+//! string key `pk` and a 1 KB string `payload`), written by [`tarn_wire::json_out::write_item`] and
 //! by `serde_json::to_writer(&ItemJson(item))`, into a buffer sized for it.
 //!
 //! `cargo bench -p tarn-wire --bench json_out`
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use tarn_store::{AttributeValue, Item};
