@@ -1,6 +1,7 @@
 //! GetItem's answer writer against serde's: one item of the shape `tarn-loadgen` reads (a
-//! string key `pk` and a 1 KB string `payload`), written by [`tarn_wire::json_out::write_item`] and
-//! by `serde_json::to_writer(&ItemJson(item))`, into a buffer sized for it.
+//! string key `pk` and a 1 KB string `payload`), written by
+//! [`tarn_wire::json_out::write_item`] and by `serde_json::to_writer(&ItemJson(item))`, into a
+//! buffer sized for it.
 //!
 //! `cargo bench -p tarn-wire --bench json_out`
 
