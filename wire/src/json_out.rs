@@ -5,10 +5,11 @@
 //! the two to each other over arbitrary items and strings), so any path may use either. This
 //! one exists for speed: serde_json escapes a string a byte at a time through a lookup table,
 //! which for a 1 KB string attribute was the largest single piece of a GetItem's answer; here
-//! 32 bytes at a time (four words of eight) are checked for anything JSON must escape (`"`, `\` and the control
-//! bytes below 0x20) and copied in one piece when there is none. The escapes are serde_json's:
-//! `\"`, `\\`, `\b`, `\f`, `\n`, `\r`, `\t`, and `\u00xx` (lowercase hex) for the other control
-//! bytes; nothing else (not DEL, not non-ASCII) is escaped.
+//! 32 bytes at a time (four words of eight) are checked for anything JSON must escape (`"`,
+//! `\` and the control bytes below 0x20) and copied in one piece when there is none. The
+//! escapes are serde_json's: `\"`, `\\`, `\b`, `\f`, `\n`, `\r`, `\t`, and `\u00xx`
+//! (lowercase hex) for the other control bytes; nothing else (not DEL, not non-ASCII) is
+//! escaped. `cargo bench -p tarn-wire --bench json_out` compares the two writers.
 
 use base64::Engine as _;
 use tarn_store::{AttributeValue, Item, Number};
@@ -98,10 +99,14 @@ fn write_base64(out: &mut Vec<u8>, b: &[u8]) {
     out.push(b'"');
     let start = out.len();
     out.resize(start + b.len().div_ceil(3) * 4, 0);
-    let written = BASE64
-        .encode_slice(b, &mut out[start..])
-        .unwrap_or_default();
-    out.truncate(start + written);
+    // The room is exactly the padded encoding's length; the fallback is never expected.
+    match BASE64.encode_slice(b, &mut out[start..]) {
+        Ok(written) => out.truncate(start + written),
+        Err(_) => {
+            out.truncate(start);
+            out.extend_from_slice(BASE64.encode(b).as_bytes());
+        }
+    }
     out.push(b'"');
 }
 
