@@ -10,7 +10,7 @@ use super::capacity::{self, Kind, Report};
 use super::expressions::{check_condition, return_old_on_failure, write_error, RequestExprs};
 use crate::api::Api;
 use tarn_wire::ApiError;
-use tarn_wire::{encode_item, optional_bool, optional_str, required_item, table_name, ItemJson};
+use tarn_wire::{encode_item, optional_bool, optional_str, required_item, table_name};
 
 /// The ReturnValues member, checked against what the operation allows.
 fn return_values<'a>(body: &'a Value, allowed: &[&str]) -> Result<&'a str, ApiError> {
@@ -127,23 +127,6 @@ struct GetItemAnswer {
     consumed: Option<Value>,
 }
 
-impl serde::Serialize for GetItemAnswer {
-    /// `{"Item": ..., "ConsumedCapacity": ...}`, each member only when present: the bytes
-    /// [`get_item`]'s JSON tree serializes to, written without building it.
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let members = usize::from(self.item.is_some()) + usize::from(self.consumed.is_some());
-        let mut map = serializer.serialize_map(Some(members))?;
-        if let Some(item) = &self.item {
-            map.serialize_entry("Item", &ItemJson(item))?;
-        }
-        if let Some(consumed) = &self.consumed {
-            map.serialize_entry("ConsumedCapacity", consumed)?;
-        }
-        map.end()
-    }
-}
-
 /// GetItem's work: reads the request, the item, and sizes the read.
 fn get_item_answer(api: &Api, body: &Value) -> Result<GetItemAnswer, ApiError> {
     let table = table_name(body)?;
@@ -209,14 +192,28 @@ pub(crate) fn get_item_raw<'a>(api: &Api, body: &'a [u8]) -> Option<RawAnswer<'a
     Some(RawAnswer { table, result })
 }
 
-/// GetItem's answer as bytes, written into one buffer sized for the item.
+/// GetItem's answer as bytes, written into one buffer sized for the item: `{"Item": ...,
+/// "ConsumedCapacity": ...}`, each member only when present, the bytes [`get_item`]'s JSON
+/// tree serializes to, written without building it (the item by [`tarn_wire::json_out`]).
 fn answer_bytes(answer: &GetItemAnswer) -> Result<Vec<u8>, ApiError> {
     let size = answer.item.as_ref().map_or(0, item_size);
-    let mut out = Vec::with_capacity(size + size / 4 + 64);
-    serde_json::to_writer(&mut out, answer).map_err(|e| {
-        tracing::error!(error = %e, "could not serialize the answer");
-        ApiError::internal("Internal server error")
-    })?;
+    let mut out = Vec::with_capacity(size + size / 8 + 64);
+    out.push(b'{');
+    if let Some(item) = &answer.item {
+        out.extend_from_slice(b"\"Item\":");
+        tarn_wire::json_out::write_item(&mut out, item);
+    }
+    if let Some(consumed) = &answer.consumed {
+        if answer.item.is_some() {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"\"ConsumedCapacity\":");
+        serde_json::to_writer(&mut out, consumed).map_err(|e| {
+            tracing::error!(error = %e, "could not serialize the answer");
+            ApiError::internal("Internal server error")
+        })?;
+    }
+    out.push(b'}');
     Ok(out)
 }
 
@@ -388,10 +385,13 @@ mod tests {
             let raw = get_item_raw(&api, &body).unwrap_or_else(|| panic!("{request}"));
             assert_eq!(raw.table, request["TableName"].as_str().unwrap());
             match (raw.result, get_item_bytes(&api, &request)) {
-                (Ok(raw), Ok(general)) => assert_eq!(
-                    String::from_utf8(raw).unwrap(),
-                    String::from_utf8(general).unwrap()
-                ),
+                (Ok(raw), Ok(general)) => {
+                    let general = String::from_utf8(general).unwrap();
+                    assert_eq!(String::from_utf8(raw).unwrap(), general);
+                    // And both are the bytes of the JSON tree the other operations build.
+                    let tree = serde_json::to_vec(&get_item(&api, &request).unwrap()).unwrap();
+                    assert_eq!(general, String::from_utf8(tree).unwrap());
+                }
                 (Err(raw), Err(general)) => {
                     assert_eq!((raw.kind, raw.message), (general.kind, general.message))
                 }

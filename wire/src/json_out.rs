@@ -1,0 +1,305 @@
+//! An item written as DynamoDB JSON straight into a byte buffer: the hot answers' writer
+//! (GetItem's item).
+//!
+//! The bytes are exactly those `serde_json::to_vec(&ItemJson(item))` writes (the tests hold
+//! the two to each other over arbitrary items and strings), so any path may use either. This
+//! one exists for speed: serde_json escapes a string a byte at a time through a lookup table,
+//! which for a 1 KB string attribute was the largest single piece of a GetItem's answer; here
+//! 32 bytes at a time (four words of eight) are checked for anything JSON must escape (`"`,
+//! `\` and the control bytes below 0x20) and copied in one piece when there is none. The
+//! escapes are serde_json's: `\"`, `\\`, `\b`, `\f`, `\n`, `\r`, `\t`, and `\u00xx`
+//! (lowercase hex) for the other control bytes; nothing else (not DEL, not non-ASCII) is
+//! escaped. `cargo bench -p tarn-wire --bench json_out` compares the two writers.
+
+use base64::Engine as _;
+use tarn_store::{AttributeValue, Item, Number};
+
+const BASE64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// Writes `item` as a DynamoDB JSON object (`{"name":{"S":"x"},...}`, names in the item's
+/// order) to the end of `out`.
+pub fn write_item(out: &mut Vec<u8>, item: &Item) {
+    out.push(b'{');
+    for (i, (name, value)) in item.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_str(out, name);
+        out.push(b':');
+        write_value(out, value);
+    }
+    out.push(b'}');
+}
+
+/// Writes one attribute value (`{"S":"x"}`, `{"N":"1.5"}`...) to the end of `out`.
+pub fn write_value(out: &mut Vec<u8>, value: &AttributeValue) {
+    match value {
+        AttributeValue::S(s) => {
+            out.extend_from_slice(b"{\"S\":");
+            write_str(out, s);
+        }
+        AttributeValue::N(n) => {
+            out.extend_from_slice(b"{\"N\":");
+            write_number(out, n);
+        }
+        AttributeValue::B(b) => {
+            out.extend_from_slice(b"{\"B\":");
+            write_base64(out, b);
+        }
+        AttributeValue::Bool(true) => out.extend_from_slice(b"{\"BOOL\":true"),
+        AttributeValue::Bool(false) => out.extend_from_slice(b"{\"BOOL\":false"),
+        AttributeValue::Null => out.extend_from_slice(b"{\"NULL\":true"),
+        AttributeValue::M(m) => {
+            out.extend_from_slice(b"{\"M\":");
+            write_item(out, m);
+        }
+        AttributeValue::L(l) => {
+            out.extend_from_slice(b"{\"L\":");
+            write_list(out, l, write_value);
+        }
+        AttributeValue::Ss(ss) => {
+            out.extend_from_slice(b"{\"SS\":");
+            write_list(out, ss, |out, s| write_str(out, s));
+        }
+        AttributeValue::Ns(ns) => {
+            out.extend_from_slice(b"{\"NS\":");
+            write_list(out, ns, write_number);
+        }
+        AttributeValue::Bs(bs) => {
+            out.extend_from_slice(b"{\"BS\":");
+            write_list(out, bs, |out, b| write_base64(out, b));
+        }
+    }
+    out.push(b'}');
+}
+
+/// `[a,b,...]`, each member written by `write`.
+fn write_list<T>(out: &mut Vec<u8>, members: &[T], write: impl Fn(&mut Vec<u8>, &T)) {
+    out.push(b'[');
+    for (i, m) in members.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write(out, m);
+    }
+    out.push(b']');
+}
+
+/// A number as a JSON string of its canonical form (digits, `-`, `.`, `E`: nothing to escape).
+fn write_number(out: &mut Vec<u8>, n: &Number) {
+    use std::io::Write as _;
+    out.push(b'"');
+    // Writing into a Vec cannot fail.
+    let _ = write!(out, "{n}");
+    out.push(b'"');
+}
+
+/// Bytes as a JSON string of their base64 (nothing to escape).
+fn write_base64(out: &mut Vec<u8>, b: &[u8]) {
+    out.push(b'"');
+    let start = out.len();
+    out.resize(start + b.len().div_ceil(3) * 4, 0);
+    // The room is exactly the padded encoding's length; the fallback is never expected.
+    match BASE64.encode_slice(b, &mut out[start..]) {
+        Ok(written) => out.truncate(start + written),
+        Err(_) => {
+            out.truncate(start);
+            out.extend_from_slice(BASE64.encode(b).as_bytes());
+        }
+    }
+    out.push(b'"');
+}
+
+const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+
+/// The high bit of each byte of `w` that may be `"`, `\` or below 0x20; zero if and only if
+/// none is (the classic "has a zero byte" test, `(x - 0x01..) & !x & 0x80..`, which is exact
+/// as a yes/no, applied to `w` with the quote and the backslash xored to zero, and its "has a
+/// byte below n" form).
+fn escape_bits(w: u64) -> u64 {
+    let quote = w ^ u64::from_ne_bytes([b'"'; 8]);
+    let backslash = w ^ u64::from_ne_bytes([b'\\'; 8]);
+    let zero_in = |x: u64| x.wrapping_sub(ONES) & !x;
+    let below_space = w.wrapping_sub(ONES * 0x20) & !w;
+    (zero_in(quote) | zero_in(backslash) | below_space) & HIGHS
+}
+
+/// Whether any of the eight bytes in `w` is `"`, `\` or below 0x20.
+fn needs_escape(w: u64) -> bool {
+    escape_bits(w) != 0
+}
+
+/// Whether any of the 32 bytes in `chunk` needs escaping (four words checked at once).
+fn block_needs_escape(chunk: &[u8; 32]) -> bool {
+    let word = |i: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&chunk[i * 8..i * 8 + 8]);
+        escape_bits(u64::from_ne_bytes(w))
+    };
+    (word(0) | word(1) | word(2) | word(3)) != 0
+}
+
+/// Writes `s` as a JSON string, escaped as serde_json escapes it.
+pub fn write_str(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if let Some(block) = bytes[i..].first_chunk::<32>() {
+            if !block_needs_escape(block) {
+                i += 32;
+                continue;
+            }
+        }
+        if let Some(chunk) = bytes[i..].first_chunk::<8>() {
+            if !needs_escape(u64::from_ne_bytes(*chunk)) {
+                i += 8;
+                continue;
+            }
+        }
+        let b = bytes[i];
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x00..=0x1f => &[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 0xf)],
+            ],
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(escape);
+        i += 1;
+        start = i;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::value::ItemJson;
+
+    fn written(s: &str) -> String {
+        let mut out = Vec::new();
+        write_str(&mut out, s);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        let mut every_byte: String = (0u8..128).map(char::from).collect();
+        every_byte.push_str("é€😀 and a long tail with \"quotes\" and \\ in it");
+        for s in [
+            "",
+            "plain",
+            "exactly8",
+            "sixteen bytes ok",
+            "\"",
+            "\\",
+            "a\"b\\c\nd\re\tf\u{8}g\u{c}h\u{0}i\u{1f}j\u{7f}k",
+            "0123456789abcde\"",
+            "0123456\u{1}89abcdef0123",
+            &every_byte,
+        ] {
+            assert_eq!(written(s), serde_json::to_string(s).unwrap(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn the_word_and_block_checks_find_each_escape_in_each_position() {
+        for special in (0u8..0x20).chain([b'"', b'\\']) {
+            for at in 0..8 {
+                let mut w = [b'a'; 8];
+                w[at] = special;
+                assert!(needs_escape(u64::from_ne_bytes(w)), "{special:#x} at {at}");
+            }
+            for at in 0..32 {
+                let mut block = [b'a'; 32];
+                block[at] = special;
+                assert!(block_needs_escape(&block), "{special:#x} at {at} of 32");
+            }
+        }
+        for plain in 0x20u8..=0xff {
+            if plain != b'"' && plain != b'\\' {
+                assert!(!needs_escape(u64::from_ne_bytes([plain; 8])), "{plain:#x}");
+                assert!(!block_needs_escape(&[plain; 32]), "{plain:#x}");
+            }
+        }
+    }
+
+    fn arb_string() -> impl Strategy<Value = String> {
+        let chars = prop_oneof![
+            4 => proptest::char::range('a', 'z'),
+            1 => proptest::char::range('\u{0}', '\u{7f}'),
+            1 => any::<char>(),
+        ];
+        proptest::collection::vec(chars, 0..40).prop_map(|c| c.into_iter().collect())
+    }
+
+    fn arb_value() -> impl Strategy<Value = AttributeValue> {
+        let leaf = prop_oneof![
+            arb_string().prop_map(AttributeValue::S),
+            (any::<i64>(), -20i32..20)
+                .prop_map(|(m, e)| AttributeValue::N(Number::parse(&format!("{m}e{e}")).unwrap())),
+            proptest::collection::vec(any::<u8>(), 0..10).prop_map(AttributeValue::B),
+            any::<bool>().prop_map(AttributeValue::Bool),
+            Just(AttributeValue::Null),
+            proptest::collection::btree_set(arb_string(), 1..4)
+                .prop_map(|s| AttributeValue::string_set(s.into_iter().collect()).unwrap()),
+            proptest::collection::btree_set(any::<i32>(), 1..4).prop_map(|s| {
+                AttributeValue::number_set(
+                    s.into_iter().map(|i| Number::from_i64(i.into())).collect(),
+                )
+                .unwrap()
+            }),
+            proptest::collection::btree_set(proptest::collection::vec(any::<u8>(), 0..5), 1..4)
+                .prop_map(|s| AttributeValue::binary_set(s.into_iter().collect()).unwrap()),
+        ];
+        leaf.prop_recursive(4, 32, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(AttributeValue::L),
+                proptest::collection::btree_map(arb_string(), inner, 0..4)
+                    .prop_map(AttributeValue::M),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_string_is_written_as_serde_json_writes_it(s in any::<String>()) {
+            prop_assert_eq!(written(&s), serde_json::to_string(&s).unwrap());
+        }
+
+        #[test]
+        fn any_item_is_written_as_item_json_writes_it(
+            item in proptest::collection::btree_map(arb_string(), arb_value(), 0..6)
+        ) {
+            let mut out = Vec::new();
+            write_item(&mut out, &item);
+            prop_assert_eq!(
+                String::from_utf8(out).unwrap(),
+                serde_json::to_string(&ItemJson(&item)).unwrap()
+            );
+        }
+    }
+}
