@@ -4,12 +4,10 @@
 //! The bytes are exactly those `serde_json::to_vec(&ItemJson(item))` writes (the tests hold
 //! the two to each other over arbitrary items and strings), so any path may use either. This
 //! one exists for speed: serde_json escapes a string a byte at a time through a lookup table,
-//! which for a 1 KB string attribute was the largest single piece of a GetItem's answer; here
-//! 32 bytes at a time (four words of eight) are checked for anything JSON must escape (`"`,
-//! `\` and the control bytes below 0x20) and copied in one piece when there is none. The
-//! escapes are serde_json's: `\"`, `\\`, `\b`, `\f`, `\n`, `\r`, `\t`, and `\u00xx`
-//! (lowercase hex) for the other control bytes; nothing else (not DEL, not non-ASCII) is
-//! escaped. `cargo bench -p tarn-wire --bench json_out` compares the two writers.
+//! which for a 1 KB string attribute was the largest single piece of a GetItem's answer. Here
+//! strings are escaped by `json-escape-simd` (sonic-rs's SIMD escaper), which checks 16 or 32
+//! bytes at once and escapes as serde_json does. `cargo bench -p tarn-wire --bench json_out`
+//! compares the two writers.
 
 use base64::Engine as _;
 use tarn_store::{AttributeValue, Item, Number};
@@ -110,86 +108,9 @@ fn write_base64(out: &mut Vec<u8>, b: &[u8]) {
     out.push(b'"');
 }
 
-const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-
-/// The high bit of each byte of `w` that may be `"`, `\` or below 0x20; zero if and only if
-/// none is (the classic "has a zero byte" test, `(x - 0x01..) & !x & 0x80..`, which is exact
-/// as a yes/no, applied to `w` with the quote and the backslash xored to zero, and its "has a
-/// byte below n" form).
-fn escape_bits(w: u64) -> u64 {
-    let quote = w ^ u64::from_ne_bytes([b'"'; 8]);
-    let backslash = w ^ u64::from_ne_bytes([b'\\'; 8]);
-    let zero_in = |x: u64| x.wrapping_sub(ONES) & !x;
-    let below_space = w.wrapping_sub(ONES * 0x20) & !w;
-    (zero_in(quote) | zero_in(backslash) | below_space) & HIGHS
-}
-
-/// Whether any of the eight bytes in `w` is `"`, `\` or below 0x20.
-fn needs_escape(w: u64) -> bool {
-    escape_bits(w) != 0
-}
-
-/// Whether any of the 32 bytes in `chunk` needs escaping (four words checked at once).
-fn block_needs_escape(chunk: &[u8; 32]) -> bool {
-    let word = |i: usize| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&chunk[i * 8..i * 8 + 8]);
-        escape_bits(u64::from_ne_bytes(w))
-    };
-    (word(0) | word(1) | word(2) | word(3)) != 0
-}
-
 /// Writes `s` as a JSON string, escaped as serde_json escapes it.
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let bytes = s.as_bytes();
-    out.reserve(bytes.len() + 2);
-    out.push(b'"');
-    let mut start = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        if let Some(block) = bytes[i..].first_chunk::<32>() {
-            if !block_needs_escape(block) {
-                i += 32;
-                continue;
-            }
-        }
-        if let Some(chunk) = bytes[i..].first_chunk::<8>() {
-            if !needs_escape(u64::from_ne_bytes(*chunk)) {
-                i += 8;
-                continue;
-            }
-        }
-        let b = bytes[i];
-        let escape: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x00..=0x1f => &[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[usize::from(b >> 4)],
-                HEX[usize::from(b & 0xf)],
-            ],
-            _ => {
-                i += 1;
-                continue;
-            }
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        out.extend_from_slice(escape);
-        i += 1;
-        start = i;
-    }
-    out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
+    json_escape_simd::escape_into(s, out);
 }
 
 #[cfg(test)]
@@ -226,23 +147,16 @@ mod tests {
     }
 
     #[test]
-    fn the_word_and_block_checks_find_each_escape_in_each_position() {
+    fn an_escape_is_found_at_every_position_of_a_long_string() {
+        // Wide enough for every chunk size the escaper scans with, and their tails.
         for special in (0u8..0x20).chain([b'"', b'\\']) {
-            for at in 0..8 {
-                let mut w = [b'a'; 8];
-                w[at] = special;
-                assert!(needs_escape(u64::from_ne_bytes(w)), "{special:#x} at {at}");
-            }
-            for at in 0..32 {
-                let mut block = [b'a'; 32];
-                block[at] = special;
-                assert!(block_needs_escape(&block), "{special:#x} at {at} of 32");
-            }
-        }
-        for plain in 0x20u8..=0xff {
-            if plain != b'"' && plain != b'\\' {
-                assert!(!needs_escape(u64::from_ne_bytes([plain; 8])), "{plain:#x}");
-                assert!(!block_needs_escape(&[plain; 32]), "{plain:#x}");
+            for len in [1, 7, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100] {
+                for at in 0..len {
+                    let mut bytes = vec![b'a'; len];
+                    bytes[at] = special;
+                    let s = String::from_utf8(bytes).unwrap();
+                    assert_eq!(written(&s), serde_json::to_string(&s).unwrap(), "{s:?}");
+                }
             }
         }
     }
