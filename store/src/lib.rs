@@ -63,7 +63,10 @@ mod testutil;
 pub use commit::{Durability, Health, StoreHealth};
 pub use db::read::{Page, PageRequest, MAX_PAGE_BYTES};
 pub use db::write::{Decide, Mutation, TransactAction, WriteOutcome};
-pub use db::{StoreOptions, DEFAULT_CACHE_BYTES, DEFAULT_STREAM_SHARDS, MAX_STREAM_SHARDS};
+pub use db::{
+    StoreOptions, DEFAULT_CACHE_BYTES, DEFAULT_ROW_CACHE_BYTES, DEFAULT_STREAM_SHARDS,
+    MAX_STREAM_SHARDS,
+};
 pub use error::{CancellationReason, Result, StoreError};
 pub use schema::{StreamChange, TableInfo, TableUpdate};
 pub use store::Store;
