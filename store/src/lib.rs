@@ -21,7 +21,8 @@
 //!    imports none of the machinery.
 //! 3. **The database**: `db`, the open fjall database and what every request goes through:
 //!    the catalog of tables, the item write path (lock, decide, one atomic batch, settle
-//!    with group commit) and the read paths (GetItem, Query and Scan on tables and indexes). Inside it,
+//!    with group commit) and the read paths (GetItem, Query and Scan on tables and indexes; the
+//!    row cache GetItem reads first). Inside it,
 //!    the records a write derives from an item change (index entries, expiry entries, stream
 //!    records, the point-in-time change log) are functions of keyspaces, definitions and a
 //!    batch, below the write path that stages them.

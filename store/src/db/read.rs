@@ -8,6 +8,10 @@
 //! page stops at the request's Limit or at 1 MB of items read, and carries the key to continue
 //! after (LastEvaluatedKey) when it stopped early.
 //!
+//! GetItem (and BatchGetItem, item by item) first asks the row cache ([`super::row_cache`]),
+//! which holds items as a durable view read them and loses them when a write commits; a miss
+//! reads through the view and offers what it read.
+//!
 //! The write path reads the latest data instead ([`Db::read_item`], under the item's lock):
 //! a condition must see the write before it.
 
