@@ -53,16 +53,32 @@ use quick_cache::sync::Cache;
 use quick_cache::{Equivalent, Weighter};
 use uuid::Uuid;
 
-use crate::value::{item_size, Item};
+use crate::value::{item_size, AttributeValue, Item};
 
 /// Stripes of keys, each with the sequence number of its last write (a power of two).
 pub(crate) const STRIPES: usize = 4096;
 
-/// Bytes an entry is counted for beyond its item's DynamoDB size: the key, the entry and the
-/// item's map nodes and allocations (an estimate; what the bound counts).
-const ENTRY_OVERHEAD: usize = 128;
-/// Bytes counted per attribute of a cached item, for its map node and allocations.
-const ATTRIBUTE_OVERHEAD: usize = 48;
+/// Bytes an entry takes beyond its key and its item: the cache's slot, the key's and the
+/// row's allocations, the item's `Arc`.
+const ENTRY_OVERHEAD: usize = 96;
+/// Bytes of one node of an item's attribute map (a `BTreeMap` leaf holds up to 11 entries,
+/// and is allocated whole).
+const MAP_NODE: usize = 12 + 11 * (size_of::<String>() + size_of::<AttributeValue>());
+/// Attributes a map node holds.
+const MAP_NODE_ENTRIES: usize = 11;
+/// Bytes of allocator slack counted for each attribute's name and value.
+const ATTRIBUTE_SLACK: usize = 32;
+
+/// About the memory a cached read of `key` holding `item` takes: what the cache's bound counts.
+fn weight(key: &[u8], item: Option<&Item>) -> usize {
+    ENTRY_OVERHEAD
+        + key.len()
+        + item.map_or(0, |i| {
+            item_size(i)
+                + i.len().div_ceil(MAP_NODE_ENTRIES).max(1) * MAP_NODE
+                + i.len() * ATTRIBUTE_SLACK
+        })
+}
 
 /// A cache key: the table's id and the item's storage key.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -129,8 +145,8 @@ impl RowCache {
         if bytes == 0 {
             return RowCache { inner: None };
         }
-        // About 1 KB an entry; the bound is the bytes, whatever the entries' number.
-        let estimated = usize::try_from(bytes / 1024).unwrap_or(usize::MAX).max(64);
+        // About 2 KB an entry (a 1 KB item); the bound is the bytes, whatever their number.
+        let estimated = usize::try_from(bytes / 2048).unwrap_or(usize::MAX).max(64);
         RowCache {
             inner: Some(Inner {
                 rows: Cache::with_weighter(estimated, bytes, RowWeight),
@@ -157,14 +173,9 @@ impl RowCache {
     /// committing and every write committed on it is below `seen`.
     pub(crate) fn offer(&self, table: &Uuid, key: &[u8], seen: u64, item: Option<Arc<Item>>) {
         let Some(inner) = &self.inner else { return };
-        let weight = ENTRY_OVERHEAD
-            + key.len()
-            + item
-                .as_deref()
-                .map_or(0, |i| item_size(i) + ATTRIBUTE_OVERHEAD * i.len());
         let row = Row {
+            weight: u32::try_from(weight(key, item.as_deref())).unwrap_or(u32::MAX),
             item,
-            weight: u32::try_from(weight).unwrap_or(u32::MAX),
         };
         let stripe = inner.stripes[inner.stripe(table, key)].lock();
         if stripe.writing == 0 && stripe.last <= seen {
