@@ -24,8 +24,8 @@
 //!   is below (fjall's visible sequence number after the commit) and clears its mark. The only
 //!   place items change is `Db::commit` ([`super::write`]): puts, updates, deletes,
 //!   transactions, batch writes, TTL deletes and restores all commit through it, so all
-//!   invalidate there. A write that decides to change nothing (a failed condition, an update
-//!   to the same item) commits no item and removes nothing; none is needed.
+//!   invalidate there. A write refused by its condition commits nothing and removes nothing
+//!   (none is needed); one that keeps its item as it was removes the entry, harmlessly.
 //! - A reader that missed reads the item through its view (at sequence number `S`: it sees
 //!   every write below `S`), then offers it to the cache. The entry goes in only if, under the
 //!   stripe's lock, no write on the stripe is in flight and the stripe's last recorded write
