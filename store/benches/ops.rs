@@ -7,6 +7,9 @@
 //!   a burst of writes);
 //! - `get_hit_reopened`, `get_hit_durable`: the same after a reopen, on a store that does not
 //!   sync (the latest data) and on one that does (the durable view);
+//! - `get_hit_no_row_cache`, `put_no_sync_no_row_cache`, `get_hit_after_writes_no_row_cache`:
+//!   `get_hit`, `put_no_sync` and `get_hit_after_writes` on a store whose row cache is off
+//!   (`row_cache_bytes: 0`; the cases above have the default row cache);
 //! - `put_no_sync`: PutItem of distinct 1 KB items, journal not synced (`sync_writes: false`);
 //! - `put_durable_1_writer`: the same, synced before each put returns (one fsync per put);
 //! - `put_durable_16_writers`: 16 threads putting at once, sharing syncs (group commit), as
@@ -33,10 +36,16 @@ const WRITERS: u64 = 16;
 const PUTS_PER_WRITER: u64 = 16;
 
 fn open(dir: &std::path::Path, sync_writes: bool) -> Arc<Store> {
-    let options = StoreOptions {
-        sync_writes,
-        ..Default::default()
-    };
+    open_with(
+        dir,
+        StoreOptions {
+            sync_writes,
+            ..Default::default()
+        },
+    )
+}
+
+fn open_with(dir: &std::path::Path, options: StoreOptions) -> Arc<Store> {
     let store = Store::open_with(dir, options).unwrap();
     store.create_table(common::table_spec(TABLE)).unwrap();
     Arc::new(store)
@@ -90,32 +99,30 @@ fn get_seeded(group: &mut BenchmarkGroup<'_, WallTime>, name: &str, store: &Stor
     });
 }
 
-fn store_ops(c: &mut Criterion) {
-    let mut group = c.benchmark_group("store_ops");
-    group
-        .sample_size(20)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
-
-    let buffer: Arc<str> = random_buffer().into();
-
-    // Reads: seeded without syncs, then read back.
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path(), false);
+/// `get_hit{suffix}`, `put_no_sync{suffix}` and `get_hit_after_writes{suffix}` on a store
+/// opened in `dir` with `options`, which is closed after.
+fn seeded_reads(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    suffix: &str,
+    dir: &std::path::Path,
+    options: StoreOptions,
+    buffer: &str,
+) {
+    let store = open_with(dir, options);
     for i in 0..SEEDED {
         store
-            .put_item(TABLE, item(&buffer, format!("item-{i}"), i), |_| Ok(()))
+            .put_item(TABLE, item(buffer, format!("item-{i}"), i), |_| Ok(()))
             .unwrap();
     }
     group.throughput(Throughput::Elements(1));
-    get_seeded(&mut group, "get_hit", &store);
+    get_seeded(group, &format!("get_hit{suffix}"), &store);
 
     let mut next = SEEDED;
-    group.bench_function("put_no_sync", |b| {
+    group.bench_function(format!("put_no_sync{suffix}"), |b| {
         b.iter(|| {
             next += 1;
             store
-                .put_item(TABLE, item(&buffer, format!("p-{next}"), next), |_| Ok(()))
+                .put_item(TABLE, item(buffer, format!("p-{next}"), next), |_| Ok(()))
                 .unwrap();
         })
     });
@@ -125,12 +132,48 @@ fn store_ops(c: &mut Criterion) {
     for _ in 0..AFTER_WRITES {
         next += 1;
         store
-            .put_item(TABLE, item(&buffer, format!("p-{next}"), next), |_| Ok(()))
+            .put_item(TABLE, item(buffer, format!("p-{next}"), next), |_| Ok(()))
             .unwrap();
     }
     std::thread::sleep(Duration::from_secs(2));
-    get_seeded(&mut group, "get_hit_after_writes", &store);
-    drop(store);
+    get_seeded(group, &format!("get_hit_after_writes{suffix}"), &store);
+}
+
+fn store_ops(c: &mut Criterion) {
+    let mut group = c.benchmark_group("store_ops");
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+
+    let buffer: Arc<str> = random_buffer().into();
+
+    // Reads: seeded without syncs, then read back; writes; the reads again. With the row
+    // cache off first, then with the default one (whose store the reopen cases use next).
+    let off = tempfile::tempdir().unwrap();
+    seeded_reads(
+        &mut group,
+        "_no_row_cache",
+        off.path(),
+        StoreOptions {
+            sync_writes: false,
+            row_cache_bytes: 0,
+            ..Default::default()
+        },
+        &buffer,
+    );
+    drop(off);
+    let dir = tempfile::tempdir().unwrap();
+    seeded_reads(
+        &mut group,
+        "",
+        dir.path(),
+        StoreOptions {
+            sync_writes: false,
+            ..Default::default()
+        },
+        &buffer,
+    );
 
     // The same reads after a reopen (the seeded items now where a reopen puts them), on a
     // store that does not sync (reads the latest data), then on one that does (reads the

@@ -21,7 +21,8 @@
 //!    imports none of the machinery.
 //! 3. **The database**: `db`, the open fjall database and what every request goes through:
 //!    the catalog of tables, the item write path (lock, decide, one atomic batch, settle
-//!    with group commit) and the read paths (GetItem, Query and Scan on tables and indexes). Inside it,
+//!    with group commit) and the read paths (GetItem, Query and Scan on tables and indexes; the
+//!    row cache GetItem reads first). Inside it,
 //!    the records a write derives from an item change (index entries, expiry entries, stream
 //!    records, the point-in-time change log) are functions of keyspaces, definitions and a
 //!    batch, below the write path that stages them.
@@ -63,7 +64,10 @@ mod testutil;
 pub use commit::{Durability, Health, StoreHealth};
 pub use db::read::{Page, PageRequest, MAX_PAGE_BYTES};
 pub use db::write::{Decide, Mutation, TransactAction, WriteOutcome};
-pub use db::{StoreOptions, DEFAULT_CACHE_BYTES, DEFAULT_STREAM_SHARDS, MAX_STREAM_SHARDS};
+pub use db::{
+    StoreOptions, DEFAULT_CACHE_BYTES, DEFAULT_ROW_CACHE_BYTES, DEFAULT_STREAM_SHARDS,
+    MAX_STREAM_SHARDS,
+};
 pub use error::{CancellationReason, Result, StoreError};
 pub use schema::{StreamChange, TableInfo, TableUpdate};
 pub use store::Store;

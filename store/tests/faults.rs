@@ -5,7 +5,8 @@
 //! - While a sync is held open, a committed write is invisible to every read (GetItem,
 //!   TransactGetItems, Query, Scan, an index, the stream, a whole-table read as exports do),
 //!   and becomes visible once the sync completes; a condition that failed on it is not
-//!   answered before it is durable either.
+//!   answered before it is durable either. An item the row cache holds is replaced when
+//!   the write over it is durable, not before, and never shown again after.
 //! - An fsync that fails is final: the write gets an error, the store reports itself failed,
 //!   refuses every later write without syncing again, and reads still work.
 //! - Below the free-space reserve, writes are refused with `DiskFull` and change nothing,
@@ -197,6 +198,71 @@ fn a_write_is_invisible_until_its_sync_completes() {
     durable.wait().unwrap();
     refusal_durable.wait().unwrap();
     assert_eq!(sightings(&store, stream, "held"), [true; 7]);
+    drop(store);
+    scenario.teardown();
+}
+
+#[test]
+fn a_cached_item_changes_when_its_write_is_durable_not_before() {
+    let scenario = FailScenario::setup();
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = open(dir.path());
+    let v = |store: &Store| {
+        store
+            .get_item("tbl", &key("k"))
+            .unwrap()
+            .map(|i| i["v"].clone())
+    };
+    let s = |v: &str| Some(AttributeValue::S(v.into()));
+    store.put_item("tbl", item("k", "0"), |_| Ok(())).unwrap();
+    // The first read fills the row cache, the next ones are served from it.
+    for _ in 0..3 {
+        assert_eq!(v(&store), s("0"));
+    }
+
+    // Held: the write is not durable, so every read shows the item before it, and offers it
+    // to the cache again.
+    fail::cfg(HOLD, "pause").unwrap();
+    let (put, durable) = store.defer_syncs(|| store.put_item("tbl", item("k", "1"), |_| Ok(())));
+    put.unwrap();
+    for _ in 0..3 {
+        assert_eq!(
+            v(&store),
+            s("0"),
+            "a read saw a write before it was durable"
+        );
+    }
+    // Released: once durable, no read shows the old item again.
+    fail::remove(HOLD);
+    durable.wait().unwrap();
+    for _ in 0..3 {
+        assert_eq!(
+            v(&store),
+            s("1"),
+            "a read showed an item older than a durable write"
+        );
+    }
+
+    // The same for a delete.
+    fail::cfg(HOLD, "pause").unwrap();
+    let (deleted, durable) = store.defer_syncs(|| store.delete_item("tbl", &key("k"), |_| Ok(())));
+    deleted.unwrap();
+    for _ in 0..3 {
+        assert_eq!(
+            v(&store),
+            s("1"),
+            "a read saw a delete before it was durable"
+        );
+    }
+    fail::remove(HOLD);
+    durable.wait().unwrap();
+    for _ in 0..3 {
+        assert_eq!(
+            v(&store),
+            None,
+            "a read showed an item a durable delete removed"
+        );
+    }
     drop(store);
     scenario.teardown();
 }

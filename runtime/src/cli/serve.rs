@@ -4,7 +4,8 @@
 //! tarn serve [--data-dir ./tarn-data] [--listen 127.0.0.1:8000] [--in-memory]
 //!            [--credentials-file FILE] [--encrypt-key-file FILE]
 //!            [--ttl-sweep-interval 1s] [--stream-retention 24h] [--export-root DIR]
-//!            [--cache-size 256MiB] [--min-free-space 256MiB] [--no-request-metrics]
+//!            [--cache-size 256MiB] [--row-cache-size 64MiB] [--min-free-space 256MiB]
+//!            [--no-request-metrics]
 //!            [--engine URL [--engine-region R] [--node-id NAME] [--engine-credentials-file F]]
 //! ```
 //!
@@ -126,6 +127,10 @@ pub struct ServeArgs {
     /// blocks) kept in memory, shared by every table ("256MiB", the default; "1GiB", "64MB").
     #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size, env = "TARN_CACHE_SIZE")]
     pub cache_size: u64,
+    /// Memory for the row cache: items GetItem and BatchGetItem read recently, served again
+    /// without reading the table files ("64MiB", the default; "0" turns it off).
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size, env = "TARN_ROW_CACHE_SIZE")]
+    pub row_cache_size: u64,
     /// Refuse writes while the disk holding the data has less than this free ("256MiB",
     /// "1GiB", "500MB"; at least 16MiB). Reads go on; writes resume once space is freed.
     #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size, env = "TARN_MIN_FREE_SPACE")]
@@ -454,6 +459,7 @@ pub async fn start(args: ServeArgs) -> Result<Running, ServeError> {
         cache_bytes: args.cache_size,
         min_free_space: args.min_free_space,
         stream_shards: args.stream_shards,
+        row_cache_bytes: args.row_cache_size,
     };
     let store = tarn_store::Store::open_with(&store_dir, options).map_err(store_error)?;
     // Jobs still marked running were stopped with the previous process.
@@ -657,6 +663,8 @@ mod tests {
         );
         assert!(Cli::try_parse_from(["tarn", "serve", "--in-memory", "--data-dir", "x"]).is_err());
         assert_eq!(a.cache_size, tarn_store::DEFAULT_CACHE_BYTES);
+        assert_eq!(a.row_cache_size, tarn_store::DEFAULT_ROW_CACHE_BYTES);
+        assert_eq!(serve_args(&["--row-cache-size", "0"]).row_cache_size, 0);
         assert_eq!(a.stream_shards, 4);
         assert_eq!(serve_args(&["--stream-shards", "16"]).stream_shards, 16);
         for bad in ["0", "1025", "x"] {

@@ -242,6 +242,16 @@ pub(crate) enum ReadView {
 }
 
 impl ReadView {
+    /// A sequence number every write below which this view shows: the durable snapshot's, or
+    /// (reading the latest data) `fjall`'s visible sequence number now, so take it before
+    /// reading.
+    pub(crate) fn seqno(&self, fjall: &fjall::Database) -> u64 {
+        match self {
+            ReadView::Latest => fjall.visible_seqno(),
+            ReadView::Durable(s) => s.seqno(),
+        }
+    }
+
     /// The value under `key` in `keyspace`.
     pub(crate) fn get(
         &self,

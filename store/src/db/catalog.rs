@@ -136,6 +136,8 @@ impl Db {
             }
         }
         table.drop_data(&self.fjall, &self.counts)?;
+        // Nothing reads them: a table created again under the name has another id.
+        self.rows.forget_table(&table.meta.id);
         tracing::info!(table = %name, "table deleted");
         Ok(info)
     }

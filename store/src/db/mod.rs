@@ -17,7 +17,8 @@
 //!   [`deleted_streams`]: the streams of deleted tables, kept for the retention period;
 //!   [`state`]: tarn's own durable records;
 //! - [`write`]: the write path (one item, or several atomically); [`read`]: GetItem, Query and
-//!   Scan, on a table or on an index.
+//!   Scan, on a table or on an index; [`row_cache`]: items GetItem read recently, served again
+//!   without the LSM tree (every write removes its items' entries as it commits).
 //!
 //! Every write goes the same way: pass the free-space reserve, lock the item's stripe, read the
 //! current item, let the caller decide the new state (this is where conditions and update
@@ -40,6 +41,7 @@ pub(crate) mod expiry;
 pub(crate) mod index_entries;
 pub(crate) mod locks;
 pub(crate) mod read;
+pub(crate) mod row_cache;
 pub(crate) mod sequencer;
 pub(crate) mod state;
 pub(crate) mod stream_log;
@@ -48,6 +50,8 @@ pub(crate) mod write;
 
 #[cfg(test)]
 mod region_tests;
+#[cfg(test)]
+mod row_cache_tests;
 #[cfg(test)]
 mod tests;
 
@@ -67,6 +71,7 @@ use catalog::Restoring;
 use changelog::LogSizes;
 use counts::Counts;
 use locks::{KeyLocks, Ongoing};
+use row_cache::RowCache;
 use sequencer::Sequencer;
 use table::Table;
 
@@ -92,6 +97,9 @@ pub struct StoreOptions {
     /// Shards a new stream's records are split into by partition-key hash (1 to
     /// [`MAX_STREAM_SHARDS`]); streams made earlier keep theirs.
     pub stream_shards: u16,
+    /// Bytes of the row cache: items GetItem and BatchGetItem read recently, decoded, served
+    /// again without reading the LSM tree (see `db::row_cache`); 0 turns it off.
+    pub row_cache_bytes: u64,
 }
 
 /// The default of [`StoreOptions::stream_shards`]: the shards DynamoDB gives a new small table's
@@ -104,6 +112,9 @@ pub const MAX_STREAM_SHARDS: u16 = 1024;
 /// The block cache's default size ([`StoreOptions::cache_bytes`]).
 pub const DEFAULT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
 
+/// The row cache's default size ([`StoreOptions::row_cache_bytes`]).
+pub const DEFAULT_ROW_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
 impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
@@ -112,6 +123,7 @@ impl Default for StoreOptions {
             cache_bytes: DEFAULT_CACHE_BYTES,
             min_free_space: crate::commit::DEFAULT_MIN_FREE_SPACE,
             stream_shards: DEFAULT_STREAM_SHARDS,
+            row_cache_bytes: DEFAULT_ROW_CACHE_BYTES,
         }
     }
 }
@@ -150,6 +162,8 @@ pub(crate) struct Db {
     pub(crate) log_sizes: LogSizes,
     /// The exact item and index entry counts.
     pub(crate) counts: Counts,
+    /// Items read recently (see [`row_cache`]).
+    pub(crate) rows: RowCache,
     options: StoreOptions,
     path: PathBuf,
 }
@@ -218,6 +232,7 @@ impl Db {
             codec,
             log_sizes: LogSizes::default(),
             counts,
+            rows: RowCache::new(options.row_cache_bytes),
             options,
             path: path.to_path_buf(),
         })

@@ -8,6 +8,10 @@
 //! page stops at the request's Limit or at 1 MB of items read, and carries the key to continue
 //! after (LastEvaluatedKey) when it stopped early.
 //!
+//! GetItem (and BatchGetItem, item by item) first asks the row cache ([`super::row_cache`]),
+//! which holds items as a durable view read them and loses them when a write commits; a miss
+//! reads through the view and offers what it read.
+//!
 //! The write path reads the latest data instead ([`Db::read_item`], under the item's lock):
 //! a condition must see the write before it.
 
@@ -69,11 +73,24 @@ impl Db {
             .transpose()
     }
 
-    /// Reads one item by its key.
+    /// Reads one item by its key: from the row cache ([`super::row_cache`]) when it holds
+    /// the item, or through the durable view, offering what it read to the cache.
     pub(crate) fn get_item(&self, table: &str, key: &Item) -> Result<Option<Item>> {
         let table = self.table(table)?;
         let k = table.meta.key_schema.storage_key(key)?;
-        self.read_item_in(&self.read_view(), &table, &k)
+        if !self.rows.is_on() {
+            return self.read_item_in(&self.read_view(), &table, &k);
+        }
+        let id = &table.meta.id;
+        if let Some(row) = self.rows.get(id, &k) {
+            return Ok(row.map(|item| Item::clone(&item)));
+        }
+        let view = self.read_view();
+        // Taken before the read (for the latest data, the read may see more, never less).
+        let seen = view.seqno(&self.fjall);
+        let item = self.read_item_in(&view, &table, &k)?.map(Arc::new);
+        self.rows.offer(id, &k, seen, item.clone());
+        Ok(item.map(Arc::unwrap_or_clone))
     }
 
     /// Reads several items as of one instant (TransactGetItems): through one view, with every

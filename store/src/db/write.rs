@@ -294,6 +294,12 @@ impl Db {
     /// When a change leaves a numbered record (stream, point-in-time log), the batch is
     /// committed holding the commit order: sequence numbers follow the commit order.
     pub(crate) fn commit(&self, changes: &[Change]) -> Result<()> {
+        // The row cache forgets the changed items before the batch commits, and takes them
+        // again only from a read that sees the batch (see `super::row_cache`).
+        let _writing = self.rows.writing(
+            &self.fjall,
+            changes.iter().map(|c| (&c.table.meta.id, c.key.as_slice())),
+        );
         let mut batch = self.fjall.batch();
         let mut deltas = Deltas::default();
         let mut recorded = Vec::new();

@@ -1,0 +1,272 @@
+//! The row cache: items that GetItem (and BatchGetItem, which reads item by item) read
+//! recently, decoded, served again without touching the LSM tree.
+//!
+//! A read that finds its item in the cache costs a hash lookup and a copy of the item, not a
+//! memtable probe plus a lookup in every level whose key range holds the key (after heavy
+//! writes, several table files). The idea is RocksDB's `row_cache` (ScyllaDB and Cassandra
+//! have one too). The map is [`quick_cache`]'s concurrent, sharded cache (fjall uses it for its
+//! block cache), bounded by the bytes the cached items take
+//! ([`crate::StoreOptions::row_cache_bytes`]; 0 turns the cache off). Entries are keyed by the
+//! table's id (never its name: a table deleted and created again is another table) and the
+//! item's storage key (which holds the partition and sort key); an entry holds the item, or
+//! its absence (a GetItem of a missing key is cached too).
+//!
+//! # What a read may find here
+//!
+//! Reads read the durable view ([`crate::commit`]): a GetItem never shows a write a crash
+//! could still lose, and never shows less than the durable view holds. The cache keeps both:
+//! an entry is the item as a durable view read it, and is there only while no write to its
+//! key has been committed since that view.
+//!
+//! - Every write removes its keys' entries **before** it commits its batch, and marks the
+//!   keys' stripes (one of [`STRIPES`] small locks, by hash of table and key) as written; once
+//!   the batch is committed (or failed), it records in each stripe a sequence number its batch
+//!   is below (fjall's visible sequence number after the commit) and clears its mark. The only
+//!   place items change is `Db::commit` ([`super::write`]): puts, updates, deletes,
+//!   transactions, batch writes, TTL deletes and restores all commit through it, so all
+//!   invalidate there. A write refused by its condition commits nothing and removes nothing
+//!   (none is needed); one that keeps its item as it was removes the entry, harmlessly.
+//! - A reader that missed reads the item through its view (at sequence number `S`: it sees
+//!   every write below `S`), then offers it to the cache. The entry goes in only if, under the
+//!   stripe's lock, no write on the stripe is in flight and the stripe's last recorded write
+//!   is below `S` (`last <= S`, as fjall's snapshots see the writes whose sequence numbers are
+//!   below theirs). So a reader that read the old item `v0` through a durable view older than
+//!   a write `v1` never inserts it, whether `v1` is durable yet or not, and an entry already
+//!   inserted is removed by the write itself, before `v1` can become durable: no read finds
+//!   `v0` once a durable view holds `v1`. The item a write stores is not inserted by the write
+//!   (it is not durable yet); the first read through a durable view that holds it inserts it.
+//! - A store that does not sync its writes (`--in-memory`) reads the latest data; its readers
+//!   take `S` as the visible sequence number before they read, and the same rule holds.
+//!
+//! TransactGetItems does not use the cache: it reads several items as of one instant, through
+//! one view, which entries inserted through newer views could contradict. Query and Scan read
+//! ranges and do not use it either.
+//!
+//! What the cache costs a write: for each changed item, a stripe lock taken twice, a hash and
+//! a removal from the cache's shard. What it costs in memory: its bound (entries are weighed
+//! at about what they take: the item, its map node, the key and the cache's slot, about 2 KB
+//! for a 1 KB item of two attributes) and the stripes (64 KiB).
+
+use std::hash::BuildHasher;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use quick_cache::sync::Cache;
+use quick_cache::{Equivalent, Weighter};
+use uuid::Uuid;
+
+use crate::value::{item_size, AttributeValue, Item};
+
+/// Stripes of keys, each with the sequence number of its last write (a power of two).
+pub(crate) const STRIPES: usize = 4096;
+
+/// Bytes an entry takes beyond its key and its item: the cache's slot, the key's and the
+/// row's allocations, the item's `Arc`.
+const ENTRY_OVERHEAD: usize = 96;
+/// Bytes of one node of an item's attribute map (a `BTreeMap` leaf holds up to 11 entries,
+/// and is allocated whole).
+const MAP_NODE: usize = 12 + 11 * (size_of::<String>() + size_of::<AttributeValue>());
+/// Attributes a map node holds.
+const MAP_NODE_ENTRIES: usize = 11;
+/// Bytes of allocator slack counted for each attribute's name and value.
+const ATTRIBUTE_SLACK: usize = 32;
+
+/// About the memory a cached read of `key` holding `item` takes: what the cache's bound counts.
+fn weight(key: &[u8], item: Option<&Item>) -> usize {
+    ENTRY_OVERHEAD
+        + key.len()
+        + item.map_or(0, |i| {
+            item_size(i)
+                + i.len().div_ceil(MAP_NODE_ENTRIES).max(1) * MAP_NODE
+                + i.len() * ATTRIBUTE_SLACK
+        })
+}
+
+/// A cache key: the table's id and the item's storage key.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct RowKey {
+    table: Uuid,
+    key: Box<[u8]>,
+}
+
+/// A [`RowKey`] borrowed, for lookups that allocate nothing (hashes as a [`RowKey`] does).
+#[derive(Hash)]
+struct RowRef<'a> {
+    table: &'a Uuid,
+    key: &'a [u8],
+}
+
+impl Equivalent<RowKey> for RowRef<'_> {
+    fn equivalent(&self, k: &RowKey) -> bool {
+        *self.table == k.table && self.key == &*k.key
+    }
+}
+
+/// A cached read: the item, or its absence, and what it is counted for.
+#[derive(Clone)]
+struct Row {
+    item: Option<Arc<Item>>,
+    weight: u32,
+}
+
+/// Weighs entries by [`Row::weight`], computed once when the entry is made.
+#[derive(Clone)]
+struct RowWeight;
+
+impl Weighter<RowKey, Row> for RowWeight {
+    fn weight(&self, _key: &RowKey, row: &Row) -> u64 {
+        u64::from(row.weight)
+    }
+}
+
+/// What a stripe knows of the writes to its keys.
+#[derive(Default)]
+struct Stripe {
+    /// Writes committing now: while any is, nothing on the stripe is inserted.
+    writing: u32,
+    /// Every write committed on the stripe is below this sequence number.
+    last: u64,
+}
+
+/// The row cache of one database (see the module's docs).
+pub(crate) struct RowCache {
+    /// `None` when the cache is off.
+    inner: Option<Inner>,
+}
+
+struct Inner {
+    rows: Cache<RowKey, Row, RowWeight>,
+    stripes: Box<[Mutex<Stripe>]>,
+    /// Hashes keys to their stripes.
+    hasher: std::hash::RandomState,
+}
+
+impl RowCache {
+    /// A cache holding items of up to about `bytes` in all (0: no cache).
+    pub(crate) fn new(bytes: u64) -> RowCache {
+        if bytes == 0 {
+            return RowCache { inner: None };
+        }
+        // About 2 KB an entry (a 1 KB item); the bound is the bytes, whatever their number.
+        let estimated = usize::try_from(bytes / 2048).unwrap_or(usize::MAX).max(64);
+        RowCache {
+            inner: Some(Inner {
+                rows: Cache::with_weighter(estimated, bytes, RowWeight),
+                stripes: (0..STRIPES).map(|_| Mutex::default()).collect(),
+                hasher: std::hash::RandomState::new(),
+            }),
+        }
+    }
+
+    /// Whether the cache is on.
+    pub(crate) fn is_on(&self) -> bool {
+        self.inner.is_some()
+    }
+
+    /// The cached read of `key` in table `table`: `Some(None)` when the item is known absent,
+    /// `None` when the cache does not know.
+    pub(crate) fn get(&self, table: &Uuid, key: &[u8]) -> Option<Option<Arc<Item>>> {
+        let inner = self.inner.as_ref()?;
+        inner.rows.get(&RowRef { table, key }).map(|r| r.item)
+    }
+
+    /// Offers what a reader read of `key` through a view at sequence number `seen` (the
+    /// reader saw every write below it). Inserted only if no write on the key's stripe is
+    /// committing and every write committed on it is below `seen`.
+    pub(crate) fn offer(&self, table: &Uuid, key: &[u8], seen: u64, item: Option<Arc<Item>>) {
+        let Some(inner) = &self.inner else { return };
+        let row = Row {
+            weight: u32::try_from(weight(key, item.as_deref())).unwrap_or(u32::MAX),
+            item,
+        };
+        let stripe = inner.stripes[inner.stripe(table, key)].lock();
+        if stripe.writing == 0 && stripe.last <= seen {
+            inner.rows.insert(
+                RowKey {
+                    table: *table,
+                    key: key.into(),
+                },
+                row,
+            );
+        }
+    }
+
+    /// Starts the writes of `keys` (table id and storage key each), to be committed to
+    /// `fjall`: their entries go, and their stripes take no entry until the guard is dropped,
+    /// after the commit (or its failure): it records then that every write on them is below
+    /// fjall's visible sequence number.
+    pub(crate) fn writing<'a>(
+        &'a self,
+        fjall: &'a fjall::Database,
+        keys: impl Iterator<Item = (&'a Uuid, &'a [u8])>,
+    ) -> Writing<'a> {
+        let Some(inner) = &self.inner else {
+            return Writing {
+                inner: None,
+                fjall,
+                stripes: Vec::new(),
+            };
+        };
+        let mut stripes = Vec::new();
+        for (table, key) in keys {
+            let s = inner.stripe(table, key);
+            inner.stripes[s].lock().writing += 1;
+            // After the mark: nothing inserts this key again until the write is recorded.
+            inner.rows.remove(&RowRef { table, key });
+            stripes.push(s);
+        }
+        Writing {
+            inner: Some(inner),
+            fjall,
+            stripes,
+        }
+    }
+
+    /// Drops every entry of table `table` (a deleted table's entries, which nothing reads).
+    pub(crate) fn forget_table(&self, table: &Uuid) {
+        if let Some(inner) = &self.inner {
+            inner.rows.retain(|k, _| k.table != *table);
+        }
+    }
+
+    /// Bytes the entries are counted for now.
+    #[cfg(test)]
+    pub(crate) fn weight(&self) -> u64 {
+        self.inner.as_ref().map_or(0, |i| i.rows.weight())
+    }
+
+    /// Entries now.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.inner.as_ref().map_or(0, |i| i.rows.len())
+    }
+}
+
+impl Inner {
+    fn stripe(&self, table: &Uuid, key: &[u8]) -> usize {
+        self.hasher.hash_one(RowRef { table, key }) as usize & (STRIPES - 1)
+    }
+}
+
+/// Writes in progress on some keys (see [`RowCache::writing`]); dropped once they are
+/// committed or failed.
+#[must_use = "a write's keys take no cache entry until it is dropped"]
+pub(crate) struct Writing<'a> {
+    inner: Option<&'a Inner>,
+    fjall: &'a fjall::Database,
+    stripes: Vec<usize>,
+}
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        let Some(inner) = self.inner else { return };
+        // fjall publishes a batch's sequence number before its commit returns: everything
+        // this write committed is below the visible sequence number now.
+        let below = self.fjall.visible_seqno();
+        for &s in &self.stripes {
+            let mut stripe = inner.stripes[s].lock();
+            stripe.writing -= 1;
+            stripe.last = stripe.last.max(below);
+        }
+    }
+}
