@@ -197,6 +197,12 @@ impl Store {
         self.db.get_item(table, key)
     }
 
+    /// Reads one item by its key, shared with the row cache rather than copied: for a reader
+    /// that only looks at the item (GetItem's answer).
+    pub fn get_item_shared(&self, table: &str, key: &Item) -> Result<Option<Arc<Item>>> {
+        self.db.get_item_shared(table, key)
+    }
+
     /// Reads several items as of one instant: every item is read with its lock held, so no
     /// multi-item write lands between the reads (TransactGetItems).
     pub fn get_items(&self, keys: &[(String, Item)]) -> Result<Vec<Option<Item>>> {

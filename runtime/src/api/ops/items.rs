@@ -1,6 +1,8 @@
 //! Single-item operations: PutItem, GetItem, DeleteItem and UpdateItem, with conditions,
 //! ReturnValues, ReturnValuesOnConditionCheckFailure and ReturnConsumedCapacity.
 
+use std::sync::Arc;
+
 use serde_json::{json, Map, Value};
 use tarn_store::expr::{Condition, Projection};
 use tarn_store::value::item_size;
@@ -123,7 +125,7 @@ pub(crate) fn put_item(api: &Api, body: &Value) -> Result<Value, ApiError> {
 
 /// What GetItem answers: the item (projected), if found, and the capacity to report.
 struct GetItemAnswer {
-    item: Option<Item>,
+    item: Option<Arc<Item>>,
     consumed: Option<Value>,
 }
 
@@ -140,7 +142,7 @@ fn get_item_answer(api: &Api, body: &Value) -> Result<GetItemAnswer, ApiError> {
     let item = api.store().get_item(&api.table_ref(table), &key)?;
     let units = capacity::read_units(item.as_ref().map_or(0, item_size), consistent);
     Ok(GetItemAnswer {
-        item: item.map(|item| project(projection.as_ref(), item)),
+        item: item.map(|item| Arc::new(project(projection.as_ref(), item))),
         consumed: capacity::consumed(api, report, table, units, Kind::Read),
     })
 }
@@ -179,11 +181,13 @@ pub(crate) fn get_item_raw<'a>(api: &Api, body: &'a [u8]) -> Option<RawAnswer<'a
     let table = request.table_name;
     let result = api
         .store()
-        .get_item(&api.table_ref(table), &request.key)
+        .get_item_shared(&api.table_ref(table), &request.key)
         .map_err(ApiError::from)
         .and_then(|item| {
-            let units =
-                capacity::read_units(item.as_ref().map_or(0, item_size), request.consistent_read);
+            let units = capacity::read_units(
+                item.as_deref().map_or(0, item_size),
+                request.consistent_read,
+            );
             answer_bytes(&GetItemAnswer {
                 item,
                 consumed: capacity::consumed(api, report, table, units, Kind::Read),
@@ -196,8 +200,10 @@ pub(crate) fn get_item_raw<'a>(api: &Api, body: &'a [u8]) -> Option<RawAnswer<'a
 /// "ConsumedCapacity": ...}`, each member only when present, the bytes [`get_item`]'s JSON
 /// tree serializes to, written without building it (the item by [`tarn_wire::json_out`]).
 fn answer_bytes(answer: &GetItemAnswer) -> Result<Vec<u8>, ApiError> {
-    let size = answer.item.as_ref().map_or(0, item_size);
-    let mut out = Vec::with_capacity(size + size / 8 + 64);
+    let size = answer.item.as_deref().map_or(0, item_size);
+    // Room for the escaper's scratch as well: it reserves six bytes per byte of the string it
+    // escapes (the worst case), so a buffer sized for the answer alone would grow once.
+    let mut out = Vec::with_capacity(size * 6 + 64);
     out.push(b'{');
     if let Some(item) = &answer.item {
         out.extend_from_slice(b"\"Item\":");
