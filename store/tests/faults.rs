@@ -215,7 +215,8 @@ fn a_cached_item_changes_when_its_write_is_durable_not_before() {
     };
     let s = |v: &str| Some(AttributeValue::S(v.into()));
     store.put_item("tbl", item("k", "0"), |_| Ok(())).unwrap();
-    // The first read fills the row cache, the next ones are served from it.
+    // The second read fills the row cache (the first is only remembered), the next ones are
+    // served from it.
     for _ in 0..3 {
         assert_eq!(v(&store), s("0"));
     }

@@ -3,7 +3,8 @@
 //!
 //! Two wide tables ([`crate::workload`]: `pk` S, `sk` N, partitions of 10 items of 1 KB) are
 //! loaded through BatchWriteItem (each once per server: a marker item records a finished load,
-//! so an interrupted run resumes by loading again, and a finished one is not reloaded). Then,
+//! so an interrupted run resumes by loading again, and a finished one is not reloaded). The
+//! bench then waits for the server to go idle (its flushes and compactions done). Then,
 //! round after round, the closed-loop load ([`crate::load`]) runs `wide-get` and `wide-query`
 //! on the small table and on the big one in turn. The server's resident memory is read from
 //! `/proc/<pid>/status` after the load and after every run (`VmRSS`, and the peak `VmHWM`).
@@ -45,6 +46,8 @@ pub struct BigTableSpec {
     pub rounds: usize,
     /// The server's process (CPU per request and memory).
     pub server_pid: Option<u32>,
+    /// How long to wait at most, after loading, for the server to go idle.
+    pub settle: Duration,
 }
 
 /// The name of the wide table of `items` items.
@@ -69,6 +72,35 @@ fn memory(pid: Option<u32>) -> (Option<u64>, Option<u64>) {
         ),
         None => (None, None),
     }
+}
+
+/// Waits until the server is idle (under 5% of a core over a second), at most `limit`: a load
+/// of millions of items leaves the store flushing and compacting for a while, and the
+/// measured runs are of reads on a settled store, not of reads beside that work.
+async fn settle(pid: u32, limit: Duration) {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        let Some(before) = load::process_cpu(pid) else {
+            return;
+        };
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let Some(after) = load::process_cpu(pid) else {
+            return;
+        };
+        if after.saturating_sub(before) <= Duration::from_millis(50) {
+            if started.elapsed() > Duration::from_secs(2) {
+                eprintln!(
+                    "loadgen: waited {:.0} s for the server's background work to finish",
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            return;
+        }
+    }
+    eprintln!(
+        "loadgen: the server was still busy after {} s; measuring anyway",
+        limit.as_secs()
+    );
 }
 
 /// Creates the wide table of `items` items unless it exists, and loads it unless an earlier
@@ -215,6 +247,9 @@ pub async fn run(endpoint: &Endpoint, spec: &BigTableSpec) -> Result<String> {
         check(endpoint, items).await?;
     }
     let (rss_loaded, peak_loaded) = memory(spec.server_pid);
+    if let Some(pid) = spec.server_pid {
+        settle(pid, spec.settle).await;
+    }
     let mut runs = Vec::new();
     let mut rss_runs = Vec::new();
     for round in 1..=spec.rounds {

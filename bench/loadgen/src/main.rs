@@ -149,6 +149,10 @@ enum Command {
         /// The server's process id: CPU per request and resident memory (Linux).
         #[arg(long)]
         server_pid: Option<u32>,
+        /// After loading, wait up to this many seconds for the server's background work
+        /// (flushes, compactions) to finish before measuring (needs --server-pid).
+        #[arg(long, default_value_t = 300)]
+        settle: u64,
     },
 }
 
@@ -250,6 +254,7 @@ fn main() -> Result<()> {
             warmup,
             rounds,
             server_pid,
+            settle,
         } => {
             if small == 0 || big == 0 || connections == 0 || load_connections == 0 || seconds <= 0.0
             {
@@ -264,6 +269,7 @@ fn main() -> Result<()> {
                 duration: Duration::from_secs_f64(seconds),
                 rounds: rounds.max(1),
                 server_pid,
+                settle: Duration::from_secs(settle),
             };
             let endpoint = Endpoint::parse(&endpoint)?;
             let report = runtime(1)?.block_on(bigtable::run(&endpoint, &spec))?;

@@ -38,6 +38,14 @@
 //! - A store that does not sync its writes (`--in-memory`) reads the latest data; its readers
 //!   take `S` as the visible sequence number before they read, and the same rule holds.
 //!
+//! # What goes in
+//!
+//! A key goes in on its second read, not its first: a small "doorkeeper" (TinyLFU's) remembers
+//! the keys read once. Reads spread over a table far larger than the cache (a random GetItem
+//! on millions of items) then cost no insertion and no eviction each, while a key read again
+//! is cached from its second read on. The doorkeeper only holds back offers; it decides
+//! nothing about what may be inserted (below).
+//!
 //! TransactGetItems does not use the cache: it reads several items as of one instant, through
 //! one view, which entries inserted through newer views could contradict. Query and Scan read
 //! ranges and do not use it either.
@@ -45,9 +53,11 @@
 //! What the cache costs a write: for each changed item, a stripe lock taken twice, a hash and
 //! a removal from the cache's shard. What it costs in memory: its bound (entries are weighed
 //! at about what they take: the item, its map node, the key and the cache's slot, about 2 KB
-//! for a 1 KB item of two attributes) and the stripes (64 KiB).
+//! for a 1 KB item of two attributes), the stripes (64 KiB) and the doorkeeper (32 bytes per
+//! entry of about 2 KB the bound holds: 1 MiB for 64 MiB).
 
 use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -137,8 +147,50 @@ pub(crate) struct RowCache {
 struct Inner {
     rows: Cache<RowKey, Row, RowWeight>,
     stripes: Box<[Mutex<Stripe>]>,
-    /// Hashes keys to their stripes.
+    /// The keys read once (see the module's docs).
+    doorkeeper: Doorkeeper,
+    /// Hashes keys to their stripes and their doorkeeper slots.
     hasher: std::hash::RandomState,
+}
+
+/// Slots of the doorkeeper per entry the cache is sized for.
+const DOORKEEPER_SLOTS_PER_ENTRY: usize = 4;
+/// Slots of a doorkeeper bucket: a key is looked for in its bucket's slots, and remembered in
+/// one of them in turn, so two keys sharing a bucket rarely push each other out.
+const BUCKET: usize = 4;
+
+/// The keys read once, as tags (their hashes) in buckets of [`BUCKET`] slots.
+struct Doorkeeper {
+    slots: Box<[AtomicU64]>,
+    /// The slot each bucket remembers its next key in (shared by all buckets: any turn will
+    /// do).
+    turn: AtomicUsize,
+}
+
+impl Doorkeeper {
+    /// A doorkeeper of at least `slots` slots.
+    fn new(slots: usize) -> Doorkeeper {
+        let slots = slots.next_power_of_two().max(BUCKET * 256);
+        Doorkeeper {
+            slots: (0..slots).map(|_| AtomicU64::new(0)).collect(),
+            turn: AtomicUsize::new(0),
+        }
+    }
+
+    /// Whether the key of hash `hash` was read before; if not, it is remembered now.
+    fn seen_before(&self, hash: u64) -> bool {
+        // Never 0, the empty slot's value.
+        let tag = hash | 1;
+        // The bucket from the hash's high bits (the stripe takes the low ones).
+        let first = (hash >> 32) as usize & (self.slots.len() - 1) & !(BUCKET - 1);
+        let bucket = &self.slots[first..first + BUCKET];
+        if bucket.iter().any(|s| s.load(Ordering::Relaxed) == tag) {
+            return true;
+        }
+        let slot = self.turn.fetch_add(1, Ordering::Relaxed) % BUCKET;
+        bucket[slot].store(tag, Ordering::Relaxed);
+        false
+    }
 }
 
 impl RowCache {
@@ -153,6 +205,11 @@ impl RowCache {
             inner: Some(Inner {
                 rows: Cache::with_weighter(estimated, bytes, RowWeight),
                 stripes: (0..STRIPES).map(|_| Mutex::default()).collect(),
+                doorkeeper: Doorkeeper::new(
+                    estimated
+                        .min(1 << 24)
+                        .saturating_mul(DOORKEEPER_SLOTS_PER_ENTRY),
+                ),
                 hasher: std::hash::RandomState::new(),
             }),
         }
@@ -171,15 +228,20 @@ impl RowCache {
     }
 
     /// Offers what a reader read of `key` through a view at sequence number `seen` (the
-    /// reader saw every write below it). Inserted only if no write on the key's stripe is
-    /// committing and every write committed on it is below `seen`.
+    /// reader saw every write below it). Held back on the key's first read (the doorkeeper);
+    /// then inserted only if no write on the key's stripe is committing and every write
+    /// committed on it is below `seen`.
     pub(crate) fn offer(&self, table: &Uuid, key: &[u8], seen: u64, item: Option<Arc<Item>>) {
         let Some(inner) = &self.inner else { return };
+        let hash = inner.hash(table, key);
+        if !inner.doorkeeper.seen_before(hash) {
+            return;
+        }
         let row = Row {
             weight: u32::try_from(weight(key, item.as_deref())).unwrap_or(u32::MAX),
             item,
         };
-        let stripe = inner.stripes[inner.stripe(table, key)].lock();
+        let stripe = inner.stripes[stripe_of(hash)].lock();
         if stripe.writing == 0 && stripe.last <= seen {
             inner.rows.insert(
                 RowKey {
@@ -243,9 +305,18 @@ impl RowCache {
 }
 
 impl Inner {
-    fn stripe(&self, table: &Uuid, key: &[u8]) -> usize {
-        self.hasher.hash_one(RowRef { table, key }) as usize & (STRIPES - 1)
+    fn hash(&self, table: &Uuid, key: &[u8]) -> u64 {
+        self.hasher.hash_one(RowRef { table, key })
     }
+
+    fn stripe(&self, table: &Uuid, key: &[u8]) -> usize {
+        stripe_of(self.hash(table, key))
+    }
+}
+
+/// The stripe of a key of hash `hash`.
+fn stripe_of(hash: u64) -> usize {
+    hash as usize & (STRIPES - 1)
 }
 
 /// Writes in progress on some keys (see [`RowCache::writing`]); dropped once they are

@@ -69,6 +69,9 @@ fn an_offer_is_refused_while_a_write_commits_and_through_a_view_older_than_it() 
     let v = |x: i64| Some(Arc::new(row("k", x)));
 
     let before = fjall.visible_seqno();
+    // A key's first read is only remembered (the doorkeeper); its second goes in.
+    cache.offer(&table, k, before, v(0));
+    assert_eq!(cache.get(&table, k), None, "kept on its first read");
     cache.offer(&table, k, before, v(0));
     assert_eq!(cache.get(&table, k), Some(v(0)));
     // Another table's key of the same bytes is another entry.
@@ -96,6 +99,7 @@ fn an_offer_is_refused_while_a_write_commits_and_through_a_view_older_than_it() 
     assert_eq!(cache.get(&table, k), Some(v(1)));
     // The absence of an item is cached too.
     cache.offer(&table, b"gone", fjall.visible_seqno(), None);
+    cache.offer(&table, b"gone", fjall.visible_seqno(), None);
     assert_eq!(cache.get(&table, b"gone"), Some(None));
     assert_eq!(cache.len(), 2);
     cache.forget_table(&table);
@@ -105,6 +109,40 @@ fn an_offer_is_refused_while_a_write_commits_and_through_a_view_older_than_it() 
     let off = RowCache::new(0);
     off.offer(&table, k, u64::MAX, v(1));
     assert_eq!(off.get(&table, k), None);
+}
+
+#[test]
+fn keys_read_once_are_not_kept_and_keys_read_again_are() {
+    let cache = RowCache::new(64 << 20);
+    let table = uuid::Uuid::new_v4();
+    let item = |i: u32| Some(Arc::new(row(&format!("k{i}"), i64::from(i))));
+    // A scan of many keys read once each (a random read over a big table) keeps nothing.
+    for i in 0..100_000u32 {
+        cache.offer(&table, &i.to_be_bytes(), 0, item(i));
+    }
+    assert_eq!(cache.len(), 0);
+    // A working set read again and again is kept: most of it from its second pass on (a key
+    // whose bucket-mate took its slot in between goes in on a later pass), all of it soon.
+    let pass = || {
+        for i in 0..10_000u32 {
+            cache.offer(&table, &(1_000_000 + i).to_be_bytes(), 0, item(i));
+        }
+    };
+    pass();
+    pass();
+    assert!(
+        cache.len() >= 9_000,
+        "{} kept after two passes",
+        cache.len()
+    );
+    for _ in 0..3 {
+        pass();
+    }
+    assert!(
+        cache.len() >= 9_990,
+        "{} kept after five passes",
+        cache.len()
+    );
 }
 
 /// Every kind of write leaves the cache right, on a store that syncs (reads through the
@@ -269,7 +307,10 @@ fn the_cache_holds_no_more_than_its_bound() {
                 |_| Ok(()),
             )
             .unwrap();
-        assert!(store.get_item("tbl", &key(&k)).unwrap().is_some());
+        // Twice: a key goes in on its second read.
+        for _ in 0..2 {
+            assert!(store.get_item("tbl", &key(&k)).unwrap().is_some());
+        }
         assert!(store.db.rows.weight() <= bound, "over the bound");
     }
     let held = store.db.rows.len();
