@@ -171,31 +171,7 @@ mod tests {
     }
 
     fn arb_value() -> impl Strategy<Value = AttributeValue> {
-        let leaf = prop_oneof![
-            arb_string().prop_map(AttributeValue::S),
-            (any::<i64>(), -20i32..20)
-                .prop_map(|(m, e)| AttributeValue::N(Number::parse(&format!("{m}e{e}")).unwrap())),
-            proptest::collection::vec(any::<u8>(), 0..10).prop_map(AttributeValue::B),
-            any::<bool>().prop_map(AttributeValue::Bool),
-            Just(AttributeValue::Null),
-            proptest::collection::btree_set(arb_string(), 1..4)
-                .prop_map(|s| AttributeValue::string_set(s.into_iter().collect()).unwrap()),
-            proptest::collection::btree_set(any::<i32>(), 1..4).prop_map(|s| {
-                AttributeValue::number_set(
-                    s.into_iter().map(|i| Number::from_i64(i.into())).collect(),
-                )
-                .unwrap()
-            }),
-            proptest::collection::btree_set(proptest::collection::vec(any::<u8>(), 0..5), 1..4)
-                .prop_map(|s| AttributeValue::binary_set(s.into_iter().collect()).unwrap()),
-        ];
-        leaf.prop_recursive(4, 32, 4, |inner| {
-            prop_oneof![
-                proptest::collection::vec(inner.clone(), 0..4).prop_map(AttributeValue::L),
-                proptest::collection::btree_map(arb_string(), inner, 0..4)
-                    .prop_map(AttributeValue::M),
-            ]
-        })
+        crate::value::tests::arb_value_with(arb_string().boxed())
     }
 
     proptest! {

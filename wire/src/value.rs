@@ -294,7 +294,7 @@ impl serde::Serialize for Binaries<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use proptest::prelude::*;
     use serde_json::json;
 
@@ -526,13 +526,21 @@ mod tests {
     }
 
     fn arb_value() -> impl Strategy<Value = AttributeValue> {
+        arb_value_with(".{0,6}".boxed())
+    }
+
+    /// Any attribute value, nested up to four deep, its strings (S, SS members and M names)
+    /// drawn from `strings`.
+    pub(crate) fn arb_value_with(
+        strings: BoxedStrategy<String>,
+    ) -> impl Strategy<Value = AttributeValue> {
         let leaf = prop_oneof![
-            ".{0,8}".prop_map(AttributeValue::S),
+            strings.clone().prop_map(AttributeValue::S),
             arb_number().prop_map(AttributeValue::N),
             proptest::collection::vec(any::<u8>(), 0..8).prop_map(AttributeValue::B),
             any::<bool>().prop_map(AttributeValue::Bool),
             Just(AttributeValue::Null),
-            proptest::collection::btree_set(".{0,4}", 1..4)
+            proptest::collection::btree_set(strings.clone(), 1..4)
                 .prop_map(|s| AttributeValue::string_set(s.into_iter().collect()).unwrap()),
             proptest::collection::btree_set(any::<i32>(), 1..4).prop_map(|s| {
                 AttributeValue::number_set(
@@ -543,10 +551,11 @@ mod tests {
             proptest::collection::btree_set(proptest::collection::vec(any::<u8>(), 0..4), 1..4)
                 .prop_map(|s| AttributeValue::binary_set(s.into_iter().collect()).unwrap()),
         ];
-        leaf.prop_recursive(4, 32, 4, |inner| {
+        leaf.prop_recursive(4, 32, 4, move |inner| {
             prop_oneof![
                 proptest::collection::vec(inner.clone(), 0..4).prop_map(AttributeValue::L),
-                proptest::collection::btree_map(".{0,4}", inner, 0..4).prop_map(AttributeValue::M),
+                proptest::collection::btree_map(strings.clone(), inner, 0..4)
+                    .prop_map(AttributeValue::M),
             ]
         })
     }
