@@ -126,6 +126,9 @@ pub(crate) fn put_item(api: &Api, body: &Value) -> Result<Value, ApiError> {
 /// What GetItem answers: the item (projected), if found, and the capacity to report.
 struct GetItemAnswer {
     item: Option<Arc<Item>>,
+    /// The stored item's size (0 when not found): what the read is charged for, and what the
+    /// answer's buffer is sized by.
+    size: usize,
     consumed: Option<Value>,
 }
 
@@ -140,9 +143,11 @@ fn get_item_answer(api: &Api, body: &Value) -> Result<GetItemAnswer, ApiError> {
     exprs.check_key_paths(api, &api.table_ref(table))?;
     exprs.finish()?;
     let item = api.store().get_item(&api.table_ref(table), &key)?;
-    let units = capacity::read_units(item.as_ref().map_or(0, item_size), consistent);
+    let size = item.as_ref().map_or(0, item_size);
+    let units = capacity::read_units(size, consistent);
     Ok(GetItemAnswer {
         item: item.map(|item| Arc::new(project(projection.as_ref(), item))),
+        size,
         consumed: capacity::consumed(api, report, table, units, Kind::Read),
     })
 }
@@ -184,12 +189,11 @@ pub(crate) fn get_item_raw<'a>(api: &Api, body: &'a [u8]) -> Option<RawAnswer<'a
         .get_item_shared(&api.table_ref(table), &request.key)
         .map_err(ApiError::from)
         .and_then(|item| {
-            let units = capacity::read_units(
-                item.as_deref().map_or(0, item_size),
-                request.consistent_read,
-            );
+            let size = item.as_deref().map_or(0, item_size);
+            let units = capacity::read_units(size, request.consistent_read);
             answer_bytes(&GetItemAnswer {
                 item,
+                size,
                 consumed: capacity::consumed(api, report, table, units, Kind::Read),
             })
         });
@@ -200,10 +204,10 @@ pub(crate) fn get_item_raw<'a>(api: &Api, body: &'a [u8]) -> Option<RawAnswer<'a
 /// "ConsumedCapacity": ...}`, each member only when present, the bytes [`get_item`]'s JSON
 /// tree serializes to, written without building it (the item by [`tarn_wire::json_out`]).
 fn answer_bytes(answer: &GetItemAnswer) -> Result<Vec<u8>, ApiError> {
-    let size = answer.item.as_deref().map_or(0, item_size);
     // Room for the escaper's scratch as well: it reserves six bytes per byte of the string it
-    // escapes (the worst case), so a buffer sized for the answer alone would grow once.
-    let mut out = Vec::with_capacity(size * 6 + 64);
+    // escapes (the worst case), so a buffer sized for the answer alone would grow once. (A
+    // projected item is smaller than the stored one: the room is then only larger.)
+    let mut out = Vec::with_capacity(answer.size * 6 + 64);
     out.push(b'{');
     if let Some(item) = &answer.item {
         out.extend_from_slice(b"\"Item\":");
