@@ -113,7 +113,9 @@ if [ -n "${TARN_BIN:-}" ]; then
     cargo build --release -p tarn-loadgen >&2
 else
     log "building tarn and tarn-loadgen (release)"
-    cargo build --release -p tarn -p tarn-loadgen >&2
+    # One at a time: built together, their shared dependencies would get the union of both
+    # crates' features, a tarn unlike the one `cargo build --release -p tarn` makes.
+    cargo build --release -p tarn >&2 && cargo build --release -p tarn-loadgen >&2
 fi
 TARN=${TARN_BIN:-$TARGET/release/tarn}
 LOADGEN="$TARGET/release/tarn-loadgen"

@@ -35,7 +35,9 @@ command -v perf >/dev/null || { echo "profile: perf is not installed (Debian: ap
 TARGET=${CARGO_TARGET_DIR:-$REPO/target}
 RUN="$REPO/bench/.work/profile-$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$RUN"
-cargo build --release -p tarn -p tarn-loadgen >&2
+# One at a time: built together, their shared dependencies would get the union of both
+# crates' features, a tarn unlike the one `cargo build --release -p tarn` makes.
+cargo build --release -p tarn >&2 && cargo build --release -p tarn-loadgen >&2
 TARN="$TARGET/release/tarn"
 LOADGEN="$TARGET/release/tarn-loadgen"
 
