@@ -63,6 +63,7 @@ mod testutil;
 
 pub use commit::{Durability, Health, StoreHealth};
 pub use db::read::{Page, PageRequest, MAX_PAGE_BYTES};
+pub use db::row_cache::SharedItem;
 pub use db::write::{Decide, Mutation, TransactAction, WriteOutcome};
 pub use db::{
     StoreOptions, DEFAULT_CACHE_BYTES, DEFAULT_ROW_CACHE_BYTES, DEFAULT_STREAM_SHARDS,

@@ -26,7 +26,9 @@ use crate::schema::{
     TableSpec, TableUpdate, TtlChange, TtlSpec,
 };
 use crate::value::{AttributeValue, Item};
-use crate::{index, stream, ttl, Mutation, Page, PageRequest, TransactAction, WriteOutcome};
+use crate::{
+    index, stream, ttl, Mutation, Page, PageRequest, SharedItem, TransactAction, WriteOutcome,
+};
 
 /// The embedded database.
 pub struct Store {
@@ -197,9 +199,10 @@ impl Store {
         self.db.get_item(table, key)
     }
 
-    /// Reads one item by its key, shared with the row cache rather than copied: for a reader
-    /// that only looks at the item (GetItem's answer).
-    pub fn get_item_shared(&self, table: &str, key: &Item) -> Result<Option<Arc<Item>>> {
+    /// Reads one item by its key, shared with the row cache rather than copied, with its size
+    /// and room for one rendering of it: for a reader that only looks at the item (GetItem's
+    /// answer).
+    pub fn get_item_shared(&self, table: &str, key: &Item) -> Result<Option<Arc<SharedItem>>> {
         self.db.get_item_shared(table, key)
     }
 

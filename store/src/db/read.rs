@@ -22,6 +22,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use super::index_entries::{self, OpenIndex};
+use super::row_cache::SharedItem;
 use super::table::Table;
 use super::Db;
 use crate::commit::ReadView;
@@ -76,13 +77,17 @@ impl Db {
     /// Reads one item by its key: from the row cache ([`super::row_cache`]) when it holds
     /// the item, or through the durable view, offering what it read to the cache. The item is
     /// shared with the cache: a hit copies nothing.
-    pub(crate) fn get_item_shared(&self, table: &str, key: &Item) -> Result<Option<Arc<Item>>> {
+    pub(crate) fn get_item_shared(
+        &self,
+        table: &str,
+        key: &Item,
+    ) -> Result<Option<Arc<SharedItem>>> {
         let table = self.table(table)?;
         let k = table.meta.key_schema.storage_key(key)?;
         if !self.rows.is_on() {
             return Ok(self
                 .read_item_in(&self.read_view(), &table, &k)?
-                .map(Arc::new));
+                .map(|item| Arc::new(SharedItem::new(item))));
         }
         let id = &table.meta.id;
         if let Some(row) = self.rows.get(id, &k) {
@@ -91,14 +96,16 @@ impl Db {
         let view = self.read_view();
         // Taken before the read (for the latest data, the read may see more, never less).
         let seen = view.seqno(&self.fjall);
-        let item = self.read_item_in(&view, &table, &k)?.map(Arc::new);
+        let item = self
+            .read_item_in(&view, &table, &k)?
+            .map(|item| Arc::new(SharedItem::new(item)));
         self.rows.offer(id, &k, seen, item.clone());
         Ok(item)
     }
 
     /// Reads one item by its key, as [`Db::get_item_shared`] does, as an item of its own.
     pub(crate) fn get_item(&self, table: &str, key: &Item) -> Result<Option<Item>> {
-        Ok(self.get_item_shared(table, key)?.map(Arc::unwrap_or_clone))
+        Ok(self.get_item_shared(table, key)?.map(SharedItem::into_item))
     }
 
     /// Reads several items as of one instant (TransactGetItems): through one view, with every

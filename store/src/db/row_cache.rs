@@ -1,8 +1,8 @@
 //! The row cache: items that GetItem (and BatchGetItem, which reads item by item) read
 //! recently, decoded, served again without touching the LSM tree.
 //!
-//! A read that finds its item in the cache costs a hash lookup and a copy of the item, not a
-//! memtable probe plus a lookup in every level whose key range holds the key (after heavy
+//! A read that finds its item in the cache costs a hash lookup (the item is shared, not
+//! copied: [`SharedItem`]), not a memtable probe plus a lookup in every level whose key range holds the key (after heavy
 //! writes, several table files). The idea is RocksDB's `row_cache` (ScyllaDB and Cassandra
 //! have one too). The map is [`quick_cache`]'s concurrent, sharded cache (fjall uses it for its
 //! block cache), bounded by the bytes the cached items take
@@ -52,13 +52,13 @@
 //!
 //! What the cache costs a write: for each changed item, a stripe lock taken twice, a hash and
 //! a removal from the cache's shard. What it costs in memory: its bound (entries are weighed
-//! at about what they take: the item, its map node, the key and the cache's slot, about 2 KB
-//! for a 1 KB item of two attributes), the stripes (64 KiB) and the doorkeeper (32 bytes per
-//! entry of about 2 KB the bound holds: 1 MiB for 64 MiB).
+//! at about what they take: the item and room for its rendering, its map node, the key and
+//! the cache's slot, about 3 KB for a 1 KB item of two attributes), the stripes (64 KiB) and
+//! the doorkeeper (32 bytes per entry of about 3 KB the bound holds: under 1 MiB for 64 MiB).
 
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
 use quick_cache::sync::Cache;
@@ -82,14 +82,75 @@ const MAP_NODE_ENTRIES: usize = 11;
 const ATTRIBUTE_SLACK: usize = 32;
 
 /// About the memory a cached read of `key` holding `item` takes: what the cache's bound counts.
-fn weight(key: &[u8], item: Option<&Item>) -> usize {
+/// A cached item's one rendering ([`SharedItem::rendering`]) is counted with it, at its size.
+fn weight(key: &[u8], item: Option<&SharedItem>) -> usize {
     ENTRY_OVERHEAD
         + key.len()
         + item.map_or(0, |i| {
-            item_size(i)
+            2 * i.size()
                 + i.len().div_ceil(MAP_NODE_ENTRIES).max(1) * MAP_NODE
                 + i.len() * ATTRIBUTE_SLACK
         })
+}
+
+/// An item as a read through the row cache gives it, shared by every reader of the cached
+/// copy: the item, its size ([`item_size`], computed once), and one rendering of it, made by
+/// the first reader that asks for one and then shared (the API layer keeps the item's wire
+/// form there, so a GetItem served from the cache does not encode the same item again). The
+/// store gives the rendering no meaning: it is bytes the caller made from the item.
+pub struct SharedItem {
+    item: Item,
+    size: usize,
+    rendering: OnceLock<Box<[u8]>>,
+}
+
+impl SharedItem {
+    /// `item`, to be shared, with no rendering yet.
+    pub fn new(item: Item) -> SharedItem {
+        SharedItem {
+            size: item_size(&item),
+            item,
+            rendering: OnceLock::new(),
+        }
+    }
+
+    /// The item's size (DynamoDB's measure, [`item_size`]).
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// The item's rendering: the one made already, or the one `render` makes now (a reader
+    /// racing another may render too; one rendering is kept). Every caller must render the
+    /// same way: the first rendering is the one every later reader of this copy gets.
+    pub fn rendering(&self, render: impl FnOnce(&SharedItem) -> Vec<u8>) -> &[u8] {
+        self.rendering
+            .get_or_init(|| render(self).into_boxed_slice())
+    }
+
+    /// The item itself: moved out when this is its last reference, copied otherwise.
+    pub fn into_item(self: Arc<Self>) -> Item {
+        Arc::try_unwrap(self).map_or_else(|shared| shared.item.clone(), |own| own.item)
+    }
+}
+
+impl std::ops::Deref for SharedItem {
+    type Target = Item;
+
+    fn deref(&self) -> &Item {
+        &self.item
+    }
+}
+
+impl PartialEq for SharedItem {
+    fn eq(&self, other: &Self) -> bool {
+        self.item == other.item
+    }
+}
+
+impl std::fmt::Debug for SharedItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.item.fmt(f)
+    }
 }
 
 /// A cache key: the table's id and the item's storage key.
@@ -115,7 +176,7 @@ impl Equivalent<RowKey> for RowRef<'_> {
 /// A cached read: the item, or its absence, and what it is counted for.
 #[derive(Clone)]
 struct Row {
-    item: Option<Arc<Item>>,
+    item: Option<Arc<SharedItem>>,
     weight: u32,
 }
 
@@ -199,8 +260,8 @@ impl RowCache {
         if bytes == 0 {
             return RowCache { inner: None };
         }
-        // About 2 KB an entry (a 1 KB item); the bound is the bytes, whatever their number.
-        let estimated = usize::try_from(bytes / 2048).unwrap_or(usize::MAX).max(64);
+        // About 3 KB an entry (a 1 KB item); the bound is the bytes, whatever their number.
+        let estimated = usize::try_from(bytes / 3072).unwrap_or(usize::MAX).max(64);
         RowCache {
             inner: Some(Inner {
                 rows: Cache::with_weighter(estimated, bytes, RowWeight),
@@ -222,7 +283,7 @@ impl RowCache {
 
     /// The cached read of `key` in table `table`: `Some(None)` when the item is known absent,
     /// `None` when the cache does not know.
-    pub(crate) fn get(&self, table: &Uuid, key: &[u8]) -> Option<Option<Arc<Item>>> {
+    pub(crate) fn get(&self, table: &Uuid, key: &[u8]) -> Option<Option<Arc<SharedItem>>> {
         let inner = self.inner.as_ref()?;
         inner.rows.get(&RowRef { table, key }).map(|r| r.item)
     }
@@ -231,7 +292,7 @@ impl RowCache {
     /// reader saw every write below it). Held back on the key's first read (the doorkeeper);
     /// then inserted only if no write on the key's stripe is committing and every write
     /// committed on it is below `seen`.
-    pub(crate) fn offer(&self, table: &Uuid, key: &[u8], seen: u64, item: Option<Arc<Item>>) {
+    pub(crate) fn offer(&self, table: &Uuid, key: &[u8], seen: u64, item: Option<Arc<SharedItem>>) {
         let Some(inner) = &self.inner else { return };
         let hash = inner.hash(table, key);
         if !inner.doorkeeper.seen_before(hash) {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 
-use super::row_cache::RowCache;
+use super::row_cache::{RowCache, SharedItem};
 use crate::backup::BackupStatus;
 use crate::backup::{RestoreOverrides, RestoreRequest, RestoreSource};
 use crate::testutil::{delete_action, item, n, put_action, s, spec};
@@ -66,7 +66,7 @@ fn an_offer_is_refused_while_a_write_commits_and_through_a_view_older_than_it() 
     let cache = RowCache::new(1 << 20);
     let table = uuid::Uuid::new_v4();
     let k: &[u8] = b"k";
-    let v = |x: i64| Some(Arc::new(row("k", x)));
+    let v = |x: i64| Some(Arc::new(SharedItem::new(row("k", x))));
 
     let before = fjall.visible_seqno();
     // A key's first read is only remembered (the doorkeeper); its second goes in.
@@ -115,7 +115,12 @@ fn an_offer_is_refused_while_a_write_commits_and_through_a_view_older_than_it() 
 fn keys_read_once_are_not_kept_and_keys_read_again_are() {
     let cache = RowCache::new(64 << 20);
     let table = uuid::Uuid::new_v4();
-    let item = |i: u32| Some(Arc::new(row(&format!("k{i}"), i64::from(i))));
+    let item = |i: u32| {
+        Some(Arc::new(SharedItem::new(row(
+            &format!("k{i}"),
+            i64::from(i),
+        ))))
+    };
     // A scan of many keys read once each (a random read over a big table) keeps nothing.
     for i in 0..100_000u32 {
         cache.offer(&table, &i.to_be_bytes(), 0, item(i));
@@ -315,6 +320,46 @@ fn the_cache_holds_no_more_than_its_bound() {
     }
     let held = store.db.rows.len();
     assert!(held > 10 && held < 64, "{held} entries of about 1 KB");
+}
+
+#[test]
+fn a_cached_item_is_shared_with_its_rendering_and_a_write_starts_a_new_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_with(dir.path(), true, 1 << 20);
+    store.create_table(spec("tbl", None)).unwrap();
+    put(&store, "tbl", "a", 1);
+    let renders = std::cell::Cell::new(0);
+    let render = |item: &SharedItem| {
+        renders.set(renders.get() + 1);
+        format!("{item:?}").into_bytes()
+    };
+    let read = || store.get_item_shared("tbl", &key("a")).unwrap().unwrap();
+    // The first read only tells the doorkeeper; the second is cached, and later reads share it.
+    let first = read();
+    let cached = read();
+    let again = read();
+    assert!(!Arc::ptr_eq(&first, &cached));
+    assert!(Arc::ptr_eq(&cached, &again), "a hit shares the cached copy");
+    assert_eq!(cached.size(), crate::value::item_size(&row("a", 1)));
+    let rendered = cached.rendering(render).to_vec();
+    assert_eq!(again.rendering(render), &rendered[..]);
+    assert_eq!(read().rendering(render), &rendered[..]);
+    assert_eq!(
+        renders.get(),
+        1,
+        "rendered once for every reader of the copy"
+    );
+
+    // A write drops the copy: the next reads make a new one, with its own rendering.
+    put(&store, "tbl", "a", 2);
+    let _ = read();
+    let after = read();
+    assert!(!Arc::ptr_eq(&after, &cached));
+    assert_eq!(**after, row("a", 2));
+    assert_ne!(after.rendering(render), &rendered[..]);
+    assert_eq!(renders.get(), 2);
+    // The old copy, still held by its reader, is unchanged.
+    assert_eq!(**cached, row("a", 1));
 }
 
 /// A put returns once it is durable (or, on a store that does not sync, committed), and from

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::{json, Map, Value};
 use tarn_store::expr::{Condition, Projection};
 use tarn_store::value::item_size;
-use tarn_store::{Item, Mutation, StoreError};
+use tarn_store::{Item, Mutation, SharedItem, StoreError};
 
 use super::capacity::{self, Kind, Report};
 use super::expressions::{check_condition, return_old_on_failure, write_error, RequestExprs};
@@ -125,10 +125,7 @@ pub(crate) fn put_item(api: &Api, body: &Value) -> Result<Value, ApiError> {
 
 /// What GetItem answers: the item (projected), if found, and the capacity to report.
 struct GetItemAnswer {
-    item: Option<Arc<Item>>,
-    /// The stored item's size (0 when not found): what the read is charged for, and what the
-    /// answer's buffer is sized by.
-    size: usize,
+    item: Option<Arc<SharedItem>>,
     consumed: Option<Value>,
 }
 
@@ -142,12 +139,16 @@ fn get_item_answer(api: &Api, body: &Value) -> Result<GetItemAnswer, ApiError> {
     let projection = exprs.projection()?;
     exprs.check_key_paths(api, &api.table_ref(table))?;
     exprs.finish()?;
-    let item = api.store().get_item(&api.table_ref(table), &key)?;
-    let size = item.as_ref().map_or(0, item_size);
+    let item = api.store().get_item_shared(&api.table_ref(table), &key)?;
+    let size = item.as_ref().map_or(0, |item| item.size());
     let units = capacity::read_units(size, consistent);
+    // A projected item is an item of its own (not the cache's, nor its rendering).
+    let item = match projection {
+        Some(p) => item.map(|item| Arc::new(SharedItem::new(p.apply(&item)))),
+        None => item,
+    };
     Ok(GetItemAnswer {
-        item: item.map(|item| Arc::new(project(projection.as_ref(), item))),
-        size,
+        item,
         consumed: capacity::consumed(api, report, table, units, Kind::Read),
     })
 }
@@ -189,32 +190,30 @@ pub(crate) fn get_item_raw<'a>(api: &Api, body: &'a [u8]) -> Option<RawAnswer<'a
         .get_item_shared(&api.table_ref(table), &request.key)
         .map_err(ApiError::from)
         .and_then(|item| {
-            let size = item.as_deref().map_or(0, item_size);
+            let size = item.as_ref().map_or(0, |item| item.size());
             let units = capacity::read_units(size, request.consistent_read);
             answer_bytes(&GetItemAnswer {
                 item,
-                size,
                 consumed: capacity::consumed(api, report, table, units, Kind::Read),
             })
         });
     Some(RawAnswer { table, result })
 }
 
-/// GetItem's answer as bytes, written into one buffer sized for the item: `{"Item": ...,
-/// "ConsumedCapacity": ...}`, each member only when present, the bytes [`get_item`]'s JSON
-/// tree serializes to, written without building it (the item by [`tarn_wire::json_out`]).
+/// GetItem's answer as bytes: `{"Item": ..., "ConsumedCapacity": ...}`, each member only
+/// when present, the bytes [`get_item`]'s JSON tree serializes to, written without building
+/// it. The item's JSON is its [`SharedItem::rendering`] (written by [`tarn_wire::json_out`]
+/// once per cached copy: a GetItem the row cache serves copies it and encodes nothing).
 fn answer_bytes(answer: &GetItemAnswer) -> Result<Vec<u8>, ApiError> {
-    // Room for the escaper's scratch as well: it reserves six bytes per byte of the string it
-    // escapes (the worst case), so a buffer sized for the answer alone would grow once. (A
-    // projected item is smaller than the stored one: the room is then only larger.)
-    let mut out = Vec::with_capacity(answer.size * 6 + 64);
+    let item = answer.item.as_ref().map(|item| item.rendering(render_item));
+    let mut out = Vec::with_capacity(item.map_or(0, <[u8]>::len) + 128);
     out.push(b'{');
-    if let Some(item) = &answer.item {
+    if let Some(item) = item {
         out.extend_from_slice(b"\"Item\":");
-        tarn_wire::json_out::write_item(&mut out, item);
+        out.extend_from_slice(item);
     }
     if let Some(consumed) = &answer.consumed {
-        if answer.item.is_some() {
+        if item.is_some() {
             out.push(b',');
         }
         out.extend_from_slice(b"\"ConsumedCapacity\":");
@@ -225,6 +224,17 @@ fn answer_bytes(answer: &GetItemAnswer) -> Result<Vec<u8>, ApiError> {
     }
     out.push(b'}');
     Ok(out)
+}
+
+/// An item's DynamoDB JSON (`{"name":{"S":"..."},...}`), as [`SharedItem::rendering`] keeps
+/// it: the one rendering every reader of the shared item uses.
+fn render_item(item: &SharedItem) -> Vec<u8> {
+    // Room for the escaper's scratch as well: it reserves six bytes per byte of the string it
+    // escapes (the worst case), so a buffer sized for the item alone would grow once.
+    let mut out = Vec::with_capacity(item.size() * 6 + 64);
+    tarn_wire::json_out::write_item(&mut out, item);
+    out.shrink_to_fit();
+    out
 }
 
 /// Applies an optional projection.
