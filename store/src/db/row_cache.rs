@@ -1,15 +1,15 @@
 //! The row cache: items that GetItem (and BatchGetItem, which reads item by item) read
 //! recently, decoded, served again without touching the LSM tree.
 //!
-//! A read that finds its item in the cache costs a hash lookup (the item is shared, not
-//! copied: [`SharedItem`]), not a memtable probe plus a lookup in every level whose key range holds the key (after heavy
-//! writes, several table files). The idea is RocksDB's `row_cache` (ScyllaDB and Cassandra
-//! have one too). The map is [`quick_cache`]'s concurrent, sharded cache (fjall uses it for its
-//! block cache), bounded by the bytes the cached items take
+//! A read that finds its item in the cache costs a hash lookup (the item is shared, not copied:
+//! [`SharedItem`]), not a memtable probe plus a lookup in every level whose key range holds the key
+//! (after heavy writes, several table files). The idea is RocksDB's `row_cache` (ScyllaDB and
+//! Cassandra have one too). The map is [`quick_cache`]'s concurrent, sharded cache (fjall uses it
+//! for its block cache), bounded by the bytes the cached items take
 //! ([`crate::StoreOptions::row_cache_bytes`]; 0 turns the cache off). Entries are keyed by the
-//! table's id (never its name: a table deleted and created again is another table) and the
-//! item's storage key (which holds the partition and sort key); an entry holds the item, or
-//! its absence (a GetItem of a missing key is cached too).
+//! table's id (never its name: a table deleted and created again is another table) and the item's
+//! storage key (which holds the partition and sort key); an entry holds the item, or its absence (a
+//! GetItem of a missing key is cached too).
 //!
 //! # What a read may find here
 //!
