@@ -14,7 +14,6 @@ use tarn_store::{Mutation, TransactAction};
 
 use super::capacity::{self, Kind, Report};
 use super::expressions::RequestExprs;
-use super::items::project;
 use crate::api::Api;
 use tarn_wire::ApiError;
 use tarn_wire::{decode_item, encode_item, required_object};
@@ -91,8 +90,9 @@ pub(crate) fn batch_get_item(api: &Api, body: &Value) -> Result<Value, ApiError>
                 left.push(key_json.clone());
                 continue;
             }
-            if let Some(item) = api.store().get_item(&api.table_ref(table), &key)? {
-                let size = item_size(&item);
+            // Shared with the row cache, with the size it already knows: a hit copies nothing.
+            if let Some(item) = api.store().get_item_shared(&api.table_ref(table), &key)? {
+                let size = item.size();
                 if bytes_out + size > MAX_RESPONSE_BYTES {
                     // This item would pass the 16 MB response limit: it, and every key after
                     // it, is left for the client to ask again.
@@ -103,7 +103,10 @@ pub(crate) fn batch_get_item(api: &Api, body: &Value) -> Result<Value, ApiError>
                 bytes_out += size;
                 *units.entry(table.clone()).or_insert(0.0) +=
                     capacity::read_units(size, consistent);
-                items.push(encode_item(&project(projection.as_ref(), item)));
+                items.push(match &projection {
+                    Some(p) => encode_item(&p.apply(&item)),
+                    None => encode_item(&item),
+                });
             } else {
                 *units.entry(table.clone()).or_insert(0.0) += capacity::read_units(0, consistent);
             }
