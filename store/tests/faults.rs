@@ -202,68 +202,70 @@ fn a_write_is_invisible_until_its_sync_completes() {
     scenario.teardown();
 }
 
+/// The attribute `v` of item `k`, as GetItem reads it.
+fn cached_v(store: &Store) -> Option<AttributeValue> {
+    store
+        .get_item("tbl", &key("k"))
+        .unwrap()
+        .map(|i| i["v"].clone())
+}
+
+/// Runs `write` with its sync held open: until the sync completes, every read of `k` shows
+/// `before` (and offers it to the row cache again); once it has, every read shows `after`.
+fn held_write(
+    store: &Store,
+    write: impl FnOnce() -> tarn_store::Result<Option<Item>>,
+    before: Option<AttributeValue>,
+    after: Option<AttributeValue>,
+    what: &str,
+) {
+    fail::cfg(HOLD, "pause").unwrap();
+    let (written, durable) = store.defer_syncs(write);
+    written.unwrap();
+    for _ in 0..3 {
+        assert_eq!(
+            cached_v(store),
+            before,
+            "a read saw {what} before it was durable"
+        );
+    }
+    fail::remove(HOLD);
+    durable.wait().unwrap();
+    for _ in 0..3 {
+        assert_eq!(
+            cached_v(store),
+            after,
+            "after {what} was durable, a read showed the item before it"
+        );
+    }
+}
+
 #[test]
 fn a_cached_item_changes_when_its_write_is_durable_not_before() {
     let scenario = FailScenario::setup();
     let dir = tempfile::tempdir().unwrap();
     let (store, _) = open(dir.path());
-    let v = |store: &Store| {
-        store
-            .get_item("tbl", &key("k"))
-            .unwrap()
-            .map(|i| i["v"].clone())
-    };
     let s = |v: &str| Some(AttributeValue::S(v.into()));
     store.put_item("tbl", item("k", "0"), |_| Ok(())).unwrap();
     // The second read fills the row cache (the first is only remembered), the next ones are
     // served from it.
     for _ in 0..3 {
-        assert_eq!(v(&store), s("0"));
+        assert_eq!(cached_v(&store), s("0"));
     }
-
-    // Held: the write is not durable, so every read shows the item before it, and offers it
-    // to the cache again.
-    fail::cfg(HOLD, "pause").unwrap();
-    let (put, durable) = store.defer_syncs(|| store.put_item("tbl", item("k", "1"), |_| Ok(())));
-    put.unwrap();
-    for _ in 0..3 {
-        assert_eq!(
-            v(&store),
-            s("0"),
-            "a read saw a write before it was durable"
-        );
-    }
-    // Released: once durable, no read shows the old item again.
-    fail::remove(HOLD);
-    durable.wait().unwrap();
-    for _ in 0..3 {
-        assert_eq!(
-            v(&store),
-            s("1"),
-            "a read showed an item older than a durable write"
-        );
-    }
-
-    // The same for a delete.
-    fail::cfg(HOLD, "pause").unwrap();
-    let (deleted, durable) = store.defer_syncs(|| store.delete_item("tbl", &key("k"), |_| Ok(())));
-    deleted.unwrap();
-    for _ in 0..3 {
-        assert_eq!(
-            v(&store),
-            s("1"),
-            "a read saw a delete before it was durable"
-        );
-    }
-    fail::remove(HOLD);
-    durable.wait().unwrap();
-    for _ in 0..3 {
-        assert_eq!(
-            v(&store),
-            None,
-            "a read showed an item a durable delete removed"
-        );
-    }
+    held_write(
+        &store,
+        || store.put_item("tbl", item("k", "1"), |_| Ok(())),
+        s("0"),
+        s("1"),
+        "a put",
+    );
+    held_write(
+        &store,
+        || store.delete_item("tbl", &key("k"), |_| Ok(())),
+        s("1"),
+        None,
+        "a delete",
+    );
     drop(store);
     scenario.teardown();
 }
