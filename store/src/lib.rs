@@ -19,13 +19,12 @@
 //!    indexes, streams, TTL, PITR settings and restore summaries, with DynamoDB's rules for
 //!    them, and regions (a table is named by its region and name: [`schema::region`]). It
 //!    imports none of the machinery.
-//! 3. **The database**: `db`, the open fjall database and what every request goes through:
-//!    the catalog of tables, the item write path (lock, decide, one atomic batch, settle
-//!    with group commit) and the read paths (GetItem, Query and Scan on tables and indexes; the
-//!    row cache GetItem reads first). Inside it,
-//!    the records a write derives from an item change (index entries, expiry entries, stream
-//!    records, the point-in-time change log) are functions of keyspaces, definitions and a
-//!    batch, below the write path that stages them.
+//! 3. **The database**: `db`, the open fjall database and what every request goes through: the
+//!    catalog of tables, the item write path (lock, decide, one atomic batch, settle with group
+//!    commit) and the read paths (GetItem, Query and Scan on tables and indexes; the row cache
+//!    GetItem reads first). Inside it, the records a write derives from an item change (index
+//!    entries, expiry entries, stream records, the point-in-time change log) are functions of
+//!    keyspaces, definitions and a batch, below the write path that stages them.
 //! 4. **Operations of a concern**, each a set of functions over the database (and the runner,
 //!    when they start background work): [`index`] (UpdateTable's index changes, online
 //!    builds), [`stream`] (reading and trimming streams), [`ttl`] (enabling TTL, the sweeper),
